@@ -1,0 +1,69 @@
+/**
+ * The `livecap` command: parses the sub-command and its flags, then hands off to the module
+ * that owns the work. Every sub-command returns an exit code; errors are printed by bin/.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type Command = (args: string[]) => Promise<number>;
+
+const USAGE = `usage: livecap <command> [options]
+
+commands:
+  synth dataset --out DIR --count N --seed S     write a synthetic dataset (Flickr8k layout)
+  synth video --out FILE.mp4 --seed S            write a synthetic clip and its ground truth
+  train --dataset DIR --out MODEL_DIR            train a CNN→LSTM captioner
+  eval --dataset DIR --model MODEL_DIR           BLEU-1..4 and CIDEr on the held-out split
+  caption IMAGE…                                 print one caption per image
+  bench captioner                                per-frame captioner benchmark
+
+run 'livecap <command> --help' for a command's options`;
+
+/** Parses flags strictly; an unknown flag is an error that names it. */
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
+  return parseArgs({ args, options, allowPositionals, strict: true });
+}
+
+/** A whole number flag, or a clear error naming the flag. */
+export function intFlag(name: string, value: string | undefined, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new Error(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`--${name} must be a whole number, got '${value}'`);
+  return n;
+}
+
+export function numberFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${value}'`);
+  return n;
+}
+
+export function requiredFlag(name: string, value: string | undefined): string {
+  if (value === undefined || value === '') throw new Error(`--${name} is required`);
+  return value;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  synth: async () => (await import('./commands/synth.js')).synthCommand,
+  train: async () => (await import('./commands/train.js')).trainCommand,
+  eval: async () => (await import('./commands/eval.js')).evalCommand,
+  caption: async () => (await import('./commands/caption.js')).captionCommand,
+  bench: async () => (await import('./commands/bench.js')).benchCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`livecap: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(rest);
+}

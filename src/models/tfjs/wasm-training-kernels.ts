@@ -1,0 +1,111 @@
+/**
+ * Gradient kernels the TensorFlow.js WebAssembly backend lacks, so that standard Conv2D and
+ * Embedding layers train on it (tfjs 4.22 ships neither Conv2DBackpropFilter nor
+ * UnsortedSegmentSum for wasm). Models keep standard layers and load anywhere; only training
+ * on wasm needs these.
+ *
+ * - Conv2DBackpropFilter: an im2col copy in JavaScript, then the backend's own BatchMatMul
+ *   (XNNPACK) computes colsᵀ · dy.
+ * - UnsortedSegmentSum (the gradient of an embedding lookup): a plain scatter-add.
+ */
+import type { Tf } from './runtime.js';
+
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+/** The parts of tfjs' BackendWasm these kernels use. */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array;
+  disposeData(dataId: object): boolean;
+}
+
+let registered = false;
+
+export function registerWasmTrainingKernels(tf: Tf): void {
+  if (registered) return;
+  registered = true;
+  const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
+  if (!have.has('Conv2DBackpropFilter')) {
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2dBackpropFilter(tf) as never });
+  }
+  if (!have.has('UnsortedSegmentSum')) {
+    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as never });
+  }
+}
+
+function conv2dBackpropFilter(tf: Tf) {
+  return ({ inputs, backend, attrs }: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackend; attrs: Record<string, unknown> }): TensorInfo => {
+    const { x, dy } = inputs;
+    const filterShape = attrs.filterShape as [number, number, number, number];
+    if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filterShape,
+      attrs.strides as [number, number],
+      1,
+      attrs.pad as 'same' | 'valid',
+      attrs.dimRoundingMode as 'floor' | undefined,
+      false,
+      'channelsLast',
+    );
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, outChannels, padInfo } = info;
+    const k = filterHeight * filterWidth * inChannels;
+    const m = batchSize * outHeight * outWidth;
+    // Allocate first: growing the wasm heap detaches views taken before it.
+    const cols = backend.makeOutput([1, m, k], 'float32');
+    const xs = backend.typedArrayFromHeap(x);
+    const c = backend.typedArrayFromHeap(cols);
+    c.fill(0);
+    let row = 0;
+    for (let n = 0; n < batchSize; n++) {
+      for (let oy = 0; oy < outHeight; oy++) {
+        for (let ox = 0; ox < outWidth; ox++, row++) {
+          let o = row * k;
+          for (let kh = 0; kh < filterHeight; kh++) {
+            const iy = oy * strideHeight + kh * dilationHeight - padInfo.top;
+            for (let kw = 0; kw < filterWidth; kw++, o += inChannels) {
+              const ix = ox * strideWidth + kw * dilationWidth - padInfo.left;
+              if (iy < 0 || iy >= inHeight || ix < 0 || ix >= inWidth) continue;
+              const base = ((n * inHeight + iy) * inWidth + ix) * inChannels;
+              for (let ci = 0; ci < inChannels; ci++) c[o + ci] = xs[base + ci];
+            }
+          }
+        }
+      }
+    }
+    const batchMatMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc as unknown as (args: object) => TensorInfo;
+    // dy [n, oh, ow, oc] is the same memory as [1, m, oc]: a reshape is only a new shape.
+    const out = batchMatMul({
+      inputs: { a: cols, b: { dataId: dy.dataId, shape: [1, m, outChannels], dtype: 'float32' } },
+      backend,
+      attrs: { transposeA: true, transposeB: false },
+    });
+    backend.disposeData(cols.dataId);
+    return { dataId: out.dataId, shape: [...filterShape], dtype: 'float32' };
+  };
+}
+
+function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: { x: TensorInfo; segmentIds: TensorInfo }; backend: WasmBackend; attrs: { numSegments: number } }): TensorInfo {
+  const { x, segmentIds } = inputs;
+  const shape = [attrs.numSegments, ...x.shape.slice(segmentIds.shape.length)];
+  // Allocate first: growing the wasm heap detaches views taken before it.
+  const out = backend.makeOutput(shape, x.dtype);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  const values = backend.typedArrayFromHeap(x);
+  const o = backend.typedArrayFromHeap(out);
+  const rows = ids.length;
+  const inner = rows === 0 ? 0 : values.length / rows;
+  o.fill(0);
+  for (let r = 0; r < rows; r++) {
+    const id = ids[r];
+    if (id < 0 || id >= attrs.numSegments) continue;
+    const src = r * inner;
+    const dst = id * inner;
+    for (let j = 0; j < inner; j++) o[dst + j] += values[src + j];
+  }
+  return out;
+}

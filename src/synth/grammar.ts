@@ -1,0 +1,141 @@
+/**
+ * The caption grammar of the synthetic world: five phrasings per scene (Flickr8k has five
+ * captions per image), the canonical caption (the first and most complete), and the one-
+ * sentence summary of a sequence of scenes.
+ *
+ * Phrasings vary word choice (small/little, large/big), detail (with or without position or
+ * background) and structure, so that a captioner trained on them sees natural variety while
+ * every phrasing stays true to the picture. Background phrases use no colour words, so the
+ * colour words of a caption always name objects.
+ */
+import type { Background, Colour, Scene, SceneObject, Shape, Size, Slot } from './world.js';
+import { COLOURS, SHAPES } from './world.js';
+
+const SIZE_WORDS: Record<Size, readonly [string, string]> = { small: ['small', 'little'], large: ['large', 'big'] };
+const SLOT_WORDS: Record<Slot, readonly [string, string]> = {
+  left: ['on the left', 'on the left side'],
+  middle: ['in the middle', 'in the center'],
+  right: ['on the right', 'on the right side'],
+};
+const BACKGROUND_WORDS: Record<Background, readonly [string, string]> = {
+  grass: ['on the grass', 'on a lawn'],
+  sky: ['in the sky', 'up in the sky'],
+  sand: ['on the sand', 'on sandy ground'],
+  night: ['in the dark', 'at night'],
+  snow: ['on the snow', 'in the snow'],
+};
+const PLURALS: Record<Shape, string> = {
+  circle: 'circles',
+  square: 'squares',
+  triangle: 'triangles',
+  star: 'stars',
+  cross: 'crosses',
+};
+const NUMBERS = ['zero', 'one', 'two', 'three'] as const;
+
+/** Every word the grammar can say for a colour or a shape, for checking a caption's content. */
+export const COLOUR_WORDS: readonly Colour[] = COLOURS;
+export const SHAPE_WORDS: ReadonlyMap<string, Shape> = new Map<string, Shape>([
+  ...SHAPES.map((s) => [s, s] as const),
+  ...SHAPES.map((s) => [PLURALS[s], s] as const),
+]);
+
+const np = (o: SceneObject) => `a ${o.colour} ${o.shape}`;
+const npSized = (o: SceneObject, variant: 0 | 1) => `a ${SIZE_WORDS[o.size][variant]} ${o.colour} ${o.shape}`;
+
+/** Five captions for the scene; the first is the canonical one. */
+export function captionsFor(scene: Scene): string[] {
+  const bg = BACKGROUND_WORDS[scene.background];
+  const objs = scene.objects;
+  switch (scene.kind) {
+    case 'single': {
+      const [o] = objs;
+      const pos = SLOT_WORDS[o.slot];
+      return [
+        `${npSized(o, 0)} ${bg[0]} ${pos[0]}`,
+        `${np(o)} ${bg[1]}`,
+        `there is ${npSized(o, 1)} ${pos[1]}`,
+        `${np(o)} ${pos[1]} ${bg[0]}`,
+        `one ${SIZE_WORDS[o.size][1]} ${o.colour} ${o.shape} ${bg[1]}`,
+      ];
+    }
+    case 'pair': {
+      const [a, b] = objs;
+      return [
+        `${npSized(a, 0)} and ${npSized(b, 0)} ${bg[0]}`,
+        `${np(a)} ${SLOT_WORDS[a.slot][0]} and ${np(b)} ${SLOT_WORDS[b.slot][0]}`,
+        `two shapes ${bg[1]} ${np(a)} and ${np(b)}`,
+        `${np(a)} next to ${np(b)} ${bg[1]}`,
+        `there is ${np(a)} and ${np(b)}`,
+      ];
+    }
+    case 'triple': {
+      const [a, b, c] = objs;
+      return [
+        `${np(a)} ${np(b)} and ${np(c)} ${bg[0]}`,
+        `three shapes ${np(a)} ${np(b)} and ${np(c)}`,
+        `${np(a)} on the left ${np(b)} in the middle and ${np(c)} on the right`,
+        `${np(a)} next to ${np(b)} and ${np(c)} ${bg[1]}`,
+        `there are three shapes ${bg[1]}`,
+      ];
+    }
+    case 'group': {
+      const [o] = objs;
+      const n = NUMBERS[objs.length];
+      const plural = PLURALS[o.shape];
+      const size = SIZE_WORDS[o.size];
+      return [
+        `${n} ${size[0]} ${o.colour} ${plural} ${bg[0]}`,
+        `${n} ${o.colour} ${plural} ${bg[1]}`,
+        `there are ${n} ${o.colour} ${plural}`,
+        `${objs.length === 2 ? 'a pair of' : 'a row of three'} ${size[1]} ${o.colour} ${plural}`,
+        `${n} ${o.colour} ${plural} side by side ${bg[0]}`,
+      ];
+    }
+  }
+}
+
+export function canonicalCaption(scene: Scene): string {
+  return captionsFor(scene)[0];
+}
+
+/** A short phrase naming what a scene shows, used inside summaries. */
+export function scenePhrase(scene: Scene): string {
+  const bg = BACKGROUND_WORDS[scene.background][0];
+  const objs = scene.objects;
+  switch (scene.kind) {
+    case 'single':
+      return `${np(objs[0])} ${bg}`;
+    case 'pair':
+      return `${np(objs[0])} and ${np(objs[1])} ${bg}`;
+    case 'triple':
+      return `three shapes ${bg}`;
+    case 'group':
+      return `${NUMBERS[objs.length]} ${objs[0].colour} ${PLURALS[objs[0].shape]} ${bg}`;
+  }
+}
+
+/** One sentence for a sequence of scenes: "the video shows X then Y and finally Z". */
+export function summaryFor(scenes: readonly Scene[]): string {
+  const phrases: string[] = [];
+  for (const scene of scenes) {
+    const phrase = scenePhrase(scene);
+    if (phrases[phrases.length - 1] !== phrase) phrases.push(phrase);
+  }
+  if (phrases.length === 0) return 'the video shows nothing';
+  if (phrases.length === 1) return `the video shows ${phrases[0]}`;
+  const head = phrases.slice(0, -1).join(' then ');
+  return `the video shows ${head} and finally ${phrases[phrases.length - 1]}`;
+}
+
+/** The colour and shape words of a caption, in order, with plurals folded to their shape. */
+export function contentWords(caption: string): { colours: Colour[]; shapes: Shape[] } {
+  const colours: Colour[] = [];
+  const shapes: Shape[] = [];
+  for (const word of caption.toLowerCase().split(/[^a-z]+/)) {
+    if ((COLOUR_WORDS as readonly string[]).includes(word)) colours.push(word as Colour);
+    const shape = SHAPE_WORDS.get(word);
+    if (shape) shapes.push(shape);
+  }
+  return { colours, shapes };
+}
