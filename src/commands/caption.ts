@@ -1,1 +1,40 @@
-export async function captionCommand(_args: string[]): Promise<number> { throw new Error('not yet'); }
+/** `livecap caption IMAGE…`: one caption per image, from a model running in a worker thread. */
+import { parseFlags, intFlag } from '../cli.js';
+import { CaptionerClient } from '../models/worker/captioner-client.js';
+import { readImage } from '../media/image.js';
+import { EMBEDDED_CAPTIONER } from '../paths.js';
+
+const HELP = `usage: livecap caption [--model MODEL_DIR] [--beam-width N] [--json] IMAGE…
+
+  Prints one caption per image (JPEG or PNG), in order: "IMAGE<TAB>caption", or the caption
+  alone for a single image. --json prints one JSON object per line with the score.`;
+
+export async function captionCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    { model: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
+  if (values.help || positionals.length === 0) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  const beamWidth = values['beam-width'] === undefined ? undefined : intFlag('beam-width', values['beam-width']);
+  const captioner = await CaptionerClient.start(values.model ?? EMBEDDED_CAPTIONER);
+  let failures = 0;
+  try {
+    for (const path of positionals) {
+      try {
+        const caption = await captioner.caption(await readImage(path), { beamWidth });
+        if (values.json) console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)) }));
+        else console.log(positionals.length === 1 ? caption.text : `${path}\t${caption.text}`);
+      } catch (err) {
+        failures++;
+        console.error(`livecap: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await captioner.close();
+  }
+  return failures > 0 ? 1 : 0;
+}

@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { log } from '../../util/log.js';
-import { registerWasmTrainingKernels } from './wasm-training-kernels.js';
+import { registerWasmKernels } from './wasm-kernels.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 
@@ -73,7 +73,7 @@ async function choose(preference: BackendPreference): Promise<TfRuntime> {
       require('@tensorflow/tfjs-backend-wasm');
       if (await tf.setBackend('wasm')) {
         await tf.ready();
-        registerWasmTrainingKernels(tf);
+        registerWasmKernels(tf);
         const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
         return announce({ tf, backend: 'wasm', description: `wasm (${simd ? 'SIMD' : 'no SIMD'})` }, passedOver);
       }

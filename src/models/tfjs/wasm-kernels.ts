@@ -1,12 +1,13 @@
 /**
- * Gradient kernels the TensorFlow.js WebAssembly backend lacks, so that standard Conv2D and
- * Embedding layers train on it (tfjs 4.22 ships neither Conv2DBackpropFilter nor
- * UnsortedSegmentSum for wasm). Models keep standard layers and load anywhere; only training
- * on wasm needs these.
+ * Kernels that make the TensorFlow.js WebAssembly backend fit for training, so that standard
+ * Conv2D, Embedding, LSTM and Dense layers train on it. Models keep standard layers and load
+ * anywhere; these only change how the wasm backend computes.
  *
- * - Conv2DBackpropFilter: an im2col copy in JavaScript, then the backend's own BatchMatMul
- *   (XNNPACK) computes colsᵀ · dy.
- * - UnsortedSegmentSum (the gradient of an embedding lookup): a plain scatter-add.
+ * - Conv2DBackpropFilter (missing in tfjs 4.22 wasm): an im2col copy in JavaScript, written
+ *   transposed, then the backend's own BatchMatMul (XNNPACK) computes colsᵀ · dy.
+ * - UnsortedSegmentSum (missing; the gradient of an embedding lookup): a scatter-add.
+ * - BatchMatMul with a transposed operand (every gradient of a dense or recurrent layer) is
+ *   10–40× slower than without on wasm: the wrapper transposes explicitly, then multiplies.
  */
 import type { Tf } from './runtime.js';
 
@@ -25,7 +26,7 @@ interface WasmBackend {
 
 let registered = false;
 
-export function registerWasmTrainingKernels(tf: Tf): void {
+export function registerWasmKernels(tf: Tf): void {
   if (registered) return;
   registered = true;
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
@@ -35,6 +36,34 @@ export function registerWasmTrainingKernels(tf: Tf): void {
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as never });
   }
+  const original = tf.getKernel('BatchMatMul', 'wasm');
+  if (original) {
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel({ ...original, kernelFunc: batchMatMulWithoutTransposes(tf, original.kernelFunc as unknown as KernelFunc) as never });
+  }
+}
+
+type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> }) => TensorInfo;
+
+function batchMatMulWithoutTransposes(tf: Tf, multiply: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs;
+    if (!attrs.transposeA && !attrs.transposeB) return multiply({ inputs, backend, attrs });
+    const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc as unknown as KernelFunc;
+    const swapLast = (x: TensorInfo) => {
+      const perm = x.shape.map((_, i) => i);
+      [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+      return transpose({ inputs: { x }, backend, attrs: { perm } });
+    };
+    const at = attrs.transposeA ? swapLast(a) : a;
+    const bt = attrs.transposeB ? swapLast(b) : b;
+    try {
+      return multiply({ inputs: { a: at, b: bt }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+    } finally {
+      if (at !== a) backend.disposeData(at.dataId);
+      if (bt !== b) backend.disposeData(bt.dataId);
+    }
+  };
 }
 
 function conv2dBackpropFilter(tf: Tf) {
@@ -56,7 +85,7 @@ function conv2dBackpropFilter(tf: Tf) {
     const k = filterHeight * filterWidth * inChannels;
     const m = batchSize * outHeight * outWidth;
     // Allocate first: growing the wasm heap detaches views taken before it.
-    const cols = backend.makeOutput([1, m, k], 'float32');
+    const cols = backend.makeOutput([1, k, m], 'float32');
     const xs = backend.typedArrayFromHeap(x);
     const c = backend.typedArrayFromHeap(cols);
     c.fill(0);
@@ -64,14 +93,15 @@ function conv2dBackpropFilter(tf: Tf) {
     for (let n = 0; n < batchSize; n++) {
       for (let oy = 0; oy < outHeight; oy++) {
         for (let ox = 0; ox < outWidth; ox++, row++) {
-          let o = row * k;
+          // cols is [k, m]: column `row` holds this output position's receptive field.
+          let o = row;
           for (let kh = 0; kh < filterHeight; kh++) {
             const iy = oy * strideHeight + kh * dilationHeight - padInfo.top;
-            for (let kw = 0; kw < filterWidth; kw++, o += inChannels) {
+            for (let kw = 0; kw < filterWidth; kw++, o += inChannels * m) {
               const ix = ox * strideWidth + kw * dilationWidth - padInfo.left;
               if (iy < 0 || iy >= inHeight || ix < 0 || ix >= inWidth) continue;
               const base = ((n * inHeight + iy) * inWidth + ix) * inChannels;
-              for (let ci = 0; ci < inChannels; ci++) c[o + ci] = xs[base + ci];
+              for (let ci = 0; ci < inChannels; ci++) c[o + ci * m] = xs[base + ci];
             }
           }
         }
@@ -82,7 +112,7 @@ function conv2dBackpropFilter(tf: Tf) {
     const out = batchMatMul({
       inputs: { a: cols, b: { dataId: dy.dataId, shape: [1, m, outChannels], dtype: 'float32' } },
       backend,
-      attrs: { transposeA: true, transposeB: false },
+      attrs: { transposeA: false, transposeB: false },
     });
     backend.disposeData(cols.dataId);
     return { dataId: out.dataId, shape: [...filterShape], dtype: 'float32' };

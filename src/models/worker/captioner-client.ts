@@ -1,0 +1,83 @@
+/**
+ * The captioner as the rest of livecap sees it: a handle to a model running in its own worker
+ * thread. Frames are copied to the worker, so callers keep theirs.
+ *
+ *   const captioner = await CaptionerClient.start('models/captioner-synth');
+ *   const { text } = await captioner.caption(frame);
+ *   await captioner.close();
+ *
+ * `acquireCaptioner` shares one worker per model directory in a process (the model is loaded
+ * once however many streams use it); each acquire is paired with a release.
+ */
+import { resolve } from 'node:path';
+import type { Frame } from '../../media/image.js';
+import type { Caption, CaptionOptions } from '../captioner/captioner.js';
+import type { BackendPreference } from '../tfjs/runtime.js';
+import { WorkerRpc } from './rpc.js';
+
+export interface CaptionerInfo {
+  backend: string;
+  inputWidth: number;
+  inputHeight: number;
+  vocabulary: number;
+}
+
+export class CaptionerClient {
+  private constructor(private readonly rpc: WorkerRpc, readonly modelDir: string, readonly info: CaptionerInfo) {}
+
+  /** Starts a worker and loads the model in it; rejects with the loader's error if the model is bad. */
+  static async start(modelDir: string, backend?: BackendPreference): Promise<CaptionerClient> {
+    const rpc = new WorkerRpc(new URL('./captioner-worker.js', import.meta.url), `captioner ${modelDir}`, { modelDir, backend });
+    try {
+      const info = await rpc.call<CaptionerInfo>('load');
+      return new CaptionerClient(rpc, modelDir, info);
+    } catch (err) {
+      await rpc.close();
+      throw err;
+    }
+  }
+
+  get threadId(): number {
+    return this.rpc.threadId;
+  }
+
+  async caption(frame: Frame, options: CaptionOptions = {}): Promise<Caption> {
+    const [result] = await this.captionAll([frame], options);
+    return result;
+  }
+
+  captionAll(frames: readonly Frame[], options: CaptionOptions = {}): Promise<Caption[]> {
+    const copies = frames.map((f) => ({ width: f.width, height: f.height, data: f.data.slice() }));
+    return this.rpc.call<Caption[]>('caption', [copies, options], copies.map((c) => c.data.buffer));
+  }
+
+  /** Disposes the model and stops the worker. Safe to call twice. */
+  async close(): Promise<void> {
+    await this.rpc.call('dispose').catch(() => {});
+    await this.rpc.close();
+  }
+}
+
+const shared = new Map<string, { client: Promise<CaptionerClient>; users: number }>();
+
+/** One shared worker per model directory; pair every acquire with `releaseCaptioner`. */
+export function acquireCaptioner(modelDir: string): Promise<CaptionerClient> {
+  const key = resolve(modelDir);
+  let entry = shared.get(key);
+  if (!entry) {
+    entry = { client: CaptionerClient.start(modelDir), users: 0 };
+    shared.set(key, entry);
+    entry.client.catch(() => shared.delete(key));
+  }
+  entry.users++;
+  return entry.client;
+}
+
+export async function releaseCaptioner(modelDir: string): Promise<void> {
+  const key = resolve(modelDir);
+  const entry = shared.get(key);
+  if (!entry) return;
+  if (--entry.users > 0) return;
+  shared.delete(key);
+  await (await entry.client.catch(() => undefined))?.close();
+}

@@ -1,0 +1,9 @@
+/** Where the project's own files are, wherever livecap is run from. */
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+/** The package root (this file compiles to dist/src/paths.js). */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The embedded default captioner, trained on the synthetic world (see README). */
+export const EMBEDDED_CAPTIONER = join(PROJECT_ROOT, 'models', 'captioner-synth');
