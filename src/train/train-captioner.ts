@@ -169,10 +169,8 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
 
   // The model directory.
   await saveModel(tf, decoder, join(options.outDir, 'decoder'));
-  if (options.backbone) {
-    await rm(join(options.outDir, 'backbone'), { recursive: true, force: true });
-    await copyModel(options.backbone, join(options.outDir, 'backbone'));
-  }
+  await rm(join(options.outDir, 'backbone'), { recursive: true, force: true });
+  await copyModel(options.backbone ?? join(ckptDir, 'backbone', 'model.json'), join(options.outDir, 'backbone'));
   await vocabulary.save(join(options.outDir, 'vocab.json'));
   const manifest: CaptionerManifest = {
     backbone: { model: 'backbone/model.json', pixelScale },

@@ -1,0 +1,92 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readFile, writeFile, cp, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadTf, type Tf } from '../src/models/tfjs/runtime.js';
+import { writeDataset } from '../src/synth/dataset.js';
+import { trainCaptioner, TRAIN_DEFAULTS, type TrainOptions } from '../src/train/train-captioner.js';
+import { CnnLstmCaptioner } from '../src/models/captioner/captioner.js';
+import { CaptionerClient } from '../src/models/worker/captioner-client.js';
+import { fileSaveHandler } from '../src/models/tfjs/file-io.js';
+import { readImage, decodeImage } from '../src/media/image.js';
+import { evaluateCaptioner } from '../src/train/evaluate.js';
+
+let tf: Tf;
+let root: string;
+let options: TrainOptions;
+
+before(async () => {
+  tf = (await loadTf('wasm')).tf;
+  root = await mkdtemp(join(tmpdir(), 'livecap-train-'));
+  await writeDataset({ outDir: join(root, 'data'), count: 48, seed: 21, progress: false });
+  options = { ...TRAIN_DEFAULTS, datasetDir: join(root, 'data'), outDir: join(root, 'model'), backboneEpochs: 1, epochs: 1, units: 16, embedding: 8, batchSize: 16 };
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function someImages(n: number) {
+  const names = (await readdir(join(root, 'data', 'Images'))).sort().slice(0, n);
+  return Promise.all(names.map((f) => readImage(join(root, 'data', 'Images', f))));
+}
+
+test('train writes a complete model directory with a training curve, and it loads and captions', async () => {
+  const result = await trainCaptioner(tf, options);
+  assert.equal(result.history.backbone.length, 1);
+  assert.equal(result.history.decoderTrain.length, 1);
+  for (const f of ['captioner.json', 'vocab.json', 'backbone/model.json', 'backbone/weights.bin', 'decoder/model.json', 'decoder/weights.bin', 'training.json']) {
+    assert.ok(existsSync(join(options.outDir, f)), `${f} missing`);
+  }
+  const curve = decodeImage(await readFile(join(options.outDir, 'training-curve.png')));
+  assert.ok(curve.width >= 480 && curve.height >= 200);
+  const captioner = await CnnLstmCaptioner.load(tf, options.outDir);
+  const [caption] = await captioner.captionAll(await someImages(1), { beamWidth: 1 });
+  assert.equal(typeof caption.text, 'string');
+  assert.ok(caption.text.split(' ').every((w) => captioner.vocabulary.has(w)));
+  captioner.dispose();
+});
+
+test('a second run resumes from the checkpoint: the backbone is not retrained and the decoder continues', async () => {
+  const result = await trainCaptioner(tf, { ...options, epochs: 2 });
+  assert.equal(result.history.backbone.length, 1);
+  assert.equal(result.history.decoderTrain.length, 2);
+  const state = JSON.parse(await readFile(join(options.outDir, 'checkpoint', 'state.json'), 'utf8'));
+  assert.equal(state.decoderEpochs, 2);
+});
+
+test('a checkpoint from other options is refused rather than silently mixed', async () => {
+  await assert.rejects(trainCaptioner(tf, { ...options, units: 24, epochs: 3 }), /checkpoint was made from another dataset or other options/);
+});
+
+test('save → load of a trained model gives the same captions, in process and in a worker thread', async () => {
+  const images = await someImages(6);
+  const a = await CnnLstmCaptioner.load(tf, options.outDir);
+  const before = await a.captionAll(images, { beamWidth: 3 });
+  const copy = join(root, 'copy');
+  await a.backbone.save(fileSaveHandler(tf, join(copy, 'backbone')));
+  await a.decoder.save(fileSaveHandler(tf, join(copy, 'decoder')));
+  a.dispose();
+  await cp(join(options.outDir, 'vocab.json'), join(copy, 'vocab.json'));
+  await writeFile(join(copy, 'captioner.json'), await readFile(join(options.outDir, 'captioner.json')));
+  const b = await CnnLstmCaptioner.load(tf, copy);
+  assert.deepEqual(await b.captionAll(images, { beamWidth: 3 }), before);
+  b.dispose();
+  const worker = await CaptionerClient.start(copy, 'wasm');
+  try {
+    assert.deepEqual(await worker.captionAll(images, { beamWidth: 3 }), before);
+  } finally {
+    await worker.close();
+    await worker.close();
+  }
+});
+
+test('eval reports BLEU-1..4 and CIDEr on the held-out split', async () => {
+  const report = await evaluateCaptioner(tf, { modelDir: options.outDir, datasetDir: options.datasetDir, split: 'all', beamWidth: 1 });
+  assert.equal(report.images, 48);
+  assert.equal(report.bleu.length, 4);
+  report.bleu.forEach((b) => assert.ok(b >= 0 && b <= 1));
+  assert.ok(report.bleu[0] >= report.bleu[3]);
+  assert.ok(report.content && report.content.scenes > 0);
+});
