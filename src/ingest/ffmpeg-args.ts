@@ -1,0 +1,62 @@
+/**
+ * The ffmpeg command line for a source: a pure function, table-tested.
+ *
+ * Every network input gets a read timeout and a protocol whitelist; output is raw RGB24 at
+ * the analysis size and sampling rate on stdout, one frame after another.
+ */
+import type { Source } from './source.js';
+
+export interface OutputSpec {
+  width: number;
+  height: number;
+  /** Frames per second kept for analysis. */
+  fps: number;
+}
+
+export interface ArgOptions {
+  /** Network read timeout in milliseconds. */
+  readTimeoutMs: number;
+}
+
+export const INGEST_DEFAULTS = { readTimeoutMs: 10_000 } as const;
+
+function inputArgs(source: Source, options: ArgOptions): string[] {
+  const micros = String(Math.round(options.readTimeoutMs * 1000));
+  switch (source.kind) {
+    case 'rtsp':
+      return [
+        '-rtsp_transport', source.transport ?? 'tcp',
+        '-timeout', micros,
+        '-protocol_whitelist', source.input.startsWith('rtsps:') ? 'rtsp,rtsps,rtp,srtp,udp,tcp,tls' : 'rtsp,rtp,udp,tcp',
+        '-i', source.input,
+      ];
+    case 'http':
+      return [
+        '-rw_timeout', micros,
+        '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy',
+        '-i', source.input,
+      ];
+    case 'webcam':
+      return ['-f', 'v4l2', '-i', source.input];
+    case 'file':
+      return [
+        '-re',
+        ...(source.loop === false ? [] : ['-stream_loop', '-1']),
+        '-protocol_whitelist', 'file',
+        '-i', source.input,
+      ];
+    case 'testsrc':
+      return ['-re', '-f', 'lavfi', '-i', `${source.pattern}=size=640x480:rate=25`];
+  }
+}
+
+export function ffmpegArgs(source: Source, output: OutputSpec, options: ArgOptions = INGEST_DEFAULTS): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    ...inputArgs(source, options),
+    '-an', '-sn', '-dn',
+    '-vf', `fps=${output.fps},scale=${output.width}:${output.height}:flags=area,format=rgb24`,
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+    'pipe:1',
+  ];
+}

@@ -1,0 +1,48 @@
+/**
+ * Turns the tail of ffmpeg's stderr into a short reason a user can act on, with credentials
+ * removed from anything quoted.
+ */
+export type FailureReason =
+  | 'connection refused'
+  | 'unauthorized'
+  | 'not found'
+  | 'not a video'
+  | 'no such device'
+  | 'timed out'
+  | 'host not found'
+  | 'stalled'
+  | 'ended'
+  | 'ffmpeg missing'
+  | 'failed';
+
+const RULES: [RegExp, FailureReason][] = [
+  [/Connection refused/i, 'connection refused'],
+  [/401 Unauthorized|\b401\b.*Unauthorized|authorization failed/i, 'unauthorized'],
+  [/Cannot open video device|No such device|Inappropriate ioctl|Not a video capture device/i, 'no such device'],
+  [/404 Not Found|\b404\b|No such file or directory|Server returned 4\d\d/i, 'not found'],
+  [/Invalid data found when processing input|could not find codec parameters|moov atom not found|does not contain any stream|Invalid argument|unspecified size/i, 'not a video'],
+  [/timed out|Timeout/i, 'timed out'],
+  [/Name or service not known|Temporary failure in name resolution|Could not resolve|Failed to resolve/i, 'host not found'],
+];
+
+/** Removes user:password@ from every URL in the text. */
+export function redactText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@\s/]+@/gi, '$1***@');
+}
+
+export function classifyFfmpegFailure(stderrTail: string): FailureReason {
+  for (const [pattern, reason] of RULES) if (pattern.test(stderrTail)) return reason;
+  return 'failed';
+}
+
+/** An ingest failure: a reason to show, the detail behind it, and whether retrying can help. */
+export class IngestError extends Error {
+  override name = 'IngestError';
+  constructor(
+    readonly reason: FailureReason,
+    detail: string,
+    readonly exitCode?: number | null,
+  ) {
+    super(detail ? `${reason}: ${redactText(detail)}` : reason);
+  }
+}

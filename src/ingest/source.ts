@@ -1,0 +1,108 @@
+/**
+ * Source descriptions: what a user may point livecap at, parsed and checked before any
+ * process starts. Each kind allows only the protocols it needs, and a local file is accepted
+ * only under the configured media folder, so a stream URL cannot read arbitrary files.
+ *
+ *   rtsp://[user:pass@]host[:port]/path        network camera (TCP; ?transport=udp for UDP)
+ *   http(s)://host/path(.m3u8)                 HTTP streams, HLS included
+ *   /dev/videoN  or  v4l2:///dev/videoN        webcam through video4linux2
+ *   file:///path or a plain path               a local file played at real speed as if live (looped)
+ *   testsrc://PATTERN                          ffmpeg test patterns: testsrc, testsrc2, smptebars, …
+ */
+import { isAbsolute, relative, resolve } from 'node:path';
+
+export type SourceKind = 'rtsp' | 'http' | 'webcam' | 'file' | 'testsrc';
+
+export const TEST_PATTERNS = ['testsrc', 'testsrc2', 'smptebars', 'smptehdbars', 'rgbtestsrc', 'mandelbrot', 'life', 'cellauto'] as const;
+
+export interface Source {
+  kind: SourceKind;
+  /** What ffmpeg opens: the URL, device or path. */
+  input: string;
+  /** RTSP only. */
+  transport?: 'tcp' | 'udp';
+  /** Files only: start again at the end (default true). */
+  loop?: boolean;
+  /** testsrc only. */
+  pattern?: (typeof TEST_PATTERNS)[number];
+}
+
+export interface SourceRules {
+  /** Local files must lie under this folder; without it, file sources are refused. */
+  mediaDir?: string;
+}
+
+/** A rejected source: the message says what is wrong, without echoing credentials. */
+export class SourceError extends Error {
+  override name = 'SourceError';
+}
+
+/** The URL with any password replaced, safe for logs, API answers and pages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_, scheme: string, auth: string) => {
+    const user = auth.split(':')[0];
+    return `${scheme}${user ? decodeSafe(user) + ':***' : '***'}@`;
+  });
+}
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function parseSource(url: string, rules: SourceRules = {}): Source {
+  if (typeof url !== 'string' || url.trim() === '') throw new SourceError('source url is empty');
+  const text = url.trim();
+  if (/[\0\r\n]/.test(text)) throw new SourceError('source url contains control characters');
+  if (text.startsWith('/dev/')) return webcam(text);
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  if (!scheme) return file(text, rules);
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new SourceError(`source url '${redactUrl(text)}' is not a valid URL`);
+  }
+  switch (scheme) {
+    case 'rtsp':
+    case 'rtsps': {
+      if (!parsed.hostname) throw new SourceError(`rtsp url '${redactUrl(text)}' has no host`);
+      const transport = parsed.searchParams.get('transport') ?? 'tcp';
+      if (transport !== 'tcp' && transport !== 'udp') throw new SourceError(`rtsp transport must be tcp or udp, got '${transport}'`);
+      parsed.searchParams.delete('transport');
+      return { kind: 'rtsp', input: parsed.toString(), transport };
+    }
+    case 'http':
+    case 'https':
+      if (!parsed.hostname) throw new SourceError(`http url '${redactUrl(text)}' has no host`);
+      return { kind: 'http', input: parsed.toString() };
+    case 'file':
+      return file(decodeSafe(parsed.pathname), rules, parsed.searchParams.get('loop') !== 'false');
+    case 'v4l2':
+      return webcam(decodeSafe(parsed.pathname));
+    case 'testsrc': {
+      const pattern = (parsed.hostname || parsed.pathname.replace(/^\/+/, '')) as Source['pattern'];
+      if (!TEST_PATTERNS.includes(pattern!)) throw new SourceError(`unknown test pattern '${pattern}'; one of ${TEST_PATTERNS.join(', ')}`);
+      return { kind: 'testsrc', input: pattern!, pattern };
+    }
+    default:
+      throw new SourceError(`unsupported source scheme '${scheme}:'; use rtsp://, http(s)://, file://, a /dev/video device or testsrc://`);
+  }
+}
+
+function webcam(path: string): Source {
+  if (!/^\/dev\/video\d+$/.test(path)) throw new SourceError(`webcam device must look like /dev/videoN, got '${path}'`);
+  return { kind: 'webcam', input: path };
+}
+
+function file(path: string, rules: SourceRules, loop = true): Source {
+  if (!rules.mediaDir) throw new SourceError(`local files are not allowed as sources: no media folder is configured (got '${path}')`);
+  const root = resolve(rules.mediaDir);
+  const full = resolve(root, path);
+  const rel = relative(root, full);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new SourceError(`'${path}' is outside the media folder ${root}`);
+  return { kind: 'file', input: full, loop };
+}

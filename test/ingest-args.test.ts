@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSource, redactUrl, SourceError, type Source } from '../src/ingest/source.js';
+import { ffmpegArgs } from '../src/ingest/ffmpeg-args.js';
+import { FrameSplitter } from '../src/ingest/frame-splitter.js';
+import { classifyFfmpegFailure, redactText } from '../src/ingest/ffmpeg-errors.js';
+
+const out = { width: 160, height: 120, fps: 5 };
+const rules = { mediaDir: '/srv/media' };
+
+// [url, expected source, input arguments ffmpeg must get (in order)]
+const table: [string, Source, string[]][] = [
+  ['rtsp://cam.local:8554/live', { kind: 'rtsp', input: 'rtsp://cam.local:8554/live', transport: 'tcp' },
+    ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-i', 'rtsp://cam.local:8554/live']],
+  ['rtsp://u:p@cam/s?transport=udp', { kind: 'rtsp', input: 'rtsp://u:p@cam/s', transport: 'udp' },
+    ['-rtsp_transport', 'udp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-i', 'rtsp://u:p@cam/s']],
+  ['https://example.org/live/index.m3u8', { kind: 'http', input: 'https://example.org/live/index.m3u8' },
+    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://example.org/live/index.m3u8']],
+  ['/dev/video0', { kind: 'webcam', input: '/dev/video0' }, ['-f', 'v4l2', '-i', '/dev/video0']],
+  ['v4l2:///dev/video2', { kind: 'webcam', input: '/dev/video2' }, ['-f', 'v4l2', '-i', '/dev/video2']],
+  ['clips/demo.mp4', { kind: 'file', input: '/srv/media/clips/demo.mp4', loop: true },
+    ['-re', '-stream_loop', '-1', '-protocol_whitelist', 'file', '-i', '/srv/media/clips/demo.mp4']],
+  ['file:///srv/media/a.mp4?loop=false', { kind: 'file', input: '/srv/media/a.mp4', loop: false },
+    ['-re', '-protocol_whitelist', 'file', '-i', '/srv/media/a.mp4']],
+  ['testsrc://smptebars', { kind: 'testsrc', input: 'smptebars', pattern: 'smptebars' },
+    ['-re', '-f', 'lavfi', '-i', 'smptebars=size=640x480:rate=25']],
+];
+
+for (const [url, source, input] of table) {
+  test(`source ${redactUrl(url)} → ffmpeg arguments`, () => {
+    const parsed = parseSource(url, rules);
+    assert.deepEqual(parsed, source);
+    const args = ffmpegArgs(parsed, out);
+    const i = args.indexOf(input[0]);
+    assert.deepEqual(args.slice(i, i + input.length), input);
+    assert.deepEqual(args.slice(-7), ['-vf', 'fps=5,scale=160:120:flags=area,format=rgb24', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+    assert.ok(args.includes('-nostdin'));
+  });
+}
+
+const bad: [string, RegExp][] = [
+  ['', /empty/],
+  ['ftp://host/x', /unsupported source scheme 'ftp:'/],
+  ['rtsp://', /not a valid URL|has no host/],
+  ['rtsp://cam/x?transport=sctp', /transport must be tcp or udp/],
+  ['/etc/passwd', /outside the media folder/],
+  ['../../etc/passwd', /outside the media folder/],
+  ['file:///etc/shadow', /outside the media folder/],
+  ['/dev/sda', /webcam device must look like \/dev\/videoN/],
+  ['testsrc://rm -rf', /not a valid URL|unknown test pattern/],
+  ['testsrc://nullsrc', /unknown test pattern 'nullsrc'/],
+  ['http://', /not a valid URL|has no host/],
+];
+for (const [url, message] of bad) {
+  test(`source '${url}' is refused with a clear reason`, () => {
+    assert.throws(() => parseSource(url, rules), (err: Error) => err instanceof SourceError && message.test(err.message));
+  });
+}
+
+test('without a media folder no local file is accepted', () => {
+  assert.throws(() => parseSource('demo.mp4'), /no media folder is configured/);
+});
+
+test('passwords never survive redaction', () => {
+  assert.equal(redactUrl('rtsp://admin:s3cret@10.0.0.5/stream'), 'rtsp://admin:***@10.0.0.5/stream');
+  assert.equal(redactUrl('rtsp://token@cam/s'), 'rtsp://token:***@cam/s');
+  assert.equal(redactUrl('http://cam/s'), 'http://cam/s');
+  assert.equal(redactText('[rtsp @ 0x1] method DESCRIBE failed for rtsp://admin:s3cret@cam/x: 401'), '[rtsp @ 0x1] method DESCRIBE failed for rtsp://***@cam/x: 401');
+  assert.throws(() => parseSource('ftp://admin:s3cret@host/x'), (err: Error) => !err.message.includes('s3cret'));
+});
+
+test('ffmpeg failures are classified from stderr', () => {
+  assert.equal(classifyFfmpegFailure('[tcp @ 0x55] Connection to tcp://127.0.0.1:9 failed: Connection refused'), 'connection refused');
+  assert.equal(classifyFfmpegFailure('method DESCRIBE failed: 401 Unauthorized'), 'unauthorized');
+  assert.equal(classifyFfmpegFailure('method DESCRIBE failed: 404 Not Found'), 'not found');
+  assert.equal(classifyFfmpegFailure('notes.txt: Invalid data found when processing input'), 'not a video');
+  assert.equal(classifyFfmpegFailure('[video4linux2,v4l2 @ 0x1] Cannot open video device /dev/video9: No such file or directory'), 'no such device');
+  assert.equal(classifyFfmpegFailure('something else'), 'failed');
+});
+
+test('the frame splitter cuts exactly at frame boundaries whatever the chunking', () => {
+  const frameBytes = 7;
+  const stream = Uint8Array.from({ length: 7 * 5 + 3 }, (_, i) => i);
+  for (const sizes of [[38], [1, 1, 1, 35], [7, 7, 7, 7, 7, 3], [3, 11, 2, 9, 13], [6, 8, 24]]) {
+    const splitter = new FrameSplitter(frameBytes);
+    const frames: Uint8Array[] = [];
+    let offset = 0;
+    for (const size of sizes) {
+      frames.push(...splitter.push(stream.subarray(offset, offset + size)));
+      offset += size;
+    }
+    assert.equal(frames.length, 5, `chunks ${sizes}`);
+    frames.forEach((f, k) => assert.deepEqual([...f], [...stream.subarray(k * 7, k * 7 + 7)]));
+    assert.equal(splitter.buffered, 3);
+  }
+});
