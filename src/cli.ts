@@ -14,6 +14,7 @@ commands:
   train --dataset DIR --out MODEL_DIR            train a CNN→LSTM captioner
   eval --dataset DIR --model MODEL_DIR           BLEU-1..4 and CIDEr on the held-out split
   caption IMAGE…                                 print one caption per image
+  scenes VIDEO [--json]                          print the scene cuts of a video (seconds)
   bench captioner                                per-frame captioner benchmark
 
 run 'livecap <command> --help' for a command's options`;
@@ -51,6 +52,7 @@ const commands: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./commands/train.js')).trainCommand,
   eval: async () => (await import('./commands/eval.js')).evalCommand,
   caption: async () => (await import('./commands/caption.js')).captionCommand,
+  scenes: async () => (await import('./commands/scenes.js')).scenesCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
 };
 

@@ -1,6 +1,7 @@
 /** `livecap bench NAME`: runs a benchmark from bench/ (each compares against a baseline in the same run). */
 const BENCHMARKS: Record<string, string> = {
   captioner: '../../bench/captioner.js',
+  scenes: '../../bench/scenes.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {

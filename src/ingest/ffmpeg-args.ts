@@ -40,7 +40,7 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
       return ['-f', 'v4l2', '-i', source.input];
     case 'file':
       return [
-        '-re',
+        ...(source.realtime === false ? [] : ['-re']),
         ...(source.loop === false ? [] : ['-stream_loop', '-1']),
         '-protocol_whitelist', 'file',
         '-i', source.input,

@@ -23,6 +23,8 @@ export interface Source {
   transport?: 'tcp' | 'udp';
   /** Files only: start again at the end (default true). */
   loop?: boolean;
+  /** Files only: read at the clip's own speed, as if live (default true); false reads as fast as possible. */
+  realtime?: boolean;
   /** testsrc only. */
   pattern?: (typeof TEST_PATTERNS)[number];
 }
