@@ -9,6 +9,7 @@ type Command = (args: string[]) => Promise<number>;
 const USAGE = `usage: livecap <command> [options]
 
 commands:
+  serve [--source NAME=URL]… [--port 8080]        the live captioning server (demo stream by default)
   synth dataset --out DIR --count N --seed S     write a synthetic dataset (Flickr8k layout)
   synth video --out FILE.mp4 --seed S            write a synthetic clip and its ground truth
   train --dataset DIR --out MODEL_DIR            train a CNN→LSTM captioner
@@ -48,6 +49,7 @@ export function requiredFlag(name: string, value: string | undefined): string {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
   synth: async () => (await import('./commands/synth.js')).synthCommand,
   train: async () => (await import('./commands/train.js')).trainCommand,
   eval: async () => (await import('./commands/eval.js')).evalCommand,

@@ -1,0 +1,139 @@
+// livecap viewer: pick a stream, see its captions live. Plain ES module, no build step.
+// Reconnects by itself and resumes from the last caption it saw (subscribe `since`).
+
+const $ = (id) => document.getElementById(id);
+const picker = $('stream');
+const statusEl = $('status');
+const currentEl = $('current');
+const metaEl = $('current-meta');
+const keyframeEl = $('keyframe');
+const historyEl = $('history');
+
+const HISTORY_LIMIT = 100;
+let socket;
+let retryMs = 1000;
+let selected = new URLSearchParams(location.search).get('stream') || '';
+const lastSeq = new Map();
+
+function setStatus(state, text) {
+  statusEl.dataset.state = state;
+  statusEl.textContent = text;
+}
+
+function timeOf(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+function showCaption(c, { live }) {
+  if ((lastSeq.get(c.stream) ?? 0) >= c.seq) return;
+  lastSeq.set(c.stream, c.seq);
+  if (c.stream !== selected) return;
+  // The previous current caption moves down into the history.
+  if (currentEl.dataset.seq) {
+    const li = document.createElement('li');
+    const time = document.createElement('time');
+    time.dateTime = new Date(Number(currentEl.dataset.ts)).toISOString();
+    time.textContent = timeOf(Number(currentEl.dataset.ts));
+    const img = document.createElement('img');
+    img.alt = '';
+    if (keyframeEl.src && !keyframeEl.hidden) img.src = keyframeEl.src;
+    const text = document.createElement('span');
+    text.textContent = currentEl.textContent;
+    li.append(time, img, text);
+    historyEl.prepend(li);
+    while (historyEl.children.length > HISTORY_LIMIT) historyEl.lastElementChild.remove();
+  }
+  currentEl.dataset.seq = c.seq;
+  currentEl.dataset.ts = c.frameTs;
+  currentEl.textContent = c.text;
+  metaEl.textContent = `${timeOf(c.frameTs)} · ${live ? `${c.latencyMs} ms after capture` : 'from history'}`;
+  if (c.keyframe) {
+    keyframeEl.src = c.keyframe;
+    keyframeEl.alt = `Keyframe: ${c.text}`;
+    keyframeEl.hidden = false;
+  }
+}
+
+function resetView() {
+  historyEl.replaceChildren();
+  delete currentEl.dataset.seq;
+  currentEl.textContent = 'Waiting for the first caption…';
+  metaEl.textContent = '';
+  keyframeEl.hidden = true;
+}
+
+async function loadHistory(id) {
+  const res = await fetch(`/api/streams/${encodeURIComponent(id)}/captions?since=0&limit=1000`);
+  if (!res.ok) return;
+  const { captions } = await res.json();
+  lastSeq.delete(id);
+  for (const c of captions.slice(-HISTORY_LIMIT - 1)) showCaption(c, { live: false });
+}
+
+function fillPicker(streams) {
+  const previous = selected;
+  picker.replaceChildren(...streams.map((id) => new Option(id, id)));
+  if (!streams.includes(previous)) selected = streams[0] || '';
+  picker.value = selected;
+  if (streams.length === 0) setStatus('stopped', 'No streams');
+  return previous !== selected;
+}
+
+async function select(id, ws) {
+  if (!id) return;
+  const old = selected;
+  selected = id;
+  if (old && old !== id && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'unsubscribe', streams: [old] }));
+  resetView();
+  await loadHistory(id);
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'subscribe', streams: [id], since: { [id]: lastSeq.get(id) ?? 0 } }));
+  const url = new URL(location.href);
+  url.searchParams.set('stream', id);
+  history.replaceState(null, '', url);
+}
+
+function connect() {
+  setStatus('connecting', 'Connecting…');
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  socket = ws;
+  ws.addEventListener('message', async (event) => {
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    switch (msg.type) {
+      case 'hello':
+        retryMs = 1000;
+        fillPicker(msg.streams);
+        await select(selected, ws);
+        break;
+      case 'streams':
+        if (fillPicker(msg.streams)) await select(selected, ws);
+        break;
+      case 'caption':
+        showCaption(msg, { live: true });
+        break;
+      case 'status':
+        if (msg.stream !== selected) break;
+        if (msg.state === 'live') setStatus('live', 'Live');
+        else if (msg.state === 'reconnecting') setStatus('reconnecting', `Reconnecting${msg.error ? `: ${msg.error}` : ''}`);
+        else if (msg.state === 'stalled') setStatus('stalled', `Stalled${msg.error ? `: ${msg.error}` : ''}`);
+        else setStatus('stopped', `Stopped${msg.error ? `: ${msg.error}` : ''}`);
+        break;
+      case 'error':
+        console.warn('livecap:', msg.code, msg.message);
+        break;
+    }
+  });
+  ws.addEventListener('close', () => {
+    if (socket !== ws) return;
+    setStatus('offline', `Disconnected, retrying in ${Math.round(retryMs / 1000)} s`);
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 15000);
+  });
+}
+
+picker.addEventListener('change', () => select(picker.value, socket));
+connect();

@@ -1,0 +1,67 @@
+/** `livecap serve`: the server, on the embedded demo stream or the sources given. */
+import { parseFlags, intFlag } from '../cli.js';
+import { startServer } from '../stream/server.js';
+import { demoSource } from '../stream/demo.js';
+import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
+import { EMBEDDED_CAPTIONER } from '../paths.js';
+import { log } from '../util/log.js';
+import { redactUrl } from '../ingest/source.js';
+
+const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR] [--model DIR]
+
+  With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
+  /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
+  Open http://HOST:PORT/ for the viewer.`;
+
+export const ANALYSIS = { width: 160, height: 120, fps: 10 } as const;
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    source: { type: 'string', multiple: true },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'media-dir': { type: 'string' },
+    model: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const sources = (values.source ?? []).map((s) => {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--source must be NAME=URL, got '${redactUrl(s)}'`);
+    return { id: s.slice(0, eq), url: s.slice(eq + 1) };
+  });
+  const modelDir = values.model ?? EMBEDDED_CAPTIONER;
+  // Render the demo clip (first run only) before listening, so the port opens on a working server.
+  const demo = sources.length === 0 ? await demoSource() : undefined;
+  const captioner = await acquireCaptioner(modelDir);
+  const server = await startServer({
+    host: values.host ?? '127.0.0.1',
+    port: intFlag('port', values.port, 8080),
+    mediaDir: values['media-dir'],
+    captioner,
+    pipeline: { output: ANALYSIS },
+  });
+  try {
+    if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)');
+    for (const { id, url } of sources) server.streams.add(id, url);
+  } catch (err) {
+    await server.close();
+    await releaseCaptioner(modelDir);
+    throw err;
+  }
+  console.log(`livecap serving ${server.streams.list().map((s) => s.id).join(', ')} at ${server.url}/`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info('shutting down', { signal });
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await releaseCaptioner(modelDir);
+  return 0;
+}

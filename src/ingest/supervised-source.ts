@@ -1,0 +1,87 @@
+/**
+ * A source that keeps itself alive: ffmpeg is restarted after any failure with exponential
+ * backoff (about 1 s doubling to a cap near 60 s, with jitter), the attempt count resets once
+ * the source has been healthy for a while, and a frame-age watchdog treats a source that
+ * stops delivering frames as failed. State changes are reported through `onStatus`.
+ */
+import { Observable, concatWith, defer, retry, timer, timeout, throwError, tap } from 'rxjs';
+import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from './ffmpeg-args.js';
+import { ffmpegFrames, type ProcessOptions, type RawFrame } from './ffmpeg-frames.js';
+import { IngestError } from './ffmpeg-errors.js';
+import type { Source } from './source.js';
+
+export type SourceState = 'connecting' | 'live' | 'reconnecting';
+
+export interface SupervisorOptions extends ArgOptions, ProcessOptions {
+  /** No first frame within this many ms of starting ffmpeg: failed. */
+  connectTimeoutMs: number;
+  /** No frame for this many ms while live: stalled. */
+  stallTimeoutMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Live this long and the backoff starts from the beginning again. */
+  healthyAfterMs: number;
+}
+
+export const SUPERVISOR_DEFAULTS: SupervisorOptions = {
+  ...INGEST_DEFAULTS,
+  connectTimeoutMs: 20_000,
+  stallTimeoutMs: 10_000,
+  backoffInitialMs: 1_000,
+  backoffMaxMs: 60_000,
+  healthyAfterMs: 30_000,
+};
+
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export interface StatusReport {
+  state: SourceState;
+  error?: IngestError;
+  /** Milliseconds until the next attempt, when reconnecting. */
+  retryInMs?: number;
+}
+
+export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (report: StatusReport) => void, options: Partial<SupervisorOptions> = {}): Observable<RawFrame> {
+  const o = { ...SUPERVISOR_DEFAULTS, ...options };
+  return defer(() => {
+    let attempt = 0;
+    let liveSince = 0;
+    let live = false;
+    onStatus({ state: 'connecting' });
+    return defer(() => {
+      live = false;
+      return ffmpegFrames(ffmpegArgs(source, output, o), output, o);
+    }).pipe(
+      timeout({
+        first: o.connectTimeoutMs,
+        each: o.stallTimeoutMs,
+        with: () => throwError(() => new IngestError(live ? 'stalled' : 'timed out', live ? `no frame for ${o.stallTimeoutMs / 1000} s` : `no frame within ${o.connectTimeoutMs / 1000} s of starting`)),
+      }),
+      tap({
+        next: (frame: RawFrame) => {
+          if (!live) {
+            live = true;
+            liveSince = frame.capturedAt;
+            onStatus({ state: 'live' });
+          } else if (attempt > 0 && frame.capturedAt - liveSince >= o.healthyAfterMs) {
+            attempt = 0;
+          }
+        },
+      }),
+      // A live source that ends is a failure too: cameras do not end.
+      concatWith(throwError(() => new IngestError('ended', 'the source ended'))),
+      retry({
+        delay: (err: unknown) => {
+          attempt++;
+          const error = err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err));
+          const retryInMs = backoffDelay(attempt, o.backoffInitialMs, o.backoffMaxMs);
+          onStatus({ state: 'reconnecting', error, retryInMs });
+          return timer(retryInMs);
+        },
+      }),
+    );
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * One stream's pipeline: supervised ffmpeg frames → scene gate → latest-wins captioning →
+ * caption events, with status events for the source's state. Cold: subscribing starts
+ * ffmpeg, unsubscribing stops it. Per-subscription state (the gate, counters) lives inside.
+ */
+import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, Subject, tap } from 'rxjs';
+import type { Source } from '../ingest/source.js';
+import type { OutputSpec } from '../ingest/ffmpeg-args.js';
+import type { RawFrame } from '../ingest/ffmpeg-frames.js';
+import { supervisedFrames, type StatusReport, type SupervisorOptions } from '../ingest/supervised-source.js';
+import { SceneGate, type GateDecision, type KeyframeReason, type SceneGateOptions } from './scene-gate.js';
+import { latestWins } from './latest-wins.js';
+import { encodeJpeg, type Frame } from '../media/image.js';
+import type { Caption, CaptionOptions } from '../models/captioner/captioner.js';
+import { log } from '../util/log.js';
+
+export type StreamState = 'live' | 'reconnecting' | 'stalled' | 'stopped';
+
+export interface CaptionEvent {
+  type: 'caption';
+  text: string;
+  /** Wall-clock ms when the keyframe was captured. */
+  frameTs: number;
+  /** Capture → caption, in ms. */
+  latencyMs: number;
+  reason: KeyframeReason;
+  /** The keyframe as a small JPEG data URL. */
+  keyframe?: string;
+}
+
+export interface StatusEvent {
+  type: 'status';
+  state: StreamState;
+  error?: string;
+  retryInMs?: number;
+}
+
+export type PipelineEvent = CaptionEvent | StatusEvent;
+
+export interface Captioner {
+  caption(frame: Frame, options?: CaptionOptions): Promise<Caption>;
+}
+
+export interface PipelineCounters {
+  frames: number;
+  keyframes: number;
+  captions: number;
+  dropped: number;
+  reconnects: number;
+  stalls: number;
+}
+
+export const newCounters = (): PipelineCounters => ({ frames: 0, keyframes: 0, captions: 0, dropped: 0, reconnects: 0, stalls: 0 });
+
+export interface PipelineOptions {
+  output: OutputSpec;
+  gate?: Partial<SceneGateOptions>;
+  supervisor?: Partial<SupervisorOptions>;
+  /** Attach keyframe thumbnails to captions (default true). */
+  thumbnails?: boolean;
+  /** For logs. */
+  streamId?: string;
+}
+
+export function statusEvent(report: StatusReport): StatusEvent | undefined {
+  if (report.state === 'connecting') return undefined;
+  if (report.state === 'live') return { type: 'status', state: 'live' };
+  return {
+    type: 'status',
+    state: report.error?.reason === 'stalled' ? 'stalled' : 'reconnecting',
+    error: report.error?.message,
+    retryInMs: report.retryInMs,
+  };
+}
+
+export function streamPipeline(source: Source, captioner: Captioner, options: PipelineOptions, counters: PipelineCounters = newCounters()): Observable<PipelineEvent> {
+  return defer(() => {
+    const gate = new SceneGate(options.gate);
+    const statuses = new Subject<StatusEvent>();
+    const startedAt = Date.now();
+    const onStatus = (report: StatusReport) => {
+      const event = statusEvent(report);
+      if (!event) return;
+      if (event.state === 'reconnecting') counters.reconnects++;
+      if (event.state === 'stalled') {
+        counters.stalls++;
+        counters.reconnects++;
+      }
+      statuses.next(event);
+    };
+    const captions = supervisedFrames(source, options.output, onStatus, options.supervisor).pipe(
+      tap(() => counters.frames++),
+      // Wall-clock seconds: monotonic across ffmpeg restarts, unlike each process's own pts.
+      map((frame) => ({ frame, decision: gate.push({ ...frame, pts: (frame.capturedAt - startedAt) / 1000 }) })),
+      filter((k): k is { frame: RawFrame; decision: GateDecision } => k.decision !== undefined),
+      tap(() => counters.keyframes++),
+      latestWins(
+        (k) =>
+          from(captioner.caption(k.frame)).pipe(
+            map(
+              (caption): CaptionEvent => ({
+                type: 'caption',
+                text: caption.text,
+                frameTs: k.frame.capturedAt,
+                latencyMs: Date.now() - k.frame.capturedAt,
+                reason: k.decision.reason,
+                keyframe: options.thumbnails === false ? undefined : `data:image/jpeg;base64,${encodeJpeg(k.frame, 80).toString('base64')}`,
+              }),
+            ),
+            // One failed caption must not end the stream.
+            catchError((err: Error) => {
+              log.warn('caption failed', { stream: options.streamId, error: err.message });
+              return EMPTY;
+            }),
+          ),
+        () => counters.dropped++,
+      ),
+      distinctUntilChanged((a, b) => a.text === b.text),
+      tap(() => counters.captions++),
+    );
+    return merge(statuses, captions);
+  });
+}

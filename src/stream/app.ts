@@ -1,0 +1,100 @@
+/**
+ * The HTTP side: the REST API, health, and the viewer's static files, as one hono app.
+ * Errors become JSON answers in one place (`onError`); a user's bad input is a 4xx that says
+ * what was wrong.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
+import { readFile } from 'node:fs/promises';
+import { join, normalize, extname } from 'node:path';
+import { StreamConflictError, StreamInputError, type StreamManager } from './streams.js';
+import type { Hub } from './hub.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { log } from '../util/log.js';
+
+const VIEWER_DIR = join(PROJECT_ROOT, 'public', 'viewer');
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+function intParam(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new HTTPException(400, { message: `${name} must be a whole number ≥ 0, got '${value}'` });
+  return Math.min(n, max);
+}
+
+export function createApp(streams: StreamManager, hub: Hub, onStreamsChanged: () => void): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);
+    log.error('request failed', { path: c.req.path, error: err.message });
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers }));
+
+  app.get('/api/streams', (c) => c.json({ streams: streams.list() }));
+
+  app.post('/api/streams', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }), async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
+    const { id, url } = body as { id?: unknown; url?: unknown };
+    try {
+      const info = streams.add(id, url);
+      onStreamsChanged();
+      return c.json(info, 201);
+    } catch (err) {
+      if (err instanceof StreamConflictError) throw new HTTPException(409, { message: err.message });
+      if (err instanceof StreamInputError) throw new HTTPException(400, { message: err.message });
+      throw err;
+    }
+  });
+
+  app.get('/api/streams/:id', (c) => {
+    const info = streams.get(c.req.param('id'));
+    if (!info) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
+    return c.json(info);
+  });
+
+  app.delete('/api/streams/:id', (c) => {
+    if (!streams.remove(c.req.param('id'))) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
+    onStreamsChanged();
+    return c.body(null, 204);
+  });
+
+  app.get('/api/streams/:id/captions', (c) => {
+    const id = c.req.param('id');
+    if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
+    const since = intParam(c.req.query('since'), 'since', 0, Number.MAX_SAFE_INTEGER);
+    const limit = intParam(c.req.query('limit'), 'limit', 100, 1000);
+    return c.json({ stream: id, captions: streams.history(id, since, limit) });
+  });
+
+  const serveViewerFile = async (file: string) => {
+    // normalize() and the prefix check keep requests inside public/viewer.
+    const path = normalize(join(VIEWER_DIR, file));
+    if (!path.startsWith(VIEWER_DIR + '/')) throw new HTTPException(404, { message: 'not found' });
+    try {
+      return new Response(await readFile(path), { headers: { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-cache' } });
+    } catch {
+      throw new HTTPException(404, { message: `no file ${file}` });
+    }
+  };
+  app.get('/', () => serveViewerFile('index.html'));
+  app.get('/viewer/:file', (c) => serveViewerFile(c.req.param('file')));
+
+  return app;
+}

@@ -1,0 +1,27 @@
+/** The events a stream publishes, as they go to viewers (see docs/protocol.md). */
+import type { StreamState } from '../pipeline/stream-pipeline.js';
+
+export interface CaptionMessage {
+  type: 'caption';
+  stream: string;
+  seq: number;
+  /** When the caption was made (ms since the epoch). */
+  ts: number;
+  /** When its keyframe was captured (ms since the epoch). */
+  frameTs: number;
+  text: string;
+  latencyMs: number;
+  keyframe?: string;
+}
+
+export interface StatusMessage {
+  type: 'status';
+  stream: string;
+  state: StreamState;
+  error?: string;
+  retryInMs?: number;
+}
+
+/** Events with a place in a stream's history carry a seq. */
+export type SequencedMessage = CaptionMessage;
+export type StreamMessage = CaptionMessage | StatusMessage;

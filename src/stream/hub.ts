@@ -1,0 +1,162 @@
+/**
+ * The WebSocket hub: viewers subscribe to streams and receive their events.
+ *
+ * - Each broadcast is serialised once and sent only to open sockets subscribed to its stream.
+ * - A viewer whose socket has more than `maxBufferedBytes` queued is too slow: it is closed
+ *   with code 4008 and counted, so it cannot hold memory or slow the others.
+ * - Inbound messages over `maxPayload` close the socket with 1009 (ws enforces it); malformed
+ *   JSON, unknown types and bad fields are answered with an `error` message and the
+ *   connection stays open.
+ * - A ping goes out every `heartbeatMs`; a peer that has not answered the previous one is
+ *   terminated.
+ */
+import type { WebSocket } from 'ws';
+import type { CaptionMessage, StatusMessage, StreamMessage } from './events.js';
+import { log } from '../util/log.js';
+
+export const CLOSE_TOO_SLOW = 4008;
+export const PROTOCOL_VERSION = 1;
+
+export interface HubOptions {
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+}
+
+export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000 };
+
+/** What the hub needs to know about streams, without reaching into them. */
+export interface StreamDirectory {
+  ids(): string[];
+  has(id: string): boolean;
+  history(id: string, since: number, limit: number): CaptionMessage[];
+  status(id: string): StatusMessage | undefined;
+}
+
+interface Viewer {
+  socket: WebSocket;
+  streams: Set<string>;
+  alive: boolean;
+}
+
+export interface HubStats {
+  viewers: number;
+  messages: number;
+  droppedViewers: number;
+}
+
+export class Hub {
+  private readonly viewers = new Set<Viewer>();
+  private readonly options: HubOptions;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  readonly stats: HubStats = { viewers: 0, messages: 0, droppedViewers: 0 };
+
+  constructor(private readonly directory: StreamDirectory, options: Partial<HubOptions> = {}) {
+    this.options = { ...HUB_DEFAULTS, ...options };
+    this.timer = setInterval(() => this.heartbeat(), this.options.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Takes over an accepted socket. */
+  accept(socket: WebSocket): void {
+    if (this.closed) {
+      socket.close(1001, 'server shutting down');
+      return;
+    }
+    const viewer: Viewer = { socket, streams: new Set(), alive: true };
+    this.viewers.add(viewer);
+    this.stats.viewers = this.viewers.size;
+    socket.on('error', (err) => log.debug('viewer socket error', { error: err.message }));
+    socket.on('pong', () => (viewer.alive = true));
+    socket.on('close', () => {
+      this.viewers.delete(viewer);
+      this.stats.viewers = this.viewers.size;
+    });
+    socket.on('message', (data, isBinary) => this.receive(viewer, isBinary ? null : data.toString()));
+    this.send(viewer, JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, streams: this.directory.ids() }));
+  }
+
+  private fail(viewer: Viewer, code: string, message: string): void {
+    this.send(viewer, JSON.stringify({ type: 'error', code, message }));
+  }
+
+  private receive(viewer: Viewer, text: string | null): void {
+    if (text === null) return this.fail(viewer, 'bad_message', 'messages must be JSON text frames');
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return this.fail(viewer, 'bad_json', 'message is not valid JSON');
+    }
+    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return this.fail(viewer, 'bad_message', 'message must be a JSON object with a type');
+    const { type, streams, since } = msg as { type?: unknown; streams?: unknown; since?: unknown };
+    if (type !== 'subscribe' && type !== 'unsubscribe') return this.fail(viewer, 'unknown_type', `unknown message type ${JSON.stringify(type)}; expected subscribe or unsubscribe`);
+    if (!Array.isArray(streams) || streams.length > 256 || !streams.every((s) => typeof s === 'string')) {
+      return this.fail(viewer, 'bad_streams', 'streams must be an array of stream ids');
+    }
+    if (type === 'unsubscribe') {
+      for (const id of streams) viewer.streams.delete(id);
+      return;
+    }
+    if (since !== undefined && (typeof since !== 'object' || since === null || Array.isArray(since))) return this.fail(viewer, 'bad_since', 'since must be an object of stream id → seq');
+    const unknown = streams.filter((id) => !this.directory.has(id));
+    if (unknown.length) this.fail(viewer, 'unknown_stream', `no such stream: ${unknown.join(', ')}`);
+    for (const id of streams.filter((s) => this.directory.has(s))) {
+      viewer.streams.add(id);
+      const status = this.directory.status(id);
+      if (status) this.send(viewer, JSON.stringify(status));
+      const from = (since as Record<string, unknown> | undefined)?.[id];
+      if (typeof from === 'number' && Number.isInteger(from) && from >= 0) {
+        for (const m of this.directory.history(id, from, 10_000)) this.send(viewer, JSON.stringify(m));
+      }
+    }
+  }
+
+  /** Sends a stream's event to its subscribers; serialised once. */
+  broadcast(message: StreamMessage): void {
+    const data = JSON.stringify(message);
+    for (const viewer of this.viewers) if (viewer.streams.has(message.stream)) this.send(viewer, data);
+  }
+
+  /** Tells every viewer that the list of streams changed. */
+  announceStreams(): void {
+    const data = JSON.stringify({ type: 'streams', streams: this.directory.ids() });
+    for (const viewer of this.viewers) this.send(viewer, data);
+  }
+
+  private send(viewer: Viewer, data: string): void {
+    const { socket } = viewer;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
+      this.stats.droppedViewers++;
+      this.viewers.delete(viewer);
+      this.stats.viewers = this.viewers.size;
+      socket.close(CLOSE_TOO_SLOW, 'viewer too slow: outbound queue over limit');
+      // A peer that does not read will not complete the closing handshake either.
+      setTimeout(() => socket.terminate(), 5000).unref();
+      return;
+    }
+    socket.send(data);
+    this.stats.messages++;
+  }
+
+  private heartbeat(): void {
+    for (const viewer of this.viewers) {
+      if (!viewer.alive) {
+        viewer.socket.terminate();
+        continue;
+      }
+      viewer.alive = false;
+      viewer.socket.ping();
+    }
+  }
+
+  /** Closes every socket (1001) and stops the heartbeat. Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const viewer of this.viewers) viewer.socket.close(1001, 'server shutting down');
+    this.viewers.clear();
+  }
+}

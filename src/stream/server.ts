@@ -1,0 +1,81 @@
+/**
+ * The livecap server: one port for the REST API, the viewer and the WebSocket at /ws.
+ * `startServer` resolves once it listens; `close()` stops every stream (and its ffmpeg),
+ * closes viewers' sockets and the port, and releases the captioner. Safe to call twice.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { WebSocketServer } from 'ws';
+import { createApp } from './app.js';
+import { Hub, type HubOptions } from './hub.js';
+import { StreamManager } from './streams.js';
+import type { Source } from '../ingest/source.js';
+import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
+import { log } from '../util/log.js';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  mediaDir?: string;
+  captioner: Captioner;
+  pipeline: Omit<PipelineOptions, 'streamId'>;
+  hub?: Partial<HubOptions>;
+  /** Inbound WebSocket message cap in bytes. */
+  maxPayload?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  streams: StreamManager;
+  hub: Hub;
+  addSource(id: string, source: Source, displayUrl: string): void;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  let hub: Hub | undefined;
+  const streams = new StreamManager(options.captioner, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline }, (m) => hub?.broadcast(m));
+  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), history: (id, since, limit) => streams.history(id, since, limit), status: (id) => streams.status(id) }, options.hub);
+  const app = createApp(streams, hub, () => hub!.announceStreams());
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s as Server)) as Server;
+    s.once('error', reject);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => hub!.accept(ws));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info('listening', { url });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    streams,
+    hub,
+    addSource: (id, source, displayUrl) => {
+      streams.addSource(id, source, displayUrl);
+      hub!.announceStreams();
+    },
+    close: () =>
+      (closing ??= (async () => {
+        streams.close();
+        hub!.close();
+        wss.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections?.();
+        });
+      })()),
+  };
+}

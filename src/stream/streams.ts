@@ -1,0 +1,160 @@
+/**
+ * The running streams: each one a pipeline subscription with its own sequence numbers, last
+ * status, counters and a bounded in-memory history. Adding validates the id and the URL
+ * before anything starts; removing unsubscribes, which stops its ffmpeg.
+ *
+ * Events leave through one callback, so whoever fans them out (the WebSocket hub, SSE)
+ * never reaches into stream state.
+ */
+import type { Subscription } from 'rxjs';
+import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest/source.js';
+import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
+import type { CaptionMessage, StatusMessage, StreamMessage } from './events.js';
+import { log } from '../util/log.js';
+
+export class StreamConflictError extends Error {
+  override name = 'StreamConflictError';
+}
+export class StreamInputError extends Error {
+  override name = 'StreamInputError';
+}
+
+export interface StreamInfo {
+  id: string;
+  /** The source URL with any password replaced. */
+  url: string;
+  kind: Source['kind'];
+  state: StreamState | 'connecting';
+  error?: string;
+  lastSeq: number;
+  counters: PipelineCounters;
+}
+
+interface Running {
+  id: string;
+  url: string;
+  source: Source;
+  state: StreamInfo['state'];
+  error?: string;
+  seq: number;
+  counters: PipelineCounters;
+  history: CaptionMessage[];
+  subscription?: Subscription;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export interface StreamManagerOptions {
+  rules: SourceRules;
+  pipeline: Omit<PipelineOptions, 'streamId'>;
+  /** Captions kept per stream in memory. */
+  historyLimit?: number;
+}
+
+export class StreamManager {
+  private readonly streams = new Map<string, Running>();
+  private closed = false;
+
+  constructor(
+    private readonly captioner: Captioner,
+    private readonly options: StreamManagerOptions,
+    private readonly emit: (message: StreamMessage) => void,
+  ) {}
+
+  /** Validates and starts a stream from a user's URL. */
+  add(id: unknown, url: unknown): StreamInfo {
+    if (typeof id !== 'string' || !ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
+    if (typeof url !== 'string') throw new StreamInputError(`stream url must be a string; got ${JSON.stringify(url)}`);
+    if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
+    let source: Source;
+    try {
+      source = parseSource(url, this.options.rules);
+    } catch (err) {
+      throw new StreamInputError((err as Error).message);
+    }
+    return this.addSource(id, source, redactUrl(url));
+  }
+
+  /** Starts a stream from an already trusted source (the built-in demo). */
+  addSource(id: string, source: Source, displayUrl: string): StreamInfo {
+    if (this.closed) throw new Error('stream manager is closed');
+    if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
+    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: 0, counters: newCounters(), history: [] };
+    this.streams.set(id, stream);
+    log.info('stream added', { stream: id, url: displayUrl });
+    stream.subscription = streamPipeline(source, this.captioner, { ...this.options.pipeline, streamId: id }, stream.counters).subscribe({
+      next: (event) => {
+        if (event.type === 'status') {
+          stream.state = event.state;
+          stream.error = event.error;
+          if (event.state === 'live') log.info('stream live', { stream: id });
+          else log.warn(`stream ${event.state}`, { stream: id, error: event.error, retryInMs: event.retryInMs });
+          this.emit({ stream: id, ...event } satisfies StatusMessage);
+        } else {
+          const { type, text, frameTs, latencyMs, keyframe } = event;
+          // Update state before emitting: a listener may read it back.
+          const message: CaptionMessage = { type, stream: id, seq: ++stream.seq, ts: Date.now(), frameTs, text, latencyMs, keyframe };
+          stream.history.push(message);
+          if (stream.history.length > (this.options.historyLimit ?? 500)) stream.history.shift();
+          this.emit(message);
+        }
+      },
+      error: (err: Error) => {
+        stream.state = 'stopped';
+        stream.error = err.message;
+        log.error('stream pipeline failed', { stream: id, error: err.message });
+        this.emit({ type: 'status', stream: id, state: 'stopped', error: err.message });
+      },
+    });
+    return this.info(stream);
+  }
+
+  /** Stops and forgets a stream; false if there was none. */
+  remove(id: string): boolean {
+    const stream = this.streams.get(id);
+    if (!stream) return false;
+    this.streams.delete(id);
+    stream.subscription?.unsubscribe();
+    log.info('stream removed', { stream: id });
+    this.emit({ type: 'status', stream: id, state: 'stopped' });
+    return true;
+  }
+
+  has(id: string): boolean {
+    return this.streams.has(id);
+  }
+
+  get(id: string): StreamInfo | undefined {
+    const s = this.streams.get(id);
+    return s && this.info(s);
+  }
+
+  list(): StreamInfo[] {
+    return [...this.streams.values()].map((s) => this.info(s));
+  }
+
+  /** Captions after `since`, oldest first, at most `limit`. */
+  history(id: string, since = 0, limit = 100): CaptionMessage[] {
+    const s = this.streams.get(id);
+    if (!s) return [];
+    return s.history.filter((m) => m.seq > since).slice(0, limit);
+  }
+
+  /** The current status of a stream as a message, for a new subscriber. */
+  status(id: string): StatusMessage | undefined {
+    const s = this.streams.get(id);
+    if (!s || s.state === 'connecting') return undefined;
+    return { type: 'status', stream: id, state: s.state, error: s.error };
+  }
+
+  private info(s: Running): StreamInfo {
+    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters } };
+  }
+
+  /** Stops every stream. Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.streams.keys()]) this.remove(id);
+  }
+}
