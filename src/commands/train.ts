@@ -13,6 +13,7 @@ const HELP = `usage: livecap train --dataset DIR --out MODEL_DIR [options]
                          embedded CNN; --pixel-scale says how it wants pixels (default -1..1)
   --pixel-scale S        0..1 | -1..1 | caffe | torch
   --backbone-epochs N    epochs for the embedded CNN (default ${TRAIN_DEFAULTS.backboneEpochs})
+  --backbone-learning-rate X  Adam learning rate for the embedded CNN (default ${TRAIN_DEFAULTS.backboneLearningRate})
   --epochs N             decoder epochs (default ${TRAIN_DEFAULTS.epochs})
   --batch-size N         (default ${TRAIN_DEFAULTS.batchSize})
   --learning-rate X      Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
@@ -33,6 +34,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     backbone: { type: 'string' },
     'pixel-scale': { type: 'string' },
     'backbone-epochs': { type: 'string' },
+    'backbone-learning-rate': { type: 'string' },
     epochs: { type: 'string' },
     'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
@@ -51,6 +53,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     backbone: values.backbone,
     pixelScale: scale as PixelScale | undefined,
     backboneEpochs: intFlag('backbone-epochs', values['backbone-epochs'], TRAIN_DEFAULTS.backboneEpochs),
+    backboneLearningRate: numberFlag('backbone-learning-rate', values['backbone-learning-rate'], TRAIN_DEFAULTS.backboneLearningRate),
     epochs: intFlag('epochs', values.epochs, TRAIN_DEFAULTS.epochs),
     batchSize: intFlag('batch-size', values['batch-size'], TRAIN_DEFAULTS.batchSize),
     learningRate: numberFlag('learning-rate', values['learning-rate'], TRAIN_DEFAULTS.learningRate),

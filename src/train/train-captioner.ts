@@ -36,6 +36,7 @@ export interface TrainOptions {
   backbone?: string;
   pixelScale?: PixelScale;
   backboneEpochs: number;
+  backboneLearningRate: number;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -49,6 +50,7 @@ export interface TrainOptions {
 
 export const TRAIN_DEFAULTS = {
   backboneEpochs: 12,
+  backboneLearningRate: 2e-3,
   epochs: 20,
   batchSize: 64,
   learningRate: 1e-3,
@@ -223,7 +225,7 @@ async function trainBackbone(
   log.info('backbone: training the embedded CNN on caption concepts', { concepts: concepts.length, images: train.length });
   const pixels = await loadPixels(imagesDir, train.map((i) => i.name), w, h);
   const { backbone, pretraining } = buildBackbone(tf, EMBEDDED_BACKBONE, concepts.length);
-  const optimizer = tf.train.adam(options.learningRate);
+  const optimizer = tf.train.adam(options.backboneLearningRate);
   const stateDir = join(ckptDir, 'backbone-pretraining');
   if (state.backboneEpochs > 0 && hasCheckpoint(stateDir)) await restoreTrainingState(tf, pretraining, optimizer, stateDir);
   const size = w * h * 3;
