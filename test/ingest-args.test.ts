@@ -94,3 +94,13 @@ test('the frame splitter cuts exactly at frame boundaries whatever the chunking'
     assert.equal(splitter.buffered, 3);
   }
 });
+
+test('frames cut from Buffer chunks are independent copies of exactly one frame', () => {
+  const splitter = new FrameSplitter(4);
+  const chunk = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const [a, b] = splitter.push(chunk);
+  assert.equal(a.buffer.byteLength, 4);
+  assert.equal(b.buffer.byteLength, 4);
+  chunk.fill(0);
+  assert.deepEqual([...a, ...b], [1, 2, 3, 4, 5, 6, 7, 8]);
+});

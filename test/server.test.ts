@@ -9,6 +9,7 @@ import { videoScript, writeVideo } from '../src/synth/video.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
+import { decodeImage } from '../src/media/image.js';
 
 let media: string;
 let server: RunningServer;
@@ -66,6 +67,10 @@ test('a file stream goes live and its captions reach a WebSocket subscriber', as
   assert.match(caption.text, /\b(circle|square|triangle|star|cross|circles|squares|triangles|stars|crosses|shapes)\b/);
   assert.ok(caption.latencyMs >= 0 && caption.latencyMs < 10_000);
   assert.match(caption.keyframe, /^data:image\/jpeg;base64,/);
+  // The thumbnail is the picture, not an empty buffer: its pixels vary.
+  const thumb = decodeImage(Buffer.from(caption.keyframe.split(',')[1], 'base64'));
+  assert.deepEqual([thumb.width, thumb.height], [160, 120]);
+  assert.ok(new Set(thumb.data).size > 20, 'keyframe has picture content');
   assert.ok(caption.frameTs <= caption.ts);
   const history = await (await fetch(`${server.url}/api/streams/clip/captions?since=0`)).json();
   assert.equal(history.captions[0].text, caption.text);

@@ -20,8 +20,12 @@ test('the captioner runs in its own thread and the event loop stays free while i
     clearInterval(timer);
     assert.ok(results.every((r) => r.text === 'b'));
     assert.ok(ticks > 0, 'timers ran while captions were computed');
-    // The caller's frame is copied, not taken.
-    assert.equal(image.data.length, 12);
+    // The caller's frame is copied, not taken, even when it is a view into a larger Buffer.
+    const pool = Buffer.alloc(64, 100);
+    const view = { width: 2, height: 2, data: pool.subarray(8, 20) };
+    assert.equal((await client.caption(view, { beamWidth: 2 })).text, 'b');
+    assert.equal(pool.length, 64);
+    assert.equal(view.data[0], 100);
   } finally {
     await client.close();
     await rm(dir, { recursive: true });

@@ -1,6 +1,7 @@
 /**
  * Cuts a byte stream of packed raw frames into whole frames, whatever the chunk boundaries.
- * Chunks are copied at most once; a frame that lies inside one chunk is sliced out of it.
+ * Every frame is its own exact-size copy: chunks from a child process are Buffers, whose
+ * slice() is a view that shares (and could be detached with) the chunk's memory.
  */
 export class FrameSplitter {
   private pending: Uint8Array | undefined;
@@ -26,7 +27,9 @@ export class FrameSplitter {
       }
     }
     while (chunk.length - offset >= this.frameBytes) {
-      frames.push(chunk.slice(offset, offset + this.frameBytes));
+      const frame = new Uint8Array(this.frameBytes);
+      frame.set(chunk.subarray(offset, offset + this.frameBytes));
+      frames.push(frame);
       offset += this.frameBytes;
     }
     if (offset < chunk.length) {

@@ -47,7 +47,9 @@ export class CaptionerClient {
   }
 
   captionAll(frames: readonly Frame[], options: CaptionOptions = {}): Promise<Caption[]> {
-    const copies = frames.map((f) => ({ width: f.width, height: f.height, data: f.data.slice() }));
+    // new Uint8Array(view) copies into a buffer of its own (a Buffer's slice() would not), so
+    // transferring it to the worker never detaches the caller's memory.
+    const copies = frames.map((f) => ({ width: f.width, height: f.height, data: new Uint8Array(f.data) }));
     return this.rpc.call<Caption[]>('caption', [copies, options], copies.map((c) => c.data.buffer));
   }
 
