@@ -2,6 +2,7 @@
 const BENCHMARKS: Record<string, string> = {
   captioner: '../../bench/captioner.js',
   scenes: '../../bench/scenes.js',
+  ingest: '../../bench/ingest.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {
