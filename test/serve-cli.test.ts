@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { videoScript, writeVideo } from '../src/synth/video.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
+
+test('livecap serve runs several sources, and SIGTERM stops every ffmpeg and exits 0', async () => {
+  const media = await mkdtemp(join(tmpdir(), 'livecap-serve-'));
+  try {
+    await writeVideo(videoScript(12, { duration: 8, width: 160, height: 120, fps: 10 }), join(media, 'clip.mp4'));
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--media-dir', media, '--source', 'bars=testsrc://smptebars', '--source', 'clip=clip.mp4'], {
+      env: { ...process.env, LIVECAP_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const url = await waitFor('serving line', () => /serving bars, clip at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1], 60_000);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { streams } = (await (await fetch(`${url}/api/streams`)).json()) as { streams: { id: string; state: string }[] };
+      if (streams.length === 2 && streams.every((s) => s.state === 'live')) break;
+      if (Date.now() > deadline) assert.fail(`streams not live: ${JSON.stringify(streams)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(ffmpegPidsWith(media).length === 1 && ffmpegPidsWith('smptebars').length >= 1);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    await waitFor('no ffmpeg left', () => ffmpegPidsWith(media).length === 0 && ffmpegPidsWith('smptebars').length === 0, 5000);
+  } finally {
+    await rm(media, { recursive: true, force: true });
+  }
+});
+
+test('livecap serve with a bad source says what is wrong and exits non-zero', async () => {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--source', 'x=ftp://admin:hunter2@cam/x'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIVECAP_LOG: 'warn' } });
+  let err = '';
+  child.stderr.on('data', (c) => (err += c));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 1);
+  assert.match(err, /unsupported source scheme 'ftp:'/);
+  assert.doesNotMatch(err, /hunter2/);
+});
