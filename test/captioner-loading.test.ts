@@ -43,7 +43,7 @@ async function loadError(dir: string): Promise<string> {
 test('a missing manifest is named', async () => {
   const dir = await writeTinyCaptioner(tf);
   await unlink(join(dir, 'captioner.json'));
-  assert.match(await loadError(dir), /captioner\.json: missing/);
+  assert.match(await loadError(dir), /captioner\.json: captioner manifest .* missing/);
   await rm(dir, { recursive: true });
 });
 

@@ -5,19 +5,19 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { startServer, type RunningServer } from '../src/stream/server.js';
+import type { RunningServer } from '../src/stream/server.js';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
-import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
-import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import type { StreamMessage } from '../src/stream/events.js';
 import { waitFor } from './helpers/processes.js';
+import { startTestServer } from './helpers/test-server.js';
 
 let dir: string;
 let http: Server;
 let origin: string;
 let server: RunningServer;
-const events: StreamMessage[] = [];
+let events: StreamMessage[];
+let close: () => Promise<void>;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livecap-hls-'));
@@ -36,18 +36,11 @@ before(async () => {
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
-  server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width: 160, height: 120, fps: 10 }, supervisor: { backoffInitialMs: 300, backoffMaxMs: 1000 } } });
-  const broadcast = server.hub.broadcast.bind(server.hub);
-  server.hub.broadcast = (m) => {
-    events.push(m);
-    broadcast(m);
-  };
+  ({ server, events, close } = await startTestServer({ supervisor: { backoffInitialMs: 300 } }));
 });
 
 after(async () => {
-  await server.close();
-  await releaseCaptioner(EMBEDDED_CAPTIONER);
+  await close();
   await new Promise((r) => http.close(r));
   await rm(dir, { recursive: true, force: true });
 });

@@ -3,42 +3,29 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from '../src/stream/server.js';
+import type { RunningServer } from '../src/stream/server.js';
 import { videoScript, writeVideo } from '../src/synth/video.js';
-import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
-import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import type { StreamMessage } from '../src/stream/events.js';
 import { RtspCamera } from './helpers/rtsp-camera.js';
 import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
+import { startTestServer } from './helpers/test-server.js';
 
 let dir: string;
 let camera: RtspCamera;
 let server: RunningServer;
-const events: StreamMessage[] = [];
+let events: StreamMessage[];
+let close: () => Promise<void>;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livecap-rtsp-'));
   const clip = join(dir, 'camera.mp4');
   await writeVideo(videoScript(77, { duration: 20, width: 320, height: 240, fps: 15 }), clip);
   camera = await RtspCamera.create(clip);
-  const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
-  server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    captioner,
-    pipeline: { output: { width: 160, height: 120, fps: 10 }, supervisor: { backoffInitialMs: 250, backoffMaxMs: 1000, stallTimeoutMs: 3000, connectTimeoutMs: 8000, readTimeoutMs: 3000 } },
-  });
-  // Listen the way the hub does, without a socket: every event the stream publishes.
-  const broadcast = server.hub.broadcast.bind(server.hub);
-  server.hub.broadcast = (m) => {
-    events.push(m);
-    broadcast(m);
-  };
+  ({ server, events, close } = await startTestServer({ supervisor: { stallTimeoutMs: 3000, connectTimeoutMs: 8000, readTimeoutMs: 3000 } }));
 });
 
 after(async () => {
-  await server.close();
-  await releaseCaptioner(EMBEDDED_CAPTIONER);
+  await close();
   await camera.stop();
   await rm(dir, { recursive: true, force: true });
 });

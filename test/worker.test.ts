@@ -33,7 +33,7 @@ test('the captioner runs in its own thread and the event loop stays free while i
 });
 
 test('a bad model directory fails start with the loader error and leaves no worker behind', async () => {
-  await assert.rejects(CaptionerClient.start('/nonexistent/model', 'wasm'), /\/nonexistent\/model\/captioner\.json: missing/);
+  await assert.rejects(CaptionerClient.start('/nonexistent/model', 'wasm'), /\/nonexistent\/model\/captioner\.json: captioner manifest .* missing/);
 });
 
 test('calls after close are rejected clearly', async () => {

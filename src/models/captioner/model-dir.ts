@@ -14,7 +14,7 @@
  *
  * Only the three paths are required; the rest has the defaults below.
  */
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../../util/json-file.js';
 import { join } from 'node:path';
 import { DEFAULT_TOKENS, type TokenNames } from './vocabulary.js';
 
@@ -92,22 +92,6 @@ export function parseManifest(json: unknown, file: string): CaptionerManifest {
 
 export async function readManifest(dir: string): Promise<CaptionerManifest> {
   const file = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(
-      code === 'ENOENT'
-        ? `${file}: missing; a captioner directory needs ${MANIFEST_FILE} naming its backbone, decoder and vocabulary`
-        : `${file}: unreadable (${code ?? (err as Error).message})`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const json = await readJsonFile(file, `captioner manifest (${MANIFEST_FILE} names the backbone, decoder and vocabulary of a captioner directory)`);
   return parseManifest(json, file);
 }

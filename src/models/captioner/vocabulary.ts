@@ -5,7 +5,8 @@
  *   - an array of words, where the position is the index: ["<pad>", "startseq", "endseq", "a", …]
  *   - a Keras `tokenizer.word_index` object: {"startseq": 1, "endseq": 2, "a": 3, …}
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { readJsonFile } from '../../util/json-file.js';
 
 export const PAD = '<pad>';
 
@@ -110,19 +111,7 @@ export class Vocabulary {
   }
 
   static async load(file: string, tokens: TokenNames = DEFAULT_TOKENS): Promise<Vocabulary> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new Error(`${file}: vocabulary file missing or unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-    }
-    return Vocabulary.parse(json, file, tokens);
+    return Vocabulary.parse(await readJsonFile(file, 'vocabulary file'), file, tokens);
   }
 
   async save(file: string): Promise<void> {

@@ -7,6 +7,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Tf } from './runtime.js';
 import type { io } from '@tensorflow/tfjs';
+import { readJsonFile } from '../../util/json-file.js';
 
 interface ModelJson {
   modelTopology?: unknown;
@@ -29,18 +30,7 @@ function specBytes(spec: io.WeightsManifestEntry): number {
 
 /** Reads model.json and its shards into tfjs' in-memory artifacts. */
 export async function readModelArtifacts(modelJsonPath: string): Promise<io.ModelArtifacts> {
-  let text: string;
-  try {
-    text = await readFile(modelJsonPath, 'utf8');
-  } catch (err) {
-    throw new Error(`${modelJsonPath}: model file missing or unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let json: ModelJson;
-  try {
-    json = JSON.parse(text) as ModelJson;
-  } catch (err) {
-    throw new Error(`${modelJsonPath}: not valid JSON (${(err as Error).message})`);
-  }
+  const json = (await readJsonFile(modelJsonPath, 'model file')) as ModelJson;
   if (!json.modelTopology) throw new Error(`${modelJsonPath}: no modelTopology: not a TensorFlow.js layers model`);
   if (json.format && json.format !== 'layers-model') {
     throw new Error(`${modelJsonPath}: format is '${json.format}', expected 'layers-model' (convert Keras models with --output_format=tfjs_layers_model)`);

@@ -1,0 +1,41 @@
+/**
+ * A livecap server for tests on 127.0.0.1 and a free port, with the embedded captioner and
+ * quick reconnects. `events` records every stream event the hub broadcasts.
+ */
+import { startServer, type RunningServer, type ServerOptions } from '../../src/stream/server.js';
+import { acquireCaptioner, releaseCaptioner } from '../../src/models/worker/captioner-client.js';
+import { EMBEDDED_CAPTIONER } from '../../src/paths.js';
+import type { StreamMessage } from '../../src/stream/events.js';
+import type { SupervisorOptions } from '../../src/ingest/supervised-source.js';
+
+export interface TestServer {
+  server: RunningServer;
+  events: StreamMessage[];
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: { mediaDir?: string; supervisor?: Partial<SupervisorOptions> } & Partial<Pick<ServerOptions, 'hub'>> = {}): Promise<TestServer> {
+  const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    mediaDir: options.mediaDir,
+    captioner,
+    hub: options.hub,
+    pipeline: { output: { width: 160, height: 120, fps: 10 }, supervisor: { backoffInitialMs: 250, backoffMaxMs: 1000, ...options.supervisor } },
+  });
+  const events: StreamMessage[] = [];
+  const broadcast = server.hub.broadcast.bind(server.hub);
+  server.hub.broadcast = (m) => {
+    events.push(m);
+    broadcast(m);
+  };
+  return {
+    server,
+    events,
+    close: async () => {
+      await server.close();
+      await releaseCaptioner(EMBEDDED_CAPTIONER);
+    },
+  };
+}
