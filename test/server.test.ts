@@ -134,6 +134,16 @@ test('a file that is not video reports an error status and retries while other s
   client.socket.close();
 });
 
+test('a webcam that is not there reports no such device', async () => {
+  assert.equal((await post({ id: 'cam', url: '/dev/video63' })).status, 201);
+  const status = await waitFor('no such device', () => {
+    const info = server.streams.get('cam');
+    return info?.state === 'reconnecting' && info.error ? info : undefined;
+  }, 15_000);
+  assert.match(status.error!, /no such device/);
+  assert.equal((await fetch(`${server.url}/api/streams/cam`, { method: 'DELETE' })).status, 204);
+});
+
 test('DELETE stops a stream and its ffmpeg', async () => {
   await waitFor('clip ffmpeg running', () => ffmpegPidsWith(join(media, 'clip.mp4')).length > 0);
   assert.equal((await fetch(`${server.url}/api/streams/clip`, { method: 'DELETE' })).status, 204);
