@@ -1,5 +1,5 @@
 /** `livecap serve`: the server, on the embedded demo stream or the sources given. */
-import { parseFlags, intFlag } from '../cli.js';
+import { parseFlags, intFlag, numberFlag } from '../cli.js';
 import { startServer } from '../stream/server.js';
 import { demoSource } from '../stream/demo.js';
 import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
@@ -8,10 +8,12 @@ import { log } from '../util/log.js';
 import { redactUrl } from '../ingest/source.js';
 
 const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR] [--model DIR]
+                    [--fps 10] [--analysis-size 160x120]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
-  Open http://HOST:PORT/ for the viewer.`;
+  Open http://HOST:PORT/ for the viewer. --fps and --analysis-size set how often and how large
+  frames are taken from each source for scene detection and captioning.`;
 
 export const ANALYSIS = { width: 160, height: 120, fps: 10 } as const;
 
@@ -22,6 +24,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     host: { type: 'string' },
     'media-dir': { type: 'string' },
     model: { type: 'string' },
+    fps: { type: 'string' },
+    'analysis-size': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -33,6 +37,13 @@ export async function serveCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new Error(`--source must be NAME=URL, got '${redactUrl(s)}'`);
     return { id: s.slice(0, eq), url: s.slice(eq + 1) };
   });
+  const size = /^(\d+)x(\d+)$/.exec(values['analysis-size'] ?? `${ANALYSIS.width}x${ANALYSIS.height}`);
+  if (!size || Number(size[1]) < 16 || Number(size[2]) < 16 || Number(size[1]) > 1920 || Number(size[2]) > 1080) {
+    throw new Error(`--analysis-size must be WIDTHxHEIGHT between 16x16 and 1920x1080, got '${values['analysis-size']}'`);
+  }
+  const fps = numberFlag('fps', values.fps, ANALYSIS.fps);
+  if (!(fps > 0 && fps <= 30)) throw new Error(`--fps must be above 0 and at most 30, got '${values.fps}'`);
+  const output = { width: Number(size[1]), height: Number(size[2]), fps };
   const modelDir = values.model ?? EMBEDDED_CAPTIONER;
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
   const demo = sources.length === 0 ? await demoSource() : undefined;
@@ -42,7 +53,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     port: intFlag('port', values.port, 8080),
     mediaDir: values['media-dir'],
     captioner,
-    pipeline: { output: ANALYSIS },
+    pipeline: { output },
   });
   try {
     if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)');
