@@ -56,6 +56,28 @@ test('a second run resumes from the checkpoint: the backbone is not retrained an
   assert.equal(state.decoderEpochs, 2);
 });
 
+test('fine-tuning trains backbone and decoder together, changes both, and resumes', async () => {
+  const before = await CnnLstmCaptioner.load(tf, options.outDir);
+  const snapshot = (m: { getWeights(): { dataSync(): ArrayLike<number> }[] }) => m.getWeights().map((t) => Array.from(t.dataSync()));
+  const backboneBefore = snapshot(before.backbone);
+  const decoderBefore = snapshot(before.decoder);
+  before.dispose();
+  const result = await trainCaptioner(tf, { ...options, epochs: 2, finetuneEpochs: 1 });
+  assert.equal(result.history.finetune?.length, 1);
+  const after = await CnnLstmCaptioner.load(tf, options.outDir);
+  const maxChange = (a: number[][], b: number[][]) => Math.max(...a.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - b[i][j])))));
+  const backboneChange = maxChange(snapshot(after.backbone), backboneBefore);
+  const decoderChange = maxChange(snapshot(after.decoder), decoderBefore);
+  assert.ok(backboneChange > 0 && decoderChange > 0, `backbone changed by ${backboneChange}, decoder by ${decoderChange}`);
+  const tuned = await after.captionAll(await someImages(3), { beamWidth: 1 });
+  after.dispose();
+  // Running again with the same epochs is a resume with nothing left to do: the tuned model stays.
+  await trainCaptioner(tf, { ...options, epochs: 2, finetuneEpochs: 1 });
+  const again = await CnnLstmCaptioner.load(tf, options.outDir);
+  assert.deepEqual(await again.captionAll(await someImages(3), { beamWidth: 1 }), tuned);
+  again.dispose();
+});
+
 test('a checkpoint from other options is refused rather than silently mixed', async () => {
   await assert.rejects(trainCaptioner(tf, { ...options, units: 24, epochs: 3 }), /checkpoint was made from another dataset or other options/);
 });

@@ -15,6 +15,7 @@ const HELP = `usage: livecap train --dataset DIR --out MODEL_DIR [options]
   --backbone-epochs N    epochs for the embedded CNN (default ${TRAIN_DEFAULTS.backboneEpochs})
   --backbone-learning-rate X  Adam learning rate for the embedded CNN (default ${TRAIN_DEFAULTS.backboneLearningRate})
   --epochs N             decoder epochs (default ${TRAIN_DEFAULTS.epochs})
+  --finetune-epochs N    then train backbone and decoder together on the captions (default ${TRAIN_DEFAULTS.finetuneEpochs})
   --batch-size N         (default ${TRAIN_DEFAULTS.batchSize})
   --learning-rate X      Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
   --units N              LSTM and dense width (default ${TRAIN_DEFAULTS.units})
@@ -36,6 +37,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     'backbone-epochs': { type: 'string' },
     'backbone-learning-rate': { type: 'string' },
     epochs: { type: 'string' },
+    'finetune-epochs': { type: 'string' },
     'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
     units: { type: 'string' },
@@ -55,6 +57,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     backboneEpochs: intFlag('backbone-epochs', values['backbone-epochs'], TRAIN_DEFAULTS.backboneEpochs),
     backboneLearningRate: numberFlag('backbone-learning-rate', values['backbone-learning-rate'], TRAIN_DEFAULTS.backboneLearningRate),
     epochs: intFlag('epochs', values.epochs, TRAIN_DEFAULTS.epochs),
+    finetuneEpochs: intFlag('finetune-epochs', values['finetune-epochs'], TRAIN_DEFAULTS.finetuneEpochs),
     batchSize: intFlag('batch-size', values['batch-size'], TRAIN_DEFAULTS.batchSize),
     learningRate: numberFlag('learning-rate', values['learning-rate'], TRAIN_DEFAULTS.learningRate),
     units: intFlag('units', values.units, TRAIN_DEFAULTS.units),

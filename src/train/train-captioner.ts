@@ -28,6 +28,8 @@ import { readCaptionDataset, type CaptionedImage } from './caption-dataset.js';
 import { mineConcepts } from './concepts.js';
 import { loadPixels } from './pixels.js';
 import { hasCheckpoint, restoreTrainingState, saveTrainingState } from './checkpoint.js';
+import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
+import { finetuneCaptioner, FINETUNE_DEFAULTS } from './finetune.js';
 
 export interface TrainOptions {
   datasetDir: string;
@@ -38,6 +40,8 @@ export interface TrainOptions {
   backboneEpochs: number;
   backboneLearningRate: number;
   epochs: number;
+  /** Epochs of end-to-end fine-tuning after the decoder (0: none). */
+  finetuneEpochs: number;
   batchSize: number;
   learningRate: number;
   embedding: number;
@@ -52,6 +56,7 @@ export const TRAIN_DEFAULTS = {
   backboneEpochs: 12,
   backboneLearningRate: 2e-3,
   epochs: 20,
+  finetuneEpochs: 0,
   batchSize: 64,
   learningRate: 1e-3,
   embedding: EMBEDDED_DECODER.embedding,
@@ -64,6 +69,7 @@ interface History {
   backbone: number[];
   decoderTrain: number[];
   decoderVal: number[];
+  finetune?: number[];
 }
 
 interface TrainState {
@@ -105,7 +111,7 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
   const ckptDir = join(options.outDir, 'checkpoint');
   const statePath = join(ckptDir, 'state.json');
   const fingerprint = String(
-    hashString(JSON.stringify({ names: train.map((i) => i.name), val: val.map((i) => i.name), vocab: vocabulary.words, o: { ...options, outDir: undefined, datasetDir: undefined, epochs: undefined, backboneEpochs: undefined } })),
+    hashString(JSON.stringify({ names: train.map((i) => i.name), val: val.map((i) => i.name), vocab: vocabulary.words, o: { ...options, outDir: undefined, datasetDir: undefined, epochs: undefined, backboneEpochs: undefined, finetuneEpochs: undefined } })),
   );
   let state: TrainState = { fingerprint, backboneEpochs: 0, backboneDone: false, decoderEpochs: 0, history: { backbone: [], decoderTrain: [], decoderVal: [] } };
   if (existsSync(statePath)) {
@@ -182,6 +188,19 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
     search: { beamWidth: 3, lengthPenalty: 1 },
   };
   await writeFile(join(options.outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  if (options.finetuneEpochs > 0) {
+    if (options.backbone) log.warn('fine-tuning a pretrained backbone: make sure it is trainable and its pixel scale is right');
+    state.history.finetune = await finetuneCaptioner(tf, {
+      modelDir: options.outDir,
+      datasetDir: options.datasetDir,
+      epochs: options.finetuneEpochs,
+      batchSize: FINETUNE_DEFAULTS.batchSize,
+      learningRate: FINETUNE_DEFAULTS.learningRate,
+      seed: options.seed,
+      limit: options.limit,
+    });
+    await saveState();
+  }
   await drawCurve();
   const result: TrainResult = {
     outDir: options.outDir,
@@ -314,33 +333,11 @@ interface Sequence {
   tokens: number[];
 }
 
-/** Builds the teacher-forcing tensors for a batch: words in, next words out, and the mask. */
+/** Teacher-forcing tensors for a batch, with each caption's cached image features. */
 function batchTensors(tf: Tf, features: Float32Array, featureSize: number, batch: readonly Sequence[]) {
-  const t = Math.max(...batch.map((s) => s.tokens.length)) - 1;
   const f = new Float32Array(batch.length * featureSize);
-  const words = new Float32Array(batch.length * t);
-  const next = new Int32Array(batch.length * t);
-  const mask = new Float32Array(batch.length * t);
-  batch.forEach((s, k) => {
-    f.set(features.subarray(s.feature * featureSize, (s.feature + 1) * featureSize), k * featureSize);
-    for (let j = 0; j + 1 < s.tokens.length; j++) {
-      words[k * t + j] = s.tokens[j];
-      next[k * t + j] = s.tokens[j + 1];
-      mask[k * t + j] = 1;
-    }
-  });
-  return {
-    f: tf.tensor2d(f, [batch.length, featureSize]),
-    words: tf.tensor2d(words, [batch.length, t]),
-    next: tf.tensor2d(next, [batch.length, t], 'int32'),
-    mask: tf.tensor2d(mask, [batch.length, t]),
-  };
-}
-
-/** Masked mean cross-entropy of the next word at every position. */
-function maskedCrossEntropy(tf: Tf, probs: Tensor, next: Tensor, mask: Tensor, vocab: number): Tensor {
-  const picked = tf.sum(tf.mul(tf.oneHot(next as never, vocab), tf.log(tf.maximum(probs, 1e-7))), -1);
-  return tf.neg(tf.div(tf.sum(tf.mul(picked, mask)), tf.sum(mask)));
+  batch.forEach((s, k) => f.set(features.subarray(s.feature * featureSize, (s.feature + 1) * featureSize), k * featureSize));
+  return { f: tf.tensor2d(f, [batch.length, featureSize]), ...teacherForcing(tf, batch.map((s) => s.tokens)) };
 }
 
 function decoderStep(tf: Tf, decoder: LayersModel, features: Float32Array, featureSize: number, batch: readonly Sequence[], vocab: number, optimizer: Optimizer): number {
@@ -385,6 +382,8 @@ export function trainingCurve(history: History): Buffer {
       series: [
         { name: 'train', points: epochs(history.decoderTrain) },
         { name: 'val', points: epochs(history.decoderVal) },
+        // Fine-tuning continues the decoder's epochs, on the joint model.
+        ...(history.finetune?.length ? [{ name: 'fine-tune', points: history.finetune.map((y, i) => [history.decoderTrain.length + i + 1, y] as const) }] : []),
       ],
     },
   ]);

@@ -1,0 +1,93 @@
+/**
+ * Fine-tuning a captioner end to end: the backbone and the decoder are trained together on
+ * the captioning loss, so the backbone learns what the captions need (which shape, not only
+ * that there is one). Works on any model directory whose backbone is trainable; resumable
+ * from MODEL_DIR/checkpoint/finetune after every epoch. Writes the tuned backbone and decoder
+ * back into the model directory.
+ */
+import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tensor, SymbolicTensor, Variable } from '@tensorflow/tfjs';
+import type { Tf } from '../models/tfjs/runtime.js';
+import { CnnLstmCaptioner, preprocess } from '../models/captioner/captioner.js';
+import { fileSaveHandler } from '../models/tfjs/file-io.js';
+import { Progress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { log } from '../util/log.js';
+import { readCaptionDataset } from './caption-dataset.js';
+import { loadPixels } from './pixels.js';
+import { hasCheckpoint, restoreTrainingState, saveTrainingState } from './checkpoint.js';
+import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
+
+export interface FinetuneOptions {
+  modelDir: string;
+  datasetDir: string;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  limit?: number;
+}
+
+export const FINETUNE_DEFAULTS = { batchSize: 32, learningRate: 3e-4 } as const;
+
+export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promise<number[]> {
+  const captioner = await CnnLstmCaptioner.load(tf, options.modelDir);
+  const { backbone, decoder, vocabulary, shapes, manifest } = captioner;
+  if (!shapes.perPosition) throw new Error(`${options.modelDir}: fine-tuning needs a per-position decoder (output [batch, time, vocabulary])`);
+  const dataset = await readCaptionDataset(options.datasetDir);
+  let train = dataset.images.filter((i) => i.split === 'train');
+  if (options.limit) train = train.slice(0, options.limit);
+  const ckpt = join(options.modelDir, 'checkpoint', 'finetune');
+  const statePath = join(ckpt, 'state.json');
+  const state: { epochs: number; losses: number[] } = existsSync(statePath) ? JSON.parse(await readFile(statePath, 'utf8')) : { epochs: 0, losses: [] };
+
+  const { inputWidth: w, inputHeight: h } = shapes;
+  const image = tf.input({ shape: [h, w, 3], name: 'finetune_image' });
+  const words = tf.input({ shape: [null], name: 'finetune_words' });
+  const features = backbone.apply(image) as SymbolicTensor;
+  const inputs: SymbolicTensor[] = [];
+  inputs[shapes.featureInput] = features;
+  inputs[shapes.wordsInput] = words;
+  const joint = tf.model({ inputs: [image, words], outputs: decoder.apply(inputs) as SymbolicTensor, name: 'captioner_finetune' });
+  const optimizer = tf.train.adam(options.learningRate);
+  if (state.epochs > 0 && hasCheckpoint(ckpt)) await restoreTrainingState(tf, joint, optimizer, ckpt);
+  const vars = joint.trainableWeights.map((v) => v.read() as Variable);
+  const pixels = state.epochs < options.epochs ? await loadPixels(dataset.imagesDir, train.map((i) => i.name), w, h, 'fine-tune: loading images') : new Uint8Array(0);
+  const size = w * h * 3;
+  const captions = train.map((img) => img.captions.map((c) => vocabulary.encode(c)));
+  log.info('fine-tuning backbone and decoder together', { images: train.length, epochs: options.epochs, from: state.epochs });
+  for (let epoch = state.epochs; epoch < options.epochs; epoch++) {
+    const rng = new Rng(options.seed * 104729 + epoch);
+    const order = rng.shuffle(train.map((_, i) => i));
+    const bar = new Progress({ label: `fine-tune epoch ${epoch + 1}/${options.epochs}`, total: order.length });
+    let sum = 0;
+    let batches = 0;
+    for (let b = 0; b < order.length; b += options.batchSize) {
+      const idx = order.slice(b, b + options.batchSize);
+      const frames = idx.map((i) => ({ width: w, height: h, data: pixels.subarray(i * size, (i + 1) * size) }));
+      const x = tf.tensor4d(preprocess(frames, w, h, manifest.backbone.pixelScale), [idx.length, h, w, 3]);
+      // One caption per image per step, a different phrasing each epoch.
+      const t = teacherForcing(tf, idx.map((i) => captions[i][rng.int(0, captions[i].length - 1)]));
+      const loss = optimizer.minimize(() => maskedCrossEntropy(tf, joint.apply([x, t.words], { training: true }) as Tensor, t.next, t.mask, vocabulary.size) as never, true, vars)!;
+      sum += (await loss.data())[0];
+      batches++;
+      tf.dispose([x, t.words, t.next, t.mask, loss]);
+      bar.tick(idx.length, { loss: sum / batches });
+    }
+    bar.finish();
+    state.epochs = epoch + 1;
+    state.losses.push(sum / batches);
+    await saveTrainingState(tf, joint, optimizer, ckpt);
+    await mkdir(ckpt, { recursive: true });
+    await writeFile(statePath, JSON.stringify(state));
+  }
+  for (const [model, sub] of [[backbone, 'backbone'], [decoder, 'decoder']] as const) {
+    await rm(join(options.modelDir, sub), { recursive: true, force: true });
+    await model.save(fileSaveHandler(tf, join(options.modelDir, sub)));
+  }
+  optimizer.dispose();
+  captioner.dispose();
+  return state.losses;
+}
