@@ -13,6 +13,7 @@ commands:
   synth dataset --out DIR --count N --seed S     write a synthetic dataset (Flickr8k layout)
   synth video --out FILE.mp4 --seed S            write a synthetic clip and its ground truth
   train --dataset DIR --out MODEL_DIR            train a CNN→LSTM captioner
+  finetune --model DIR --dataset DIR --epochs N   train backbone and decoder together
   eval --dataset DIR --model MODEL_DIR           BLEU-1..4 and CIDEr on the held-out split
   caption IMAGE…                                 print one caption per image
   scenes VIDEO [--json]                          print the scene cuts of a video (seconds)
@@ -52,6 +53,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   synth: async () => (await import('./commands/synth.js')).synthCommand,
   train: async () => (await import('./commands/train.js')).trainCommand,
+  finetune: async () => (await import('./commands/finetune.js')).finetuneCommand,
   eval: async () => (await import('./commands/eval.js')).evalCommand,
   caption: async () => (await import('./commands/caption.js')).captionCommand,
   scenes: async () => (await import('./commands/scenes.js')).scenesCommand,

@@ -54,7 +54,7 @@ export interface TrainOptions {
 
 export const TRAIN_DEFAULTS = {
   backboneEpochs: 12,
-  backboneLearningRate: 2e-3,
+  backboneLearningRate: 1e-3,
   epochs: 20,
   finetuneEpochs: 0,
   batchSize: 64,

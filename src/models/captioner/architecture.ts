@@ -4,10 +4,10 @@
  *
  * Backbone: four 3×3 stride-2 convolutions (16, 32, 64, 64 filters, ReLU), flattened: a small
  *   CNN for the synthetic world that keeps where things are (no global pooling), so colour,
- *   shape and position stay bound together in the feature vector. Its pretraining head scores
- *   every concept in every cell of the last feature map (a 1×1 convolution) and takes the
- *   maximum over cells: "is there a red star anywhere". Sharing one detector across positions
- *   learns shapes far faster and generalises better than a dense layer over the flattened map.
+ *   shape and position stay bound together in the feature vector. It is pretrained with a
+ *   dense concept head over the flattened map (words and word pairs of the captions). That
+ *   teaches colour well and shape poorly; end-to-end fine-tuning with the decoder
+ *   (train/finetune.ts) is what teaches shape.
  * Decoder ("merge"): image features → dropout → dense; words → embedding (mask zero) → LSTM
  *   (every position); the two are added, then dense → softmax over the vocabulary. Each
  *   position predicts the next word, so one pass trains on a whole caption.
@@ -43,14 +43,8 @@ export function buildBackbone(tf: Tf, spec: BackboneSpec, conceptCount: number):
   });
   const features = tf.layers.flatten({ name: 'features' }).apply(x) as SymbolicTensor;
   const backbone = tf.model({ inputs: input, outputs: features, name: 'backbone' });
-  const dropped = tf.layers.dropout({ rate: 0.1, name: 'concept_dropout' }).apply(x) as SymbolicTensor;
-  // Concepts are rare: start every cell's score low (sigmoid(-4) ≈ 0.02) so early steps are not
-  // spent pushing hundreds of logits down.
-  const perCell = tf.layers
-    .conv2d({ filters: conceptCount, kernelSize: 1, biasInitializer: tf.initializers.constant({ value: -4 }), name: 'concept_map' })
-    .apply(dropped) as SymbolicTensor;
-  const anywhere = tf.layers.globalMaxPooling2d({ name: 'concept_anywhere' }).apply(perCell) as SymbolicTensor;
-  const concepts = tf.layers.activation({ activation: 'sigmoid', name: 'concepts' }).apply(anywhere) as SymbolicTensor;
+  const dropped = tf.layers.dropout({ rate: 0.2, name: 'concept_dropout' }).apply(features) as SymbolicTensor;
+  const concepts = tf.layers.dense({ units: conceptCount, activation: 'sigmoid', name: 'concepts' }).apply(dropped) as SymbolicTensor;
   const pretraining = tf.model({ inputs: input, outputs: concepts, name: 'backbone_pretraining' });
   return { backbone, pretraining };
 }
