@@ -19,6 +19,7 @@ import { readCaptionDataset } from './caption-dataset.js';
 import { loadPixels } from './pixels.js';
 import { hasCheckpoint, restoreTrainingState, saveTrainingState } from './checkpoint.js';
 import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
+import { trainingCurve } from './training-curve.js';
 
 export interface FinetuneOptions {
   modelDir: string;
@@ -87,7 +88,17 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
     await rm(join(options.modelDir, sub), { recursive: true, force: true });
     await model.save(fileSaveHandler(tf, join(options.modelDir, sub)));
   }
+  await recordHistory(options.modelDir, state.losses);
   optimizer.dispose();
   captioner.dispose();
   return state.losses;
+}
+
+/** Adds the fine-tuning losses to MODEL_DIR/training.json and redraws the training curve. */
+async function recordHistory(modelDir: string, losses: number[]): Promise<void> {
+  const file = join(modelDir, 'training.json');
+  const report = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as { history?: Parameters<typeof trainingCurve>[0] }) : {};
+  const history = { backbone: [], decoderTrain: [], decoderVal: [], ...report.history, finetune: losses };
+  await writeFile(file, JSON.stringify({ ...report, history }, null, 2) + '\n');
+  await writeFile(join(modelDir, 'training-curve.png'), trainingCurve(history));
 }

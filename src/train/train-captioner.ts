@@ -20,7 +20,6 @@ import { buildBackbone, buildDecoder, EMBEDDED_BACKBONE, EMBEDDED_DECODER } from
 import { MANIFEST_FILE, type CaptionerManifest, type PixelScale } from '../models/captioner/model-dir.js';
 import { preprocess } from '../models/captioner/captioner.js';
 import { Vocabulary } from '../models/captioner/vocabulary.js';
-import { renderChart } from '../plot/line-chart.js';
 import { Progress } from '../util/progress.js';
 import { Rng, hashString } from '../util/rng.js';
 import { log } from '../util/log.js';
@@ -30,6 +29,7 @@ import { loadPixels } from './pixels.js';
 import { hasCheckpoint, restoreTrainingState, saveTrainingState } from './checkpoint.js';
 import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
 import { finetuneCaptioner, FINETUNE_DEFAULTS } from './finetune.js';
+import { trainingCurve, type History } from './training-curve.js';
 
 export interface TrainOptions {
   datasetDir: string;
@@ -65,12 +65,6 @@ export const TRAIN_DEFAULTS = {
   minWordCount: 1,
 };
 
-interface History {
-  backbone: number[];
-  decoderTrain: number[];
-  decoderVal: number[];
-  finetune?: number[];
-}
 
 interface TrainState {
   fingerprint: string;
@@ -369,22 +363,4 @@ function decoderLoss(tf: Tf, decoder: LayersModel, features: Float32Array, featu
     tf.dispose([loss, t.f, t.words, t.next, t.mask]);
   }
   return total / count;
-}
-
-export function trainingCurve(history: History): Buffer {
-  const epochs = (ys: number[]) => ys.map((y, i) => [i + 1, y] as const);
-  return renderChart([
-    { title: 'backbone: concept detection', xLabel: 'epoch', yLabel: 'binary cross-entropy', series: [{ name: 'train', points: epochs(history.backbone) }] },
-    {
-      title: 'decoder: next word',
-      xLabel: 'epoch',
-      yLabel: 'cross-entropy',
-      series: [
-        { name: 'train', points: epochs(history.decoderTrain) },
-        { name: 'val', points: epochs(history.decoderVal) },
-        // Fine-tuning continues the decoder's epochs, on the joint model.
-        ...(history.finetune?.length ? [{ name: 'fine-tune', points: history.finetune.map((y, i) => [history.decoderTrain.length + i + 1, y] as const) }] : []),
-      ],
-    },
-  ]);
 }
