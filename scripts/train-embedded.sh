@@ -6,7 +6,7 @@
 #   3. 1,000 pictures (seed 2): BLEU, CIDEr and colour/shape accuracy
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FINETUNE_EPOCHS="${FINETUNE_EPOCHS:-7}"
+FINETUNE_EPOCHS="${FINETUNE_EPOCHS:-12}"
 livecap() { node bin/livecap.js "$@"; }
 
 [ -f data/synth-train/captions.txt ] || livecap synth dataset --out data/synth-train --count 6000 --seed 1
