@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseSource, redactUrl, SourceError, type Source } from '../src/ingest/source.js';
 import { ffmpegArgs } from '../src/ingest/ffmpeg-args.js';
 import { FrameSplitter } from '../src/ingest/frame-splitter.js';
-import { classifyFfmpegFailure, redactText } from '../src/ingest/ffmpeg-errors.js';
+import { classifyFfmpegFailure, redactText, IngestError } from '../src/ingest/ffmpeg-errors.js';
 
 const out = { width: 160, height: 120, fps: 5 };
 const rules = { mediaDir: '/srv/media' };
@@ -67,6 +67,11 @@ test('passwords never survive redaction', () => {
   assert.equal(redactUrl('http://cam/s'), 'http://cam/s');
   assert.equal(redactText('[rtsp @ 0x1] method DESCRIBE failed for rtsp://admin:s3cret@cam/x: 401'), '[rtsp @ 0x1] method DESCRIBE failed for rtsp://***@cam/x: 401');
   assert.throws(() => parseSource('ftp://admin:s3cret@host/x'), (err: Error) => !err.message.includes('s3cret'));
+});
+
+test('failure details drop ffmpeg object prefixes and credentials', () => {
+  const err = new IngestError('connection refused', '[tcp @ 0x5605a7a338c0] Connection to tcp://u:pw@127.0.0.1:9 failed: Connection refused');
+  assert.equal(err.message, 'connection refused: Connection to tcp://***@127.0.0.1:9 failed: Connection refused');
 });
 
 test('ffmpeg failures are classified from stderr', () => {

@@ -35,6 +35,11 @@ export function classifyFfmpegFailure(stderrTail: string): FailureReason {
   return 'failed';
 }
 
+/** ffmpeg's text as a person should read it: no credentials, no "[tcp @ 0x55…]" object prefixes. */
+export function tidyDetail(text: string): string {
+  return redactText(text).replace(/\[[\w,:-]+ @ 0x[0-9a-f]+\]\s*/gi, '');
+}
+
 /** An ingest failure: a reason to show, the detail behind it, and whether retrying can help. */
 export class IngestError extends Error {
   override name = 'IngestError';
@@ -43,6 +48,6 @@ export class IngestError extends Error {
     detail: string,
     readonly exitCode?: number | null,
   ) {
-    super(detail ? `${reason}: ${redactText(detail)}` : reason);
+    super(detail ? `${reason}: ${tidyDetail(detail)}` : reason);
   }
 }
