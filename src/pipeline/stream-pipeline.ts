@@ -97,16 +97,7 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       latestWins(
         (k) =>
           from(captioner.caption(k.frame)).pipe(
-            map(
-              (caption): CaptionEvent => ({
-                type: 'caption',
-                text: caption.text,
-                frameTs: k.frame.capturedAt,
-                latencyMs: Date.now() - k.frame.capturedAt,
-                reason: k.decision.reason,
-                keyframe: options.thumbnails === false ? undefined : `data:image/jpeg;base64,${encodeJpeg(k.frame, 80).toString('base64')}`,
-              }),
-            ),
+            map((caption) => ({ caption, keyframe: k, latencyMs: Date.now() - k.frame.capturedAt })),
             // One failed caption must not end the stream.
             catchError((err: Error) => {
               log.warn('caption failed', { stream: options.streamId, error: err.message });
@@ -115,7 +106,18 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
           ),
         () => counters.dropped++,
       ),
-      distinctUntilChanged((a, b) => a.text === b.text),
+      distinctUntilChanged((a, b) => a.caption.text === b.caption.text),
+      // The thumbnail is encoded only for captions that are sent, not for repeats dropped above.
+      map(
+        ({ caption, keyframe: k, latencyMs }): CaptionEvent => ({
+          type: 'caption',
+          text: caption.text,
+          frameTs: k.frame.capturedAt,
+          latencyMs,
+          reason: k.decision.reason,
+          keyframe: options.thumbnails === false ? undefined : `data:image/jpeg;base64,${encodeJpeg(k.frame, 80).toString('base64')}`,
+        }),
+      ),
       tap(() => counters.captions++),
     );
     return merge(statuses, captions);
