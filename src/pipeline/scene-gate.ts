@@ -155,16 +155,17 @@ export class SceneGate {
     if (this.transition) {
       const t = this.transition;
       t.peak = Math.max(t.peak, score);
-      if (change(t.before, sig) >= o.cutFloor * 1.5) t.drifted = true;
+      const drift = change(t.before, sig);
+      if (drift >= o.cutFloor * 1.5) t.drifted = true;
       t.quiet = score < gradualThreshold ? t.quiet + 1 : 0;
       const tooLong = frame.pts - t.start > o.maxTransitionSec;
       // The picture is still again (two quiet frames): decide what the transition was.
       if (t.quiet >= 2 || tooLong) {
         this.transition = undefined;
-        if (t.drifted && change(t.before, sig) >= o.cutFloor && frame.pts - this.lastCut >= o.minSceneSec) {
+        if (t.drifted && drift >= o.cutFloor && frame.pts - this.lastCut >= o.minSceneSec) {
           const cutAt = (t.start + frame.pts) / 2;
           this.lastCut = cutAt;
-          return this.keyframe(frame.pts, { reason: 'gradual', cutAt, score: change(t.before, sig) });
+          return this.keyframe(frame.pts, { reason: 'gradual', cutAt, score: drift });
         }
       }
       return this.heartbeat(frame.pts, score);
