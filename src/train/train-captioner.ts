@@ -124,17 +124,19 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
   // Stage 1: the backbone.
   const pixelScale: PixelScale = options.backbone ? options.pixelScale ?? '-1..1' : '0..1';
   let backbone: LayersModel;
+  // Training images decoded for the backbone are reused for the features rather than read again.
+  let trainPixels: Uint8Array | undefined;
   if (options.backbone) {
     backbone = await loadLayersModel(tf, options.backbone);
   } else {
-    backbone = await trainBackbone(tf, options, dataset.imagesDir, train, state, ckptDir, saveState, drawCurve);
+    ({ backbone, pixels: trainPixels } = await trainBackbone(tf, options, dataset.imagesDir, train, state, ckptDir, saveState, drawCurve));
   }
   const inShape = backbone.inputs[0].shape as number[];
   const [height, width] = [inShape[1], inShape[2]];
 
   // Stage 2: features, computed once and cached.
   const all = [...train, ...val];
-  const features = await cachedFeatures(tf, backbone, pixelScale, dataset.imagesDir, all, width, height, join(options.outDir, 'cache'));
+  const features = await cachedFeatures(tf, backbone, pixelScale, dataset.imagesDir, all, width, height, join(options.outDir, 'cache'), trainPixels);
   const featureSize = features.length / all.length;
 
   // Stage 3: the decoder.
@@ -230,9 +232,9 @@ async function trainBackbone(
   ckptDir: string,
   saveState: () => Promise<void>,
   drawCurve: () => Promise<void>,
-): Promise<LayersModel> {
+): Promise<{ backbone: LayersModel; pixels?: Uint8Array }> {
   const finalDir = join(ckptDir, 'backbone');
-  if (state.backboneDone && existsSync(join(finalDir, 'model.json'))) return loadLayersModel(tf, join(finalDir, 'model.json'));
+  if (state.backboneDone && existsSync(join(finalDir, 'model.json'))) return { backbone: await loadLayersModel(tf, join(finalDir, 'model.json')) };
   const { inputHeight: h, inputWidth: w } = EMBEDDED_BACKBONE;
   const { concepts, targets } = mineConcepts(train.map((i) => i.captions));
   log.info('backbone: training the embedded CNN on caption concepts', { concepts: concepts.length, images: train.length });
@@ -277,11 +279,14 @@ async function trainBackbone(
   await saveState();
   pretraining.layers.filter((l) => !backbone.layers.includes(l)).forEach((l) => l.dispose());
   optimizer.dispose();
-  return backbone;
+  return { backbone, pixels };
 }
 
-/** Feature vectors of all images, cached on disk by backbone weights and image list. */
-async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelScale, imagesDir: string, images: CaptionedImage[], width: number, height: number, cacheDir: string): Promise<Float32Array> {
+/**
+ * Feature vectors of all images, cached on disk by backbone weights and image list.
+ * `preloaded` holds the pixels of the first images at this size, when the caller has them.
+ */
+async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelScale, imagesDir: string, images: CaptionedImage[], width: number, height: number, cacheDir: string, preloaded?: Uint8Array): Promise<Float32Array> {
   const weights = backbone.getWeights();
   let weightHash = 0;
   for (const t of weights) {
@@ -298,8 +303,14 @@ async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelSc
   }
   await rm(cacheDir, { recursive: true, force: true });
   await mkdir(cacheDir, { recursive: true });
-  const pixels = await loadPixels(imagesDir, images.map((i) => i.name), width, height, 'features: loading images');
   const size = width * height * 3;
+  const have = preloaded ? preloaded.length / size : 0;
+  const rest = await loadPixels(imagesDir, images.slice(have).map((i) => i.name), width, height, 'features: loading images');
+  const pixels = have === 0 ? rest : new Uint8Array(preloaded!.length + rest.length);
+  if (have > 0) {
+    pixels.set(preloaded!);
+    pixels.set(rest, preloaded!.length);
+  }
   let out: Float32Array | undefined;
   const bar = new Progress({ label: 'features', total: images.length });
   const batch = 32;
