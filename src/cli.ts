@@ -21,6 +21,13 @@ commands:
 
 run 'livecap <command> --help' for a command's options`;
 
+/** True after printing `help` when the arguments ask for it (--help or -h). */
+export function wantsHelp(args: readonly string[], help: string): boolean {
+  if (!args.includes('--help') && !args.includes('-h')) return false;
+  console.log(help);
+  return true;
+}
+
 /** Parses flags strictly; an unknown flag is an error that names it. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
   return parseArgs({ args, options, allowPositionals, strict: true });

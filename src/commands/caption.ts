@@ -1,5 +1,5 @@
 /** `livecap caption IMAGE…`: one caption per image, from a model running in a worker thread. */
-import { parseFlags, intFlag } from '../cli.js';
+import { parseFlags, intFlag, wantsHelp } from '../cli.js';
 import { CaptionerClient } from '../models/worker/captioner-client.js';
 import { readImage } from '../media/image.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
@@ -10,14 +10,11 @@ const HELP = `usage: livecap caption [--model MODEL_DIR] [--beam-width N] [--jso
   alone for a single image. --json prints one JSON object per line with the score.`;
 
 export async function captionCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(
-    args,
-    { model: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    true,
-  );
-  if (values.help || positionals.length === 0) {
+  if (wantsHelp(args, HELP)) return 0;
+  const { values, positionals } = parseFlags(args, { model: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' } }, true);
+  if (positionals.length === 0) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 2;
   }
   const beamWidth = values['beam-width'] === undefined ? undefined : intFlag('beam-width', values['beam-width']);
   const captioner = await CaptionerClient.start(values.model ?? EMBEDDED_CAPTIONER);

@@ -1,6 +1,6 @@
 /** `livecap eval`: BLEU-1..4 and CIDEr-D of a captioner on a dataset split. */
 import { writeFile } from 'node:fs/promises';
-import { intFlag, parseFlags, requiredFlag } from '../cli.js';
+import { intFlag, parseFlags, requiredFlag, wantsHelp } from '../cli.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { evaluateCaptioner, formatReport } from '../train/evaluate.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
@@ -16,10 +16,7 @@ const HELP = `usage: livecap eval --dataset DIR [--model MODEL_DIR] [options]
   --json FILE       also write the report as JSON`;
 
 export async function evalCommand(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(HELP);
-    return 0;
-  }
+  if (wantsHelp(args, HELP)) return 0;
   const { values } = parseFlags(args, {
     dataset: { type: 'string' },
     model: { type: 'string' },

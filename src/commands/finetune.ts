@@ -1,5 +1,5 @@
 /** `livecap finetune`: train an existing captioner's backbone and decoder together on a dataset. */
-import { intFlag, numberFlag, parseFlags, requiredFlag } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../cli.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { finetuneCaptioner, FINETUNE_DEFAULTS } from '../train/finetune.js';
 
@@ -9,10 +9,7 @@ const HELP = `usage: livecap finetune --model MODEL_DIR --dataset DIR --epochs N
   layout), in place. Resumable from MODEL_DIR/checkpoint/finetune; raising --epochs continues.`;
 
 export async function finetuneCommand(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(HELP);
-    return 0;
-  }
+  if (wantsHelp(args, HELP)) return 0;
   const { values } = parseFlags(args, {
     model: { type: 'string' },
     dataset: { type: 'string' },

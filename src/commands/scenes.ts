@@ -1,6 +1,6 @@
 /** `livecap scenes VIDEO`: the scene cuts of a video file, in seconds. */
 import { access } from 'node:fs/promises';
-import { parseFlags, intFlag } from '../cli.js';
+import { parseFlags, intFlag, wantsHelp } from '../cli.js';
 import { detectScenes, DETECT_DEFAULTS } from '../pipeline/detect-scenes.js';
 
 const HELP = `usage: livecap scenes VIDEO [--json] [--fps N]
@@ -9,10 +9,11 @@ const HELP = `usage: livecap scenes VIDEO [--json] [--fps N]
   each cut's time, kind (cut or gradual) and score). --fps sets the analysis rate (default ${DETECT_DEFAULTS.fps}).`;
 
 export async function scenesCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, fps: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help || positionals.length !== 1) {
+  if (wantsHelp(args, HELP)) return 0;
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, fps: { type: 'string' } }, true);
+  if (positionals.length !== 1) {
     console.log(HELP);
-    return values.help ? 0 : 2;
+    return 2;
   }
   const [video] = positionals;
   try {

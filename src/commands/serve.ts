@@ -1,5 +1,5 @@
 /** `livecap serve`: the server, on the embedded demo stream or the sources given. */
-import { parseFlags, intFlag, numberFlag } from '../cli.js';
+import { parseFlags, intFlag, numberFlag, wantsHelp } from '../cli.js';
 import { startServer } from '../stream/server.js';
 import { demoSource } from '../stream/demo.js';
 import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
@@ -18,6 +18,7 @@ const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 
 export const ANALYSIS = { width: 160, height: 120, fps: 10 } as const;
 
 export async function serveCommand(args: string[]): Promise<number> {
+  if (wantsHelp(args, HELP)) return 0;
   const { values } = parseFlags(args, {
     source: { type: 'string', multiple: true },
     port: { type: 'string' },
@@ -26,12 +27,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     model: { type: 'string' },
     fps: { type: 'string' },
     'analysis-size': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const sources = (values.source ?? []).map((s) => {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new Error(`--source must be NAME=URL, got '${redactUrl(s)}'`);

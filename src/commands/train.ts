@@ -1,5 +1,5 @@
 /** `livecap train`: train a CNN→LSTM captioner on a Flickr8k-layout dataset. */
-import { intFlag, numberFlag, parseFlags, requiredFlag } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../cli.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { TRAIN_DEFAULTS, trainCaptioner } from '../train/train-captioner.js';
 import type { PixelScale } from '../models/captioner/model-dir.js';
@@ -25,10 +25,7 @@ const HELP = `usage: livecap train --dataset DIR --out MODEL_DIR [options]
   --seed S               shuffling seed (default ${TRAIN_DEFAULTS.seed})`;
 
 export async function trainCommand(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(HELP);
-    return 0;
-  }
+  if (wantsHelp(args, HELP)) return 0;
   const { values } = parseFlags(args, {
     dataset: { type: 'string' },
     out: { type: 'string' },
