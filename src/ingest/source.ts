@@ -101,7 +101,7 @@ function webcam(path: string): Source {
 }
 
 function file(path: string, rules: SourceRules, loop = true): Source {
-  if (!rules.mediaDir) throw new SourceError(`local files are not allowed as sources: no media folder is configured (got '${path}')`);
+  if (!rules.mediaDir) throw new SourceError(`'${path}' is not a URL, and local files are not allowed as sources: no media folder is configured (start with --media-dir DIR)`);
   const root = resolve(rules.mediaDir);
   const full = resolve(root, path);
   const rel = relative(root, full);
