@@ -1,0 +1,73 @@
+/**
+ * A Hugging Face ONNX export on disk (what `optimum-cli export onnx` or the Hub's `onnx/`
+ * folders hold), checked before any session is opened:
+ *
+ *   config.json  generation_config.json (optional)  tokenizer.json  tokenizer_config.json (optional)
+ *   preprocessor_config.json (image models)
+ *   onnx/encoder_model.onnx
+ *   onnx/decoder_model_merged.onnx                       one decoder with a key/value cache, or
+ *   onnx/decoder_model.onnx + decoder_with_past_model.onnx   the older two-file form, or
+ *   onnx/decoder_model.onnx                              no cache: every step reruns all tokens
+ * The ONNX files may also sit beside config.json instead of in onnx/. Every missing file is
+ * named in one error.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonFile } from '../../util/json-file.js';
+
+export type DecoderLayout =
+  | { kind: 'merged'; path: string }
+  | { kind: 'split'; path: string; withPastPath: string }
+  | { kind: 'uncached'; path: string };
+
+export interface HfModelDir {
+  dir: string;
+  config: Record<string, unknown>;
+  generationConfig: Record<string, unknown>;
+  tokenizer?: { json: Record<string, unknown>; config: Record<string, unknown> };
+  preprocessor?: Record<string, unknown>;
+  encoderPath: string;
+  decoder: DecoderLayout;
+}
+
+function onnxFile(dir: string, name: string): string | undefined {
+  for (const candidate of [join(dir, 'onnx', name), join(dir, name)]) if (existsSync(candidate)) return candidate;
+  return undefined;
+}
+
+export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; preprocessor?: boolean }): Promise<HfModelDir> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`model folder not found: ${dir}`);
+  const missing: string[] = [];
+  const need = (name: string) => {
+    const path = join(dir, name);
+    if (!existsSync(path)) missing.push(name);
+    return path;
+  };
+  const configPath = need('config.json');
+  const tokenizerPath = needs.tokenizer ? need('tokenizer.json') : undefined;
+  const preprocessorPath = needs.preprocessor ? need('preprocessor_config.json') : undefined;
+  const encoderPath = onnxFile(dir, 'encoder_model.onnx');
+  if (!encoderPath) missing.push('onnx/encoder_model.onnx');
+  const merged = onnxFile(dir, 'decoder_model_merged.onnx');
+  const plain = onnxFile(dir, 'decoder_model.onnx');
+  const withPast = onnxFile(dir, 'decoder_with_past_model.onnx');
+  if (!merged && !plain) missing.push('onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)');
+  if (missing.length) throw new Error(`${dir} is not a complete ONNX export: missing ${missing.join(', ')}`);
+
+  const json = async (path: string) => (await readJsonFile(path, 'model file')) as Record<string, unknown>;
+  const optional = async (name: string) => (existsSync(join(dir, name)) ? json(join(dir, name)) : {});
+  const decoder: DecoderLayout = merged
+    ? { kind: 'merged', path: merged }
+    : withPast
+      ? { kind: 'split', path: plain!, withPastPath: withPast }
+      : { kind: 'uncached', path: plain! };
+  return {
+    dir,
+    config: await json(configPath),
+    generationConfig: await optional('generation_config.json'),
+    tokenizer: tokenizerPath ? { json: await json(tokenizerPath), config: await optional('tokenizer_config.json') } : undefined,
+    preprocessor: preprocessorPath ? await json(preprocessorPath) : undefined,
+    encoderPath: encoderPath!,
+    decoder,
+  };
+}

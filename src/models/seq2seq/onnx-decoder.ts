@@ -1,0 +1,110 @@
+/**
+ * Runs an exported decoder one step at a time for search.ts, owning its key/value cache.
+ *
+ * merged    first step: empty past, use_cache_branch=false (cross-attention keys and values
+ *           are computed from the encoder output); later steps: only the newest token, the
+ *           previous step's `present.*` as `past_key_values.*`, use_cache_branch=true
+ * split     the same with decoder_model.onnx for the first step and decoder_with_past_model.onnx
+ *           after it (that file does not return the cross-attention cache; the first one is kept)
+ * uncached  every step reruns the whole sequence so far: the cost grows with the output length
+ * Beam search reorders rows between steps; the cache rows are gathered to follow them.
+ */
+import type { OnnxSession, OnnxTensor } from '../onnx/runtime.js';
+import type { Stepper } from './search.js';
+
+export interface CacheShape {
+  heads: number;
+  headDim: number;
+}
+
+export interface DecoderSessions {
+  kind: 'merged' | 'split' | 'uncached';
+  first: OnnxSession;
+  /** The with-past session of the split layout. */
+  withPast?: OnnxSession;
+}
+
+export interface EncoderOutput {
+  /** [1, S, D] */
+  states: OnnxTensor & { type: 'float32' };
+  /** [1, S] int64, present for text encoders */
+  mask?: OnnxTensor & { type: 'int64' };
+}
+
+function tile(data: Float32Array, rows: number): Float32Array;
+function tile(data: BigInt64Array, rows: number): BigInt64Array;
+function tile(data: Float32Array | BigInt64Array, rows: number): Float32Array | BigInt64Array {
+  const out = data instanceof Float32Array ? new Float32Array(data.length * rows) : new BigInt64Array(data.length * rows);
+  for (let r = 0; r < rows; r++) (out as Float32Array).set(data as Float32Array, r * data.length);
+  return out;
+}
+
+function gatherRows(t: OnnxTensor & { type: 'float32' }, parents: readonly number[]): OnnxTensor & { type: 'float32' } {
+  const rowSize = t.data.length / t.dims[0]!;
+  const out = new Float32Array(parents.length * rowSize);
+  parents.forEach((p, r) => out.set(t.data.subarray(p * rowSize, (p + 1) * rowSize), r * rowSize));
+  return { type: 'float32', data: out, dims: [parents.length, ...t.dims.slice(1)] };
+}
+
+const isIdentity = (parents: readonly number[]) => parents.every((p, i) => p === i);
+
+export class OnnxDecoderStepper implements Stepper {
+  private past = new Map<string, OnnxTensor & { type: 'float32' }>();
+  private sequences: number[][] = [];
+  private steps = 0;
+  private readonly states: OnnxTensor;
+  private readonly mask: OnnxTensor | undefined;
+
+  constructor(
+    private readonly sessions: DecoderSessions,
+    encoder: EncoderOutput,
+    private readonly rows: number,
+    readonly vocabSize: number,
+    private readonly cache: CacheShape,
+  ) {
+    const [, s, d] = encoder.states.dims as [number, number, number];
+    this.states = { type: 'float32', data: tile(encoder.states.data, rows), dims: [rows, s, d] };
+    this.mask = encoder.mask ? { type: 'int64', data: tile(encoder.mask.data, rows), dims: [rows, encoder.mask.dims[1]!] } : undefined;
+  }
+
+  async step(tokens: readonly number[], parents?: readonly number[]): Promise<Float32Array> {
+    if (tokens.length !== this.rows) throw new Error(`decoder step got ${tokens.length} tokens for ${this.rows} rows`);
+    const reorder = parents && !isIdentity(parents) ? parents : undefined;
+    const cached = this.sessions.kind !== 'uncached';
+    if (reorder) this.sequences = reorder.map((p) => this.sequences[p]!);
+    this.sequences = tokens.map((t, r) => [...(this.sequences[r] ?? []), t]);
+    const session = this.steps > 0 && this.sessions.kind === 'split' ? this.sessions.withPast! : this.sessions.first;
+
+    const ids = cached ? tokens.map(BigInt) : this.sequences.flatMap((s) => s.map(BigInt));
+    const feeds: Record<string, OnnxTensor> = {
+      input_ids: { type: 'int64', data: BigInt64Array.from(ids), dims: [this.rows, cached ? 1 : this.sequences[0]!.length] },
+    };
+    if (session.inputNames.includes('encoder_hidden_states')) feeds.encoder_hidden_states = this.states;
+    if (this.mask && session.inputNames.includes('encoder_attention_mask')) feeds.encoder_attention_mask = this.mask;
+    const pastNames = session.inputNames.filter((n) => n.startsWith('past_key_values.'));
+    for (const name of pastNames) {
+      let t = this.past.get(name);
+      if (reorder && t && !name.includes('.encoder.')) t = gatherRows(t, reorder);
+      feeds[name] = t ?? { type: 'float32', data: new Float32Array(0), dims: [this.rows, this.cache.heads, 0, this.cache.headDim] };
+    }
+    if (session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = { type: 'bool', data: Uint8Array.of(this.steps > 0 ? 1 : 0), dims: [1] };
+
+    const out = await session.run(feeds);
+    this.steps++;
+    if (cached) {
+      // Keep each present as the next step's past; the split layout's with-past model does not
+      // return the cross-attention cache, so the one from the first step stays.
+      for (const [name, value] of Object.entries(out)) {
+        if (name.startsWith('present') && value.type === 'float32') this.past.set(name.replace(/^present/, 'past_key_values'), value);
+      }
+    }
+    const logits = out.logits;
+    if (!logits || logits.type !== 'float32') throw new Error(`${session.path}: the decoder returned no float logits`);
+    const [rows, length, vocab] = logits.dims as [number, number, number];
+    if (vocab !== this.vocabSize) throw new Error(`${session.path}: logits have ${vocab} entries per token, the model config says ${this.vocabSize}`);
+    if (length === 1) return logits.data;
+    const last = new Float32Array(rows * vocab);
+    for (let r = 0; r < rows; r++) last.set(logits.data.subarray((r * length + length - 1) * vocab, (r * length + length) * vocab), r * vocab);
+    return last;
+  }
+}

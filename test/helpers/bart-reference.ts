@@ -1,0 +1,154 @@
+/**
+ * BART's forward pass written out in plain JavaScript loops, straight from the paper and
+ * Hugging Face's modeling_bart.py, with no ONNX and no shared code with the exporter. Tests run
+ * search over it to get the token sequences the ONNX models must reproduce.
+ */
+import { POSITION_OFFSET, type BartConfig } from '../../src/models/bart/bart-config.js';
+import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
+import type { Stepper } from '../../src/models/seq2seq/search.js';
+
+type Vec = Float64Array;
+
+// Abramowitz and Stegun 7.1.26 is too coarse; this series/continued-fraction pair is exact to ~1e-12.
+function erf(x: number): number {
+  const sign = Math.sign(x);
+  const a = Math.abs(x);
+  if (a < 2.5) {
+    let sum = a;
+    let term = a;
+    for (let n = 1; n < 60; n++) {
+      term *= (-a * a) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (sign * 2 * sum) / Math.sqrt(Math.PI);
+  }
+  let f = 0;
+  for (let n = 60; n >= 1; n--) f = n / 2 / (a + f);
+  return sign * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
+}
+
+export class ReferenceBart {
+  constructor(readonly c: BartConfig, private readonly w: BartWeights) {}
+
+  private p(name: string): Float32Array {
+    const t = this.w[name];
+    if (!t) throw new Error(`missing ${name}`);
+    return t.data;
+  }
+
+  private linear(x: Vec, name: string): Vec {
+    const W = this.p(`${name}.weight`);
+    const b = this.p(`${name}.bias`);
+    const out = new Float64Array(b.length);
+    for (let o = 0; o < b.length; o++) {
+      let s = b[o]!;
+      for (let i = 0; i < x.length; i++) s += W[o * x.length + i]! * x[i]!;
+      out[o] = s;
+    }
+    return out;
+  }
+
+  private norm(x: Vec, name: string): Vec {
+    const g = this.p(`${name}.weight`);
+    const b = this.p(`${name}.bias`);
+    const mean = x.reduce((a, v) => a + v, 0) / x.length;
+    const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / x.length;
+    return x.map((v, i) => ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i]! + b[i]!);
+  }
+
+  private act(x: Vec): Vec {
+    return this.c.activation === 'relu' ? x.map((v) => Math.max(0, v)) : x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+  }
+
+  private embed(ids: readonly number[], side: 'encoder' | 'decoder'): Vec[] {
+    const d = this.c.dModel;
+    const tok = this.p('model.shared.weight');
+    const pos = this.p(`model.${side}.embed_positions.weight`);
+    const scale = this.c.scaleEmbedding ? Math.sqrt(d) : 1;
+    return ids.map((id, t) => {
+      const x = new Float64Array(d);
+      for (let i = 0; i < d; i++) x[i] = tok[id * d + i]! * scale + pos[(t + POSITION_OFFSET) * d + i]!;
+      return this.norm(x, `model.${side}.layernorm_embedding`);
+    });
+  }
+
+  /** Multi-head attention of queries `xs` over `ys`; `visible(t, s)` says whether query t sees key s. */
+  private attention(xs: Vec[], ys: Vec[], name: string, heads: number, visible: (t: number, s: number) => boolean): Vec[] {
+    const d = this.c.dModel;
+    const hd = d / heads;
+    const qs = xs.map((x) => this.linear(x, `${name}.q_proj`).map((v) => v * hd ** -0.5));
+    const ks = ys.map((y) => this.linear(y, `${name}.k_proj`));
+    const vs = ys.map((y) => this.linear(y, `${name}.v_proj`));
+    return qs.map((q, t) => {
+      const ctx = new Float64Array(d);
+      for (let h = 0; h < heads; h++) {
+        const scores = ks.map((k, s) => {
+          if (!visible(t, s)) return -Infinity;
+          let dot = 0;
+          for (let i = h * hd; i < (h + 1) * hd; i++) dot += q[i]! * k[i]!;
+          return dot;
+        });
+        const max = Math.max(...scores);
+        const e = scores.map((s) => Math.exp(s - max));
+        const z = e.reduce((a, b) => a + b, 0);
+        e.forEach((p, s) => {
+          for (let i = h * hd; i < (h + 1) * hd; i++) ctx[i]! += (p / z) * vs[s]![i]!;
+        });
+      }
+      return this.linear(ctx, `${name}.out_proj`);
+    });
+  }
+
+  private add(a: Vec[], b: Vec[]): Vec[] {
+    return a.map((x, t) => x.map((v, i) => v + b[t]![i]!));
+  }
+
+  encode(ids: readonly number[]): Vec[] {
+    let x = this.embed(ids, 'encoder');
+    for (let l = 0; l < this.c.encoderLayers; l++) {
+      const p = `model.encoder.layers.${l}`;
+      x = this.add(x, this.attention(x, x, `${p}.self_attn`, this.c.encoderHeads, () => true)).map((v) => this.norm(v, `${p}.self_attn_layer_norm`));
+      x = x.map((v) => this.norm(v.map((u, i) => u + this.linear(this.act(this.linear(v, `${p}.fc1`)), `${p}.fc2`)[i]!), `${p}.final_layer_norm`));
+    }
+    return x;
+  }
+
+  /** Next-token logits after `ids` (decoder start token first). */
+  nextLogits(encoded: Vec[], ids: readonly number[]): Float32Array {
+    let x = this.embed(ids, 'decoder');
+    for (let l = 0; l < this.c.decoderLayers; l++) {
+      const p = `model.decoder.layers.${l}`;
+      x = this.add(x, this.attention(x, x, `${p}.self_attn`, this.c.decoderHeads, (t, s) => s <= t)).map((v) => this.norm(v, `${p}.self_attn_layer_norm`));
+      x = this.add(x, this.attention(x, encoded, `${p}.encoder_attn`, this.c.decoderHeads, () => true)).map((v) => this.norm(v, `${p}.encoder_attn_layer_norm`));
+      x = x.map((v) => this.norm(v.map((u, i) => u + this.linear(this.act(this.linear(v, `${p}.fc1`)), `${p}.fc2`)[i]!), `${p}.final_layer_norm`));
+    }
+    const last = x.at(-1)!;
+    const tok = this.p('model.shared.weight');
+    const bias = this.p('final_logits_bias');
+    const d = this.c.dModel;
+    const logits = new Float32Array(this.c.vocabSize);
+    for (let v = 0; v < logits.length; v++) {
+      let s = bias[v]!;
+      for (let i = 0; i < d; i++) s += tok[v * d + i]! * last[i]!;
+      logits[v] = s;
+    }
+    return logits;
+  }
+
+  /** A search stepper that recomputes every step from scratch (no cache to get wrong). */
+  stepper(inputIds: readonly number[], rows: number): Stepper {
+    const encoded = this.encode(inputIds);
+    let sequences: number[][] = Array.from({ length: rows }, () => []);
+    const vocab = this.c.vocabSize;
+    return {
+      vocabSize: vocab,
+      step: async (tokens, parents) => {
+        if (parents) sequences = parents.map((p) => sequences[p]!);
+        sequences = sequences.map((s, r) => [...s, tokens[r]!]);
+        const out = new Float32Array(rows * vocab);
+        sequences.forEach((s, r) => out.set(this.nextLogits(encoded, s), r * vocab));
+        return out;
+      },
+    };
+  }
+}
