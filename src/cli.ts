@@ -17,7 +17,7 @@ commands:
   eval --dataset DIR --model MODEL_DIR           BLEU-1..4 and CIDEr on the held-out split
   caption IMAGE…                                 print one caption per image
   scenes VIDEO [--json]                          print the scene cuts of a video (seconds)
-  bench captioner                                per-frame captioner benchmark
+  bench captioner|scenes|ingest|generation      benchmarks against a baseline in the same run
 
 run 'livecap <command> --help' for a command's options`;
 

@@ -3,6 +3,7 @@ const BENCHMARKS: Record<string, string> = {
   captioner: '../../bench/captioner.js',
   scenes: '../../bench/scenes.js',
   ingest: '../../bench/ingest.js',
+  generation: '../../bench/generation.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {
