@@ -16,6 +16,7 @@ commands:
   finetune --model DIR --dataset DIR --epochs N   train backbone and decoder together
   eval --dataset DIR --model MODEL_DIR           BLEU-1..4 and CIDEr on the held-out split
   caption IMAGE…                                 print one caption per image
+  summarize < captions.txt                       print the summary of captions (one per line)
   scenes VIDEO [--json]                          print the scene cuts of a video (seconds)
   bench captioner|scenes|ingest|generation      benchmarks against a baseline in the same run
 
@@ -63,6 +64,7 @@ const commands: Record<string, () => Promise<Command>> = {
   finetune: async () => (await import('./commands/finetune.js')).finetuneCommand,
   eval: async () => (await import('./commands/eval.js')).evalCommand,
   caption: async () => (await import('./commands/caption.js')).captionCommand,
+  summarize: async () => (await import('./commands/summarize.js')).summarizeCommand,
   scenes: async () => (await import('./commands/scenes.js')).scenesCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
 };

@@ -7,3 +7,5 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The embedded default captioner, trained on the synthetic world (see README). */
 export const EMBEDDED_CAPTIONER = join(PROJECT_ROOT, 'models', 'captioner-synth');
+/** The embedded default summarizer: a small BART trained on the synthetic world (see README). */
+export const EMBEDDED_SUMMARIZER = join(PROJECT_ROOT, 'models', 'summarizer-synth');

@@ -3,17 +3,22 @@ import { parseFlags, intFlag, numberFlag, wantsHelp } from '../cli.js';
 import { startServer } from '../stream/server.js';
 import { demoSource } from '../stream/demo.js';
 import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
-import { EMBEDDED_CAPTIONER } from '../paths.js';
+import { SummarizerClient } from '../models/worker/summarizer-client.js';
+import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
+import { existsSync } from 'node:fs';
 import { log } from '../util/log.js';
 import { redactUrl } from '../ingest/source.js';
 
 const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR] [--model DIR]
                     [--fps 10] [--analysis-size 160x120]
+                    [--summarizer DIR|none] [--summary-window 60] [--summary-hop 15]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
   Open http://HOST:PORT/ for the viewer. --fps and --analysis-size set how often and how large
-  frames are taken from each source for scene detection and captioning.`;
+  frames are taken from each source for scene detection and captioning.
+  Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
+  into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one).`;
 
 export const ANALYSIS = { width: 160, height: 120, fps: 10 } as const;
 
@@ -27,6 +32,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     model: { type: 'string' },
     fps: { type: 'string' },
     'analysis-size': { type: 'string' },
+    summarizer: { type: 'string' },
+    'summary-window': { type: 'string' },
+    'summary-hop': { type: 'string' },
   });
   const sources = (values.source ?? []).map((s) => {
     const eq = s.indexOf('=');
@@ -41,15 +49,22 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (!(fps > 0 && fps <= 30)) throw new Error(`--fps must be above 0 and at most 30, got '${values.fps}'`);
   const output = { width: Number(size[1]), height: Number(size[2]), fps };
   const modelDir = values.model ?? EMBEDDED_CAPTIONER;
+  const windowS = numberFlag('summary-window', values['summary-window'], 60);
+  const hopS = numberFlag('summary-hop', values['summary-hop'], 15);
+  if (!(windowS > 0 && hopS > 0 && hopS <= windowS)) throw new Error(`--summary-hop must be above 0 and at most --summary-window (got ${hopS} s and ${windowS} s)`);
+  const summarizerDir = values.summarizer ?? (existsSync(EMBEDDED_SUMMARIZER) ? EMBEDDED_SUMMARIZER : 'none');
+  if (summarizerDir === 'none') log.info('video captions off (no summarizer)');
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
   const demo = sources.length === 0 ? await demoSource() : undefined;
+  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir);
   const captioner = await acquireCaptioner(modelDir);
+  const summary = summarizer && { summarizer, windowMs: windowS * 1000, hopMs: hopS * 1000 };
   const server = await startServer({
     host: values.host ?? '127.0.0.1',
     port: intFlag('port', values.port, 8080),
     mediaDir: values['media-dir'],
     captioner,
-    pipeline: { output },
+    pipeline: { output, summary },
   });
   try {
     if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)');
@@ -57,6 +72,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   } catch (err) {
     await server.close();
     await releaseCaptioner(modelDir);
+    await summarizer?.close();
     throw err;
   }
   console.log(`livecap serving ${server.streams.list().map((s) => s.id).join(', ')} at ${server.url}/`);
@@ -70,5 +86,6 @@ export async function serveCommand(args: string[]): Promise<number> {
   });
   await server.close();
   await releaseCaptioner(modelDir);
+  await summarizer?.close();
   return 0;
 }

@@ -3,13 +3,14 @@
  * caption events, with status events for the source's state. Cold: subscribing starts
  * ffmpeg, unsubscribing stops it. Per-subscription state (the gate, counters) lives inside.
  */
-import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, Subject, tap } from 'rxjs';
+import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, share, Subject, tap } from 'rxjs';
 import type { Source } from '../ingest/source.js';
 import type { OutputSpec } from '../ingest/ffmpeg-args.js';
 import type { RawFrame } from '../ingest/ffmpeg-frames.js';
 import { supervisedFrames, type StatusReport, type SupervisorOptions } from '../ingest/supervised-source.js';
 import { SceneGate, type GateDecision, type KeyframeReason, type SceneGateOptions } from './scene-gate.js';
 import { latestWins } from './latest-wins.js';
+import { rollingWindow } from './rolling-window.js';
 import { encodeJpeg, type Frame } from '../media/image.js';
 import type { Caption, CaptionOptions } from '../models/captioner/captioner.js';
 import { log } from '../util/log.js';
@@ -35,7 +36,27 @@ export interface StatusEvent {
   retryInMs?: number;
 }
 
-export type PipelineEvent = CaptionEvent | StatusEvent;
+/** A video caption: the summary of the captions of a rolling window. */
+export interface SummaryEvent {
+  type: 'summary';
+  text: string;
+  /** The window's time range (ms since the epoch). */
+  from: number;
+  to: number;
+}
+
+export type PipelineEvent = CaptionEvent | StatusEvent | SummaryEvent;
+
+export interface Summarizer {
+  summarize(captions: readonly string[]): Promise<{ text: string }>;
+}
+
+export interface SummaryOptions {
+  summarizer: Summarizer;
+  /** Captions of the last `windowMs` are summarized every `hopMs`. */
+  windowMs: number;
+  hopMs: number;
+}
 
 export interface Captioner {
   caption(frame: Frame, options?: CaptionOptions): Promise<Caption>;
@@ -60,6 +81,8 @@ export interface PipelineOptions {
   thumbnails?: boolean;
   /** For logs. */
   streamId?: string;
+  /** Video captions over a rolling window; none when absent. */
+  summary?: SummaryOptions;
 }
 
 export function statusEvent(report: StatusReport): StatusEvent | undefined {
@@ -119,7 +142,25 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
         }),
       ),
       tap(() => counters.captions++),
+      share(),
     );
-    return merge(statuses, captions);
+    const summary = options.summary;
+    const summaries = summary
+      ? captions.pipe(
+          rollingWindow({ windowMs: summary.windowMs, hopMs: summary.hopMs }),
+          // A window that waits while the summarizer is busy is replaced by the next one.
+          latestWins((w) =>
+            from(summary.summarizer.summarize(w.captions)).pipe(
+              map((s): SummaryEvent => ({ type: 'summary', text: s.text, from: w.from, to: w.to })),
+              catchError((err: Error) => {
+                log.warn('summary failed', { stream: options.streamId, error: err.message });
+                return EMPTY;
+              }),
+            ),
+          ),
+          filter((s) => s.text.length > 0),
+        )
+      : EMPTY;
+    return merge(statuses, captions, summaries);
   });
 }

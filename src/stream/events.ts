@@ -22,6 +22,18 @@ export interface StatusMessage {
   retryInMs?: number;
 }
 
-/** Events with a place in a stream's history carry a seq. */
-export type SequencedMessage = CaptionMessage;
-export type StreamMessage = CaptionMessage | StatusMessage;
+export interface SummaryMessage {
+  type: 'summary';
+  stream: string;
+  seq: number;
+  /** When the summary was made (ms since the epoch). */
+  ts: number;
+  /** The time range of the captions it summarizes (ms since the epoch). */
+  from: number;
+  to: number;
+  text: string;
+}
+
+/** Events with a place in a stream's history carry a seq (one sequence per stream). */
+export type SequencedMessage = CaptionMessage | SummaryMessage;
+export type StreamMessage = CaptionMessage | SummaryMessage | StatusMessage;

@@ -11,7 +11,7 @@
  *   terminated.
  */
 import type { WebSocket } from 'ws';
-import type { CaptionMessage, StatusMessage, StreamMessage } from './events.js';
+import type { SequencedMessage, StatusMessage, StreamMessage } from './events.js';
 import { log } from '../util/log.js';
 
 export const CLOSE_TOO_SLOW = 4008;
@@ -28,7 +28,7 @@ export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbe
 export interface StreamDirectory {
   ids(): string[];
   has(id: string): boolean;
-  history(id: string, since: number, limit: number): CaptionMessage[];
+  history(id: string, since: number, limit: number): SequencedMessage[];
   status(id: string): StatusMessage | undefined;
 }
 

@@ -9,7 +9,7 @@
 import type { Subscription } from 'rxjs';
 import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest/source.js';
 import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
-import type { CaptionMessage, StatusMessage, StreamMessage } from './events.js';
+import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from './events.js';
 import { log } from '../util/log.js';
 
 export class StreamConflictError extends Error {
@@ -38,7 +38,7 @@ interface Running {
   error?: string;
   seq: number;
   counters: PipelineCounters;
-  history: CaptionMessage[];
+  history: SequencedMessage[];
   subscription?: Subscription;
 }
 
@@ -91,9 +91,12 @@ export class StreamManager {
           else log.warn(`stream ${event.state}`, { stream: id, error: event.error, retryInMs: event.retryInMs });
           this.emit({ stream: id, ...event } satisfies StatusMessage);
         } else {
-          const { type, text, frameTs, latencyMs, keyframe } = event;
           // Update state before emitting: a listener may read it back.
-          const message: CaptionMessage = { type, stream: id, seq: ++stream.seq, ts: Date.now(), frameTs, text, latencyMs, keyframe };
+          const seq = ++stream.seq;
+          const message: SequencedMessage =
+            event.type === 'caption'
+              ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframe: event.keyframe } satisfies CaptionMessage)
+              : ({ type: 'summary', stream: id, seq, ts: Date.now(), from: event.from, to: event.to, text: event.text } satisfies SummaryMessage);
           stream.history.push(message);
           if (stream.history.length > (this.options.historyLimit ?? 500)) stream.history.shift();
           this.emit(message);
@@ -133,8 +136,8 @@ export class StreamManager {
     return [...this.streams.values()].map((s) => this.info(s));
   }
 
-  /** Captions after `since`, oldest first, at most `limit`. */
-  history(id: string, since = 0, limit = 100): CaptionMessage[] {
+  /** Captions and summaries after `since`, oldest first, at most `limit`. */
+  history(id: string, since = 0, limit = 100): SequencedMessage[] {
     const s = this.streams.get(id);
     if (!s) return [];
     return s.history.filter((m) => m.seq > since).slice(0, limit);
