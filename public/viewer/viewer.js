@@ -54,7 +54,24 @@ function showCaption(c, { live }) {
   }
 }
 
+function showSummary(m) {
+  if ((lastSeq.get(m.stream) ?? 0) >= m.seq) return;
+  lastSeq.set(m.stream, m.seq);
+  if (m.stream !== selected) return;
+  $('summary-panel').hidden = false;
+  $('summary').textContent = m.text;
+  $('summary-meta').textContent = `${timeOf(m.from)} – ${timeOf(m.to)}`;
+}
+
+function showEvent(m, options) {
+  if (m.type === 'summary') showSummary(m);
+  else showCaption(m, options);
+}
+
 function resetView() {
+  $('summary-panel').hidden = true;
+  $('summary').textContent = '';
+  $('summary-meta').textContent = '';
   historyEl.replaceChildren();
   delete currentEl.dataset.seq;
   currentEl.textContent = 'Waiting for the first caption…';
@@ -67,7 +84,7 @@ async function loadHistory(id) {
   if (!res.ok) return;
   const { captions } = await res.json();
   lastSeq.delete(id);
-  for (const c of captions.slice(-HISTORY_LIMIT - 1)) showCaption(c, { live: false });
+  for (const c of captions.slice(-HISTORY_LIMIT - 1)) showEvent(c, { live: false });
 }
 
 function fillPicker(streams) {
@@ -113,7 +130,8 @@ function connect() {
         if (fillPicker(msg.streams)) await select(selected, ws);
         break;
       case 'caption':
-        showCaption(msg, { live: true });
+      case 'summary':
+        showEvent(msg, { live: true });
         break;
       case 'status':
         if (msg.stream !== selected) break;
