@@ -77,11 +77,11 @@ class BartGraph {
 
   /** Element `index` of `shape(x)`, as a 0-d int64. */
   dim(x: string, index: number): string {
-    return this.g.op('Gather', [this.g.op('Shape', [x]), this.g.constant('dim_index', BigInt64Array.of(BigInt(index)), [])], { axis: 0 });
+    return this.g.op('Gather', [this.g.op('Shape', [x]), this.g.int64('dim_index', index)], { axis: 0 });
   }
 
   int(value: number): string {
-    return this.g.constant(`int_${value}`, BigInt64Array.of(BigInt(value)), []);
+    return this.g.int64(`int_${value}`, value);
   }
 
   /** [B, T, D] → [B, H, T, hd] */

@@ -65,6 +65,7 @@ export class Graph {
   private readonly outputs: ValueInfo[] = [];
   private readonly initializers: Tensor[] = [];
   private readonly names = new Set<string>();
+  private readonly smallConstants = new Map<string, string>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -99,12 +100,28 @@ export class Graph {
     return unique;
   }
 
+  /** A small constant, stored once per graph however often it is asked for. */
+  private small(name: string, data: Float32Array | BigInt64Array, dims: number[]): string {
+    const key = `${elementTypeOf(data)}[${dims.join(',')}]${Array.from(data as ArrayLike<number | bigint>).join(',')}`;
+    let id = this.smallConstants.get(key);
+    if (!id) {
+      id = this.constant(name, data, dims);
+      this.smallConstants.set(key, id);
+    }
+    return id;
+  }
+
   int64s(name: string, values: readonly number[]): string {
-    return this.constant(name, BigInt64Array.from(values, BigInt), [values.length]);
+    return this.small(name, BigInt64Array.from(values, BigInt), [values.length]);
+  }
+
+  /** A 0-d int64 (what Range, Gather indices and shape arithmetic take). */
+  int64(name: string, value: number): string {
+    return this.small(name, BigInt64Array.of(BigInt(value)), []);
   }
 
   scalar(name: string, value: number): string {
-    return this.constant(name, new Float32Array([value]), []);
+    return this.small(name, new Float32Array([value]), []);
   }
 
   /** Adds a node; returns its first output's name (`outputs` names more than one). */

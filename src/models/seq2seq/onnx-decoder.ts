@@ -71,8 +71,11 @@ export class OnnxDecoderStepper implements Stepper {
     if (tokens.length !== this.rows) throw new Error(`decoder step got ${tokens.length} tokens for ${this.rows} rows`);
     const reorder = parents && !isIdentity(parents) ? parents : undefined;
     const cached = this.sessions.kind !== 'uncached';
-    if (reorder) this.sequences = reorder.map((p) => this.sequences[p]!);
-    this.sequences = tokens.map((t, r) => [...(this.sequences[r] ?? []), t]);
+    if (!cached) {
+      // Without a cache every step feeds each row's whole sequence, so the rows are tracked here.
+      if (reorder) this.sequences = reorder.map((p) => this.sequences[p]!);
+      this.sequences = tokens.map((t, r) => [...(this.sequences[r] ?? []), t]);
+    }
     const session = this.steps > 0 && this.sessions.kind === 'split' ? this.sessions.withPast! : this.sessions.first;
 
     const ids = cached ? tokens.map(BigInt) : this.sequences.flatMap((s) => s.map(BigInt));
