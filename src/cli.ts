@@ -18,6 +18,7 @@ commands:
   caption IMAGE…                                 print one caption per image
   summarize < captions.txt                       print the summary of captions (one per line)
   scenes VIDEO [--json]                          print the scene cuts of a video (seconds)
+  models pull OWNER/NAME                         download a model's ONNX export from the Hugging Face hub
   bench captioner|scenes|ingest|generation      benchmarks against a baseline in the same run
 
 run 'livecap <command> --help' for a command's options`;
@@ -66,6 +67,7 @@ const commands: Record<string, () => Promise<Command>> = {
   caption: async () => (await import('./commands/caption.js')).captionCommand,
   summarize: async () => (await import('./commands/summarize.js')).summarizeCommand,
   scenes: async () => (await import('./commands/scenes.js')).scenesCommand,
+  models: async () => (await import('./commands/models.js')).modelsCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
 };
 

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The embedded default captioner, trained on the synthetic world (see README). */
+/** Where `livecap models pull` puts models: models/OWNER/NAME. */
+export const MODELS_DIR = join(PROJECT_ROOT, 'models');
+
 export const EMBEDDED_CAPTIONER = join(PROJECT_ROOT, 'models', 'captioner-synth');
 /** The embedded default summarizer: a small BART trained on the synthetic world (see README). */
 export const EMBEDDED_SUMMARIZER = join(PROJECT_ROOT, 'models', 'summarizer-synth');

@@ -10,6 +10,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Minimum milliseconds between lines when not on a terminal. */
   logEveryMs?: number;
+  /** 'bytes' shows the count as kB/MB/GB and adds a transfer rate. */
+  unit?: 'items' | 'bytes';
   /** Injected clock for tests. */
   now?: () => number;
 }
@@ -53,24 +55,43 @@ export class Progress {
     const extras = Object.entries(this.values)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? formatNumber(v) : v}`)
       .join('  ');
-    return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${total} ${formatDuration(elapsed)} eta ${Number.isFinite(eta) ? formatDuration(eta) : '?'}${extras ? '  ' + extras : ''}`;
+    const count = this.options.unit === 'bytes' ? `${formatBytes(this.done)}/${formatBytes(total)} ${formatBytes(elapsed > 0 ? this.done / elapsed : 0)}/s` : `${this.done}/${total}`;
+    return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${count} ${formatDuration(elapsed)} eta ${Number.isFinite(eta) ? formatDuration(eta) : '?'}${extras ? '  ' + extras : ''}`;
   }
 
+  private lastLine = '';
+
   private draw(): void {
-    if (this.tty) this.stream.write(`\r${this.line()}\x1b[K`);
-    else this.stream.write(this.line() + '\n');
+    const line = this.line();
+    if (this.tty) this.stream.write(`\r${line}\x1b[K`);
+    else if (line !== this.lastLine) this.stream.write(line + '\n');
+    this.lastLine = line;
   }
 
   /** Draws the final state and ends the line. */
   finish(values?: Record<string, string | number>): void {
     if (values) this.values = { ...this.values, ...values };
-    this.stream.write(this.tty ? `\r${this.line()}\x1b[K\n` : this.line() + '\n');
+    const line = this.line();
+    if (this.tty) this.stream.write(`\r${line}\x1b[K\n`);
+    else if (line !== this.lastLine) this.stream.write(line + '\n');
+    this.lastLine = line;
   }
 }
 
 function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3);
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${u === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
 }
 
 export function formatDuration(seconds: number): string {

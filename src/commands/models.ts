@@ -1,0 +1,35 @@
+/** `livecap models pull OWNER/NAME`: a model from the Hugging Face hub into models/. */
+import { parseFlags, wantsHelp } from '../cli.js';
+import { pullModel } from '../models/hub/pull.js';
+import { DEFAULT_HUB_ENDPOINT } from '../models/hub/hub-client.js';
+import { formatBytes } from '../util/progress.js';
+import { MODELS_DIR } from '../paths.js';
+
+const HELP = `usage: livecap models pull OWNER/NAME [--revision REV] [--models-dir DIR] [--endpoint URL]
+
+  Downloads the ONNX export of a hub model (configuration, tokenizer, encoder and decoder)
+  into MODELS_DIR/OWNER/NAME (default: the models folder of this install), with a progress
+  bar; every file's size and hash are checked against the hub's listing. A download that
+  broke off resumes when the command is run again; files already there are not fetched again.
+
+  The hub is ${DEFAULT_HUB_ENDPOINT} unless --endpoint or HF_ENDPOINT names a mirror;
+  HF_TOKEN is sent for private or gated models.
+
+  examples:
+    livecap models pull Xenova/distilbart-cnn-6-6      then: livecap serve --summarizer models/Xenova/distilbart-cnn-6-6
+    livecap models pull Xenova/vit-gpt2-image-captioning`;
+
+export async function modelsCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action !== 'pull') {
+    if (wantsHelp(args, HELP)) return 0;
+    throw new Error(action ? `unknown models action '${action}' (expected: pull)` : 'expected: livecap models pull OWNER/NAME');
+  }
+  if (wantsHelp(rest, HELP)) return 0;
+  const { values, positionals } = parseFlags(rest, { revision: { type: 'string' }, 'models-dir': { type: 'string' }, endpoint: { type: 'string' } }, true);
+  if (positionals.length !== 1) throw new Error('expected one model name: livecap models pull OWNER/NAME');
+  const result = await pullModel(positionals[0]!, { modelsDir: values['models-dir'] ?? MODELS_DIR, revision: values.revision, endpoint: values.endpoint });
+  for (const f of result.files) console.log(`${f.status.padEnd(10)} ${formatBytes(f.size).padStart(9)}  ${f.path}`);
+  console.log(`${positionals[0]} is in ${result.dir} (${formatBytes(result.bytes)} downloaded)`);
+  return 0;
+}

@@ -1,0 +1,64 @@
+/**
+ * `livecap models pull OWNER/NAME`: the files of a hub model that livecap runs, into
+ * models/OWNER/NAME, checked and ready for `--summarizer` or `--captioner onnx:`.
+ *
+ * Only what the engine reads is fetched (the configuration and tokenizer JSON files and the
+ * ONNX encoder and decoder, the merged decoder when there is one), not the PyTorch weights or
+ * the quantized variants that such repositories also hold. Files already present with the
+ * listed size and hash are skipped, so pulling again updates only what changed.
+ */
+import { join } from 'node:path';
+import { HubClient, HubError, type HubFile, type HubOptions } from './hub-client.js';
+import { downloadFile, isUpToDate } from './download.js';
+import { Progress } from '../../util/progress.js';
+import { log } from '../../util/log.js';
+
+const CONFIG_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'special_tokens_map.json'];
+
+/** The files of a listing that livecap needs; an error when the repository has no ONNX export. */
+export function selectFiles(repo: string, files: readonly HubFile[]): HubFile[] {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const onnx = (name: string) => byPath.get(`onnx/${name}`) ?? byPath.get(name);
+  const encoder = onnx('encoder_model.onnx');
+  const merged = onnx('decoder_model_merged.onnx');
+  const decoders = merged ? [merged] : [onnx('decoder_model.onnx'), onnx('decoder_with_past_model.onnx')].filter((f): f is HubFile => f !== undefined);
+  if (!encoder || decoders.length === 0 || !byPath.has('config.json')) {
+    const missing = [!byPath.has('config.json') && 'config.json', !encoder && 'onnx/encoder_model.onnx', decoders.length === 0 && 'onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)'].filter(Boolean);
+    throw new HubError(`${repo} has no ONNX export that livecap can run: missing ${missing.join(', ')}; look for a copy of the model converted to ONNX (for example under Xenova/ or onnx-community/)`);
+  }
+  return [...CONFIG_FILES.flatMap((p) => byPath.get(p) ?? []), encoder, ...decoders];
+}
+
+export interface PullOptions extends HubOptions {
+  /** The folder that holds models; the model goes into MODELS_DIR/OWNER/NAME. */
+  modelsDir: string;
+}
+
+export interface PullResult {
+  dir: string;
+  files: { path: string; size: number; status: 'downloaded' | 'resumed' | 'up to date' }[];
+  bytes: number;
+}
+
+export async function pullModel(repo: string, options: PullOptions): Promise<PullResult> {
+  HubClient.checkRepoName(repo);
+  const client = new HubClient(options);
+  const dir = join(options.modelsDir, ...repo.split('/'));
+  const files = selectFiles(repo, await client.listFiles(repo));
+  const total = files.reduce((n, f) => n + f.size, 0);
+  log.info('pulling model', { repo, endpoint: client.endpoint, revision: client.revision, files: files.length, bytes: total, into: dir });
+  const result: PullResult = { dir, files: [], bytes: 0 };
+  for (const file of files) {
+    const dest = join(dir, file.path);
+    if (await isUpToDate(dest, file)) {
+      result.files.push({ path: file.path, size: file.size, status: 'up to date' });
+      continue;
+    }
+    const bar = new Progress({ label: file.path, total: file.size, unit: 'bytes' });
+    const { resumedFrom } = await downloadFile(client, repo, file, dest, (n) => bar.tick(n));
+    bar.finish();
+    result.bytes += file.size - resumedFrom;
+    result.files.push({ path: file.path, size: file.size, status: resumedFrom > 0 ? 'resumed' : 'downloaded' });
+  }
+  return result;
+}

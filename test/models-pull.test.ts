@@ -1,0 +1,112 @@
+/**
+ * `livecap models pull` against a hub on 127.0.0.1 that serves the Hugging Face URL layout:
+ * the pulled folder runs, a broken download resumes, a corrupt file is refused, and being
+ * offline, an unknown model or a model without an ONNX export each give a clear error.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pullModel } from '../src/models/hub/pull.js';
+import { TextSeq2Seq } from '../src/models/seq2seq/text-seq2seq.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { makeTinyBart, type TinyBart } from './helpers/tiny-bart.js';
+import { startLocalHub, type LocalHub } from './helpers/local-hub.js';
+
+const REPO = 'test-org/tiny-bart';
+const ENCODER = 'onnx/encoder_model.onnx';
+let tiny: TinyBart;
+let hub: LocalHub;
+
+before(async () => {
+  tiny = await makeTinyBart();
+  const noOnnx = await mkdtemp(join(tmpdir(), 'livecap-no-onnx-'));
+  hub = await startLocalHub(
+    { [REPO]: tiny.dir, 'test-org/pytorch-only': noOnnx },
+    {
+      [REPO]: { 'pytorch_model.bin': Buffer.alloc(4096, 7), 'onnx/encoder_model_quantized.onnx': Buffer.alloc(2048, 1), 'README.md': Buffer.from('# tiny\n') },
+      'test-org/pytorch-only': { 'config.json': Buffer.from('{}'), 'pytorch_model.bin': Buffer.alloc(100) },
+    },
+  );
+});
+after(() => hub.close());
+
+const freshDir = () => mkdtemp(join(tmpdir(), 'livecap-models-'));
+const pull = (modelsDir: string, repo = REPO) => pullModel(repo, { modelsDir, endpoint: hub.endpoint });
+
+test('the command downloads the files the engine runs, with progress, and the model generates as the original does', async () => {
+  const modelsDir = await freshDir();
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'models', 'pull', REPO, '--endpoint', hub.endpoint, '--models-dir', modelsDir]);
+  const dir = join(modelsDir, 'test-org', 'tiny-bart');
+  assert.match(stderr, new RegExp(`${ENCODER} \\[#+\\] [\\d.]+ kB/[\\d.]+ kB`), 'a progress bar in bytes');
+  assert.match(stdout, new RegExp(`downloaded .*${ENCODER}`));
+  assert.match(stdout, /is in .*tiny-bart/);
+  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', ENCODER, 'onnx/decoder_model_merged.onnx']) {
+    assert.deepEqual(readFileSync(join(dir, f)), readFileSync(join(tiny.dir, f)), f);
+  }
+  for (const f of ['pytorch_model.bin', 'onnx/encoder_model_quantized.onnx', 'README.md']) assert.ok(!existsSync(join(dir, f)), `${f} is not needed and not fetched`);
+
+  const input = 'a red circle on the grass. a large blue star in the sky on the left.';
+  const [original, pulled] = [await TextSeq2Seq.open(tiny.dir), await TextSeq2Seq.open(dir)];
+  try {
+    assert.deepEqual((await pulled.generate(input, { numBeams: 2 })).tokens, (await original.generate(input, { numBeams: 2 })).tokens);
+  } finally {
+    await original.release();
+    await pulled.release();
+  }
+
+  // Pulling again fetches nothing.
+  const before = hub.requests.length;
+  const again = await pull(modelsDir);
+  assert.ok(again.files.every((f) => f.status === 'up to date'));
+  assert.equal(hub.requests.length, before);
+});
+
+test('a download that broke off resumes from the bytes already on disk', async () => {
+  const modelsDir = await freshDir();
+  const dest = join(modelsDir, 'test-org', 'tiny-bart', ENCODER);
+  const size = statSync(join(tiny.dir, ENCODER)).size;
+  hub.breakOnce.set(ENCODER, 1000);
+  await assert.rejects(pull(modelsDir), new RegExp(`${ENCODER}: the download broke off at 1000 of ${size} bytes .*run the command again to resume`));
+  assert.equal(statSync(`${dest}.incomplete`).size, 1000);
+  assert.ok(!existsSync(dest), 'a partial file never takes the real name');
+
+  const result = await pull(modelsDir);
+  assert.equal(result.files.find((f) => f.path === ENCODER)?.status, 'resumed');
+  assert.equal(hub.requests.filter((r) => r.path === ENCODER).at(-1)?.range, 'bytes=1000-');
+  assert.deepEqual(readFileSync(dest), readFileSync(join(tiny.dir, ENCODER)));
+  assert.ok(!existsSync(`${dest}.incomplete`));
+});
+
+test('a file whose hash does not match the listing is refused and removed', async () => {
+  for (const [file, kind] of [[ENCODER, 'sha256'], ['tokenizer.json', 'git sha1']] as const) {
+    const modelsDir = await freshDir();
+    hub.corrupt.add(file);
+    try {
+      await assert.rejects(pull(modelsDir), new RegExp(`${file.replace('.', '\\.')}: ${kind} [0-9a-f]+ does not match the hub's [0-9a-f]+; the download was removed`));
+    } finally {
+      hub.corrupt.delete(file);
+    }
+    const dest = join(modelsDir, 'test-org', 'tiny-bart', file);
+    assert.ok(!existsSync(dest) && !existsSync(`${dest}.incomplete`), `nothing of the corrupt ${file} is kept`);
+  }
+});
+
+test('offline, unknown models, bad names and repositories without ONNX give clear errors', async () => {
+  const modelsDir = await freshDir();
+  const closed = await new Promise<number>((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+  await assert.rejects(pullModel(REPO, { modelsDir, endpoint: `http://127.0.0.1:${closed}` }), /cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): downloading models needs a network connection/);
+  await assert.rejects(pull(modelsDir, 'test-org/no-such-model'), /test-org\/no-such-model: not found on http:\/\/127\.0\.0\.1/);
+  await assert.rejects(pull(modelsDir, '../../etc'), /'\.\.\/\.\.\/etc' is not a model name on the hub: expected OWNER\/NAME/);
+  await assert.rejects(pull(modelsDir, 'test-org/pytorch-only'), /test-org\/pytorch-only has no ONNX export that livecap can run: missing onnx\/encoder_model\.onnx, onnx\/decoder_model_merged\.onnx/);
+});
