@@ -6,7 +6,8 @@ import { finetuneCaptioner, FINETUNE_DEFAULTS } from '../train/finetune.js';
 const HELP = `usage: livecap finetune --model MODEL_DIR --dataset DIR --epochs N [--batch-size N] [--learning-rate X] [--seed S]
 
   Trains the backbone and the decoder of MODEL_DIR together on the captions of DIR (Flickr8k
-  layout), in place. Resumable from MODEL_DIR/checkpoint/finetune; raising --epochs continues.`;
+  layout), in place. Resumable from MODEL_DIR/checkpoint/finetune-DATASET; raising --epochs
+  continues. Fine-tuning on another dataset afterwards is a further stage.`;
 
 export async function finetuneCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;

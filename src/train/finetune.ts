@@ -2,12 +2,13 @@
  * Fine-tuning a captioner end to end: the backbone and the decoder are trained together on
  * the captioning loss, so the backbone learns what the captions need (which shape, not only
  * that there is one). Works on any model directory whose backbone is trainable; resumable
- * from MODEL_DIR/checkpoint/finetune after every epoch. Writes the tuned backbone and decoder
- * back into the model directory.
+ * from MODEL_DIR/checkpoint/finetune-DATASET after every epoch. Writes the tuned backbone and
+ * decoder back into the model directory. Fine-tuning again on another dataset is a new stage
+ * that starts from the model as the last stage left it; training.json keeps every stage.
  */
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Tensor, SymbolicTensor, Variable } from '@tensorflow/tfjs';
 import type { Tf } from '../models/tfjs/runtime.js';
 import { CnnLstmCaptioner, preprocess } from '../models/captioner/captioner.js';
@@ -40,7 +41,8 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
   const dataset = await readCaptionDataset(options.datasetDir);
   let train = dataset.images.filter((i) => i.split === 'train');
   if (options.limit) train = train.slice(0, options.limit);
-  const ckpt = join(options.modelDir, 'checkpoint', 'finetune');
+  const stage = basename(options.datasetDir.replace(/\/+$/, ''));
+  const ckpt = join(options.modelDir, 'checkpoint', `finetune-${stage}`);
   const statePath = join(ckpt, 'state.json');
   const state: { epochs: number; losses: number[] } = existsSync(statePath) ? JSON.parse(await readFile(statePath, 'utf8')) : { epochs: 0, losses: [] };
 
@@ -88,17 +90,25 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
     await rm(join(options.modelDir, sub), { recursive: true, force: true });
     await model.save(fileSaveHandler(tf, join(options.modelDir, sub)));
   }
-  await recordHistory(options.modelDir, state.losses);
+  await recordHistory(options.modelDir, stage, state.losses);
   optimizer.dispose();
   captioner.dispose();
   return state.losses;
 }
 
-/** Adds the fine-tuning losses to MODEL_DIR/training.json and redraws the training curve. */
-async function recordHistory(modelDir: string, losses: number[]): Promise<void> {
+interface FinetuneStage {
+  dataset: string;
+  losses: number[];
+}
+
+/** Records a stage's losses in MODEL_DIR/training.json and redraws the training curve. */
+async function recordHistory(modelDir: string, dataset: string, losses: number[]): Promise<void> {
   const file = join(modelDir, 'training.json');
-  const report = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as { history?: Parameters<typeof trainingCurve>[0] }) : {};
-  const history = { backbone: [], decoderTrain: [], decoderVal: [], ...report.history, finetune: losses };
-  await writeFile(file, JSON.stringify({ ...report, history }, null, 2) + '\n');
+  const report = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as { history?: Parameters<typeof trainingCurve>[0]; finetuneStages?: FinetuneStage[] }) : {};
+  const earlier = report.finetuneStages ?? (report.history?.finetune?.length ? [{ dataset: '(earlier)', losses: report.history.finetune }] : []);
+  const stages = earlier.filter((s) => s.dataset !== dataset);
+  stages.push({ dataset, losses });
+  const history = { backbone: [], decoderTrain: [], decoderVal: [], ...report.history, finetune: stages.flatMap((s) => s.losses) };
+  await writeFile(file, JSON.stringify({ ...report, finetuneStages: stages, history }, null, 2) + '\n');
   await writeFile(join(modelDir, 'training-curve.png'), trainingCurve(history));
 }
