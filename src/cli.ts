@@ -14,7 +14,9 @@ commands:
   synth video --out FILE.mp4 --seed S            write a synthetic clip and its ground truth
   train --dataset DIR --out MODEL_DIR            train a CNN→LSTM captioner
   finetune --model DIR --dataset DIR --epochs N   train backbone and decoder together
+  train-summarizer --out MODEL_DIR               train the embedded BART summarizer on synthetic windows
   eval --dataset DIR --model MODEL_DIR           BLEU-1..4 and CIDEr on the held-out split
+  eval-summarizer [--model DIR]                  ROUGE-L of a summarizer on held-out synthetic videos
   caption IMAGE…                                 print one caption per image
   summarize < captions.txt                       print the summary of captions (one per line)
   scenes VIDEO [--json]                          print the scene cuts of a video (seconds)
@@ -63,7 +65,9 @@ const commands: Record<string, () => Promise<Command>> = {
   synth: async () => (await import('./commands/synth.js')).synthCommand,
   train: async () => (await import('./commands/train.js')).trainCommand,
   finetune: async () => (await import('./commands/finetune.js')).finetuneCommand,
+  'train-summarizer': async () => (await import('./commands/train-summarizer.js')).trainSummarizerCommand,
   eval: async () => (await import('./commands/eval.js')).evalCommand,
+  'eval-summarizer': async () => (await import('./commands/eval-summarizer.js')).evalSummarizerCommand,
   caption: async () => (await import('./commands/caption.js')).captionCommand,
   summarize: async () => (await import('./commands/summarize.js')).summarizeCommand,
   scenes: async () => (await import('./commands/scenes.js')).scenesCommand,

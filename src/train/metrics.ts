@@ -111,3 +111,23 @@ export function ciderD(items: readonly Scored[], sigma = 6): number {
   });
   return total / items.length;
 }
+
+/**
+ * ROUGE-L (Lin 2004): the longest common subsequence of words, as precision against the
+ * candidate's length, recall against the reference's, and their F1; each in [0, 1].
+ */
+export function rougeL(candidate: string, reference: string): { precision: number; recall: number; f: number } {
+  const a = tokenize(candidate);
+  const b = tokenize(reference);
+  if (a.length === 0 || b.length === 0) return { precision: 0, recall: 0, f: 0 };
+  let prev = new Array<number>(b.length + 1).fill(0);
+  for (const word of a) {
+    const row = new Array<number>(b.length + 1).fill(0);
+    for (let j = 1; j <= b.length; j++) row[j] = word === b[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, row[j - 1]!);
+    prev = row;
+  }
+  const lcs = prev[b.length]!;
+  const precision = lcs / a.length;
+  const recall = lcs / b.length;
+  return { precision, recall, f: lcs === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
+}
