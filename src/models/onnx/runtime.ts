@@ -32,6 +32,8 @@ export interface OnnxSession {
   readonly provider: ExecutionProvider;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Each tensor input's declared shape: numbers where fixed, names where symbolic. */
+  readonly inputDims: Readonly<Record<string, readonly (number | string)[]>>;
   /** Runs the model; only the outputs named in `fetch` (default: all) are returned. */
   run(feeds: Record<string, OnnxTensor>, fetch?: readonly string[]): Promise<Record<string, OnnxTensor>>;
   /** Frees the native session. Safe to call twice. */
@@ -163,6 +165,7 @@ export async function openSession(path: string, preference?: ProviderPreference)
       provider,
       inputNames: session.inputNames,
       outputNames: session.outputNames,
+      inputDims: Object.fromEntries(session.inputMetadata.flatMap((m) => ('shape' in m && m.isTensor ? [[m.name, m.shape]] : []))),
       async run(feeds, fetch) {
         const input = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
         const out = fetch ? await session.run(input, [...fetch]) : await session.run(input);

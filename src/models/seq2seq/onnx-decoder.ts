@@ -90,6 +90,13 @@ export class OnnxDecoderStepper implements Stepper {
       if (reorder && t && !name.includes('.encoder.')) t = gatherRows(t, reorder);
       feeds[name] = t ?? { type: 'float32', data: new Float32Array(0), dims: [this.rows, this.cache.heads, 0, this.cache.headDim] };
     }
+    // GPT-2 style decoders take a mask over every token so far, and some take positions.
+    const fed = cached ? this.steps + 1 : this.sequences[0]!.length;
+    if (session.inputNames.includes('attention_mask')) feeds.attention_mask = { type: 'int64', data: new BigInt64Array(this.rows * fed).fill(1n), dims: [this.rows, fed] };
+    if (session.inputNames.includes('position_ids')) {
+      const width = cached ? 1 : fed;
+      feeds.position_ids = { type: 'int64', data: BigInt64Array.from({ length: this.rows * width }, (_, i) => BigInt(fed - width + (i % width))), dims: [this.rows, width] };
+    }
     if (session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = { type: 'bool', data: Uint8Array.of(this.steps > 0 ? 1 : 0), dims: [1] };
 
     const out = await session.run(feeds);

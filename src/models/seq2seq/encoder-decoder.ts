@@ -1,0 +1,126 @@
+/**
+ * What every Hugging Face encoder-decoder export shares, whatever the encoder reads: the
+ * tokenizer, the encoder session, the decoder session(s) in any of the three layouts, the
+ * generation options and the cache shape, opened once and released once. TextSeq2Seq (BART
+ * and the like) and ImageSeq2Seq (ViT-GPT2 and the like) feed the encoder their own input and
+ * share the search.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+import { openSession, type OnnxSession, type OnnxTensor, type ProviderPreference } from '../onnx/runtime.js';
+import { resolveGeneration, type GenerationOptions, type GenerationOverrides } from './generation-config.js';
+import { readHfModelDir, type HfModelDir } from './model-dir.js';
+import { OnnxDecoderStepper, type CacheShape, type DecoderSessions, type EncoderOutput } from './onnx-decoder.js';
+import { generate, type Generated } from './search.js';
+
+export interface OpenOptions {
+  provider?: ProviderPreference;
+  generation?: GenerationOverrides;
+}
+
+function requireInputs(session: OnnxSession, needed: readonly string[], what: string): void {
+  const missing = needed.filter((n) => !session.inputNames.includes(n));
+  if (missing.length) {
+    throw new Error(`${session.path}: not a ${what}: it lacks input ${missing.map((m) => `'${m}'`).join(', ')} (its inputs: ${session.inputNames.join(', ')})`);
+  }
+}
+
+function numberField(config: Record<string, unknown>, names: readonly string[], where: string): number {
+  for (const n of names) if (typeof config[n] === 'number') return config[n] as number;
+  throw new Error(`${where}/config.json: none of ${names.join(', ')} is set`);
+}
+
+/**
+ * The decoder's settings: a vision-encoder-decoder config.json keeps them under `decoder`
+ * (with the start token at the top level), a BART config.json at the top level.
+ */
+export function decoderConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const { decoder, encoder: _encoder, ...top } = config;
+  return typeof decoder === 'object' && decoder !== null ? { ...(decoder as Record<string, unknown>), ...top } : config;
+}
+
+/** Heads and head size of the decoder's attention cache, from config.json. */
+export function cacheShape(config: Record<string, unknown>, where: string): CacheShape {
+  const c = decoderConfig(config);
+  const heads = numberField(c, ['decoder_attention_heads', 'num_attention_heads', 'n_head'], where);
+  const width = numberField(c, ['d_model', 'hidden_size', 'n_embd'], where);
+  return { heads, headDim: width / heads };
+}
+
+export class EncoderDecoder {
+  private released = false;
+
+  private constructor(
+    readonly files: HfModelDir,
+    readonly tokenizer: Tokenizer,
+    readonly encoder: OnnxSession,
+    private readonly decoder: DecoderSessions,
+    readonly generation: GenerationOptions,
+    private readonly vocabSize: number,
+    private readonly cache: CacheShape,
+  ) {}
+
+  /** Opens the folder's sessions; `encoderInput` is the input the encoder must have. */
+  static async open(dir: string, encoderInput: 'input_ids' | 'pixel_values', options: OpenOptions = {}): Promise<EncoderDecoder> {
+    const vision = encoderInput === 'pixel_values';
+    const files = await readHfModelDir(dir, { tokenizer: true, preprocessor: vision });
+    const config = decoderConfig(files.config);
+    const generation = resolveGeneration(files.generationConfig, config, options.generation ?? {}, dir);
+    const vocabSize = numberField(config, ['vocab_size'], dir);
+    const cache = cacheShape(files.config, dir);
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(files.tokenizer!.json, files.tokenizer!.config);
+    } catch (err) {
+      throw new Error(`${dir}/tokenizer.json: cannot be loaded (${(err as Error).message})`);
+    }
+    const opened: OnnxSession[] = [];
+    try {
+      const open = async (path: string) => {
+        const s = await openSession(path, options.provider);
+        opened.push(s);
+        return s;
+      };
+      const encoder = await open(files.encoderPath);
+      requireInputs(encoder, [encoderInput], vision ? 'vision encoder' : 'text encoder');
+      const first = await open(files.decoder.path);
+      requireInputs(first, ['input_ids', 'encoder_hidden_states'], 'decoder');
+      if (!first.outputNames.includes('logits')) throw new Error(`${first.path}: not a decoder: it has no 'logits' output (its outputs: ${first.outputNames.join(', ')})`);
+      if (files.decoder.kind === 'merged') {
+        requireInputs(first, ['use_cache_branch'], 'merged decoder');
+        if (!first.inputNames.some((n) => n.startsWith('past_key_values.'))) throw new Error(`${first.path}: not a merged decoder: it has no past_key_values inputs`);
+      }
+      const withPast = files.decoder.kind === 'split' ? await open(files.decoder.withPastPath) : undefined;
+      return new EncoderDecoder(files, tokenizer, encoder, { kind: files.decoder.kind, first, withPast }, generation, vocabSize, cache);
+    } catch (err) {
+      await Promise.all(opened.map((s) => s.release()));
+      throw err;
+    }
+  }
+
+  get provider(): string {
+    return this.encoder.provider;
+  }
+
+  decode(tokens: readonly number[]): string {
+    return this.tokenizer.decode([...tokens], { skip_special_tokens: true }).trim();
+  }
+
+  /** Runs the encoder on `feeds`, then searches the decoder with the generation options. */
+  async generate(feeds: Record<string, OnnxTensor>, mask: EncoderOutput['mask'], overrides: GenerationOverrides = {}): Promise<Generated & { text: string }> {
+    if (this.released) throw new Error(`${this.files.dir}: model was released`);
+    const options = { ...this.generation, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+    const out = await this.encoder.run(feeds);
+    const states = out.last_hidden_state ?? Object.values(out)[0];
+    if (!states || states.type !== 'float32') throw new Error(`${this.encoder.path}: the encoder returned no float last_hidden_state`);
+    const stepper = new OnnxDecoderStepper(this.decoder, { states: states as typeof states & { type: 'float32' }, mask }, options.numBeams, this.vocabSize, this.cache);
+    const result = await generate(stepper, options);
+    return { ...result, text: this.decode(result.tokens) };
+  }
+
+  /** Frees every session. Safe to call twice. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await Promise.all([this.encoder.release(), this.decoder.first.release(), this.decoder.withPast?.release()]);
+  }
+}
