@@ -2,21 +2,26 @@
 import { parseFlags, intFlag, numberFlag, wantsHelp } from '../cli.js';
 import { startServer } from '../stream/server.js';
 import { demoSource } from '../stream/demo.js';
-import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
+import { acquireCaptioner, parseCaptionerSpec, releaseCaptioner } from '../models/worker/captioner-client.js';
+import type { Captioner } from '../pipeline/stream-pipeline.js';
 import { SummarizerClient } from '../models/worker/summarizer-client.js';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { existsSync } from 'node:fs';
 import { log } from '../util/log.js';
 import { redactUrl } from '../ingest/source.js';
 
-const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR] [--model DIR]
-                    [--fps 10] [--analysis-size 160x120]
+const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR]
+                    [--captioner [STREAM=]SPEC]… [--fps 10] [--analysis-size 160x120]
                     [--summarizer DIR|none] [--summary-window 60] [--summary-hop 15]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
   Open http://HOST:PORT/ for the viewer. --fps and --analysis-size set how often and how large
   frames are taken from each source for scene detection and captioning.
+  --captioner SPEC sets the captioner of every stream, --captioner STREAM=SPEC one stream's.
+  SPEC is a CNN→LSTM model folder (default: the embedded one; --model DIR is the same) or
+  onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull).
+  Streams added over the API may pick any captioner loaded here by its SPEC.
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
   into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one).`;
 
@@ -30,6 +35,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     host: { type: 'string' },
     'media-dir': { type: 'string' },
     model: { type: 'string' },
+    captioner: { type: 'string', multiple: true },
     fps: { type: 'string' },
     'analysis-size': { type: 'string' },
     summarizer: { type: 'string' },
@@ -48,7 +54,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const fps = numberFlag('fps', values.fps, ANALYSIS.fps);
   if (!(fps > 0 && fps <= 30)) throw new Error(`--fps must be above 0 and at most 30, got '${values.fps}'`);
   const output = { width: Number(size[1]), height: Number(size[2]), fps };
-  const modelDir = values.model ?? EMBEDDED_CAPTIONER;
+  const captioners = captionerSpecs(values.captioner ?? [], values.model, sources.length ? sources.map((s) => s.id) : ['demo']);
   const windowS = numberFlag('summary-window', values['summary-window'], 60);
   const hopS = numberFlag('summary-hop', values['summary-hop'], 15);
   if (!(windowS > 0 && hopS > 0 && hopS <= windowS)) throw new Error(`--summary-hop must be above 0 and at most --summary-window (got ${hopS} s and ${windowS} s)`);
@@ -57,21 +63,36 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
   const demo = sources.length === 0 ? await demoSource() : undefined;
   const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir);
-  const captioner = await acquireCaptioner(modelDir);
+  const loaded = new Map<string, Captioner>();
+  const releaseAll = () => Promise.all([...loaded.keys()].map((spec) => releaseCaptioner(spec)));
+  try {
+    for (const spec of new Set([captioners.default, ...captioners.perStream.values()])) loaded.set(spec, await acquireCaptioner(spec));
+  } catch (err) {
+    await releaseAll();
+    await summarizer?.close();
+    throw err;
+  }
+  const name = (spec: string) => (spec === EMBEDDED_CAPTIONER ? 'embedded' : spec);
   const summary = summarizer && { summarizer, windowMs: windowS * 1000, hopMs: hopS * 1000 };
   const server = await startServer({
     host: values.host ?? '127.0.0.1',
     port: intFlag('port', values.port, 8080),
     mediaDir: values['media-dir'],
-    captioner,
+    captioner: loaded.get(captioners.default)!,
+    captionerName: name(captioners.default),
+    captioners: new Map([...loaded].filter(([spec]) => spec !== captioners.default).map(([spec, c]) => [name(spec), c])),
     pipeline: { output, summary },
   });
+  const chosen = (id: string) => {
+    const spec = captioners.perStream.get(id);
+    return spec === undefined ? undefined : name(spec);
+  };
   try {
-    if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)');
-    for (const { id, url } of sources) server.streams.add(id, url);
+    if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'));
+    for (const { id, url } of sources) server.streams.add(id, url, chosen(id));
   } catch (err) {
     await server.close();
-    await releaseCaptioner(modelDir);
+    await releaseAll();
     await summarizer?.close();
     throw err;
   }
@@ -85,7 +106,27 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await server.close();
-  await releaseCaptioner(modelDir);
+  await releaseAll();
   await summarizer?.close();
   return 0;
+}
+
+/** The default captioner spec and each stream's own, from `--captioner [STREAM=]SPEC` flags. */
+export function captionerSpecs(flags: readonly string[], model: string | undefined, streams: readonly string[]): { default: string; perStream: Map<string, string> } {
+  const perStream = new Map<string, string>();
+  const defaults: string[] = model === undefined ? [] : [model];
+  for (const flag of flags) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})=(.+)$/.exec(flag);
+    if (!m) {
+      defaults.push(flag);
+      continue;
+    }
+    const [, stream, spec] = m as unknown as [string, string, string];
+    if (!streams.includes(stream)) throw new Error(`--captioner ${stream}=…: there is no stream '${stream}' (streams: ${streams.join(', ')})`);
+    if (perStream.has(stream)) throw new Error(`--captioner: stream '${stream}' is given two captioners`);
+    perStream.set(stream, spec);
+  }
+  if (defaults.length > 1) throw new Error(`--captioner/--model: more than one default captioner given (${defaults.join(', ')}); name a stream with STREAM=SPEC`);
+  for (const spec of [...defaults, ...perStream.values()]) parseCaptionerSpec(spec);
+  return { default: defaults[0] ?? EMBEDDED_CAPTIONER, perStream };
 }

@@ -51,9 +51,9 @@ export function createApp(streams: StreamManager, hub: Hub, onStreamsChanged: ()
       throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
-    const { id, url } = body as { id?: unknown; url?: unknown };
+    const { id, url, captioner } = body as { id?: unknown; url?: unknown; captioner?: unknown };
     try {
-      const info = streams.add(id, url);
+      const info = streams.add(id, url, captioner);
       onStreamsChanged();
       return c.json(info, 201);
     } catch (err) {

@@ -18,7 +18,11 @@ export interface ServerOptions {
   host: string;
   port: number;
   mediaDir?: string;
+  /** The default captioner, and its name in stream info (default 'default'). */
   captioner: Captioner;
+  captionerName?: string;
+  /** Further captioners that streams may ask for by name. */
+  captioners?: ReadonlyMap<string, Captioner>;
   pipeline: Omit<PipelineOptions, 'streamId'>;
   hub?: Partial<HubOptions>;
   /** Inbound WebSocket message cap in bytes. */
@@ -30,13 +34,14 @@ export interface RunningServer {
   port: number;
   streams: StreamManager;
   hub: Hub;
-  addSource(id: string, source: Source, displayUrl: string): void;
+  addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
   close(): Promise<void>;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   let hub: Hub | undefined;
-  const streams = new StreamManager(options.captioner, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline }, (m) => hub?.broadcast(m));
+  const choice = { default: options.captioner, defaultName: options.captionerName ?? 'default', named: options.captioners };
+  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline }, (m) => hub?.broadcast(m));
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), history: (id, since, limit) => streams.history(id, since, limit), status: (id) => streams.status(id) }, options.hub);
   const app = createApp(streams, hub, () => hub!.announceStreams());
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
@@ -63,8 +68,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     streams,
     hub,
-    addSource: (id, source, displayUrl) => {
-      streams.addSource(id, source, displayUrl);
+    addSource: (id, source, displayUrl, captioner) => {
+      streams.addSource(id, source, displayUrl, captioner);
       hub!.announceStreams();
     },
     close: () =>

@@ -28,6 +28,15 @@ export interface StreamInfo {
   error?: string;
   lastSeq: number;
   counters: PipelineCounters;
+  /** Which captioner captions this stream (its spec, as `livecap serve --captioner` names it). */
+  captioner: string;
+}
+
+/** The captioners a server has loaded: the default, and others that streams may choose by name. */
+export interface CaptionerChoice {
+  defaultName: string;
+  default: Captioner;
+  named?: ReadonlyMap<string, Captioner>;
 }
 
 interface Running {
@@ -39,6 +48,7 @@ interface Running {
   seq: number;
   counters: PipelineCounters;
   history: SequencedMessage[];
+  captioner: string;
   subscription?: Subscription;
 }
 
@@ -56,13 +66,25 @@ export class StreamManager {
   private closed = false;
 
   constructor(
-    private readonly captioner: Captioner,
+    private readonly captioners: CaptionerChoice,
     private readonly options: StreamManagerOptions,
     private readonly emit: (message: StreamMessage) => void,
   ) {}
 
-  /** Validates and starts a stream from a user's URL. */
-  add(id: unknown, url: unknown): StreamInfo {
+  /** The captioner a stream asked for by name; the default when it asked for none. */
+  private captionerFor(name: unknown): { name: string; captioner: Captioner } {
+    const { defaultName, named } = this.captioners;
+    if (name === undefined || name === defaultName) return { name: defaultName, captioner: this.captioners.default };
+    const captioner = typeof name === 'string' ? named?.get(name) : undefined;
+    if (!captioner) {
+      const known = [defaultName, ...(named?.keys() ?? [])].map((n) => `'${n}'`).join(', ');
+      throw new StreamInputError(`captioner must be one that the server loaded (${known}); got ${JSON.stringify(name)}`);
+    }
+    return { name: name as string, captioner };
+  }
+
+  /** Validates and starts a stream from a user's URL, captioned by the named captioner (default if none). */
+  add(id: unknown, url: unknown, captioner?: unknown): StreamInfo {
     if (typeof id !== 'string' || !ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
     if (typeof url !== 'string') throw new StreamInputError(`stream url must be a string; got ${JSON.stringify(url)}`);
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
@@ -72,17 +94,19 @@ export class StreamManager {
     } catch (err) {
       throw new StreamInputError((err as Error).message);
     }
-    return this.addSource(id, source, redactUrl(url));
+    this.captionerFor(captioner);
+    return this.addSource(id, source, redactUrl(url), captioner as string | undefined);
   }
 
   /** Starts a stream from an already trusted source (the built-in demo). */
-  addSource(id: string, source: Source, displayUrl: string): StreamInfo {
+  addSource(id: string, source: Source, displayUrl: string, captionerName?: string): StreamInfo {
     if (this.closed) throw new Error('stream manager is closed');
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
-    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: 0, counters: newCounters(), history: [] };
+    const { name, captioner } = this.captionerFor(captionerName);
+    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: 0, counters: newCounters(), history: [], captioner: name };
     this.streams.set(id, stream);
-    log.info('stream added', { stream: id, url: displayUrl });
-    stream.subscription = streamPipeline(source, this.captioner, { ...this.options.pipeline, streamId: id }, stream.counters).subscribe({
+    log.info('stream added', { stream: id, url: displayUrl, captioner: name });
+    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, streamId: id }, stream.counters).subscribe({
       next: (event) => {
         if (event.type === 'status') {
           stream.state = event.state;
@@ -151,7 +175,7 @@ export class StreamManager {
   }
 
   private info(s: Running): StreamInfo {
-    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters } };
+    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner };
   }
 
   /** Stops every stream. Safe to call twice. */

@@ -55,7 +55,7 @@ export class EncoderDecoder {
     readonly encoder: OnnxSession,
     private readonly decoder: DecoderSessions,
     readonly generation: GenerationOptions,
-    private readonly vocabSize: number,
+    readonly vocabSize: number,
     private readonly cache: CacheShape,
   ) {}
 

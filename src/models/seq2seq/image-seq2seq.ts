@@ -41,6 +41,10 @@ export class ImageSeq2Seq {
     return this.model.provider;
   }
 
+  get vocabularySize(): number {
+    return this.model.vocabSize;
+  }
+
   get dir(): string {
     return this.model.files.dir;
   }

@@ -6,8 +6,10 @@
  *   const { text } = await captioner.caption(frame);
  *   await captioner.close();
  *
- * `acquireCaptioner` shares one worker per model directory in a process (the model is loaded
- * once however many streams use it); each acquire is paired with a release.
+ * A captioner is named by its spec: a CNN→LSTM model directory (TensorFlow.js layers format),
+ * or `onnx:DIR` for a Hugging Face vision-encoder-decoder ONNX export (ViT-GPT2 and the like).
+ * `acquireCaptioner` shares one worker per spec in a process (the model is loaded once however
+ * many streams use it); each acquire is paired with a release.
  */
 import { resolve } from 'node:path';
 import type { Frame } from '../../media/image.js';
@@ -26,8 +28,10 @@ export class CaptionerClient {
   private constructor(private readonly rpc: WorkerRpc, readonly modelDir: string, readonly info: CaptionerInfo) {}
 
   /** Starts a worker and loads the model in it; rejects with the loader's error if the model is bad. */
-  static async start(modelDir: string, backend?: BackendPreference): Promise<CaptionerClient> {
-    const rpc = new WorkerRpc(new URL('./captioner-worker.js', import.meta.url), `captioner ${modelDir}`, { modelDir, backend });
+  static async start(spec: string, backend?: BackendPreference): Promise<CaptionerClient> {
+    const { kind, dir: modelDir } = parseCaptionerSpec(spec);
+    const worker = kind === 'onnx' ? './onnx-captioner-worker.js' : './captioner-worker.js';
+    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend });
     try {
       const info = await rpc.call<CaptionerInfo>('load');
       return new CaptionerClient(rpc, modelDir, info);
@@ -60,14 +64,29 @@ export class CaptionerClient {
   }
 }
 
+/** `onnx:DIR` is an ONNX vision-encoder-decoder export; anything else a CNN→LSTM model directory. */
+export function parseCaptionerSpec(spec: string): { kind: 'onnx' | 'cnn-lstm'; dir: string } {
+  if (spec.startsWith('onnx:')) {
+    const dir = spec.slice('onnx:'.length);
+    if (!dir) throw new Error(`captioner 'onnx:' needs a folder: onnx:DIR`);
+    return { kind: 'onnx', dir };
+  }
+  return { kind: 'cnn-lstm', dir: spec };
+}
+
+function specKey(spec: string): string {
+  const { kind, dir } = parseCaptionerSpec(spec);
+  return `${kind}:${resolve(dir)}`;
+}
+
 const shared = new Map<string, { client: Promise<CaptionerClient>; users: number }>();
 
-/** One shared worker per model directory; pair every acquire with `releaseCaptioner`. */
-export function acquireCaptioner(modelDir: string): Promise<CaptionerClient> {
-  const key = resolve(modelDir);
+/** One shared worker per captioner spec; pair every acquire with `releaseCaptioner`. */
+export function acquireCaptioner(spec: string): Promise<CaptionerClient> {
+  const key = specKey(spec);
   let entry = shared.get(key);
   if (!entry) {
-    entry = { client: CaptionerClient.start(modelDir), users: 0 };
+    entry = { client: CaptionerClient.start(spec), users: 0 };
     shared.set(key, entry);
     entry.client.catch(() => shared.delete(key));
   }
@@ -75,8 +94,8 @@ export function acquireCaptioner(modelDir: string): Promise<CaptionerClient> {
   return entry.client;
 }
 
-export async function releaseCaptioner(modelDir: string): Promise<void> {
-  const key = resolve(modelDir);
+export async function releaseCaptioner(spec: string): Promise<void> {
+  const key = specKey(spec);
   const entry = shared.get(key);
   if (!entry) return;
   if (--entry.users > 0) return;
