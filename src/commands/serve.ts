@@ -12,7 +12,7 @@ import { redactUrl } from '../ingest/source.js';
 
 const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR]
                     [--captioner [STREAM=]SPEC]… [--fps 10] [--analysis-size 160x120]
-                    [--summarizer DIR|none] [--summary-window 60] [--summary-hop 15]
+                    [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -23,9 +23,12 @@ const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 
   onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull).
   Streams added over the API may pick any captioner loaded here by its SPEC.
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
-  into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one).`;
+  into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one,
+  with a 20 s window every 10 s; other summarizers default to a 60 s window every 15 s).`;
 
 export const ANALYSIS = { width: 160, height: 120, fps: 10 } as const;
+/** Seconds of captions per summary, and between summaries, for the embedded summarizer. */
+export const EMBEDDED_SUMMARY_WINDOW = { window: 20, hop: 10 } as const;
 
 export async function serveCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
@@ -55,10 +58,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (!(fps > 0 && fps <= 30)) throw new Error(`--fps must be above 0 and at most 30, got '${values.fps}'`);
   const output = { width: Number(size[1]), height: Number(size[2]), fps };
   const captioners = captionerSpecs(values.captioner ?? [], values.model, sources.length ? sources.map((s) => s.id) : ['demo']);
-  const windowS = numberFlag('summary-window', values['summary-window'], 60);
-  const hopS = numberFlag('summary-hop', values['summary-hop'], 15);
-  if (!(windowS > 0 && hopS > 0 && hopS <= windowS)) throw new Error(`--summary-hop must be above 0 and at most --summary-window (got ${hopS} s and ${windowS} s)`);
   const summarizerDir = values.summarizer ?? (existsSync(EMBEDDED_SUMMARIZER) ? EMBEDDED_SUMMARIZER : 'none');
+  // The embedded summarizer learned windows of up to six scenes; pretrained ones take a minute.
+  const windowDefaults = summarizerDir === EMBEDDED_SUMMARIZER ? EMBEDDED_SUMMARY_WINDOW : { window: 60, hop: 15 };
+  const windowS = numberFlag('summary-window', values['summary-window'], windowDefaults.window);
+  const hopS = numberFlag('summary-hop', values['summary-hop'], windowDefaults.hop);
+  if (!(windowS > 0 && hopS > 0 && hopS <= windowS)) throw new Error(`--summary-hop must be above 0 and at most --summary-window (got ${hopS} s and ${windowS} s)`);
   if (summarizerDir === 'none') log.info('video captions off (no summarizer)');
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
   const demo = sources.length === 0 ? await demoSource() : undefined;
