@@ -10,7 +10,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTf } from '../src/models/tfjs/runtime.js';
-import type { BartConfig } from '../src/models/bart/bart-config.js';
 import { initBartWeights } from '../src/models/bart/bart-weights.js';
 import { TrainableBart, padBatch } from '../src/train/summarizer/bart-tfjs.js';
 import { summaryPairs } from '../src/train/summarizer/summary-pairs.js';
@@ -20,25 +19,10 @@ import { rougeL } from '../src/train/metrics.js';
 import { summaryFor } from '../src/synth/grammar.js';
 import { TextSeq2Seq } from '../src/models/seq2seq/text-seq2seq.js';
 import { ReferenceBart } from './helpers/bart-reference.js';
+import { tinyBartConfig } from './helpers/tiny-bart.js';
 
 const { tf } = await loadTf('wasm');
-const CONFIG: BartConfig = {
-  vocabSize: 40,
-  dModel: 16,
-  encoderLayers: 2,
-  decoderLayers: 2,
-  encoderHeads: 2,
-  decoderHeads: 4,
-  encoderFfn: 32,
-  decoderFfn: 24,
-  maxPositions: 32,
-  scaleEmbedding: true,
-  activation: 'relu',
-  padTokenId: 1,
-  bosTokenId: 0,
-  eosTokenId: 2,
-  decoderStartTokenId: 2,
-};
+const CONFIG = tinyBartConfig(40, 'relu');
 const PAIRS = [
   { source: [0, 5, 6, 7, 8, 9, 2], target: [0, 10, 11, 2] },
   { source: [0, 12, 13, 2], target: [0, 14, 15, 16, 17, 2] },

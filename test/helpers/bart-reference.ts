@@ -7,53 +7,15 @@ import { POSITION_OFFSET, type BartConfig } from '../../src/models/bart/bart-con
 import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
 import type { Stepper } from '../../src/models/seq2seq/search.js';
 
-type Vec = Float64Array;
+import { ReferenceWeights, attend, erf, layerNorm, type Vec } from './reference-math.js';
 
-// Abramowitz and Stegun 7.1.26 is too coarse; this series/continued-fraction pair is exact to ~1e-12.
-function erf(x: number): number {
-  const sign = Math.sign(x);
-  const a = Math.abs(x);
-  if (a < 2.5) {
-    let sum = a;
-    let term = a;
-    for (let n = 1; n < 60; n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-    }
-    return (sign * 2 * sum) / Math.sqrt(Math.PI);
-  }
-  let f = 0;
-  for (let n = 60; n >= 1; n--) f = n / 2 / (a + f);
-  return sign * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
-}
-
-export class ReferenceBart {
-  constructor(readonly c: BartConfig, private readonly w: BartWeights) {}
-
-  private p(name: string): Float32Array {
-    const t = this.w[name];
-    if (!t) throw new Error(`missing ${name}`);
-    return t.data;
-  }
-
-  private linear(x: Vec, name: string): Vec {
-    const W = this.p(`${name}.weight`);
-    const b = this.p(`${name}.bias`);
-    const out = new Float64Array(b.length);
-    for (let o = 0; o < b.length; o++) {
-      let s = b[o]!;
-      for (let i = 0; i < x.length; i++) s += W[o * x.length + i]! * x[i]!;
-      out[o] = s;
-    }
-    return out;
+export class ReferenceBart extends ReferenceWeights {
+  constructor(readonly c: BartConfig, w: BartWeights) {
+    super(w);
   }
 
   private norm(x: Vec, name: string): Vec {
-    const g = this.p(`${name}.weight`);
-    const b = this.p(`${name}.bias`);
-    const mean = x.reduce((a, v) => a + v, 0) / x.length;
-    const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / x.length;
-    return x.map((v, i) => ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i]! + b[i]!);
+    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), 1e-5);
   }
 
   private act(x: Vec): Vec {
@@ -74,29 +36,11 @@ export class ReferenceBart {
 
   /** Multi-head attention of queries `xs` over `ys`; `visible(t, s)` says whether query t sees key s. */
   private attention(xs: Vec[], ys: Vec[], name: string, heads: number, visible: (t: number, s: number) => boolean): Vec[] {
-    const d = this.c.dModel;
-    const hd = d / heads;
+    const hd = this.c.dModel / heads;
     const qs = xs.map((x) => this.linear(x, `${name}.q_proj`).map((v) => v * hd ** -0.5));
     const ks = ys.map((y) => this.linear(y, `${name}.k_proj`));
     const vs = ys.map((y) => this.linear(y, `${name}.v_proj`));
-    return qs.map((q, t) => {
-      const ctx = new Float64Array(d);
-      for (let h = 0; h < heads; h++) {
-        const scores = ks.map((k, s) => {
-          if (!visible(t, s)) return -Infinity;
-          let dot = 0;
-          for (let i = h * hd; i < (h + 1) * hd; i++) dot += q[i]! * k[i]!;
-          return dot;
-        });
-        const max = Math.max(...scores);
-        const e = scores.map((s) => Math.exp(s - max));
-        const z = e.reduce((a, b) => a + b, 0);
-        e.forEach((p, s) => {
-          for (let i = h * hd; i < (h + 1) * hd; i++) ctx[i]! += (p / z) * vs[s]![i]!;
-        });
-      }
-      return this.linear(ctx, `${name}.out_proj`);
-    });
+    return attend(qs, ks, vs, heads, visible).map((ctx) => this.linear(ctx, `${name}.out_proj`));
   }
 
   private add(a: Vec[], b: Vec[]): Vec[] {

@@ -29,11 +29,10 @@ export interface TinyBart {
   weights: BartWeights;
 }
 
-export async function makeTinyBart(options: { layout?: 'merged' | 'split'; seed?: number; dir?: string; generation?: Record<string, unknown> } = {}): Promise<TinyBart> {
-  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'livecap-tiny-bart-')));
-  const tokenizer = trainByteLevelBpe(TINY_CORPUS, { vocabSize: 320 });
-  const vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
-  const config: BartConfig = {
+/** The tiny models' shape: two layers each side, uneven head counts and widths, so that no
+ * parameter could be swapped with another of the same shape unnoticed. */
+export function tinyBartConfig(vocabSize: number, activation: BartConfig['activation']): BartConfig {
+  return {
     vocabSize,
     dModel: 16,
     encoderLayers: 2,
@@ -44,12 +43,19 @@ export async function makeTinyBart(options: { layout?: 'merged' | 'split'; seed?
     decoderFfn: 24,
     maxPositions: 64,
     scaleEmbedding: true,
-    activation: 'gelu',
+    activation,
     padTokenId: 1,
     bosTokenId: 0,
     eosTokenId: 2,
     decoderStartTokenId: 2,
   };
+}
+
+export async function makeTinyBart(options: { layout?: 'merged' | 'split'; seed?: number; dir?: string; generation?: Record<string, unknown> } = {}): Promise<TinyBart> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'livecap-tiny-bart-')));
+  const tokenizer = trainByteLevelBpe(TINY_CORPUS, { vocabSize: 320 });
+  const vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
+  const config = tinyBartConfig(vocabSize, 'gelu');
   const weights = initBartWeights(config, options.seed ?? 7, 0.5, 0.3);
   await writeBartModelDir(dir, {
     config,

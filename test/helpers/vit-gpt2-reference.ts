@@ -7,46 +7,14 @@ import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
 import type { Stepper } from '../../src/models/seq2seq/search.js';
 import type { VitGpt2Config } from './tiny-vit-gpt2.js';
 
-type Vec = Float64Array;
+import { ReferenceWeights, attend, erf, layerNorm, type Vec } from './reference-math.js';
 
-function erf(x: number): number {
-  // Series for small |x|, continued fraction beyond: accurate to ~1e-12.
-  const a = Math.abs(x);
-  if (a < 2.5) {
-    let sum = a;
-    let term = a;
-    for (let n = 1; n < 60; n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-    }
-    return (Math.sign(x) * 2 * sum) / Math.sqrt(Math.PI);
-  }
-  let f = 0;
-  for (let n = 60; n >= 1; n--) f = n / 2 / (a + f);
-  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
-}
-
-export class ReferenceVitGpt2 {
+export class ReferenceVitGpt2 extends ReferenceWeights {
   constructor(
     readonly c: VitGpt2Config,
-    private readonly w: BartWeights,
-  ) {}
-
-  private p(name: string): Float32Array {
-    const t = this.w[name];
-    if (!t) throw new Error(`missing ${name}`);
-    return t.data;
-  }
-
-  /** y = W x + b with W [out, in] (PyTorch Linear). */
-  private linear(x: Vec, name: string): Vec {
-    const W = this.p(`${name}.weight`);
-    const b = this.p(`${name}.bias`);
-    return Float64Array.from(b, (bias, o) => {
-      let s = bias;
-      for (let i = 0; i < x.length; i++) s += W[o * x.length + i]! * x[i]!;
-      return s;
-    });
+    w: BartWeights,
+  ) {
+    super(w);
   }
 
   /** y = x W + b with W [in, out] (GPT-2 Conv1D). */
@@ -59,34 +27,13 @@ export class ReferenceVitGpt2 {
   }
 
   private norm(x: Vec, name: string, eps: number): Vec {
-    const g = this.p(`${name}.weight`);
-    const b = this.p(`${name}.bias`);
-    const mean = x.reduce((a, v) => a + v, 0) / x.length;
-    const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / x.length;
-    return x.map((v, i) => ((v - mean) / Math.sqrt(variance + eps)) * g[i]! + b[i]!);
+    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), eps);
   }
 
+  /** Attention with scores divided by √(head size), as ViT and GPT-2 do. */
   private attention(qs: Vec[], ks: Vec[], vs: Vec[], heads: number, visible: (t: number, s: number) => boolean): Vec[] {
-    const d = qs[0]!.length;
-    const hd = d / heads;
-    return qs.map((q, t) => {
-      const ctx = new Float64Array(d);
-      for (let h = 0; h < heads; h++) {
-        const scores = ks.map((k, s) => {
-          if (!visible(t, s)) return -Infinity;
-          let dot = 0;
-          for (let i = h * hd; i < (h + 1) * hd; i++) dot += q[i]! * k[i]!;
-          return dot / Math.sqrt(hd);
-        });
-        const max = Math.max(...scores);
-        const e = scores.map((s) => Math.exp(s - max));
-        const z = e.reduce((a, b) => a + b, 0);
-        e.forEach((pr, s) => {
-          for (let i = h * hd; i < (h + 1) * hd; i++) ctx[i]! += (pr / z) * vs[s]![i]!;
-        });
-      }
-      return ctx;
-    });
+    const scale = Math.sqrt(qs[0]!.length / heads);
+    return attend(qs.map((q) => q.map((v) => v / scale)), ks, vs, heads, visible);
   }
 
   /** pixel_values [3, H, W] channels first → last_hidden_state rows. */
