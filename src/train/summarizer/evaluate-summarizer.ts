@@ -6,6 +6,9 @@
  *
  *   ROUGE-L F1       word overlap in order
  *   scenes right     the summary names the same colours and shapes, in the same order
+ *
+ * With a captioner, each scene's caption comes from that captioner on the rendered scene
+ * instead of the grammar: the two models together, as `livecap serve` runs them.
  */
 import { videoScript } from '../../synth/video.js';
 import { contentWords, summaryFor } from '../../synth/grammar.js';
@@ -14,6 +17,10 @@ import { Progress } from '../../util/progress.js';
 import { rougeL } from '../metrics.js';
 import { summaryPair } from './summary-pairs.js';
 import type { TextSeq2Seq } from '../../models/seq2seq/text-seq2seq.js';
+import { renderScene } from '../../synth/render.js';
+import { collapseRepeats } from '../../pipeline/rolling-window.js';
+import { captionsAsText } from '../../models/worker/summarizer-client.js';
+import type { Captioner } from '../../pipeline/stream-pipeline.js';
 
 export interface SummarizerEvalOptions {
   videos: number;
@@ -34,15 +41,25 @@ export interface SummarizerReport {
   samples: { captions: string[]; summary: string; reference: string }[];
 }
 
-export async function evaluateSummarizer(model: TextSeq2Seq, o: SummarizerEvalOptions = SUMMARIZER_EVAL_DEFAULTS): Promise<SummarizerReport> {
+/** Frames are captioned at the live pipeline's analysis size. */
+const FRAME = { width: 160, height: 120 };
+
+export async function evaluateSummarizer(model: TextSeq2Seq, o: SummarizerEvalOptions = SUMMARIZER_EVAL_DEFAULTS, captioner?: Captioner): Promise<SummarizerReport> {
   const windows: { captions: string[]; input: string; reference: string }[] = [];
   for (let v = 0; v < o.videos; v++) {
     const script = videoScript(o.seed + v, { duration: o.videoSeconds });
     const rng = new Rng(o.seed + v);
     for (let end = Math.min(o.windowSeconds, o.videoSeconds); end <= o.videoSeconds + 1e-9; end += o.hopSeconds) {
       const scenes = script.scenes.filter((s) => s.end > end - o.windowSeconds && s.start < end).map((s) => s.scene);
-      const pair = summaryPair(rng, { maxScenes: scenes.length }, scenes);
-      windows.push({ captions: pair.captions, input: pair.input, reference: summaryFor(scenes) });
+      let captions: string[];
+      if (captioner) {
+        const said: string[] = [];
+        for (const scene of scenes) said.push((await captioner.caption(renderScene(scene, FRAME.width, FRAME.height))).text);
+        captions = collapseRepeats(said);
+      } else {
+        captions = summaryPair(rng, { maxScenes: scenes.length }, scenes).captions;
+      }
+      windows.push({ captions, input: captionsAsText(captions), reference: summaryFor(scenes) });
     }
   }
   const bar = new Progress({ label: 'summaries', total: windows.length });
