@@ -47,7 +47,8 @@ export async function downloadFile(client: HubClient, repo: string, file: HubFil
   await mkdir(dirname(dest), { recursive: true });
   const partial = `${dest}.incomplete`;
   let have = existsSync(partial) ? (await stat(partial)).size : 0;
-  if (have > file.size) {
+  if (have >= file.size) {
+    // Complete but never verified (or too long): the range would be empty; start over.
     await rm(partial);
     have = 0;
   }
