@@ -12,7 +12,7 @@ test('livecap serve runs several sources, and SIGTERM stops every ffmpeg and exi
   const media = await mkdtemp(join(tmpdir(), 'livecap-serve-'));
   try {
     await writeVideo(videoScript(12, { duration: 8, width: 160, height: 120, fps: 10 }), join(media, 'clip.mp4'));
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--media-dir', media, '--source', 'bars=testsrc://smptebars', '--source', 'clip=clip.mp4'], {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--media-dir', media, '--source', 'bars=testsrc://smptebars', '--source', 'clip=clip.mp4'], {
       env: { ...process.env, LIVECAP_LOG: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -38,7 +38,7 @@ test('livecap serve runs several sources, and SIGTERM stops every ffmpeg and exi
 });
 
 test('livecap serve with a bad source says what is wrong and exits non-zero', async () => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--source', 'x=ftp://admin:hunter2@cam/x'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIVECAP_LOG: 'warn' } });
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--source', 'x=ftp://admin:hunter2@cam/x'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIVECAP_LOG: 'warn' } });
   let err = '';
   child.stderr.on('data', (c) => (err += c));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

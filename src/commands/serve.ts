@@ -7,12 +7,19 @@ import type { Captioner } from '../pipeline/stream-pipeline.js';
 import { SummarizerClient } from '../models/worker/summarizer-client.js';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { log } from '../util/log.js';
 import { redactUrl } from '../ingest/source.js';
+
+/** Where history goes unless --history says otherwise: the user's state folder. */
+export const DEFAULT_HISTORY = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'livecap', 'history.db');
 
 const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR]
                     [--captioner [STREAM=]SPEC]… [--fps 10] [--analysis-size 160x120]
                     [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
+                    [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -24,7 +31,10 @@ const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 
   Streams added over the API may pick any captioner loaded here by its SPEC.
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
   into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one,
-  with a 20 s window every 10 s; other summarizers default to a 60 s window every 15 s).`;
+  with a 20 s window every 10 s; other summarizers default to a 60 s window every 15 s).
+  Every caption and summary is written to --history (SQLite; default ${DEFAULT_HISTORY}) before
+  viewers get it, kept --history-days days and at most --history-max-events events; streams
+  carry on their sequence numbers after a restart.`;
 
 export const ANALYSIS = { width: 160, height: 120, fps: 10 } as const;
 /** Seconds of captions per summary, and between summaries, for the embedded summarizer. */
@@ -44,6 +54,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     summarizer: { type: 'string' },
     'summary-window': { type: 'string' },
     'summary-hop': { type: 'string' },
+    history: { type: 'string' },
+    'history-days': { type: 'string' },
+    'history-max-events': { type: 'string' },
   });
   const sources = (values.source ?? []).map((s) => {
     const eq = s.indexOf('=');
@@ -57,6 +70,10 @@ export async function serveCommand(args: string[]): Promise<number> {
   const fps = numberFlag('fps', values.fps, ANALYSIS.fps);
   if (!(fps > 0 && fps <= 30)) throw new Error(`--fps must be above 0 and at most 30, got '${values.fps}'`);
   const output = { width: Number(size[1]), height: Number(size[2]), fps };
+  const historyDays = numberFlag('history-days', values['history-days'], HISTORY_DEFAULTS.maxAgeMs / 86_400_000);
+  const historyMax = intFlag('history-max-events', values['history-max-events'], HISTORY_DEFAULTS.maxEvents);
+  if (!(historyDays > 0) || !(historyMax > 0)) throw new Error(`--history-days and --history-max-events must be above 0 (got ${historyDays} and ${historyMax})`);
+  const history = { path: values.history ?? DEFAULT_HISTORY, maxAgeMs: historyDays * 86_400_000, maxEvents: historyMax };
   const captioners = captionerSpecs(values.captioner ?? [], values.model, sources.length ? sources.map((s) => s.id) : ['demo']);
   const summarizerDir = values.summarizer ?? (existsSync(EMBEDDED_SUMMARIZER) ? EMBEDDED_SUMMARIZER : 'none');
   // The embedded summarizer learned windows of up to six scenes; pretrained ones take a minute.
@@ -85,6 +102,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     mediaDir: values['media-dir'],
     captioner: loaded.get(captioners.default)!,
     captionerName: name(captioners.default),
+    history,
     captioners: new Map([...loaded].filter(([spec]) => spec !== captioners.default).map(([spec, c]) => [name(spec), c])),
     pipeline: { output, summary },
   });

@@ -16,6 +16,8 @@ import { log } from '../util/log.js';
 
 export const CLOSE_TOO_SLOW = 4008;
 export const PROTOCOL_VERSION = 1;
+/** The most events one subscribe replays; older ones are announced as a gap. */
+export const REPLAY_LIMIT = 10_000;
 
 export interface HubOptions {
   maxBufferedBytes: number;
@@ -28,7 +30,8 @@ export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbe
 export interface StreamDirectory {
   ids(): string[];
   has(id: string): boolean;
-  history(id: string, since: number, limit: number): SequencedMessage[];
+  /** Events after `since` (newest `limit` at most), with a gap first when history no longer reaches back. */
+  replay(id: string, since: number, limit: number): { gap?: { from: number; to: number }; events: SequencedMessage[] };
   status(id: string): StatusMessage | undefined;
 }
 
@@ -107,7 +110,11 @@ export class Hub {
       if (status) this.send(viewer, JSON.stringify(status));
       const from = (since as Record<string, unknown> | undefined)?.[id];
       if (typeof from === 'number' && Number.isInteger(from) && from >= 0) {
-        for (const m of this.directory.history(id, from, 10_000)) this.send(viewer, JSON.stringify(m));
+        // Synchronous from here to the last event: no broadcast can slip in between, so the
+        // live events that follow carry on with no gap and no duplicate.
+        const { gap, events } = this.directory.replay(id, from, REPLAY_LIMIT);
+        if (gap) this.send(viewer, JSON.stringify({ type: 'gap', stream: id, ...gap }));
+        for (const m of events) this.send(viewer, JSON.stringify(m));
       }
     }
   }

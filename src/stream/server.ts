@@ -1,7 +1,7 @@
 /**
  * The livecap server: one port for the REST API, the viewer and the WebSocket at /ws.
  * `startServer` resolves once it listens; `close()` stops every stream (and its ffmpeg),
- * closes viewers' sockets and the port, and releases the captioner. Safe to call twice.
+ * closes viewers' sockets and the port, and closes the history store. Safe to call twice.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -13,6 +13,7 @@ import { StreamManager } from './streams.js';
 import type { Source } from '../ingest/source.js';
 import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
+import { HistoryStore, type HistoryStoreOptions } from '../store/history-store.js';
 
 export interface ServerOptions {
   host: string;
@@ -25,6 +26,8 @@ export interface ServerOptions {
   captioners?: ReadonlyMap<string, Captioner>;
   pipeline: Omit<PipelineOptions, 'streamId'>;
   hub?: Partial<HubOptions>;
+  /** The history store's file and retention (default: in memory). */
+  history?: HistoryStoreOptions;
   /** Inbound WebSocket message cap in bytes. */
   maxPayload?: number;
 }
@@ -41,8 +44,13 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   let hub: Hub | undefined;
   const choice = { default: options.captioner, defaultName: options.captionerName ?? 'default', named: options.captioners };
-  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline }, (m) => hub?.broadcast(m));
-  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), history: (id, since, limit) => streams.history(id, since, limit), status: (id) => streams.status(id) }, options.hub);
+  const store = new HistoryStore(options.history ?? { path: ':memory:' });
+  const pruned = store.prune();
+  if (pruned) log.info('history: removed events past retention', { events: pruned });
+  const pruner = setInterval(() => store.prune(), 60_000);
+  pruner.unref();
+  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => hub?.broadcast(m));
+  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit) => streams.replay(id, since, limit), status: (id) => streams.status(id) }, options.hub);
   const app = createApp(streams, hub, () => hub!.announceStreams());
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
@@ -81,6 +89,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           server.close(() => resolve());
           server.closeAllConnections?.();
         });
+        clearInterval(pruner);
+        // Last: every event written so far is checkpointed into the database file.
+        store.close();
       })()),
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The running streams: each one a pipeline subscription with its own sequence numbers, last
- * status, counters and a bounded in-memory history. Adding validates the id and the URL
- * before anything starts; removing unsubscribes, which stops its ffmpeg.
+ * status and counters. Every caption and summary is written to the history store before it
+ * is emitted, and a stream's sequence carries on from the store's last seq (after a restart
+ * too). Adding validates the id and the URL before anything starts; removing unsubscribes,
+ * which stops its ffmpeg.
  *
  * Events leave through one callback, so whoever fans them out (the WebSocket hub, SSE)
  * never reaches into stream state.
@@ -11,6 +13,7 @@ import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest
 import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
 import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from './events.js';
 import { log } from '../util/log.js';
+import { HistoryStore } from '../store/history-store.js';
 
 export class StreamConflictError extends Error {
   override name = 'StreamConflictError';
@@ -47,7 +50,6 @@ interface Running {
   error?: string;
   seq: number;
   counters: PipelineCounters;
-  history: SequencedMessage[];
   captioner: string;
   subscription?: Subscription;
 }
@@ -57,19 +59,30 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export interface StreamManagerOptions {
   rules: SourceRules;
   pipeline: Omit<PipelineOptions, 'streamId'>;
-  /** Captions kept per stream in memory. */
-  historyLimit?: number;
+  /** Where history goes; without one, an in-memory store that lasts as long as the manager. */
+  store?: HistoryStore;
+}
+
+/** What a subscriber asking for events after `since` gets: a gap first if history no longer reaches back. */
+export interface Replay {
+  gap?: { from: number; to: number };
+  events: SequencedMessage[];
 }
 
 export class StreamManager {
   private readonly streams = new Map<string, Running>();
   private closed = false;
+  readonly store: HistoryStore;
+  private readonly ownsStore: boolean;
 
   constructor(
     private readonly captioners: CaptionerChoice,
     private readonly options: StreamManagerOptions,
     private readonly emit: (message: StreamMessage) => void,
-  ) {}
+  ) {
+    this.ownsStore = !options.store;
+    this.store = options.store ?? new HistoryStore({ path: ':memory:' });
+  }
 
   /** The captioner a stream asked for by name; the default when it asked for none. */
   private captionerFor(name: unknown): { name: string; captioner: Captioner } {
@@ -103,7 +116,7 @@ export class StreamManager {
     if (this.closed) throw new Error('stream manager is closed');
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
     const { name, captioner } = this.captionerFor(captionerName);
-    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: 0, counters: newCounters(), history: [], captioner: name };
+    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: this.store.lastSeq(id), counters: newCounters(), captioner: name };
     this.streams.set(id, stream);
     log.info('stream added', { stream: id, url: displayUrl, captioner: name });
     stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, streamId: id }, stream.counters).subscribe({
@@ -121,8 +134,12 @@ export class StreamManager {
             event.type === 'caption'
               ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframe: event.keyframe } satisfies CaptionMessage)
               : ({ type: 'summary', stream: id, seq, ts: Date.now(), from: event.from, to: event.to, text: event.text } satisfies SummaryMessage);
-          stream.history.push(message);
-          if (stream.history.length > (this.options.historyLimit ?? 500)) stream.history.shift();
+          try {
+            this.store.append(message);
+          } catch (err) {
+            // Viewers still get the event; the operator learns that history is failing.
+            log.error('history store: cannot write an event', { stream: id, seq, error: (err as Error).message });
+          }
           this.emit(message);
         }
       },
@@ -162,9 +179,19 @@ export class StreamManager {
 
   /** Captions and summaries after `since`, oldest first, at most `limit`. */
   history(id: string, since = 0, limit = 100): SequencedMessage[] {
-    const s = this.streams.get(id);
-    if (!s) return [];
-    return s.history.filter((m) => m.seq > since).slice(0, limit);
+    return this.store.since(id, since, limit);
+  }
+
+  /**
+   * Everything after `since` for a subscriber, at most the newest `limit` events: a gap first
+   * when retention removed events it has not seen, or when there are more than `limit`.
+   */
+  replay(id: string, since: number, limit: number): Replay {
+    const last = this.store.lastSeq(id);
+    if (since >= last) return { events: [] };
+    const oldest = this.store.firstSeq(id) ?? last + 1;
+    const from = Math.max(since, oldest - 1, last - limit);
+    return { gap: from > since ? { from: since + 1, to: from } : undefined, events: this.store.since(id, from, limit) };
   }
 
   /** The current status of a stream as a message, for a new subscriber. */
@@ -183,5 +210,6 @@ export class StreamManager {
     if (this.closed) return;
     this.closed = true;
     for (const id of [...this.streams.keys()]) this.remove(id);
+    if (this.ownsStore) this.store.close();
   }
 }

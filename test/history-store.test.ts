@@ -1,0 +1,93 @@
+/**
+ * The history store: events come back in order after reopening the file, sequences carry on
+ * even when retention removed every event, retention by age and count, full-text search with
+ * filters, and replay with gaps where history no longer reaches back.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HistoryStore, ftsQuery } from '../src/store/history-store.js';
+import { StreamManager } from '../src/stream/streams.js';
+import type { CaptionMessage, SummaryMessage } from '../src/stream/events.js';
+
+const caption = (stream: string, seq: number, ts: number, text: string): CaptionMessage => ({ type: 'caption', stream, seq, ts, frameTs: ts - 5, text, latencyMs: 5 });
+const summary = (stream: string, seq: number, ts: number, text: string): SummaryMessage => ({ type: 'summary', stream, seq, ts, from: ts - 20_000, to: ts, text });
+
+test('events survive closing and reopening the file, and each stream keeps its own sequence', async () => {
+  const path = join(await mkdtemp(join(tmpdir(), 'livecap-history-')), 'nested', 'history.db');
+  const store = new HistoryStore({ path });
+  store.append(caption('a', 1, 1000, 'a red circle on the grass'));
+  store.append(caption('b', 1, 1100, 'a blue star in the sky'));
+  store.append(summary('a', 2, 1200, 'the video shows a red circle on the grass'));
+  assert.throws(() => store.append(caption('a', 2, 1300, 'again')), /UNIQUE/, 'a seq is never written twice');
+  store.close();
+  store.close();
+
+  const again = new HistoryStore({ path });
+  assert.equal(again.lastSeq('a'), 2);
+  assert.equal(again.lastSeq('b'), 1);
+  assert.equal(again.lastSeq('never'), 0);
+  assert.deepEqual(
+    again.since('a', 0, 10).map((m) => [m.seq, m.type, m.text]),
+    [
+      [1, 'caption', 'a red circle on the grass'],
+      [2, 'summary', 'the video shows a red circle on the grass'],
+    ],
+  );
+  assert.deepEqual(again.since('a', 1, 10)[0], summary('a', 2, 1200, 'the video shows a red circle on the grass'));
+  assert.deepEqual(again.between('a', 1100, 1250, 10).map((m) => m.seq), [2]);
+  again.close();
+});
+
+test('retention removes old events by age and by count, and sequences still carry on', () => {
+  let now = 100_000;
+  const store = new HistoryStore({ path: ':memory:', maxAgeMs: 10_000, maxEvents: 3, now: () => now });
+  for (let seq = 1; seq <= 5; seq++) store.append(caption('a', seq, 90_000 + seq * 1000, `caption ${seq}`));
+  assert.equal(store.prune(), 2, 'two over the count');
+  assert.deepEqual(store.since('a', 0, 10).map((m) => m.seq), [3, 4, 5]);
+  assert.equal(store.firstSeq('a'), 3);
+  now = 200_000;
+  assert.equal(store.prune(), 3, 'all too old now');
+  assert.equal(store.count(), 0);
+  assert.equal(store.firstSeq('a'), undefined);
+  assert.equal(store.lastSeq('a'), 5, 'the sequence is remembered without its events');
+  store.close();
+});
+
+test('search finds captions and summaries by their words, with stream and time filters', () => {
+  const store = new HistoryStore({ path: ':memory:' });
+  store.append(caption('cam1', 1, 1000, 'a red circle on the grass'));
+  store.append(caption('cam1', 2, 2000, 'two blue circles in the sky'));
+  store.append(caption('cam2', 1, 3000, 'a yellow star at night'));
+  store.append(summary('cam2', 2, 4000, 'the video shows a red star then two blue circles'));
+  const texts = (q: Parameters<HistoryStore['search']>[0]) => store.search(q).map((h) => `${h.event.stream}/${h.event.seq}`).sort();
+  assert.deepEqual(texts({ q: 'circle' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'stems: circle finds circles');
+  assert.deepEqual(texts({ q: 'red circle' }), ['cam1/1', 'cam2/2'], 'every word must match');
+  assert.deepEqual(texts({ q: 'circ' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'the last word is a prefix');
+  assert.deepEqual(texts({ q: 'circle', stream: 'cam1', from: 1500 }), ['cam1/2']);
+  assert.deepEqual(texts({ q: 'star', to: 3500 }), ['cam2/1']);
+  assert.deepEqual(texts({ q: '"); DROP TABLE events; --' }), [], 'query syntax is never passed through');
+  assert.equal(store.count(), 4);
+  assert.equal(store.search({ q: 'yellow' })[0]!.snippet, 'a [yellow] star at night');
+  assert.equal(ftsQuery('  '), undefined);
+  assert.equal(ftsQuery('Red, CIRCLE'), '"red" "circle"*');
+  store.close();
+});
+
+test('replay gives every event after since, or a gap first where history no longer reaches back', () => {
+  const store = new HistoryStore({ path: ':memory:', maxEvents: 5, now: () => 10_000 });
+  for (let seq = 1; seq <= 8; seq++) store.append(caption('cam', seq, seq * 1000, `caption ${seq}`));
+  store.prune();
+  const streams = new StreamManager({ default: { caption: async () => ({ text: '', score: 0 }) }, defaultName: 'x' }, { rules: {}, pipeline: { output: { width: 16, height: 16, fps: 1 } }, store }, () => {});
+  const seqs = (r: ReturnType<StreamManager['replay']>) => [r.gap, r.events.map((m) => m.seq)];
+  assert.deepEqual(seqs(streams.replay('cam', 5, 100)), [undefined, [6, 7, 8]]);
+  assert.deepEqual(seqs(streams.replay('cam', 0, 100)), [{ from: 1, to: 3 }, [4, 5, 6, 7, 8]], 'events 1-3 were removed');
+  assert.deepEqual(seqs(streams.replay('cam', 3, 100)), [undefined, [4, 5, 6, 7, 8]]);
+  assert.deepEqual(seqs(streams.replay('cam', 4, 2)), [{ from: 5, to: 6 }, [7, 8]], 'more than the limit: the newest, after a gap');
+  assert.deepEqual(seqs(streams.replay('cam', 8, 100)), [undefined, []]);
+  assert.deepEqual(seqs(streams.replay('other', 0, 100)), [undefined, []]);
+  streams.close();
+  store.close();
+});
