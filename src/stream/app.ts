@@ -3,13 +3,17 @@
  * Errors become JSON answers in one place (`onError`); a user's bad input is a 4xx that says
  * what was wrong.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
 import { StreamConflictError, StreamInputError, type StreamManager } from './streams.js';
 import type { Hub } from './hub.js';
+import type { EventBus } from './event-bus.js';
+import { streamEvents } from './sse.js';
+import { cues, toSrt, toWebVtt } from './subtitles.js';
+import type { CaptionMessage } from './events.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { log } from '../util/log.js';
 
@@ -29,7 +33,15 @@ function intParam(value: string | undefined, name: string, fallback: number, max
   return Math.min(n, max);
 }
 
-export function createApp(streams: StreamManager, hub: Hub, onStreamsChanged: () => void): Hono {
+/** A time parameter: epoch milliseconds or an ISO 8601 date. */
+function timeParam(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(t)) throw new HTTPException(400, { message: `${name} must be epoch milliseconds or an ISO 8601 time, got '${value}'` });
+  return t;
+}
+
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, onStreamsChanged: () => void): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -75,12 +87,52 @@ export function createApp(streams: StreamManager, hub: Hub, onStreamsChanged: ()
     return c.body(null, 204);
   });
 
+  // A stream that was removed (or ran before a restart) still has its history.
+  const requireStream = (id: string) => {
+    if (!streams.has(id) && streams.store.lastSeq(id) === 0) throw new HTTPException(404, { message: `no stream '${id}'` });
+  };
+
   app.get('/api/streams/:id/captions', (c) => {
     const id = c.req.param('id');
-    if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
+    requireStream(id);
     const since = intParam(c.req.query('since'), 'since', 0, Number.MAX_SAFE_INTEGER);
     const limit = intParam(c.req.query('limit'), 'limit', 100, 1000);
     return c.json({ stream: id, captions: streams.history(id, since, limit) });
+  });
+
+  // Subtitles for a time range (default: the last hour), times counted from its start.
+  const subtitles = (format: 'vtt' | 'srt') => (c: Context) => {
+    const id = c.req.param('id')!;
+    requireStream(id);
+    const to = timeParam(c.req.query('to'), 'to') ?? Date.now();
+    const from = timeParam(c.req.query('from'), 'from') ?? to - 3_600_000;
+    if (from > to) throw new HTTPException(400, { message: `from (${from}) is after to (${to})` });
+    const captions = streams.store.between(id, from, to, 50_000).filter((m): m is CaptionMessage => m.type === 'caption');
+    const list = cues(captions, c.req.query('from') === undefined && captions.length ? captions[0]!.frameTs : from);
+    const body = format === 'vtt' ? toWebVtt(list, `livecap ${id}`) : toSrt(list);
+    return c.body(body, 200, {
+      'content-type': format === 'vtt' ? 'text/vtt; charset=utf-8' : 'application/x-subrip; charset=utf-8',
+      'content-disposition': `inline; filename="${id}.${format}"`,
+    });
+  };
+  app.get('/api/streams/:id/captions.vtt', subtitles('vtt'));
+  app.get('/api/streams/:id/captions.srt', subtitles('srt'));
+
+  app.get('/api/streams/:id/events', (c) => {
+    const id = c.req.param('id');
+    if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
+    const resume = c.req.header('last-event-id') ?? c.req.query('since');
+    const since = resume === undefined ? undefined : intParam(resume, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER);
+    return streamEvents(c, streams, bus, id, since);
+  });
+
+  app.get('/api/search', (c) => {
+    const q = c.req.query('q') ?? '';
+    if (!q.trim()) throw new HTTPException(400, { message: 'q is required: the words to look for, e.g. /api/search?q=red+circle' });
+    if (q.length > 500) throw new HTTPException(400, { message: 'q is over 500 characters' });
+    const stream = c.req.query('stream');
+    const hits = streams.store.search({ q, stream: stream || undefined, from: timeParam(c.req.query('from'), 'from'), to: timeParam(c.req.query('to'), 'to'), limit: intParam(c.req.query('limit'), 'limit', 50, 500) });
+    return c.json({ q, results: hits.map((h) => ({ ...h.event, snippet: h.snippet })) });
   });
 
   const serveViewerFile = async (file: string) => {

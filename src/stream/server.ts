@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { createApp } from './app.js';
 import { Hub, type HubOptions } from './hub.js';
 import { StreamManager } from './streams.js';
+import { EventBus } from './event-bus.js';
 import type { Source } from '../ingest/source.js';
 import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
@@ -49,9 +50,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (pruned) log.info('history: removed events past retention', { events: pruned });
   const pruner = setInterval(() => store.prune(), 60_000);
   pruner.unref();
-  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => hub?.broadcast(m));
+  const bus = new EventBus();
+  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => bus.publish(m));
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit) => streams.replay(id, since, limit), status: (id) => streams.status(id) }, options.hub);
-  const app = createApp(streams, hub, () => hub!.announceStreams());
+  bus.subscribe((m) => hub!.broadcast(m));
+  const app = createApp(streams, hub, bus, () => hub!.announceStreams());
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   const server = await new Promise<Server>((resolve, reject) => {
