@@ -117,3 +117,34 @@ test('server-sent events resume after Last-Event-ID, then go on live with no gap
   assert.equal(bad.status, 400);
   assert.equal((await fetch(`${ts.server.url}/api/streams/nope/events`)).status, 404);
 });
+
+test('/metrics has per-stream counters, the caption latency histogram, hub and event-loop numbers', async () => {
+  const res = await get('/metrics');
+  assert.match(res.headers.get('content-type')!, /^text\/plain/);
+  const text = await res.text();
+  const value = (series: string) => {
+    const m = new RegExp(`^${series.replace(/[{}"]/g, (ch) => `\\${ch}`)} (\\S+)$`, 'm').exec(text);
+    assert.ok(m, `${series} in /metrics`);
+    return Number(m[1]);
+  };
+  const captions = value('livecap_stream_captions_total{stream="clip"}');
+  assert.ok(captions >= 5);
+  assert.equal(value('livecap_caption_latency_seconds_count{stream="clip"}'), captions, 'one latency per caption');
+  assert.ok(value('livecap_stream_frames_total{stream="clip"}') > value('livecap_stream_keyframes_total{stream="clip"}'));
+  for (const name of ['livecap_stream_dropped_keyframes_total{stream="clip"}', 'livecap_stream_reconnects_total{stream="clip"}', 'livecap_stream_stalls_total{stream="clip"}', 'livecap_viewers', 'livecap_viewer_messages_total', 'livecap_viewers_dropped_total']) {
+    assert.ok(value(name) >= 0, name);
+  }
+  assert.ok(value('livecap_history_events') >= captions);
+  assert.ok(value('nodejs_eventloop_lag_seconds') >= 0);
+});
+
+test('/openapi.json describes every route the server answers', async () => {
+  const doc = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+  assert.equal(doc.openapi, '3.1.0');
+  const routes = ts.server.app.routes.filter((r) => r.path.startsWith('/api') || ['/healthz', '/metrics', '/openapi.json'].includes(r.path));
+  assert.ok(routes.length >= 11);
+  for (const r of routes) {
+    const path = r.path.replace(/:(\w+)/g, '{$1}');
+    assert.ok(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${path} is described`);
+  }
+});

@@ -64,6 +64,8 @@ export class HistoryStore {
   private readonly appendTx: (m: SequencedMessage) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
+  /** Events kept, counted once at open and then kept in step (a count(*) scan is slow on big files). */
+  private events = 0;
 
   constructor(options: HistoryStoreOptions) {
     this.options = { ...HISTORY_DEFAULTS, now: Date.now, ...options };
@@ -98,6 +100,7 @@ export class HistoryStore {
     `);
     this.insert = this.db.prepare('INSERT INTO events (stream, seq, type, ts, text, body) VALUES (?, ?, ?, ?, ?, ?)');
     this.bumpSeq = this.db.prepare('INSERT INTO stream_seq (stream, last_seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)');
+    this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     this.appendTx = this.db.transaction((m: SequencedMessage) => {
       this.insert.run(m.stream, m.seq, m.type, m.ts, m.text, JSON.stringify(m));
       this.bumpSeq.run(m.stream, m.seq);
@@ -107,6 +110,7 @@ export class HistoryStore {
   /** Writes an event; when this returns, the event is committed. */
   append(m: SequencedMessage): void {
     this.appendTx(m);
+    this.events++;
   }
 
   /** The last seq a stream used (0 for a new stream), whether or not its events are still kept. */
@@ -152,15 +156,18 @@ export class HistoryStore {
   prune(): number {
     const cutoff = this.options.now() - this.options.maxAgeMs;
     let removed = this.db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff).changes;
-    const count = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-    if (count > this.options.maxEvents) {
-      removed += this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY ts, id LIMIT ?)').run(count - this.options.maxEvents).changes;
+    this.events -= removed;
+    if (this.events > this.options.maxEvents) {
+      const over = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY ts, id LIMIT ?)').run(this.events - this.options.maxEvents).changes;
+      this.events -= over;
+      removed += over;
     }
     return removed;
   }
 
+  /** How many events are kept. */
   count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    return this.events;
   }
 
   /** Checkpoints the journal into the database file and closes it. Safe to call twice. */

@@ -12,6 +12,8 @@ import { StreamConflictError, StreamInputError, type StreamManager } from './str
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import { streamEvents } from './sse.js';
+import { serverMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
 import type { CaptionMessage } from './events.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -43,6 +45,7 @@ function timeParam(value: string | undefined, name: string): number | undefined 
 
 export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, onStreamsChanged: () => void): Hono {
   const app = new Hono();
+  const metrics = serverMetrics(streams, hub, bus);
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);
@@ -52,6 +55,9 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, onStr
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers }));
+
+  app.get('/metrics', async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
 
   app.get('/api/streams', (c) => c.json({ streams: streams.list() }));
 

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
+import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { Hub, type HubOptions } from './hub.js';
 import { StreamManager } from './streams.js';
@@ -38,6 +39,8 @@ export interface RunningServer {
   port: number;
   streams: StreamManager;
   hub: Hub;
+  /** The HTTP routes (hono), for introspection. */
+  app: Hono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
   close(): Promise<void>;
 }
@@ -79,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     streams,
     hub,
+    app,
     addSource: (id, source, displayUrl, captioner) => {
       streams.addSource(id, source, displayUrl, captioner);
       hub!.announceStreams();

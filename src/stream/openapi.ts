@@ -1,0 +1,123 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, served at /openapi.json. A test checks that
+ * every route the app answers is described here, so the two cannot drift apart.
+ */
+import { PROTOCOL_VERSION } from './hub.js';
+
+const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const error = (description: string) => json(ref('Error'), description);
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' } };
+const timeParam = (name: string, description: string) => ({ name, in: 'query', description: `${description}: epoch milliseconds or ISO 8601`, schema: { type: 'string' } });
+const intParam = (name: string, description: string, max: number) => ({ name, in: 'query', description, schema: { type: 'integer', minimum: 0, maximum: max } });
+
+export function openApiDocument(): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'livecap',
+      version: String(PROTOCOL_VERSION),
+      description: 'Live captions of video streams. Live events also come over WebSocket at /ws (see docs/protocol.md).',
+    },
+    paths: {
+      '/healthz': { get: { summary: 'Liveness and counts', responses: { 200: json({ type: 'object', properties: { ok: { type: 'boolean' }, streams: { type: 'integer' }, viewers: { type: 'integer' } } }) } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { summary: 'This description', responses: { 200: json({ type: 'object' }) } } },
+      '/api/streams': {
+        get: { summary: 'Running streams', responses: { 200: json({ type: 'object', properties: { streams: { type: 'array', items: ref('StreamInfo') } } }) } },
+        post: {
+          summary: 'Start a stream',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['id', 'url'],
+                  properties: {
+                    id: { type: 'string' },
+                    url: { type: 'string', description: 'rtsp://, http(s)://, /dev/videoN, testsrc://PATTERN, or a file under the media folder' },
+                    captioner: { type: 'string', description: 'a captioner the server loaded: embedded, or a spec given to --captioner' },
+                  },
+                },
+              },
+            },
+          },
+          responses: { 201: json(ref('StreamInfo'), 'Started'), 400: error('Bad id, URL or captioner'), 409: error('The id is in use'), 413: error('Body over 16 KiB') },
+        },
+      },
+      '/api/streams/{id}': {
+        get: { summary: 'One stream', parameters: [idParam], responses: { 200: json(ref('StreamInfo')), 404: error('No such stream') } },
+        delete: { summary: 'Stop a stream', parameters: [idParam], responses: { 204: { description: 'Stopped' }, 404: error('No such stream') } },
+      },
+      '/api/streams/{id}/captions': {
+        get: {
+          summary: 'History after a seq, oldest first',
+          parameters: [idParam, intParam('since', 'events after this seq', Number.MAX_SAFE_INTEGER), intParam('limit', 'at most this many (default 100)', 1000)],
+          responses: { 200: json({ type: 'object', properties: { stream: { type: 'string' }, captions: { type: 'array', items: ref('Event') } } }), 404: error('No such stream') },
+        },
+      },
+      '/api/streams/{id}/captions.vtt': {
+        get: {
+          summary: 'WebVTT subtitles of a time range (default the last hour)',
+          parameters: [idParam, timeParam('from', 'start'), timeParam('to', 'end')],
+          responses: { 200: { description: 'WebVTT', content: { 'text/vtt': { schema: { type: 'string' } } } }, 400: error('Bad time'), 404: error('No such stream') },
+        },
+      },
+      '/api/streams/{id}/captions.srt': {
+        get: {
+          summary: 'SubRip subtitles of a time range (default the last hour)',
+          parameters: [idParam, timeParam('from', 'start'), timeParam('to', 'end')],
+          responses: { 200: { description: 'SubRip', content: { 'application/x-subrip': { schema: { type: 'string' } } } }, 400: error('Bad time'), 404: error('No such stream') },
+        },
+      },
+      '/api/streams/{id}/events': {
+        get: {
+          summary: 'Server-sent events: history after Last-Event-ID, then live',
+          parameters: [idParam, { name: 'Last-Event-ID', in: 'header', schema: { type: 'integer' } }, intParam('since', 'the same as Last-Event-ID', Number.MAX_SAFE_INTEGER)],
+          responses: { 200: { description: 'event stream; events caption, summary, status, gap, error', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 400: error('Bad Last-Event-ID'), 404: error('No such stream') },
+        },
+      },
+      '/api/search': {
+        get: {
+          summary: 'Captions and summaries containing every word',
+          parameters: [
+            { name: 'q', in: 'query', required: true, schema: { type: 'string', maxLength: 500 } },
+            { name: 'stream', in: 'query', schema: { type: 'string' } },
+            timeParam('from', 'not before'),
+            timeParam('to', 'not after'),
+            intParam('limit', 'at most this many (default 50)', 500),
+          ],
+          responses: { 200: json({ type: 'object', properties: { q: { type: 'string' }, results: { type: 'array', items: { allOf: [ref('Event'), { type: 'object', properties: { snippet: { type: 'string' } } }] } } } }), 400: error('No query') },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
+        StreamInfo: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            url: { type: 'string', description: 'with any password replaced by ***' },
+            kind: { type: 'string' },
+            state: { enum: ['connecting', 'live', 'reconnecting', 'stalled', 'stopped'] },
+            error: { type: 'string' },
+            lastSeq: { type: 'integer' },
+            captioner: { type: 'string' },
+            counters: { type: 'object', additionalProperties: { type: 'integer' } },
+          },
+        },
+        Caption: {
+          type: 'object',
+          properties: { type: { const: 'caption' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, frameTs: { type: 'integer' }, text: { type: 'string' }, latencyMs: { type: 'number' }, keyframe: { type: 'string' } },
+        },
+        Summary: {
+          type: 'object',
+          properties: { type: { const: 'summary' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, from: { type: 'integer' }, to: { type: 'integer' }, text: { type: 'string' } },
+        },
+        Event: { oneOf: [ref('Caption'), ref('Summary')] },
+      },
+    },
+  };
+}
