@@ -14,7 +14,7 @@ import { initBartWeights } from '../src/models/bart/bart-weights.js';
 import { TrainableBart, padBatch } from '../src/train/summarizer/bart-tfjs.js';
 import { summaryPairs } from '../src/train/summarizer/summary-pairs.js';
 import { trainSummarizer, SUMMARIZER_TRAIN_DEFAULTS } from '../src/train/summarizer/train-summarizer.js';
-import { evaluateSummarizer } from '../src/train/summarizer/evaluate-summarizer.js';
+import { contentSequence, evaluateSummarizer } from '../src/train/summarizer/evaluate-summarizer.js';
 import { rougeL } from '../src/train/metrics.js';
 import { summaryFor } from '../src/synth/grammar.js';
 import { TextSeq2Seq } from '../src/models/seq2seq/text-seq2seq.js';
@@ -81,6 +81,7 @@ test('ROUGE-L is the longest common word subsequence', () => {
   assert.equal(rougeL('x y', 'a b c').f, 0);
   const r = rougeL('a b', 'a x b y');
   assert.deepEqual([r.precision, r.recall], [1, 0.5]);
+  assert.equal(contentSequence('the video shows two red stars in the sky then three shapes and finally a purple square'), 'red star purple square');
 });
 
 test('a short training run writes an ONNX export the engine runs, and resumes from its checkpoint', async () => {

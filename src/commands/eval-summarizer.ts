@@ -33,7 +33,10 @@ export async function evalSummarizerCommand(args: string[]): Promise<number> {
       hopSeconds: numberFlag('hop', values.hop, D.hopSeconds),
     }, captioner);
     for (const s of report.samples.slice(0, 4)) console.log(`captions: ${s.captions.join(' | ')}\n  summary:  ${s.summary}\n  truth:    ${s.reference}`);
-    console.log(`${report.windows} windows: ROUGE-L F1 ${report.rougeL.toFixed(3)}, colours and shapes right ${(report.contentAccuracy * 100).toFixed(1)}%, ${report.msPerSummary.toFixed(0)} ms per summary`);
+    console.log(
+      `${report.windows} windows: ROUGE-L F1 ${report.rougeL.toFixed(3)}, colour/shape words F1 ${report.contentF1.toFixed(3)}, ` +
+        `windows with every colour and shape right ${(report.contentAccuracy * 100).toFixed(1)}%, ${report.msPerSummary.toFixed(0)} ms per summary`,
+    );
     if (values.json) await writeFile(values.json, JSON.stringify(report, null, 2) + '\n');
   } finally {
     await model.release();
