@@ -79,8 +79,12 @@ function resetView() {
   keyframeEl.hidden = true;
 }
 
+// A server with viewer tokens is opened as /?token=TOKEN; the token goes with every request.
+const token = new URLSearchParams(location.search).get('token');
+const authHeaders = token ? { authorization: `Bearer ${token}` } : {};
+
 async function loadHistory(id) {
-  const res = await fetch(`/api/streams/${encodeURIComponent(id)}/captions?since=0&limit=1000`);
+  const res = await fetch(`/api/streams/${encodeURIComponent(id)}/captions?since=0&limit=1000`, { headers: authHeaders });
   if (!res.ok) return;
   const { captions } = await res.json();
   lastSeq.delete(id);
@@ -111,7 +115,7 @@ async function select(id, ws) {
 
 function connect() {
   setStatus('connecting', 'Connecting…');
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`);
   socket = ws;
   ws.addEventListener('message', async (event) => {
     let msg;
@@ -145,8 +149,13 @@ function connect() {
         break;
     }
   });
-  ws.addEventListener('close', () => {
+  ws.addEventListener('close', (event) => {
     if (socket !== ws) return;
+    if (event.code === 4401) {
+      // Retrying cannot help without a token.
+      setStatus('stopped', token ? 'This token is not accepted' : 'This server needs a token: open the page as /?token=YOUR_TOKEN');
+      return;
+    }
     setStatus('offline', `Disconnected, retrying in ${Math.round(retryMs / 1000)} s`);
     setTimeout(connect, retryMs);
     retryMs = Math.min(retryMs * 2, 15000);

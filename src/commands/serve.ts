@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HISTORY_DEFAULTS } from '../store/history-store.js';
+import { tokensFromEnv } from '../stream/auth.js';
 import { log } from '../util/log.js';
 import { redactUrl } from '../ingest/source.js';
 
@@ -34,7 +35,9 @@ const HELP = `usage: livecap serve [--source NAME=URL]… [--port 8080] [--host 
   with a 20 s window every 10 s; other summarizers default to a 60 s window every 15 s).
   Every caption and summary is written to --history (SQLite; default ${DEFAULT_HISTORY}) before
   viewers get it, kept --history-days days and at most --history-max-events events; streams
-  carry on their sequence numbers after a restart.`;
+  carry on their sequence numbers after a restart.
+  Access tokens (comma-separated) come from LIVECAP_VIEWER_TOKENS (read and watch) and
+  LIVECAP_ADMIN_TOKENS (also add and remove streams); without them the server is open.`;
 
 export const ANALYSIS = { width: 160, height: 120, fps: 10 } as const;
 /** Seconds of captions per summary, and between summaries, for the embedded summarizer. */
@@ -74,6 +77,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   const historyMax = intFlag('history-max-events', values['history-max-events'], HISTORY_DEFAULTS.maxEvents);
   if (!(historyDays > 0) || !(historyMax > 0)) throw new Error(`--history-days and --history-max-events must be above 0 (got ${historyDays} and ${historyMax})`);
   const history = { path: values.history ?? DEFAULT_HISTORY, maxAgeMs: historyDays * 86_400_000, maxEvents: historyMax };
+  // Tokens come from the environment, never the command line (where `ps` would show them).
+  const auth = { viewerTokens: tokensFromEnv(process.env.LIVECAP_VIEWER_TOKENS), adminTokens: tokensFromEnv(process.env.LIVECAP_ADMIN_TOKENS) };
+  log.info('access', auth.viewerTokens.length + auth.adminTokens.length ? { viewerTokens: auth.viewerTokens.length, adminTokens: auth.adminTokens.length } : { open: 'no tokens set' });
   const captioners = captionerSpecs(values.captioner ?? [], values.model, sources.length ? sources.map((s) => s.id) : ['demo']);
   const summarizerDir = values.summarizer ?? (existsSync(EMBEDDED_SUMMARIZER) ? EMBEDDED_SUMMARIZER : 'none');
   // The embedded summarizer learned windows of up to six scenes; pretrained ones take a minute.
@@ -103,6 +109,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     captioner: loaded.get(captioners.default)!,
     captionerName: name(captioners.default),
     history,
+    auth,
     captioners: new Map([...loaded].filter(([spec]) => spec !== captioners.default).map(([spec, c]) => [name(spec), c])),
     pipeline: { output, summary },
   });

@@ -4,6 +4,8 @@
  * what was wrong.
  */
 import { Hono, type Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { requestToken, type Auth, type Role } from './auth.js';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { readFile } from 'node:fs/promises';
@@ -43,9 +45,28 @@ function timeParam(value: string | undefined, name: string): number | undefined 
   return t;
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, onStreamsChanged: () => void): Hono {
+export interface AppOptions {
+  auth: Auth;
+  onStreamsChanged: () => void;
+}
+
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged }: AppOptions): Hono {
   const app = new Hono();
   const metrics = serverMetrics(streams, hub, bus);
+
+  // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
+  const guard = (role: Role) => createMiddleware(async (c, next) => {
+    const verdict = auth.check(requestToken(c.req.header('authorization'), c.req.url), role);
+    if (verdict === 401) {
+      c.header('WWW-Authenticate', 'Bearer realm="livecap"');
+      throw new HTTPException(401, { message: 'a token is needed: send Authorization: Bearer TOKEN (or ?token=TOKEN)' });
+    }
+    if (verdict === 403) throw new HTTPException(403, { message: role === 'admin' ? 'this token may read but not add or remove streams' : 'this token may not read' });
+    await next();
+  });
+  app.on(['POST', 'DELETE', 'PUT', 'PATCH'], '/api/*', guard('admin'));
+  app.get('/api/*', guard('viewer'));
+  app.get('/metrics', guard('viewer'));
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);

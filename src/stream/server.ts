@@ -12,6 +12,7 @@ import { createApp } from './app.js';
 import { Hub, type HubOptions } from './hub.js';
 import { StreamManager } from './streams.js';
 import { EventBus } from './event-bus.js';
+import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.js';
 import type { Source } from '../ingest/source.js';
 import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   captioners?: ReadonlyMap<string, Captioner>;
   pipeline: Omit<PipelineOptions, 'streamId'>;
   hub?: Partial<HubOptions>;
+  /** Access tokens (default: none, the server is open). */
+  auth?: AuthConfig;
   /** The history store's file and retention (default: in memory). */
   history?: HistoryStoreOptions;
   /** Inbound WebSocket message cap in bytes. */
@@ -57,7 +60,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => bus.publish(m));
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit) => streams.replay(id, since, limit), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
-  const app = createApp(streams, hub, bus, () => hub!.announceStreams());
+  const auth = new Auth(options.auth);
+  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams() });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -70,7 +74,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => hub!.accept(ws));
+    const verdict = auth.check(requestToken(req.headers.authorization, req.url ?? '/'), 'viewer');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // Accepted, then closed with a documented code, so a browser can tell why.
+      if (verdict !== 'ok') ws.close(CLOSE_UNAUTHORIZED, 'a viewer token is needed: /ws?token=TOKEN');
+      else hub!.accept(ws);
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
