@@ -13,7 +13,6 @@ import { startServer, type RunningServer } from '../src/stream/server.js';
 import { videoScript, writeVideo, videoFrames } from '../src/synth/video.js';
 import { acquireCaptioner, releaseCaptioner, CaptionerClient } from '../src/models/worker/captioner-client.js';
 import { ImageSeq2Seq } from '../src/models/seq2seq/image-seq2seq.js';
-import { captionerSpecs } from '../src/commands/serve.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import { waitFor } from './helpers/processes.js';
 import { makeTinyVitGpt2 } from './helpers/tiny-vit-gpt2.js';
@@ -86,15 +85,4 @@ test('each stream is captioned by the captioner it asked for, and an unknown one
   assert.match(fromPlain.text, /circle|square|triangle|star|cross|shapes/);
   assert.notEqual(fromVit.text, fromPlain.text);
   socket.close();
-});
-
-test('--captioner flags give a default and per-stream captioners, with clear errors', () => {
-  assert.deepEqual(captionerSpecs([], undefined, ['demo']), { default: EMBEDDED_CAPTIONER, perStream: new Map() });
-  const parsed = captionerSpecs(['onnx:models/a', 'cam2=onnx:models/b'], undefined, ['cam1', 'cam2']);
-  assert.equal(parsed.default, 'onnx:models/a');
-  assert.deepEqual([...parsed.perStream], [['cam2', 'onnx:models/b']]);
-  assert.equal(captionerSpecs([], 'models/mine', ['cam1']).default, 'models/mine');
-  assert.throws(() => captionerSpecs(['cam9=onnx:x'], undefined, ['cam1']), /--captioner cam9=…: there is no stream 'cam9' \(streams: cam1\)/);
-  assert.throws(() => captionerSpecs(['a', 'b'], undefined, ['cam1']), /more than one default captioner given \(a, b\)/);
-  assert.throws(() => captionerSpecs(['onnx:'], undefined, ['cam1']), /captioner 'onnx:' needs a folder/);
 });

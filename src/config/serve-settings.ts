@@ -1,0 +1,205 @@
+/**
+ * The settings of `livecap serve` as one validated object: defaults (one literal, below), then
+ * the config file (`--config FILE`, JSON), then command-line flags, then tokens from the
+ * environment. Every problem, wherever it came from, is listed in one error.
+ *
+ *   {
+ *     "host": "127.0.0.1", "port": 8080, "mediaDir": "/srv/media",
+ *     "sources": { "cam1": "rtsp://…" },
+ *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning" },
+ *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
+ *     "fps": 10, "analysisSize": "160x120",
+ *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000 },
+ *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] }
+ *   }
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
+import { parseCaptionerSpec } from '../models/worker/captioner-client.js';
+import { HISTORY_DEFAULTS } from '../store/history-store.js';
+import { tokensFromEnv } from '../stream/auth.js';
+import { redactUrl } from '../ingest/source.js';
+
+export interface ServeSettings {
+  host: string;
+  port: number;
+  mediaDir?: string;
+  sources: { id: string; url: string }[];
+  /** The default captioner's spec, and streams' own. */
+  captioner: string;
+  captioners: Map<string, string>;
+  /** A summarizer folder, or 'none'. */
+  summarizer: string;
+  summaryWindowS: number;
+  summaryHopS: number;
+  fps: number;
+  analysis: { width: number; height: number };
+  history: { path: string; days: number; maxEvents: number };
+  auth: { viewerTokens: string[]; adminTokens: string[] };
+}
+
+/** Where history goes unless told otherwise: the user's state folder. */
+export const DEFAULT_HISTORY = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'livecap', 'history.db');
+
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  fps: 10,
+  analysisSize: '160x120',
+  /** The embedded summarizer learned windows of up to six scenes; pretrained ones take a minute. */
+  embeddedSummaryWindow: { window: 20, hop: 10 },
+  summaryWindow: { window: 60, hop: 15 },
+  historyDays: HISTORY_DEFAULTS.maxAgeMs / 86_400_000,
+  historyMaxEvents: HISTORY_DEFAULTS.maxEvents,
+} as const;
+
+/** The command-line flags as parsed (strings), for the fields they can set. */
+export interface ServeFlags {
+  source?: string[];
+  port?: string;
+  host?: string;
+  'media-dir'?: string;
+  model?: string;
+  captioner?: string[];
+  fps?: string;
+  'analysis-size'?: string;
+  summarizer?: string;
+  'summary-window'?: string;
+  'summary-hop'?: string;
+  history?: string;
+  'history-days'?: string;
+  'history-max-events'?: string;
+}
+
+const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth'] as const;
+const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Collects problems instead of stopping at the first. */
+class Problems {
+  readonly list: string[] = [];
+  add(where: string, what: string): undefined {
+    this.list.push(`${where}: ${what}`);
+    return undefined;
+  }
+}
+
+function fileValue<T>(p: Problems, file: Record<string, unknown>, key: string, kind: 'string' | 'number' | 'object' | 'string[]', where: string): T | undefined {
+  const v = file[key];
+  if (v === undefined) return undefined;
+  const ok =
+    kind === 'string[]' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : kind === 'object' ? typeof v === 'object' && v !== null && !Array.isArray(v) : typeof v === kind;
+  return ok ? (v as T) : p.add(`${where} ${key}`, `must be ${kind === 'string[]' ? 'a list of strings' : kind === 'object' ? 'an object' : `a ${kind}`}, got ${JSON.stringify(v)}`);
+}
+
+function flagNumber(p: Problems, name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : p.add(`--${name}`, `must be a number, got '${value}'`);
+}
+
+/** A stream id → string map (sources, captioners) from the file. */
+function streamMap(p: Problems, value: Record<string, unknown> | undefined, where: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [id, v] of Object.entries(value ?? {})) {
+    if (!STREAM_ID.test(id)) p.add(`${where}.${id}`, 'stream names are 1-64 letters, digits, - or _');
+    else if (typeof v !== 'string') p.add(`${where}.${id}`, `must be a string, got ${JSON.stringify(v)}`);
+    else out.set(id, v);
+  }
+  return out;
+}
+
+export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, fileName = 'config', env: NodeJS.ProcessEnv = process.env): ServeSettings {
+  const p = new Problems();
+  const f: Record<string, unknown> = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as Record<string, unknown>) : (p.add(fileName, 'must hold a JSON object'), {});
+  for (const key of Object.keys(f)) if (!(FILE_KEYS as readonly string[]).includes(key)) p.add(`${fileName} ${key}`, `unknown setting (known: ${FILE_KEYS.join(', ')})`);
+  const history = fileValue<Record<string, unknown>>(p, f, 'history', 'object', fileName) ?? {};
+  const auth = fileValue<Record<string, unknown>>(p, f, 'auth', 'object', fileName) ?? {};
+  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents)');
+  for (const key of Object.keys(auth)) if (!['viewerTokens', 'adminTokens'].includes(key)) p.add(`${fileName} auth.${key}`, 'unknown setting (known: viewerTokens, adminTokens)');
+
+  // Sources: the file's, then --source NAME=URL.
+  const sources = streamMap(p, fileValue(p, f, 'sources', 'object', fileName), `${fileName} sources`);
+  for (const s of flags.source ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0 || !STREAM_ID.test(s.slice(0, eq))) p.add('--source', `must be NAME=URL with a name of letters, digits, - or _; got '${redactUrl(s)}'`);
+    else sources.set(s.slice(0, eq), s.slice(eq + 1));
+  }
+  const streamIds = sources.size ? [...sources.keys()] : ['demo'];
+
+  // Captioners: the file's default and per-stream ones, then --model / --captioner.
+  const perStream = streamMap(p, fileValue(p, f, 'captioners', 'object', fileName), `${fileName} captioners`);
+  let captioner = fileValue<string>(p, f, 'captioner', 'string', fileName);
+  const defaults: string[] = flags.model === undefined ? [] : [flags.model];
+  for (const flag of flags.captioner ?? []) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})=(.+)$/.exec(flag);
+    if (!m) defaults.push(flag);
+    else perStream.set(m[1]!, m[2]!);
+  }
+  if (defaults.length > 1) p.add('--captioner/--model', `more than one default captioner given (${defaults.join(', ')}); name a stream with STREAM=SPEC`);
+  captioner = defaults[0] ?? captioner ?? 'embedded';
+  if (captioner === 'embedded') captioner = EMBEDDED_CAPTIONER;
+  for (const [id, spec] of perStream) {
+    if (!streamIds.includes(id)) p.add(`captioner for '${id}'`, `there is no stream '${id}' (streams: ${streamIds.join(', ')})`);
+    if (spec === 'embedded') perStream.set(id, EMBEDDED_CAPTIONER);
+  }
+  for (const spec of [captioner, ...perStream.values()]) {
+    try {
+      parseCaptionerSpec(spec);
+    } catch (err) {
+      p.add('captioner', (err as Error).message);
+    }
+  }
+
+  let summarizer = flags.summarizer ?? fileValue<string>(p, f, 'summarizer', 'string', fileName) ?? 'embedded';
+  if (summarizer === 'embedded') summarizer = EMBEDDED_SUMMARIZER;
+  const windows = summarizer === EMBEDDED_SUMMARIZER ? SERVE_DEFAULTS.embeddedSummaryWindow : SERVE_DEFAULTS.summaryWindow;
+  const summaryWindowS = flagNumber(p, 'summary-window', flags['summary-window']) ?? fileValue<number>(p, f, 'summaryWindow', 'number', fileName) ?? windows.window;
+  const summaryHopS = flagNumber(p, 'summary-hop', flags['summary-hop']) ?? fileValue<number>(p, f, 'summaryHop', 'number', fileName) ?? windows.hop;
+  if (!(summaryWindowS > 0 && summaryHopS > 0 && summaryHopS <= summaryWindowS)) p.add('summary window', `the hop must be above 0 and at most the window (got a ${summaryHopS} s hop and a ${summaryWindowS} s window)`);
+
+  const port = flagNumber(p, 'port', flags.port) ?? fileValue<number>(p, f, 'port', 'number', fileName) ?? SERVE_DEFAULTS.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) p.add('port', `must be a whole number from 0 to 65535, got ${port}`);
+  const fps = flagNumber(p, 'fps', flags.fps) ?? fileValue<number>(p, f, 'fps', 'number', fileName) ?? SERVE_DEFAULTS.fps;
+  if (!(fps > 0 && fps <= 30)) p.add('fps', `must be above 0 and at most 30, got ${fps}`);
+  const sizeText = flags['analysis-size'] ?? fileValue<string>(p, f, 'analysisSize', 'string', fileName) ?? SERVE_DEFAULTS.analysisSize;
+  const size = /^(\d+)x(\d+)$/.exec(sizeText);
+  const analysis = { width: Number(size?.[1] ?? 0), height: Number(size?.[2] ?? 0) };
+  if (!size || analysis.width < 16 || analysis.height < 16 || analysis.width > 1920 || analysis.height > 1080) p.add('analysis size', `must be WIDTHxHEIGHT between 16x16 and 1920x1080, got '${sizeText}'`);
+
+  const days = flagNumber(p, 'history-days', flags['history-days']) ?? (typeof history.days === 'number' ? history.days : history.days === undefined ? SERVE_DEFAULTS.historyDays : p.add(`${fileName} history.days`, 'must be a number'));
+  const maxEvents = flagNumber(p, 'history-max-events', flags['history-max-events']) ?? (typeof history.maxEvents === 'number' ? history.maxEvents : history.maxEvents === undefined ? SERVE_DEFAULTS.historyMaxEvents : p.add(`${fileName} history.maxEvents`, 'must be a number'));
+  if (days !== undefined && !(days > 0)) p.add('history days', `must be above 0, got ${days}`);
+  if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0)) p.add('history max events', `must be a whole number above 0, got ${maxEvents}`);
+  const historyPath = flags.history ?? (typeof history.path === 'string' ? history.path : history.path === undefined ? DEFAULT_HISTORY : (p.add(`${fileName} history.path`, 'must be a string'), DEFAULT_HISTORY));
+
+  const tokens = (key: 'viewerTokens' | 'adminTokens', envName: string) => {
+    const fromFile = auth[key];
+    if (fromFile !== undefined && !(Array.isArray(fromFile) && fromFile.every((t) => typeof t === 'string' && t.length > 0))) p.add(`${fileName} auth.${key}`, 'must be a list of non-empty strings');
+    const list = [...(Array.isArray(fromFile) ? (fromFile as string[]) : []), ...tokensFromEnv(env[envName])];
+    if (list.some((t) => t.length < 8)) p.add(key, 'tokens must be at least 8 characters long');
+    return list;
+  };
+  const viewerTokens = tokens('viewerTokens', 'LIVECAP_VIEWER_TOKENS');
+  const adminTokens = tokens('adminTokens', 'LIVECAP_ADMIN_TOKENS');
+
+  const host = flags.host ?? fileValue<string>(p, f, 'host', 'string', fileName) ?? SERVE_DEFAULTS.host;
+  const mediaDir = flags['media-dir'] ?? fileValue<string>(p, f, 'mediaDir', 'string', fileName);
+
+  if (p.list.length) throw new Error(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
+  return {
+    host,
+    port,
+    mediaDir,
+    sources: [...sources].map(([id, url]) => ({ id, url })),
+    captioner,
+    captioners: perStream,
+    summarizer,
+    summaryWindowS,
+    summaryHopS,
+    fps,
+    analysis,
+    history: { path: historyPath, days: days!, maxEvents: maxEvents! },
+    auth: { viewerTokens, adminTokens },
+  };
+}
