@@ -46,3 +46,22 @@ test('livecap serve with a bad source says what is wrong and exits non-zero', as
   assert.match(err, /unsupported source scheme 'ftp:'/);
   assert.doesNotMatch(err, /hunter2/);
 });
+
+test('server logs are JSON lines that carry the stream id, with passwords redacted', async () => {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--summarizer', 'none', '--source', 'cam=rtsp://admin:hunter2@127.0.0.1:9/none'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LIVECAP_LOG: 'info', LIVECAP_LOG_FORMAT: '' },
+  });
+  let err = '';
+  child.stderr.on('data', (c) => (err += c));
+  const lines = () => err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Nothing listens on port 9: the stream goes to reconnecting, and says so in its log.
+  const failure = await waitFor('a reconnecting log line', () => lines().find((l) => l.stream === 'cam' && l.level === 'warn'), 30_000);
+  assert.equal(typeof failure.time, 'string');
+  assert.match(String(failure.msg), /^stream reconnecting/);
+  const added = lines().find((l) => l.msg === 'stream added')!;
+  assert.equal(added.url, 'rtsp://admin:***@127.0.0.1:9/none');
+  assert.doesNotMatch(err, /hunter2/);
+  child.kill('SIGTERM');
+  assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+});

@@ -1,27 +1,31 @@
 /**
- * Minimal structured logging to stderr: `livecap level: message key=value …`.
- * LIVECAP_LOG=debug|info|warn|error|silent sets the level (default info).
+ * Structured logs on stderr, through pino: one JSON object per line with `level`, `time`,
+ * `msg` and the fields given (a stream's logs carry `stream`), ready for a log shipper.
+ * LIVECAP_LOG=debug|info|warn|error|silent sets the level (default info);
+ * LIVECAP_LOG_FORMAT=text prints `livecap level: message key=value …` lines for reading by eye.
+ * Writes are synchronous, so nothing logged just before an exit is lost.
  */
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
-type Level = Exclude<keyof typeof LEVELS, 'silent'>;
+import pino from 'pino';
 
-function threshold(): number {
-  const name = (process.env.LIVECAP_LOG ?? 'info') as keyof typeof LEVELS;
-  return LEVELS[name] ?? LEVELS.info;
-}
+const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+type Level = Exclude<(typeof LEVELS)[number], 'silent'>;
 
-function format(fields: Record<string, unknown>): string {
-  return Object.entries(fields)
+const level = (LEVELS as readonly string[]).includes(process.env.LIVECAP_LOG ?? '') ? (process.env.LIVECAP_LOG as Level) : 'info';
+const logger = pino({ level, base: { name: 'livecap' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, pino.destination({ fd: 2, sync: true }));
+
+function text(lvl: Level, message: string, fields: Record<string, unknown> = {}): void {
+  if (!logger.isLevelEnabled(lvl)) return;
+  const extra = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
     .join(' ');
+  process.stderr.write(`livecap ${lvl}: ${message}${extra ? ' ' + extra : ''}\n`);
 }
 
-function write(level: Level, message: string, fields: Record<string, unknown> = {}): void {
-  if (LEVELS[level] < threshold()) return;
-  const extra = format(fields);
-  process.stderr.write(`livecap ${level}: ${message}${extra ? ' ' + extra : ''}\n`);
-}
+const write =
+  process.env.LIVECAP_LOG_FORMAT === 'text'
+    ? text
+    : (lvl: Level, message: string, fields: Record<string, unknown> = {}) => logger[lvl](fields, message);
 
 export const log = {
   debug: (message: string, fields?: Record<string, unknown>) => write('debug', message, fields),
