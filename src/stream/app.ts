@@ -5,6 +5,8 @@
  */
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import type { HttpBindings } from '@hono/node-server';
+import { RateLimiter } from './rate-limit.js';
 import { requestToken, type Auth, type Role } from './auth.js';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
@@ -48,10 +50,13 @@ function timeParam(value: string | undefined, name: string): number | undefined 
 export interface AppOptions {
   auth: Auth;
   onStreamsChanged: () => void;
+  /** Stream creations per client (default 10 at once, 10 a minute). */
+  streamCreation?: { perMinute: number; burst: number };
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged }: AppOptions): Hono {
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation }: AppOptions): Hono {
   const app = new Hono();
+  const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const metrics = serverMetrics(streams, hub, bus);
 
   // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
@@ -82,7 +87,14 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
 
   app.get('/api/streams', (c) => c.json({ streams: streams.list() }));
 
-  app.post('/api/streams', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }), async (c) => {
+  app.post('/api/streams', async (c, next) => {
+    const wait = creations.take((c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown');
+    if (wait > 0) {
+      c.header('Retry-After', String(wait));
+      throw new HTTPException(429, { message: `too many streams created from this address; try again in ${wait} s` });
+    }
+    await next();
+  }, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }), async (c) => {
     let body: unknown;
     try {
       body = await c.req.json();

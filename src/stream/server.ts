@@ -29,6 +29,8 @@ export interface ServerOptions {
   captioners?: ReadonlyMap<string, Captioner>;
   pipeline: Omit<PipelineOptions, 'streamId'>;
   hub?: Partial<HubOptions>;
+  /** Stream creations allowed per client address (default 10 at once, 10 a minute). */
+  streamCreation?: { perMinute: number; burst: number };
   /** Access tokens (default: none, the server is open). */
   auth?: AuthConfig;
   /** The history store's file and retention (default: in memory). */
@@ -61,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit) => streams.replay(id, since, limit), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
-  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams() });
+  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   const server = await new Promise<Server>((resolve, reject) => {
