@@ -64,3 +64,26 @@ test('the viewer shows the stream going away and reconnects by itself after a se
   await page.waitForSelector('#status[data-state="offline"]', { timeout: 5000 });
   await page.waitForSelector('#status[data-state="live"]', { timeout: 15_000 });
 });
+
+test('the viewer searches every caption and links the subtitles of the stream', async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(server.url + '/?stream=demo');
+  await page.waitForFunction(() => document.querySelector('#current')?.hasAttribute('data-seq'), undefined, { timeout: 30_000 });
+  const caption = (await page.textContent('#current'))!;
+  const word = caption.split(' ').find((w) => /^(circle|square|triangle|star|cross)/.test(w))!.replace(/e?s$/, '');
+  await page.fill('#search-q', word);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#search-results li mark', { timeout: 10_000 });
+  assert.match((await page.textContent('#search-status')) ?? '', /^\d+ results?$/);
+  const marks = await page.$$eval('#search-results mark', (els) => els.map((e) => e.textContent ?? ''));
+  assert.ok(marks.every((m) => m.toLowerCase().startsWith(word)), `${marks} all start with ${word}`);
+  assert.equal(await page.getAttribute('#vtt', 'href'), '/api/streams/demo/captions.vtt');
+  const vtt = await page.evaluate(async () => (await fetch((document.querySelector('#vtt') as HTMLAnchorElement).href)).text());
+  assert.match(vtt, /^WEBVTT/);
+  await page.fill('#search-q', 'zebra');
+  await page.click('.search button');
+  await page.waitForFunction(() => document.querySelector('#search-status')?.textContent === 'Nothing found', undefined, { timeout: 10_000 });
+  assert.deepEqual(errors, []);
+});

@@ -100,10 +100,52 @@ function fillPicker(streams) {
   return previous !== selected;
 }
 
+function linkSubtitles(id) {
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  $('vtt').href = `/api/streams/${encodeURIComponent(id)}/captions.vtt${q}`;
+  $('srt').href = `/api/streams/${encodeURIComponent(id)}/captions.srt${q}`;
+}
+
+/** The snippet's [matched] words as <mark>, built from text nodes (never as HTML). */
+function snippetNodes(snippet) {
+  return snippet.split(/(\[[^\]]*\])/).filter(Boolean).map((part) => {
+    if (!/^\[.*\]$/.test(part)) return document.createTextNode(part);
+    const mark = document.createElement('mark');
+    mark.textContent = part.slice(1, -1);
+    return mark;
+  });
+}
+
+async function search(q) {
+  const status = $('search-status');
+  const list = $('search-results');
+  list.replaceChildren();
+  if (!q.trim()) return;
+  status.textContent = 'Searching…';
+  const res = await fetch(`/api/search?q=${encodeURIComponent(q)}&limit=50`, { headers: authHeaders });
+  if (!res.ok) {
+    status.textContent = `Search failed: ${(await res.json().catch(() => ({}))).error ?? res.status}`;
+    return;
+  }
+  const { results } = await res.json();
+  status.textContent = results.length ? `${results.length} result${results.length === 1 ? '' : 's'}` : 'Nothing found';
+  for (const r of results) {
+    const li = document.createElement('li');
+    const time = document.createElement('time');
+    time.dateTime = new Date(r.ts).toISOString();
+    time.textContent = `${r.stream} · ${new Date(r.ts).toLocaleString()}${r.type === 'summary' ? ' · summary' : ''}`;
+    const text = document.createElement('span');
+    text.append(...snippetNodes(r.snippet));
+    li.append(time, text);
+    list.append(li);
+  }
+}
+
 async function select(id, ws) {
   if (!id) return;
   const old = selected;
   selected = id;
+  linkSubtitles(id);
   if (old && old !== id && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'unsubscribe', streams: [old] }));
   resetView();
   await loadHistory(id);
@@ -163,4 +205,8 @@ function connect() {
 }
 
 picker.addEventListener('change', () => select(picker.value, socket));
+$('search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  search($('search-q').value);
+});
 connect();
