@@ -31,7 +31,11 @@ export interface ProcessOptions {
   ffmpegPath?: string;
 }
 
-/** SIGTERM now, SIGKILL after `graceMs` if it has not exited. Resolves when it is gone. */
+/**
+ * SIGTERM now, SIGKILL after `graceMs` if it has not exited. Resolves when it is gone. A
+ * SIGCONT follows the SIGTERM: a stopped (frozen) process acts on the SIGTERM at once instead
+ * of holding it until the SIGKILL.
+ */
 export function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -41,6 +45,7 @@ export function stopProcess(child: ChildProcess, graceMs: number): Promise<void>
       resolve();
     });
     child.kill('SIGTERM');
+    child.kill('SIGCONT');
   });
 }
 
