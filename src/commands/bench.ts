@@ -4,6 +4,7 @@ const BENCHMARKS: Record<string, string> = {
   scenes: '../../bench/scenes.js',
   ingest: '../../bench/ingest.js',
   generation: '../../bench/generation.js',
+  viewers: '../../bench/viewers.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {
