@@ -5,6 +5,7 @@ const BENCHMARKS: Record<string, string> = {
   ingest: '../../bench/ingest.js',
   generation: '../../bench/generation.js',
   viewers: '../../bench/viewers.js',
+  soak: '../../bench/soak.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {
