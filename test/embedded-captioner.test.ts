@@ -24,21 +24,21 @@ test('the embedded model is small', async () => {
   assert.ok(bytes < 15 * 2 ** 20, `${bytes} bytes`);
 });
 
-test('the embedded captioner names the colour right on rendered single-object scenes', async () => {
+test('the embedded captioner names the colour and the shape right on rendered single-object scenes', async () => {
   const captioner = await CaptionerClient.start(EMBEDDED_CAPTIONER, 'wasm');
   try {
     // A seed the training set never used; frames at a video's size, as the live pipeline sees them.
     const rng = new Rng(424242);
     let right = 0;
-    const total = 40;
+    const total = 60;
     const wrong: string[] = [];
     for (let i = 0; i < total; i++) {
       const scene = randomScene(rng, 'single');
       const { text } = await captioner.caption(renderScene(scene, 320, 240));
       const words = contentWords(text);
       const [o] = scene.objects;
-      // Exactly one colour word, the object's, and a shape word.
-      if (words.colours.join() === o.colour && words.shapes.length === 1) right++;
+      // Exactly one colour word and one shape word: the object's.
+      if (words.colours.join() === o.colour && words.shapes.join() === o.shape) right++;
       else wrong.push(`${o.colour} ${o.shape} → "${text}"`);
     }
     assert.ok(right / total >= 0.9, `${right}/${total} right; wrong: ${wrong.join('; ')}`);
