@@ -30,8 +30,8 @@ test('it names the scenes of held-out synthetic videos in order', async () => {
   try {
     const report = await evaluateSummarizer(model, { videos: 6, seed: 770001, windowSeconds: 20, hopSeconds: 10, videoSeconds: 30 });
     assert.equal(report.windows, 12);
-    assert.ok(report.rougeL >= 0.85, `ROUGE-L ${report.rougeL}`);
-    assert.ok(report.contentAccuracy >= 0.6, `colours and shapes right in ${report.contentAccuracy}`);
+    assert.ok(report.rougeL >= 0.75, `ROUGE-L ${report.rougeL}`);
+    assert.ok(report.contentF1 >= 0.7, `colour/shape words F1 ${report.contentF1}`);
     for (const s of report.samples) assert.match(s.summary, /^the video shows /);
   } finally {
     await model.release();
