@@ -5,6 +5,7 @@
  * paused, so the server's queue for them only grows). Prints one JSON report on stdout.
  *
  *   node dist/bench/viewer-swarm.js URL STREAM HEALTHY SLOW SECONDS
+ * Reports the healthy viewers' latency percentiles (ms) and how many captions they got.
  */
 import WebSocket from 'ws';
 
@@ -40,6 +41,8 @@ const all = [...Array(healthy).fill(true), ...Array(slow).fill(false)] as boolea
 for (let i = 0; i < all.length; i += 50) sockets.push(...(await Promise.all(all.slice(i, i + 50).map((read) => open(read, latencies)))));
 process.stdout.write(JSON.stringify({ type: 'ready' }) + '\n');
 await new Promise((r) => setTimeout(r, seconds * 1000));
-process.stdout.write(JSON.stringify({ type: 'report', latencies }) + '\n');
 for (const ws of sockets) ws.terminate();
-process.exit(0);
+const sorted = latencies.sort((a, b) => a - b);
+const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+// Exit only once the report is written: a pipe write is asynchronous.
+process.stdout.write(JSON.stringify({ type: 'report', delivered: sorted.length, p50: at(50), p95: at(95), p99: at(99) }) + '\n', () => process.exit(0));

@@ -19,7 +19,7 @@ import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/caption
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import type { CaptionMessage } from '../src/stream/events.js';
 import { Progress } from '../src/util/progress.js';
-import { machineLine, percentile } from './machine.js';
+import { machineLine } from './machine.js';
 
 interface RunResult {
   label: string;
@@ -67,17 +67,16 @@ export async function run(args: string[]): Promise<number> {
       peakHeap = Math.max(peakHeap, mem.heapUsed);
       bar.tick();
     }, 1000 / rate);
-    const report = JSON.parse(String((await messages.next()).value)) as { latencies: number[] };
+    const report = JSON.parse(String((await messages.next()).value)) as { delivered: number; p50: number; p95: number; p99: number };
     clearInterval(timer);
     bar.finish();
     await new Promise((resolve) => swarm.once('exit', resolve));
-    const sorted = report.latencies.sort((a, b) => a - b);
     return {
       label,
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      p99: percentile(sorted, 99),
-      delivered: sorted.length,
+      p50: report.p50,
+      p95: report.p95,
+      p99: report.p99,
+      delivered: report.delivered,
       peakRssMiB: peakRss / 2 ** 20,
       peakHeapMiB: peakHeap / 2 ** 20,
       dropped: server.hub.stats.droppedViewers - droppedBefore,
