@@ -60,3 +60,22 @@ test('slow viewers are dropped with 4008 while healthy ones get everything, in b
     await releaseCaptioner(EMBEDDED_CAPTIONER);
   }
 });
+
+test('a peer that stops answering pings is terminated; one that answers stays', async () => {
+  const server = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), hub: { heartbeatMs: 200 }, pipeline: { output: { width: 160, height: 120, fps: 1 } } });
+  try {
+    const url = server.url.replace('http', 'ws') + '/ws';
+    const silent = new WebSocket(url, { autoPong: false });
+    const alive = new WebSocket(url);
+    await Promise.all([silent, alive].map((ws) => new Promise((resolve) => ws.once('open', resolve))));
+    const closed = await new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    assert.equal(closed, 1006, 'cut off without a closing handshake');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(alive.readyState, WebSocket.OPEN);
+    assert.equal(server.hub.stats.viewers, 1);
+    alive.close();
+  } finally {
+    await server.close();
+    await releaseCaptioner(EMBEDDED_CAPTIONER);
+  }
+});
