@@ -7,7 +7,7 @@
 #      with grammar captions, then with the embedded captioner's captions of the rendered scenes
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS="${EPOCHS:-12}"
+EPOCHS="${EPOCHS:-20}"
 livecap() { node bin/livecap.js "$@"; }
 
 livecap train-summarizer --out models/summarizer-synth --epochs "$EPOCHS"

@@ -43,7 +43,7 @@ export interface SummarizerTrainOptions {
 }
 
 export const SUMMARIZER_TRAIN_DEFAULTS: Omit<SummarizerTrainOptions, 'outDir'> = {
-  epochs: 12,
+  epochs: 20,
   pairsPerEpoch: 8000,
   batchSize: 32,
   learningRate: 1e-3,
