@@ -61,6 +61,8 @@ export class HistoryStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
+  /** The reads a subscribe, a page or a search makes, prepared once. */
+  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'between' | 'search', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
@@ -100,6 +102,18 @@ export class HistoryStore {
     `);
     this.insert = this.db.prepare('INSERT INTO events (stream, seq, type, ts, text, body) VALUES (?, ?, ?, ?, ?, ?)');
     this.bumpSeq = this.db.prepare('INSERT INTO stream_seq (stream, last_seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)');
+    this.reads = {
+      lastSeq: this.db.prepare('SELECT last_seq AS seq FROM stream_seq WHERE stream = ?'),
+      firstSeq: this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?'),
+      since: this.db.prepare('SELECT body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
+      search: this.db.prepare(
+        `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
+         FROM events_fts JOIN events e ON e.id = events_fts.rowid
+         WHERE events_fts MATCH ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
+         ORDER BY rank, e.ts DESC LIMIT ?`,
+      ),
+    };
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     this.appendTx = this.db.transaction((m: SequencedMessage) => {
       this.insert.run(m.stream, m.seq, m.type, m.ts, m.text, JSON.stringify(m));
@@ -115,25 +129,25 @@ export class HistoryStore {
 
   /** The last seq a stream used (0 for a new stream), whether or not its events are still kept. */
   lastSeq(stream: string): number {
-    const row = this.db.prepare('SELECT last_seq AS seq FROM stream_seq WHERE stream = ?').get(stream) as { seq: number } | undefined;
+    const row = this.reads.lastSeq.get(stream) as { seq: number } | undefined;
     return row?.seq ?? 0;
   }
 
   /** The oldest seq still kept for a stream, if any. */
   firstSeq(stream: string): number | undefined {
-    const row = this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?').get(stream) as { seq: number | null };
+    const row = this.reads.firstSeq.get(stream) as { seq: number | null };
     return row.seq ?? undefined;
   }
 
   /** Events after `since`, oldest first, at most `limit`. */
   since(stream: string, since: number, limit: number): SequencedMessage[] {
-    const rows = this.db.prepare('SELECT body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?').all(stream, since, limit) as { body: string }[];
+    const rows = this.reads.since.all(stream, since, limit) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as SequencedMessage);
   }
 
   /** Events of a stream whose time lies in [from, to] (epoch ms), oldest first. */
   between(stream: string, from: number, to: number, limit: number): SequencedMessage[] {
-    const rows = this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?').all(stream, from, to, limit) as { body: string }[];
+    const rows = this.reads.between.all(stream, from, to, limit) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as SequencedMessage);
   }
 
@@ -141,14 +155,7 @@ export class HistoryStore {
   search(query: SearchQuery): SearchHit[] {
     const match = ftsQuery(query.q);
     if (!match) return [];
-    const rows = this.db
-      .prepare(
-        `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
-         FROM events_fts JOIN events e ON e.id = events_fts.rowid
-         WHERE events_fts MATCH ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
-         ORDER BY rank, e.ts DESC LIMIT ?`,
-      )
-      .all(match, query.stream ?? null, query.stream ?? null, query.from ?? 0, query.to ?? Number.MAX_SAFE_INTEGER, Math.min(query.limit ?? 50, 500)) as { body: string; snippet: string }[];
+    const rows = this.reads.search.all(match, query.stream ?? null, query.stream ?? null, query.from ?? 0, query.to ?? Number.MAX_SAFE_INTEGER, Math.min(query.limit ?? 50, 500)) as { body: string; snippet: string }[];
     return rows.map((r) => ({ event: JSON.parse(r.body) as SequencedMessage, snippet: r.snippet }));
   }
 

@@ -15,8 +15,6 @@ import type { HfModelDir } from './model-dir.js';
 import { EncoderDecoder } from './encoder-decoder.js';
 import type { Generated } from './search.js';
 
-export { cacheShape } from './encoder-decoder.js';
-
 export interface GenerateResult extends Generated {
   text: string;
   /** Input tokens after truncation to the model's limit. */

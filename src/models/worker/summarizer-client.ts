@@ -8,6 +8,7 @@
  */
 import type { GenerationOptions, GenerationOverrides } from '../seq2seq/generation-config.js';
 import { WorkerRpc } from './rpc.js';
+import { captionsAsText } from '../../pipeline/rolling-window.js';
 
 export interface Summary {
   text: string;
@@ -15,11 +16,6 @@ export interface Summary {
   tokens: number;
   inputTokens: number;
   ms: number;
-}
-
-/** The captions as one input text: each its own sentence. */
-export function captionsAsText(captions: readonly string[]): string {
-  return captions.map((c) => c.trim().replace(/[.!?]*$/, '.')).join(' ');
 }
 
 export class SummarizerClient {

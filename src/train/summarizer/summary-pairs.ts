@@ -6,8 +6,7 @@
  */
 import { randomScene, type Scene } from '../../synth/world.js';
 import { canonicalCaption, captionsFor, summaryFor } from '../../synth/grammar.js';
-import { collapseRepeats } from '../../pipeline/rolling-window.js';
-import { captionsAsText } from '../../models/worker/summarizer-client.js';
+import { captionsAsText, collapseRepeats } from '../../pipeline/rolling-window.js';
 import { Rng } from '../../util/rng.js';
 
 export interface SummaryPair {
