@@ -79,7 +79,7 @@ export function vitGpt2Shapes(c: VitGpt2Config): [string, number[]][] {
 
 function randomWeights(c: VitGpt2Config, seed: number): BartWeights {
   const rng = new Rng(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const normal = () => rng.normal();
   const weights: BartWeights = {};
   for (const [name, dims] of vitGpt2Shapes(c)) {
     const size = dims.reduce((a, b) => a * b, 1);

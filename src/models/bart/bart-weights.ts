@@ -44,10 +44,7 @@ export function bartParameterShapes(c: BartConfig): [string, number[]][] {
  */
 export function initBartWeights(c: BartConfig, seed: number, std = 0.02, biasStd = 0): BartWeights {
   const rng = new Rng(seed);
-  const normal = () => {
-    const u = 1 - rng.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
-  };
+  const normal = () => rng.normal();
   const weights: BartWeights = {};
   for (const [name, dims] of bartParameterShapes(c)) {
     const size = dims.reduce((a, b) => a * b, 1);
