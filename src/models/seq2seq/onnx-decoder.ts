@@ -48,12 +48,42 @@ function gatherRows(t: OnnxTensor & { type: 'float32' }, parents: readonly numbe
 
 const isIdentity = (parents: readonly number[]) => parents.every((p, i) => p === i);
 
+/** What a decoder session takes and what a step needs back from it, worked out once. */
+interface SessionPlan {
+  session: OnnxSession;
+  pastNames: string[];
+  takes: Record<'encoder_hidden_states' | 'encoder_attention_mask' | 'attention_mask' | 'position_ids' | 'use_cache_branch', boolean>;
+  /**
+   * Outputs to fetch once the cache is filled: the cross-attention presents only pass the
+   * past back unchanged, so copying them out every step would be waste; undefined: all.
+   */
+  laterFetch?: string[];
+}
+
+function plan(session: OnnxSession, kind: DecoderSessions['kind']): SessionPlan {
+  const has = (n: string) => session.inputNames.includes(n);
+  return {
+    session,
+    pastNames: session.inputNames.filter((n) => n.startsWith('past_key_values.')),
+    takes: {
+      encoder_hidden_states: has('encoder_hidden_states'),
+      encoder_attention_mask: has('encoder_attention_mask'),
+      attention_mask: has('attention_mask'),
+      position_ids: has('position_ids'),
+      use_cache_branch: has('use_cache_branch'),
+    },
+    laterFetch: kind === 'uncached' ? ['logits'] : session.outputNames.filter((n) => !(n.startsWith('present.') && n.includes('.encoder.'))),
+  };
+}
+
 export class OnnxDecoderStepper implements Stepper {
   private past = new Map<string, OnnxTensor & { type: 'float32' }>();
   private sequences: number[][] = [];
   private steps = 0;
   private readonly states: OnnxTensor;
   private readonly mask: OnnxTensor | undefined;
+  private readonly firstPlan: SessionPlan;
+  private readonly withPastPlan: SessionPlan | undefined;
 
   constructor(
     private readonly sessions: DecoderSessions,
@@ -65,6 +95,8 @@ export class OnnxDecoderStepper implements Stepper {
     const [, s, d] = encoder.states.dims as [number, number, number];
     this.states = { type: 'float32', data: tile(encoder.states.data, rows), dims: [rows, s, d] };
     this.mask = encoder.mask ? { type: 'int64', data: tile(encoder.mask.data, rows), dims: [rows, encoder.mask.dims[1]!] } : undefined;
+    this.firstPlan = plan(sessions.first, sessions.kind);
+    this.withPastPlan = sessions.withPast && plan(sessions.withPast, sessions.kind);
   }
 
   async step(tokens: readonly number[], parents?: readonly number[]): Promise<Float32Array> {
@@ -76,34 +108,35 @@ export class OnnxDecoderStepper implements Stepper {
       if (reorder) this.sequences = reorder.map((p) => this.sequences[p]!);
       this.sequences = tokens.map((t, r) => [...(this.sequences[r] ?? []), t]);
     }
-    const session = this.steps > 0 && this.sessions.kind === 'split' ? this.sessions.withPast! : this.sessions.first;
+    const p = this.steps > 0 && this.withPastPlan ? this.withPastPlan : this.firstPlan;
+    const { session, takes } = p;
 
     const ids = cached ? tokens.map(BigInt) : this.sequences.flatMap((s) => s.map(BigInt));
     const feeds: Record<string, OnnxTensor> = {
       input_ids: { type: 'int64', data: BigInt64Array.from(ids), dims: [this.rows, cached ? 1 : this.sequences[0]!.length] },
     };
-    if (session.inputNames.includes('encoder_hidden_states')) feeds.encoder_hidden_states = this.states;
-    if (this.mask && session.inputNames.includes('encoder_attention_mask')) feeds.encoder_attention_mask = this.mask;
-    const pastNames = session.inputNames.filter((n) => n.startsWith('past_key_values.'));
-    for (const name of pastNames) {
+    if (takes.encoder_hidden_states) feeds.encoder_hidden_states = this.states;
+    if (this.mask && takes.encoder_attention_mask) feeds.encoder_attention_mask = this.mask;
+    for (const name of p.pastNames) {
       let t = this.past.get(name);
       if (reorder && t && !name.includes('.encoder.')) t = gatherRows(t, reorder);
       feeds[name] = t ?? { type: 'float32', data: new Float32Array(0), dims: [this.rows, this.cache.heads, 0, this.cache.headDim] };
     }
     // GPT-2 style decoders take a mask over every token so far, and some take positions.
     const fed = cached ? this.steps + 1 : this.sequences[0]!.length;
-    if (session.inputNames.includes('attention_mask')) feeds.attention_mask = { type: 'int64', data: new BigInt64Array(this.rows * fed).fill(1n), dims: [this.rows, fed] };
-    if (session.inputNames.includes('position_ids')) {
+    if (takes.attention_mask) feeds.attention_mask = { type: 'int64', data: new BigInt64Array(this.rows * fed).fill(1n), dims: [this.rows, fed] };
+    if (takes.position_ids) {
       const width = cached ? 1 : fed;
       feeds.position_ids = { type: 'int64', data: BigInt64Array.from({ length: this.rows * width }, (_, i) => BigInt(fed - width + (i % width))), dims: [this.rows, width] };
     }
-    if (session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = { type: 'bool', data: Uint8Array.of(this.steps > 0 ? 1 : 0), dims: [1] };
+    if (takes.use_cache_branch) feeds.use_cache_branch = { type: 'bool', data: Uint8Array.of(this.steps > 0 ? 1 : 0), dims: [1] };
 
-    const out = await session.run(feeds);
+    // The first step of a cached layout fetches everything: its cross-attention presents are kept.
+    const out = await session.run(feeds, cached && this.steps === 0 ? undefined : p.laterFetch);
     this.steps++;
     if (cached) {
-      // Keep each present as the next step's past; the split layout's with-past model does not
-      // return the cross-attention cache, so the one from the first step stays.
+      // Keep each present as the next step's past; the cross-attention cache (not fetched after
+      // the first step, not returned by the split layout's with-past model) stays as it was.
       for (const [name, value] of Object.entries(out)) {
         if (name.startsWith('present') && value.type === 'float32') this.past.set(name.replace(/^present/, 'past_key_values'), value);
       }
