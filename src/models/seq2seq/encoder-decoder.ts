@@ -7,7 +7,7 @@
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { openSession, type OnnxSession, type OnnxTensor, type ProviderPreference } from '../onnx/runtime.js';
-import { resolveGeneration, type GenerationOptions, type GenerationOverrides } from './generation-config.js';
+import { applyOverrides, resolveGeneration, type GenerationOptions, type GenerationOverrides } from './generation-config.js';
 import { readHfModelDir, type HfModelDir } from './model-dir.js';
 import { OnnxDecoderStepper, type CacheShape, type DecoderSessions, type EncoderOutput } from './onnx-decoder.js';
 import { generate, type Generated } from './search.js';
@@ -108,7 +108,7 @@ export class EncoderDecoder {
   /** Runs the encoder on `feeds`, then searches the decoder with the generation options. */
   async generate(feeds: Record<string, OnnxTensor>, mask: EncoderOutput['mask'], overrides: GenerationOverrides = {}): Promise<Generated & { text: string }> {
     if (this.released) throw new Error(`${this.files.dir}: model was released`);
-    const options = { ...this.generation, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+    const options = applyOverrides(this.generation, overrides, this.files.dir);
     const out = await this.encoder.run(feeds);
     const states = out.last_hidden_state ?? Object.values(out)[0];
     if (!states || states.type !== 'float32') throw new Error(`${this.encoder.path}: the encoder returned no float last_hidden_state`);

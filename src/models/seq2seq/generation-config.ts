@@ -79,11 +79,25 @@ export function resolveGeneration(
   }
   if (out.padTokenId === undefined) out.padTokenId = out.eosTokenId;
   const o = out as unknown as GenerationOptions;
+  problems.push(...rangeProblems(o));
+  if (problems.length) throw new Error(`${where}: ${problems.join('; ')}`);
+  return o;
+}
+
+/** Options with a caller's per-call overrides applied, checked as a folder's options are. */
+export function applyOverrides(base: GenerationOptions, overrides: GenerationOverrides, where: string): GenerationOptions {
+  const o = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as GenerationOptions;
+  const problems = rangeProblems(o);
+  if (problems.length) throw new Error(`${where}: ${problems.join('; ')}`);
+  return o;
+}
+
+function rangeProblems(o: GenerationOptions): string[] {
+  const problems: string[] = [];
   if (!Number.isInteger(o.maxLength) || o.maxLength < 2) problems.push(`max_length must be an integer ≥ 2, got ${o.maxLength}`);
   if (!Number.isInteger(o.minLength) || o.minLength < 0) problems.push(`min_length must be an integer ≥ 0, got ${o.minLength}`);
   if (!Number.isInteger(o.numBeams) || o.numBeams < 1) problems.push(`num_beams must be an integer ≥ 1, got ${o.numBeams}`);
   if (!Number.isInteger(o.noRepeatNgramSize) || o.noRepeatNgramSize < 0) problems.push(`no_repeat_ngram_size must be an integer ≥ 0, got ${o.noRepeatNgramSize}`);
   if (typeof o.lengthPenalty !== 'number' || !Number.isFinite(o.lengthPenalty)) problems.push(`length_penalty must be a number, got ${o.lengthPenalty}`);
-  if (problems.length) throw new Error(`${where}: ${problems.join('; ')}`);
-  return o;
+  return problems;
 }
