@@ -87,6 +87,9 @@ test('replay gives every event after since, or a gap first where history no long
   assert.deepEqual(seqs(streams.replay('cam', 3, 100)), [undefined, [4, 5, 6, 7, 8]]);
   assert.deepEqual(seqs(streams.replay('cam', 4, 2)), [{ from: 5, to: 6 }, [7, 8]], 'more than the limit: the newest, after a gap');
   assert.deepEqual(seqs(streams.replay('cam', 8, 100)), [undefined, []]);
+  const twoEvents = store.sinceStored('cam', 6, 2).reduce((n, e) => n + e.json.length, 0);
+  assert.deepEqual(seqs(streams.replay('cam', 3, 100, twoEvents)), [{ from: 4, to: 6 }, [7, 8]], 'more bytes than the budget: the newest that fit, after a gap');
+  assert.equal(streams.replay('cam', 6, 100).events[0]!.json, JSON.stringify(caption('cam', 7, 7000, 'caption 7')), 'sent as stored');
   assert.deepEqual(seqs(streams.replay('other', 0, 100)), [undefined, []]);
   streams.close();
   store.close();

@@ -84,11 +84,16 @@ const token = new URLSearchParams(location.search).get('token');
 const authHeaders = token ? { authorization: `Bearer ${token}` } : {};
 
 async function loadHistory(id) {
-  const res = await fetch(`/api/streams/${encodeURIComponent(id)}/captions?since=0&limit=1000`, { headers: authHeaders });
+  // History is oldest first and may hold days: ask only for the newest events the page shows.
+  const info = await fetch(`/api/streams/${encodeURIComponent(id)}`, { headers: authHeaders });
+  if (!info.ok) return;
+  const { lastSeq: newest } = await info.json();
+  const since = Math.max(0, newest - HISTORY_LIMIT - 1);
+  const res = await fetch(`/api/streams/${encodeURIComponent(id)}/captions?since=${since}&limit=${HISTORY_LIMIT + 1}`, { headers: authHeaders });
   if (!res.ok) return;
   const { captions } = await res.json();
   lastSeq.delete(id);
-  for (const c of captions.slice(-HISTORY_LIMIT - 1)) showEvent(c, { live: false });
+  for (const c of captions) showEvent(c, { live: false });
 }
 
 function fillPicker(streams) {

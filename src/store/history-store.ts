@@ -41,6 +41,13 @@ export interface SearchQuery {
   limit?: number;
 }
 
+/** An event as the store keeps it: its JSON is what viewers are sent, byte for byte. */
+export interface StoredEvent {
+  seq: number;
+  type: string;
+  json: string;
+}
+
 export interface SearchHit {
   event: SequencedMessage;
   /** The matching text with matched words in [brackets]. */
@@ -105,7 +112,7 @@ export class HistoryStore {
     this.reads = {
       lastSeq: this.db.prepare('SELECT last_seq AS seq FROM stream_seq WHERE stream = ?'),
       firstSeq: this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?'),
-      since: this.db.prepare('SELECT body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      since: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
       between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
       search: this.db.prepare(
         `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
@@ -141,8 +148,12 @@ export class HistoryStore {
 
   /** Events after `since`, oldest first, at most `limit`. */
   since(stream: string, since: number, limit: number): SequencedMessage[] {
-    const rows = this.reads.since.all(stream, since, limit) as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as SequencedMessage);
+    return this.sinceStored(stream, since, limit).map((r) => JSON.parse(r.json) as SequencedMessage);
+  }
+
+  /** The same events as stored: each one's JSON exactly as it is sent, not parsed. */
+  sinceStored(stream: string, since: number, limit: number): StoredEvent[] {
+    return (this.reads.since.all(stream, since, limit) as { seq: number; type: string; body: string }[]).map((r) => ({ seq: r.seq, type: r.type, json: r.body }));
   }
 
   /** Events of a stream whose time lies in [from, to] (epoch ms), oldest first. */

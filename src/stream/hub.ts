@@ -16,7 +16,7 @@ import { log } from '../util/log.js';
 
 export const CLOSE_TOO_SLOW = 4008;
 export const PROTOCOL_VERSION = 1;
-/** The most events one subscribe replays; older ones are announced as a gap. */
+/** The most events one subscribe replays (and at most half the queue limit in bytes); older ones are announced as a gap. */
 export const REPLAY_LIMIT = 10_000;
 
 export interface HubOptions {
@@ -31,7 +31,7 @@ export interface StreamDirectory {
   ids(): string[];
   has(id: string): boolean;
   /** Events after `since` (newest `limit` at most), with a gap first when history no longer reaches back. */
-  replay(id: string, since: number, limit: number): { gap?: { from: number; to: number }; events: SequencedMessage[] };
+  replay(id: string, since: number, limit: number, maxBytes: number): { gap?: { from: number; to: number }; events: { json: string }[] };
   status(id: string): StatusMessage | undefined;
 }
 
@@ -112,9 +112,10 @@ export class Hub {
       if (typeof from === 'number' && Number.isInteger(from) && from >= 0) {
         // Synchronous from here to the last event: no broadcast can slip in between, so the
         // live events that follow carry on with no gap and no duplicate.
-        const { gap, events } = this.directory.replay(id, from, REPLAY_LIMIT);
+        // At most half the viewer's queue limit, so a replay never gets a viewer dropped.
+        const { gap, events } = this.directory.replay(id, from, REPLAY_LIMIT, this.options.maxBufferedBytes / 2);
         if (gap) this.send(viewer, JSON.stringify({ type: 'gap', stream: id, ...gap }));
-        for (const m of events) this.send(viewer, JSON.stringify(m));
+        for (const m of events) this.send(viewer, m.json);
       }
     }
   }

@@ -60,7 +60,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   pruner.unref();
   const bus = new EventBus();
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => bus.publish(m));
-  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit) => streams.replay(id, since, limit), status: (id) => streams.status(id) }, options.hub);
+  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit, maxBytes) => streams.replay(id, since, limit, maxBytes), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
   const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation });

@@ -14,7 +14,6 @@ import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { EventBus } from './event-bus.js';
 import type { StreamManager } from './streams.js';
 import type { StreamMessage } from './events.js';
-import { REPLAY_LIMIT } from './hub.js';
 
 export const MAX_QUEUED = 2000;
 const HEARTBEAT_MS = 15_000;
@@ -25,7 +24,13 @@ interface Item {
   id?: string;
 }
 
-const item = (m: StreamMessage): Item => ({ event: m.type, data: JSON.stringify(m), id: 'seq' in m ? String(m.seq) : undefined });
+// Each live event is serialised once however many SSE responses carry it.
+const serialised = new WeakMap<StreamMessage, string>();
+function item(m: StreamMessage): Item {
+  let data = serialised.get(m);
+  if (data === undefined) serialised.set(m, (data = JSON.stringify(m)));
+  return { event: m.type, data, id: 'seq' in m ? String(m.seq) : undefined };
+}
 
 export function streamEvents(c: Context, streams: StreamManager, bus: EventBus, id: string, since: number | undefined): Response {
   return streamSSE(c, async (stream: SSEStreamingApi) => {
@@ -41,9 +46,10 @@ export function streamEvents(c: Context, streams: StreamManager, bus: EventBus, 
     const status = streams.status(id);
     if (status) push(item(status));
     if (since !== undefined) {
-      const { gap, events } = streams.replay(id, since, REPLAY_LIMIT);
+      // Half the queue at most, so a replay alone never overflows it.
+      const { gap, events } = streams.replay(id, since, MAX_QUEUED / 2);
       if (gap) push({ event: 'gap', data: JSON.stringify({ type: 'gap', stream: id, ...gap }) });
-      for (const m of events) push(item(m));
+      for (const m of events) push({ event: m.type, data: m.json, id: String(m.seq) });
     }
     const unsubscribe = bus.subscribe((m) => {
       if (m.stream === id) push(item(m));

@@ -13,7 +13,7 @@ import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest
 import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
 import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from './events.js';
 import { log } from '../util/log.js';
-import { HistoryStore } from '../store/history-store.js';
+import { HistoryStore, type StoredEvent } from '../store/history-store.js';
 
 export class StreamConflictError extends Error {
   override name = 'StreamConflictError';
@@ -66,7 +66,8 @@ export interface StreamManagerOptions {
 /** What a subscriber asking for events after `since` gets: a gap first if history no longer reaches back. */
 export interface Replay {
   gap?: { from: number; to: number };
-  events: SequencedMessage[];
+  /** Stored events, their JSON ready to send. */
+  events: StoredEvent[];
 }
 
 export class StreamManager {
@@ -183,15 +184,25 @@ export class StreamManager {
   }
 
   /**
-   * Everything after `since` for a subscriber, at most the newest `limit` events: a gap first
-   * when retention removed events it has not seen, or when there are more than `limit`.
+   * Everything after `since` for a subscriber, at most the newest `limit` events and `maxBytes`
+   * of JSON: a gap first when retention removed events it has not seen, or when there are more
+   * than fit (the subscriber can page through those with the history API).
    */
-  replay(id: string, since: number, limit: number): Replay {
+  replay(id: string, since: number, limit: number, maxBytes = Infinity): Replay {
     const last = this.store.lastSeq(id);
     if (since >= last) return { events: [] };
     const oldest = this.store.firstSeq(id) ?? last + 1;
-    const from = Math.max(since, oldest - 1, last - limit);
-    return { gap: from > since ? { from: since + 1, to: from } : undefined, events: this.store.since(id, from, limit) };
+    let from = Math.max(since, oldest - 1, last - limit);
+    let events = this.store.sinceStored(id, from, limit);
+    // Keep the newest that fit the byte budget.
+    let bytes = 0;
+    let keep = events.length;
+    while (keep > 0 && bytes + events[keep - 1]!.json.length <= maxBytes) bytes += events[--keep]!.json.length;
+    if (keep > 0) {
+      from = events[keep - 1]!.seq;
+      events = events.slice(keep);
+    }
+    return { gap: from > since ? { from: since + 1, to: from } : undefined, events };
   }
 
   /** The current status of a stream as a message, for a new subscriber. */
