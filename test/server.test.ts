@@ -160,3 +160,15 @@ test('the viewer page and its assets are served, and paths cannot escape public/
   assert.equal((await fetch(`${server.url}/viewer/viewer.js`)).status, 200);
   assert.equal((await fetch(`${server.url}/viewer/..%2F..%2Fpackage.json`)).status, 404);
 });
+
+test('a server that cannot listen (port taken) fails with the reason and leaves its history store closed', async () => {
+  const path = join(media, 'taken.db');
+  await assert.rejects(
+    startServer({ host: '127.0.0.1', port: server.port, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), history: { path }, pipeline: { output: { width: 160, height: 120, fps: 10 } } }),
+    /EADDRINUSE/,
+  );
+  await releaseCaptioner(EMBEDDED_CAPTIONER);
+  // Closed: its write-ahead log was checkpointed into the file and emptied.
+  const { statSync, existsSync } = await import('node:fs');
+  assert.ok(!existsSync(`${path}-wal`) || statSync(`${path}-wal`).size === 0);
+});

@@ -66,10 +66,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s as Server)) as Server;
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s as Server)) as Server;
+      s.once('error', reject);
+    });
+  } catch (err) {
+    // Nothing listens (the port is taken, say): undo what was set up, the history store last.
+    clearInterval(pruner);
+    hub.close();
+    wss.close();
+    streams.close();
+    store.close();
+    throw err;
+  }
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/ws') {
