@@ -43,7 +43,8 @@ export interface OnnxSession {
 type Ort = typeof import('onnxruntime-node');
 const require = createRequire(import.meta.url);
 let ort: Ort | undefined;
-let providers: Promise<ExecutionProvider[]> | undefined;
+/** The probe's answer per preference: each is probed once per thread. */
+const providers = new Map<ProviderPreference, Promise<ExecutionProvider[]>>();
 
 function loadOrt(): Ort {
   ort ??= require('onnxruntime-node') as Ort;
@@ -111,9 +112,11 @@ async function probe(provider: ExecutionProvider): Promise<string | undefined> {
   }
 }
 
-/** The providers that work here, best first; probed once per thread. */
+/** The providers that work here, best first; probed once per thread and preference. */
 export function usableProviders(preference: ProviderPreference = envPreference()): Promise<ExecutionProvider[]> {
-  providers ??= (async () => {
+  const known = providers.get(preference);
+  if (known) return known;
+  const probed = (async () => {
     const candidates: ExecutionProvider[] = preference === 'auto' ? ['cuda', 'webgpu', 'cpu'] : [preference];
     const usable: ExecutionProvider[] = [];
     for (const provider of candidates) {
@@ -125,7 +128,8 @@ export function usableProviders(preference: ProviderPreference = envPreference()
     log.info('onnx execution provider chosen', { provider: usable[0], fallbacks: usable.slice(1).join(',') || undefined });
     return usable;
   })();
-  return providers;
+  providers.set(preference, probed);
+  return probed;
 }
 
 function toOrt(t: OnnxTensor) {
