@@ -8,6 +8,7 @@
  * Reports the healthy viewers' latency percentiles (ms) and how many captions they got.
  */
 import WebSocket from 'ws';
+import { percentile } from './machine.js';
 
 const [url, stream, healthyArg, slowArg, secondsArg] = process.argv.slice(2);
 const healthy = Number(healthyArg);
@@ -43,6 +44,6 @@ process.stdout.write(JSON.stringify({ type: 'ready' }) + '\n');
 await new Promise((r) => setTimeout(r, seconds * 1000));
 for (const ws of sockets) ws.terminate();
 const sorted = latencies.sort((a, b) => a - b);
-const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const at = (p: number) => percentile(sorted, p);
 // Exit only once the report is written: a pipe write is asynchronous.
 process.stdout.write(JSON.stringify({ type: 'report', delivered: sorted.length, p50: at(50), p95: at(95), p99: at(99) }) + '\n', () => process.exit(0));

@@ -6,7 +6,7 @@ import { collapseRepeats } from '../pipeline/rolling-window.js';
 import { SummarizerClient } from '../models/worker/summarizer-client.js';
 import { EMBEDDED_SUMMARIZER } from '../paths.js';
 
-const HELP = `usage: livecap summarize [--model MODEL_DIR] [--beams N] [--min-length N] [--max-length N] [--json] < captions.txt
+const HELP = `usage: livecap summarize [--model MODEL_DIR] [--beams N] [--min-length N] [--max-length N] [--length-penalty X] [--json] < captions.txt
 
   Reads captions, one per line, collapses repeats, and prints the model's summary.
   MODEL_DIR is a Hugging Face ONNX export (BART, DistilBART; see README); the default is the

@@ -16,10 +16,11 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
-import { parseCaptionerSpec } from '../models/worker/captioner-client.js';
+import { parseCaptionerSpec } from '../models/captioner/spec.js';
 import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
+import { STREAM_ID } from '../stream/streams.js';
 
 export interface ServeSettings {
   host: string;
@@ -73,7 +74,6 @@ export interface ServeFlags {
 }
 
 const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth'] as const;
-const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -132,9 +132,9 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   let captioner = fileValue<string>(p, f, 'captioner', 'string', fileName);
   const defaults: string[] = flags.model === undefined ? [] : [flags.model];
   for (const flag of flags.captioner ?? []) {
-    const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})=(.+)$/.exec(flag);
-    if (!m) defaults.push(flag);
-    else perStream.set(m[1]!, m[2]!);
+    const eq = flag.indexOf('=');
+    if (eq <= 0 || !STREAM_ID.test(flag.slice(0, eq))) defaults.push(flag);
+    else perStream.set(flag.slice(0, eq), flag.slice(eq + 1));
   }
   if (defaults.length > 1) p.add('--captioner/--model', `more than one default captioner given (${defaults.join(', ')}); name a stream with STREAM=SPEC`);
   captioner = defaults[0] ?? captioner ?? 'embedded';

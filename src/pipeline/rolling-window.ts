@@ -57,11 +57,6 @@ export function collapseRepeats(captions: readonly string[], similarity = 0.8): 
   return kept;
 }
 
-/** A window's captions as a summarizer's input text: each its own sentence. */
-export function captionsAsText(captions: readonly string[]): string {
-  return captions.map((c) => c.trim().replace(/[.!?]*$/, '.')).join(' ');
-}
-
 export function rollingWindow<T extends { text: string }>(options: RollingWindowOptions): OperatorFunction<T, CaptionWindow> {
   const { windowMs, hopMs, similarity = 0.8, scheduler = asyncScheduler } = options;
   if (!(windowMs > 0) || !(hopMs > 0)) throw new Error(`rolling window: window and hop must be positive (got ${windowMs} ms, ${hopMs} ms)`);

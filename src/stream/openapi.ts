@@ -3,11 +3,12 @@
  * every route the app answers is described here, so the two cannot drift apart.
  */
 import { PROTOCOL_VERSION } from './hub.js';
+import { STREAM_ID } from './streams.js';
 
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const error = (description: string) => json(ref('Error'), description);
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: STREAM_ID.source } };
 const timeParam = (name: string, description: string) => ({ name, in: 'query', description: `${description}: epoch milliseconds or ISO 8601`, schema: { type: 'string' } });
 const intParam = (name: string, description: string, max: number) => ({ name, in: 'query', description, schema: { type: 'integer', minimum: 0, maximum: max } });
 

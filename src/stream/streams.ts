@@ -54,7 +54,8 @@ interface Running {
   subscription?: Subscription;
 }
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A stream id: 1-64 letters, digits, '-' or '_', starting with a letter or digit. */
+export const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export interface StreamManagerOptions {
   rules: SourceRules;
@@ -99,7 +100,7 @@ export class StreamManager {
 
   /** Validates and starts a stream from a user's URL, captioned by the named captioner (default if none). */
   add(id: unknown, url: unknown, captioner?: unknown): StreamInfo {
-    if (typeof id !== 'string' || !ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
+    if (typeof id !== 'string' || !STREAM_ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
     if (typeof url !== 'string') throw new StreamInputError(`stream url must be a string; got ${JSON.stringify(url)}`);
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
     let source: Source;

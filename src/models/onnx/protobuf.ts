@@ -9,6 +9,8 @@
 const WIRE_VARINT = 0;
 const WIRE_LENGTH_DELIMITED = 2;
 
+const UTF8 = new TextEncoder();
+
 export class ProtoWriter {
   private readonly chunks: Uint8Array[] = [];
   private length = 0;
@@ -58,7 +60,7 @@ export class ProtoWriter {
   }
 
   string(field: number, value: string): this {
-    return this.bytes(field, new TextEncoder().encode(value));
+    return this.bytes(field, UTF8.encode(value));
   }
 
   message(field: number, value: ProtoWriter): this {
@@ -70,14 +72,6 @@ export class ProtoWriter {
     const inner = new ProtoWriter();
     for (const v of values) inner.varint(BigInt(v));
     return this.bytes(field, inner.finish());
-  }
-
-  /** A packed `repeated float` field. */
-  packedFloats(field: number, values: readonly number[]): this {
-    const b = new Uint8Array(values.length * 4);
-    const view = new DataView(b.buffer);
-    values.forEach((v, i) => view.setFloat32(i * 4, v, true));
-    return this.bytes(field, b);
   }
 
   finish(): Uint8Array {

@@ -16,6 +16,7 @@ import type { Frame } from '../../media/image.js';
 import type { Caption, CaptionOptions } from '../captioner/captioner.js';
 import type { BackendPreference } from '../tfjs/runtime.js';
 import { WorkerRpc } from './rpc.js';
+import { parseCaptionerSpec } from '../captioner/spec.js';
 
 export interface CaptionerInfo {
   backend: string;
@@ -62,16 +63,6 @@ export class CaptionerClient {
     await this.rpc.call('dispose').catch(() => {});
     await this.rpc.close();
   }
-}
-
-/** `onnx:DIR` is an ONNX vision-encoder-decoder export; anything else a CNN→LSTM model directory. */
-export function parseCaptionerSpec(spec: string): { kind: 'onnx' | 'cnn-lstm'; dir: string } {
-  if (spec.startsWith('onnx:')) {
-    const dir = spec.slice('onnx:'.length);
-    if (!dir) throw new Error(`captioner 'onnx:' needs a folder: onnx:DIR`);
-    return { kind: 'onnx', dir };
-  }
-  return { kind: 'cnn-lstm', dir: spec };
 }
 
 function specKey(spec: string): string {

@@ -8,7 +8,7 @@
  */
 import type { GenerationOptions, GenerationOverrides } from '../seq2seq/generation-config.js';
 import { WorkerRpc } from './rpc.js';
-import { captionsAsText } from '../../pipeline/rolling-window.js';
+import { captionsAsText } from '../seq2seq/summary-input.js';
 
 export interface Summary {
   text: string;

@@ -19,7 +19,8 @@ import { rougeL } from '../metrics.js';
 import { summaryPair } from './summary-pairs.js';
 import type { TextSeq2Seq } from '../../models/seq2seq/text-seq2seq.js';
 import { renderScene } from '../../synth/render.js';
-import { captionsAsText, collapseRepeats } from '../../pipeline/rolling-window.js';
+import { collapseRepeats } from '../../pipeline/rolling-window.js';
+import { captionsAsText } from '../../models/seq2seq/summary-input.js';
 import type { Captioner } from '../../pipeline/stream-pipeline.js';
 
 export interface SummarizerEvalOptions {

@@ -6,7 +6,8 @@
  */
 import { randomScene, type Scene } from '../../synth/world.js';
 import { canonicalCaption, captionsFor, summaryFor } from '../../synth/grammar.js';
-import { captionsAsText, collapseRepeats } from '../../pipeline/rolling-window.js';
+import { collapseRepeats } from '../../pipeline/rolling-window.js';
+import { captionsAsText } from '../../models/seq2seq/summary-input.js';
 import { Rng } from '../../util/rng.js';
 
 export interface SummaryPair {

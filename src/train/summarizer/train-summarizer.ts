@@ -125,7 +125,7 @@ export async function trainSummarizer(tf: Tf, options: SummarizerTrainOptions): 
     const batches = lengthBatches(pairs, options.batchSize, new Rng(options.seed + epoch));
     const bar = new Progress({ label: `summarizer epoch ${epoch + 1}/${options.epochs}`, total: pairs.length });
     let sum = 0;
-    for (const batch of batches) {
+    for (const [b, batch] of batches.entries()) {
       state.steps++;
       // Linear warm-up, then inverse square root decay, as transformers are usually trained.
       const lr = options.learningRate * Math.min(state.steps / options.warmupSteps, Math.sqrt(options.warmupSteps / state.steps));
@@ -134,7 +134,7 @@ export async function trainSummarizer(tf: Tf, options: SummarizerTrainOptions): 
       const loss = optimizer.minimize(() => model.loss(padded, options.labelSmoothing) as never, true, vars)!;
       sum += (await loss.data())[0]!;
       loss.dispose();
-      bar.tick(batch.length, { loss: sum / (batches.indexOf(batch) + 1), lr: lr.toExponential(1) });
+      bar.tick(batch.length, { loss: sum / (b + 1), lr: lr.toExponential(1) });
     }
     const val = validationLoss(tf, model, config, validation);
     bar.finish({ loss: sum / batches.length, val });
