@@ -12,6 +12,7 @@ import { HubClient, HubError, type HubFile, type HubOptions } from './hub-client
 import { downloadFile, isUpToDate } from './download.js';
 import { Progress } from '../../util/progress.js';
 import { log } from '../../util/log.js';
+import { onnxLayout } from '../seq2seq/model-dir.js';
 
 const CONFIG_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'special_tokens_map.json'];
 
@@ -19,9 +20,9 @@ const CONFIG_FILES = ['config.json', 'generation_config.json', 'tokenizer.json',
 export function selectFiles(repo: string, files: readonly HubFile[]): HubFile[] {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const onnx = (name: string) => byPath.get(`onnx/${name}`) ?? byPath.get(name);
-  const encoder = onnx('encoder_model.onnx');
-  const merged = onnx('decoder_model_merged.onnx');
-  const decoders = merged ? [merged] : [onnx('decoder_model.onnx'), onnx('decoder_with_past_model.onnx')].filter((f): f is HubFile => f !== undefined);
+  // The same rules that decide whether a folder on disk is complete.
+  const { encoder, decoder } = onnxLayout(onnx);
+  const decoders = !decoder ? [] : decoder.kind === 'split' ? [decoder.path, decoder.withPastPath] : [decoder.path];
   if (!encoder || decoders.length === 0 || !byPath.has('config.json')) {
     const missing = [!byPath.has('config.json') && 'config.json', !encoder && 'onnx/encoder_model.onnx', decoders.length === 0 && 'onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)'].filter(Boolean);
     throw new HubError(`${repo} has no ONNX export that livecap can run: missing ${missing.join(', ')}; look for a copy of the model converted to ONNX (for example under Xenova/ or onnx-community/)`);

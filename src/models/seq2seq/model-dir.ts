@@ -15,10 +15,28 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../../util/json-file.js';
 
-export type DecoderLayout =
-  | { kind: 'merged'; path: string }
-  | { kind: 'split'; path: string; withPastPath: string }
-  | { kind: 'uncached'; path: string };
+export type DecoderLayout<T = string> =
+  | { kind: 'merged'; path: T }
+  | { kind: 'split'; path: T; withPastPath: T }
+  | { kind: 'uncached'; path: T };
+
+/**
+ * Which ONNX files make the model, by the rules above, whatever `find` looks in (a folder on
+ * disk, or a hub listing before anything is downloaded); undefined where none fits.
+ */
+export function onnxLayout<T>(find: (name: string) => T | undefined): { encoder?: T; decoder?: DecoderLayout<T> } {
+  const merged = find('decoder_model_merged.onnx');
+  const plain = find('decoder_model.onnx');
+  const withPast = find('decoder_with_past_model.onnx');
+  const decoder: DecoderLayout<T> | undefined = merged
+    ? { kind: 'merged', path: merged }
+    : plain && withPast
+      ? { kind: 'split', path: plain, withPastPath: withPast }
+      : plain
+        ? { kind: 'uncached', path: plain }
+        : undefined;
+  return { encoder: find('encoder_model.onnx'), decoder };
+}
 
 export interface HfModelDir {
   dir: string;
@@ -46,21 +64,13 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
   const configPath = need('config.json');
   const tokenizerPath = needs.tokenizer ? need('tokenizer.json') : undefined;
   const preprocessorPath = needs.preprocessor ? need('preprocessor_config.json') : undefined;
-  const encoderPath = onnxFile(dir, 'encoder_model.onnx');
+  const { encoder: encoderPath, decoder } = onnxLayout((name) => onnxFile(dir, name));
   if (!encoderPath) missing.push('onnx/encoder_model.onnx');
-  const merged = onnxFile(dir, 'decoder_model_merged.onnx');
-  const plain = onnxFile(dir, 'decoder_model.onnx');
-  const withPast = onnxFile(dir, 'decoder_with_past_model.onnx');
-  if (!merged && !plain) missing.push('onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)');
+  if (!decoder) missing.push('onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)');
   if (missing.length) throw new Error(`${dir} is not a complete ONNX export: missing ${missing.join(', ')}`);
 
   const json = async (path: string) => (await readJsonFile(path, 'model file')) as Record<string, unknown>;
   const optional = async (name: string) => (existsSync(join(dir, name)) ? json(join(dir, name)) : {});
-  const decoder: DecoderLayout = merged
-    ? { kind: 'merged', path: merged }
-    : withPast
-      ? { kind: 'split', path: plain!, withPastPath: withPast }
-      : { kind: 'uncached', path: plain! };
   return {
     dir,
     config: await json(configPath),
@@ -68,6 +78,6 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
     tokenizer: tokenizerPath ? { json: await json(tokenizerPath), config: await optional('tokenizer_config.json') } : undefined,
     preprocessor: preprocessorPath ? await json(preprocessorPath) : undefined,
     encoderPath: encoderPath!,
-    decoder,
+    decoder: decoder!,
   };
 }
