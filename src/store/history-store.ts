@@ -69,7 +69,7 @@ export class HistoryStore {
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
   /** The reads a subscribe, a page or a search makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'between' | 'search', Database.Statement>;
+  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'between' | 'captionTimes' | 'search', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
@@ -114,6 +114,10 @@ export class HistoryStore {
       firstSeq: this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?'),
       since: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
       between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
+      // Only what subtitles need: the keyframes in the bodies are never parsed.
+      captionTimes: this.db.prepare(
+        "SELECT json_extract(body, '$.frameTs') AS frameTs, text FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
+      ),
       search: this.db.prepare(
         `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
          FROM events_fts JOIN events e ON e.id = events_fts.rowid
@@ -160,6 +164,11 @@ export class HistoryStore {
   between(stream: string, from: number, to: number, limit: number): SequencedMessage[] {
     const rows = this.reads.between.all(stream, from, to, limit) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as SequencedMessage);
+  }
+
+  /** The frame time and text of a stream's captions made in [from, to], oldest first. */
+  captionTimes(stream: string, from: number, to: number, limit: number): { frameTs: number; text: string }[] {
+    return this.reads.captionTimes.all(stream, from, to, limit) as { frameTs: number; text: string }[];
   }
 
   /** Captions and summaries containing every word of the query, best match first. */

@@ -19,7 +19,6 @@ import { streamEvents } from './sse.js';
 import { serverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
-import type { CaptionMessage } from './events.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { log } from '../util/log.js';
 
@@ -146,7 +145,7 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     const to = timeParam(c.req.query('to'), 'to') ?? Date.now();
     const from = timeParam(c.req.query('from'), 'from') ?? to - 3_600_000;
     if (from > to) throw new HTTPException(400, { message: `from (${from}) is after to (${to})` });
-    const captions = streams.store.between(id, from, to, 50_000).filter((m): m is CaptionMessage => m.type === 'caption');
+    const captions = streams.store.captionTimes(id, from, to, 50_000);
     const list = cues(captions, c.req.query('from') === undefined && captions.length ? captions[0]!.frameTs : from);
     const body = format === 'vtt' ? toWebVtt(list, `livecap ${id}`) : toSrt(list);
     return c.body(body, 200, {

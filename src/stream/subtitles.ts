@@ -17,7 +17,7 @@ export interface Cue {
 
 export const MAX_CUE_MS = 10_000;
 
-export function cues(captions: readonly CaptionMessage[], origin: number, maxCueMs = MAX_CUE_MS): Cue[] {
+export function cues(captions: readonly Pick<CaptionMessage, 'frameTs' | 'text'>[], origin: number, maxCueMs = MAX_CUE_MS): Cue[] {
   return captions.map((c, i) => {
     const start = Math.max(0, c.frameTs - origin);
     const next = captions[i + 1];
