@@ -185,6 +185,8 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
   };
   app.get('/', () => serveViewerFile('index.html'));
   app.get('/viewer/:file', (c) => serveViewerFile(c.req.param('file')));
+  // Browsers and feed readers ask for /favicon.ico whatever the page links: answer with the icon.
+  app.get('/favicon.ico', () => serveViewerFile('favicon.svg'));
 
   return app;
 }
