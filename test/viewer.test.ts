@@ -26,6 +26,7 @@ let server: RunningServer;
 let summarizer: SummarizerClient;
 let browser: Browser;
 let axeSource: string;
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 before(async () => {
   media = await mkdtemp(join(tmpdir(), 'livecap-viewer-'));
@@ -44,10 +45,7 @@ before(async () => {
   server.addSource('demo', { kind: 'file', input: clip, loop: true }, 'demo');
   axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await mkdir(OUTPUT, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 
 after(async () => {
@@ -246,6 +244,38 @@ test('the page says which captioner captions the stream, next to its name, and a
   assert.equal(await page.evaluate(() => (document.querySelector('#status') as HTMLElement).checkVisibility()), true);
   await page.close();
 });
+
+test('the page runs under a strict Content-Security-Policy: no inline script, style or handler is refused', async () => {
+  // A page answer fulfilled by the test has no server address, so Chromium's local network
+  // checks would take it for a public site and refuse its WebSocket to 127.0.0.1.
+  const strict = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--disable-features=LocalNetworkAccessChecks'] });
+  try {
+    await strictPolicyCheck(await strict.newPage());
+  } finally {
+    await strict.close();
+  }
+});
+
+async function strictPolicyCheck(page: Page) {
+  // The policy a deployment may send; added here to the page's own answer.
+  const policy = "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
+  await page.route(server.url + '/?stream=demo', async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': policy } });
+  });
+  await page.addInitScript(() => {
+    (window as any).refused = [];
+    document.addEventListener('securitypolicyviolation', (e) => (window as any).refused.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(server.url + '/?stream=demo');
+  await firstCaption(page);
+  await page.waitForSelector('#keyframe:not([hidden])', { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('#summary')?.hasAttribute('data-seq'), undefined, { timeout: 30_000 });
+  await page.click('#pause-announcements');
+  await page.keyboard.press('Tab');
+  assert.deepEqual(await page.evaluate(() => (window as any).refused), []);
+  assert.deepEqual(await axeViolations(page), [], 'under the policy');
+}
 
 test('the viewer shows the stream going away and reconnects by itself after a server hiccup', async () => {
   const { page } = await openViewer('/?stream=demo');
