@@ -89,9 +89,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const verdict = auth.check(requestToken(req.headers.authorization, req.url ?? '/'), 'viewer');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      // Accepted, then closed with a documented code, so a browser can tell why.
-      if (verdict !== 'ok') ws.close(CLOSE_UNAUTHORIZED, 'a viewer token is needed: /ws?token=TOKEN');
-      else hub!.accept(ws);
+      if (verdict === 'ok') return hub!.accept(ws);
+      // Accepted, then closed with a documented code, so a browser can tell why. Whatever the
+      // client sends meanwhile (an oversized frame, say) is an 'error' on this socket: without a
+      // listener it would be thrown and end the process.
+      ws.on('error', () => ws.terminate());
+      ws.close(CLOSE_UNAUTHORIZED, 'a viewer token is needed: /ws?token=TOKEN');
     });
   });
   const port = (server.address() as AddressInfo).port;
