@@ -212,9 +212,20 @@ test('every answer carries the security headers, and the viewer works under its 
   await Promise.all([page.close(), framer.close()]);
 });
 
-test('the Host check applies only when bound to a loopback address', () => {
+test('the Host check applies when bound to a loopback address or given names; Origin ports compare with defaults', () => {
   const open = new CrossSite({ host: '0.0.0.0' });
   assert.equal(open.hostProblem('cams.example.com'), undefined);
+  const named = new CrossSite({ host: '0.0.0.0', allowedHosts: ['cams.example.com'] });
+  assert.equal(named.hostProblem('cams.example.com:8080'), undefined);
+  assert.match(named.hostProblem('192.168.1.5:8080') ?? '', /does not answer for host '192\.168\.1\.5:8080'; start it with --allowed-host NAME/);
+  assert.match(named.hostProblem('0.0.0.0:8080') ?? '', /does not answer/, 'the unspecified address is no name');
+  assert.equal(open.originAllowed('https://x.org', 'x.org:443'), true);
+  assert.equal(open.originAllowed('http://x.org', 'x.org:80'), true);
+  assert.equal(open.originAllowed('https://x.org', 'x.org:80'), false);
+  assert.equal(open.originAllowed('http://x.org:8080', 'x.org:8081'), false);
+  assert.equal(open.originAllowed('http://x.org', undefined), false);
+  assert.equal(open.originAllowed('null', 'x.org'), false);
+  assert.equal(open.originAllowed(undefined, 'x.org'), true, 'no Origin: not a browser page');
   const v6 = new CrossSite({ host: '::1' });
   assert.equal(v6.hostProblem('[::1]:8080'), undefined);
   assert.match(v6.hostProblem('example.com') ?? '', /does not answer for host 'example\.com'/);

@@ -37,7 +37,8 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   Pages on other websites may not add or remove streams or open /ws; --cors-origin ORIGIN
   (e.g. https://dash.example.com) lets a dashboard there read history, subtitles, search and
   events, and open /ws. Bound to a loopback address, the server answers only for localhost,
-  127.0.0.1 and [::1]; --allowed-host NAME adds a name (a reverse proxy's).
+  127.0.0.1 and [::1]; --allowed-host NAME adds a name (a reverse proxy's), and once names are
+  given the Host is checked on any listen address.
   --config FILE: the same settings as JSON (see README); flags override it, and every wrong
   setting is listed at once.`;
 

@@ -3,8 +3,10 @@
  * must not start or stop streams, watch the live captions over /ws, or reach a server bound
  * to loopback through DNS rebinding; dashboards on origins the operator names may read.
  *
- *   Host       bound to a loopback address, only localhost, 127.0.0.1, [::1], the bound
- *              address and the operator's --allowed-host names are answered (403 otherwise)
+ *   Host       bound to a loopback address (or given --allowed-host names), only localhost,
+ *              127.0.0.1, [::1], the bound address and those names are answered (403
+ *              otherwise): a rebound DNS name makes a page same-origin with the server, so
+ *              only the Host tells it apart
  *   Origin     state-changing requests and /ws need no Origin (curl, scripts), the server's
  *              own, or a --cors-origin one (403 otherwise)
  *   JSON       state-changing requests with a body must say Content-Type: application/json
@@ -21,7 +23,7 @@ import { HTTPException } from 'hono/http-exception';
 export interface CrossSiteOptions {
   /** The address the server listens on: Host names are checked when it is a loopback one. */
   host: string;
-  /** Further names the server is reached by (a reverse proxy's), answered on loopback too. */
+  /** Further names the server is reached by (a reverse proxy's); given any, Host is checked on any address. */
   allowedHosts?: readonly string[];
   /** Origins (scheme://host[:port]) that may read and open /ws, besides the server's own. */
   corsOrigins?: readonly string[];
@@ -63,7 +65,7 @@ export class CrossSite {
 
   constructor(options: CrossSiteOptions) {
     this.extraHosts = new Set((options.allowedHosts ?? []).map((h) => hostName(h) ?? h.toLowerCase()));
-    this.hosts = isLoopback(options.host) ? new Set([...LOOPBACK_NAMES, hostName(options.host) ?? options.host, ...this.extraHosts]) : undefined;
+    this.hosts = isLoopback(options.host) || this.extraHosts.size > 0 ? new Set([...LOOPBACK_NAMES, hostName(options.host) ?? options.host, ...this.extraHosts].filter((h) => !['0.0.0.0', '::', '[::]'].includes(h))) : undefined;
     this.origins = new Set((options.corsOrigins ?? []).map((o) => originOf(o) ?? o));
   }
 
@@ -72,7 +74,7 @@ export class CrossSite {
     if (!this.hosts || host === undefined) return undefined;
     const name = hostName(host);
     if (name && this.hosts.has(name)) return undefined;
-    return `this server is bound to a loopback address and does not answer for host '${host.slice(0, 100)}'; start it with --allowed-host NAME to add a name`;
+    return `this server does not answer for host '${host.slice(0, 100)}'; start it with --allowed-host NAME to add a name`;
   }
 
   /** Whether a request from `origin` (the Origin header) to `host` (the Host header) may change state or open /ws. */
@@ -82,7 +84,11 @@ export class CrossSite {
     try {
       const url = new URL(origin);
       if (!['http:', 'https:'].includes(url.protocol)) return false;
-      return (host !== undefined && url.host === host.toLowerCase()) || this.extraHosts.has(url.hostname);
+      if (this.extraHosts.has(url.hostname)) return true;
+      if (host === undefined) return false;
+      // Same host and port, a port left out being the scheme's default (Host: x:443 and https://x).
+      const own = new URL(`${url.protocol}//${host}`);
+      return own.hostname === url.hostname && own.port === url.port;
     } catch {
       return false; // 'null' (a sandboxed frame, a file) and anything unparsable
     }
