@@ -224,6 +224,7 @@ test('the Host check applies when bound to a loopback address or given names; Or
   assert.equal(open.originAllowed('https://x.org', 'x.org:80'), false);
   assert.equal(open.originAllowed('http://x.org:8080', 'x.org:8081'), false);
   assert.equal(open.originAllowed('http://x.org', undefined), false);
+  assert.equal(open.originAllowed('http://x.org', 'evil@x.org'), false, 'a Host that is no host name');
   assert.equal(open.originAllowed('null', 'x.org'), false);
   assert.equal(open.originAllowed(undefined, 'x.org'), true, 'no Origin: not a browser page');
   const v6 = new CrossSite({ host: '::1' });

@@ -85,7 +85,7 @@ export class CrossSite {
       const url = new URL(origin);
       if (!['http:', 'https:'].includes(url.protocol)) return false;
       if (this.extraHosts.has(url.hostname)) return true;
-      if (host === undefined) return false;
+      if (host === undefined || !hostName(host)) return false;
       // Same host and port, a port left out being the scheme's default (Host: x:443 and https://x).
       const own = new URL(`${url.protocol}//${host}`);
       return own.hostname === url.hostname && own.port === url.port;
