@@ -78,3 +78,24 @@ test('every wrong setting is listed at once, naming where it came from', () => {
   for (const re of expected) assert.match(message, re);
   assert.throws(() => resolveServeSettings({}, [1, 2], 'x.json', {}), /x\.json: must hold a JSON object/);
 });
+
+test('stream cap, CORS origins and allowed hosts: defaults, file and flags, and what is wrong with each', () => {
+  const none = resolveServeSettings({}, {}, 'c.json', {});
+  assert.deepEqual([none.maxStreams, none.corsOrigins, none.allowedHosts], [64, [], []]);
+  const s = resolveServeSettings(
+    { 'max-streams': '8', 'cors-origin': ['http://127.0.0.1:9000/'], 'allowed-host': ['[::1]'] },
+    { maxStreams: 4, corsOrigins: ['https://Dash.example.com'], allowedHosts: ['cams.example.com'] },
+    'c.json',
+    {},
+  );
+  assert.deepEqual([s.maxStreams, s.corsOrigins, s.allowedHosts], [8, ['https://dash.example.com', 'http://127.0.0.1:9000'], ['cams.example.com', '[::1]']]);
+  assert.throws(
+    () => resolveServeSettings({ 'max-streams': '0', 'cors-origin': ['dash.example.com', 'https://x.org/path', '*'], 'allowed-host': ['http://cams', 'cams:8080', 'a/b'] }, { corsOrigins: 'x' }, 'c.json', {}),
+    (err: Error) => {
+      for (const bad of [/max streams: must be a whole number above 0, got 0/, /c\.json corsOrigins: must be a list of strings/, /cors origin: .*got 'dash\.example\.com'/, /cors origin: .*got 'https:\/\/x\.org\/path'/, /cors origin: .*got '\*'/, /allowed host: .*got 'http:\/\/cams'/, /allowed host: .*got 'cams:8080'/, /allowed host: .*got 'a\/b'/]) assert.match(err.message, bad);
+      assert.match(err.message, /8 settings are wrong/);
+      return true;
+    },
+  );
+  assert.throws(() => resolveServeSettings({ source: ['a=testsrc://smptebars', 'b=testsrc://smptebars'], 'max-streams': '1' }, {}, 'c.json', {}), /2 sources are configured but at most 1 streams may run/);
+});

@@ -15,6 +15,7 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
                     [--captioner [STREAM=]SPEC]… [--fps 10] [--analysis-size 160x120]
                     [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
                     [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
+                    [--max-streams 64] [--cors-origin ORIGIN]… [--allowed-host NAME]…
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -32,6 +33,12 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   carry on their sequence numbers after a restart.
   Access tokens (comma-separated) come from LIVECAP_VIEWER_TOKENS (read and watch) and
   LIVECAP_ADMIN_TOKENS (also add and remove streams); without them the server is open.
+  At most --max-streams streams run at once (default 64); creating another answers 503.
+  Pages on other websites may not add or remove streams or open /ws; --cors-origin ORIGIN
+  (e.g. https://dash.example.com) lets a dashboard there read history, subtitles, search and
+  events, and open /ws. Bound to a loopback address, the server answers only for localhost,
+  127.0.0.1 and [::1]; --allowed-host NAME adds a name (a reverse proxy's), and once names are
+  given the Host is checked on any listen address.
   --config FILE: the same settings as JSON (see README); flags override it, and every wrong
   setting is listed at once.`;
 
@@ -53,6 +60,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     history: { type: 'string' },
     'history-days': { type: 'string' },
     'history-max-events': { type: 'string' },
+    'max-streams': { type: 'string' },
+    'cors-origin': { type: 'string', multiple: true },
+    'allowed-host': { type: 'string', multiple: true },
   });
   const file = values.config === undefined ? {} : await readJsonFile(values.config, 'config file');
   const settings = resolveServeSettings(values, file, values.config);
@@ -84,6 +94,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     captioners: new Map([...loaded].filter(([spec]) => spec !== settings.captioner).map(([spec, c]) => [name(spec), c])),
     history: { path: settings.history.path, maxAgeMs: settings.history.days * 86_400_000, maxEvents: settings.history.maxEvents },
     auth,
+    maxStreams: settings.maxStreams,
+    corsOrigins: settings.corsOrigins,
+    allowedHosts: settings.allowedHosts,
     pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
   });
   const chosen = (id: string) => {

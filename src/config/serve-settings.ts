@@ -10,7 +10,8 @@
  *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
  *     "fps": 10, "analysisSize": "160x120",
  *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000 },
- *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] }
+ *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] },
+ *     "maxStreams": 64, "corsOrigins": ["https://dash.example.com"], "allowedHosts": ["cams.example.com"]
  *   }
  */
 import { homedir } from 'node:os';
@@ -21,6 +22,7 @@ import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
 import { STREAM_ID } from '../stream/streams.js';
+import { hostName, originOf } from '../stream/cross-site.js';
 
 export interface ServeSettings {
   host: string;
@@ -38,6 +40,12 @@ export interface ServeSettings {
   analysis: { width: number; height: number };
   history: { path: string; days: number; maxEvents: number };
   auth: { viewerTokens: string[]; adminTokens: string[] };
+  /** The most streams running at once (command-line sources included). */
+  maxStreams: number;
+  /** Origins that may read (CORS) and open /ws besides the server's own. */
+  corsOrigins: string[];
+  /** Host names answered on loopback besides localhost, 127.0.0.1 and [::1]. */
+  allowedHosts: string[];
 }
 
 /** Where history goes unless told otherwise: the user's state folder. */
@@ -53,6 +61,7 @@ export const SERVE_DEFAULTS = {
   summaryWindow: { window: 60, hop: 15 },
   historyDays: HISTORY_DEFAULTS.maxAgeMs / 86_400_000,
   historyMaxEvents: HISTORY_DEFAULTS.maxEvents,
+  maxStreams: 64,
 } as const;
 
 /** The command-line flags as parsed (strings), for the fields they can set. */
@@ -71,9 +80,12 @@ export interface ServeFlags {
   history?: string;
   'history-days'?: string;
   'history-max-events'?: string;
+  'max-streams'?: string;
+  'cors-origin'?: string[];
+  'allowed-host'?: string[];
 }
 
-const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth'] as const;
+const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts'] as const;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -184,6 +196,18 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const adminTokens = tokens('adminTokens', 'LIVECAP_ADMIN_TOKENS');
 
   const host = flags.host ?? fileValue<string>(p, f, 'host', 'string', fileName) ?? SERVE_DEFAULTS.host;
+
+  const maxStreams = flagNumber(p, 'max-streams', flags['max-streams']) ?? fileValue<number>(p, f, 'maxStreams', 'number', fileName) ?? SERVE_DEFAULTS.maxStreams;
+  if (!(Number.isInteger(maxStreams) && maxStreams > 0)) p.add('max streams', `must be a whole number above 0, got ${maxStreams}`);
+  else if (sources.size > maxStreams) p.add('max streams', `${sources.size} sources are configured but at most ${maxStreams} streams may run`);
+  const corsOrigins = [...(fileValue<string[]>(p, f, 'corsOrigins', 'string[]', fileName) ?? []), ...(flags['cors-origin'] ?? [])].flatMap((o) => {
+    const origin = originOf(o);
+    return origin ? [origin] : (p.add('cors origin', `must be an origin like https://dash.example.com (scheme, host and port only), got '${o}'`), []);
+  });
+  const allowedHosts = [...(fileValue<string[]>(p, f, 'allowedHosts', 'string[]', fileName) ?? []), ...(flags['allowed-host'] ?? [])].flatMap((h) => {
+    const name = /^[A-Za-z0-9.\-[\]:]+$/.test(h) && !/:\d*$/.test(h.replace(/^\[.*\]$/, '')) ? hostName(h) : undefined;
+    return name ? [name] : (p.add('allowed host', `must be a host name like cams.example.com (no scheme, port or path), got '${h}'`), []);
+  });
   const mediaDir = flags['media-dir'] ?? fileValue<string>(p, f, 'mediaDir', 'string', fileName);
 
   if (p.list.length) throw new Error(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
@@ -201,5 +225,8 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     analysis,
     history: { path: historyPath, days: days!, maxEvents: maxEvents! },
     auth: { viewerTokens, adminTokens },
+    maxStreams,
+    corsOrigins,
+    allowedHosts,
   };
 }

@@ -12,7 +12,8 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
-import { StreamConflictError, StreamInputError, type StreamManager } from './streams.js';
+import { StreamConflictError, StreamInputError, StreamLimitError, type StreamManager } from './streams.js';
+import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import { streamEvents } from './sse.js';
@@ -49,11 +50,13 @@ function timeParam(value: string | undefined, name: string): number | undefined 
 export interface AppOptions {
   auth: Auth;
   onStreamsChanged: () => void;
-  /** Stream creations per client (default 10 at once, 10 a minute). */
+  /** Stream creations per client (default 10 at once, 10 a minute); only accepted ones count. */
   streamCreation?: { perMinute: number; burst: number };
+  /** Host, Origin, JSON and CORS rules, and the security headers. */
+  crossSite: CrossSite;
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation }: AppOptions): Hono {
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, crossSite }: AppOptions): Hono {
   const app = new Hono();
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const metrics = serverMetrics(streams, hub, bus);
@@ -68,6 +71,10 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     if (verdict === 403) throw new HTTPException(403, { message: role === 'admin' ? 'this token may read but not add or remove streams' : 'this token may not read' });
     await next();
   });
+  // Other websites first: a page elsewhere is refused whatever token it might hold.
+  app.use('*', crossSite.everyRequest());
+  app.on(['POST', 'DELETE', 'PUT', 'PATCH'], '*', crossSite.writes());
+  app.on(['GET', 'HEAD', 'OPTIONS'], '/api/*', crossSite.reads());
   app.on(['POST', 'DELETE', 'PUT', 'PATCH'], '/api/*', guard('admin'));
   app.get('/api/*', guard('viewer'));
   app.get('/metrics', guard('viewer'));
@@ -87,12 +94,15 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
   app.get('/api/streams', (c) => c.json({ streams: streams.list() }));
 
   app.post('/api/streams', async (c, next) => {
-    const wait = creations.take((c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown');
+    const client = (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
+    const wait = creations.take(client);
     if (wait > 0) {
       c.header('Retry-After', String(wait));
       throw new HTTPException(429, { message: `too many streams created from this address; try again in ${wait} s` });
     }
     await next();
+    // Only a stream that was started counts: a refused request (a typo, a taken id) gives its turn back.
+    if (c.res.status !== 201) creations.refund(client);
   }, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }), async (c) => {
     let body: unknown;
     try {
@@ -109,6 +119,7 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     } catch (err) {
       if (err instanceof StreamConflictError) throw new HTTPException(409, { message: err.message });
       if (err instanceof StreamInputError) throw new HTTPException(400, { message: err.message });
+      if (err instanceof StreamLimitError) throw new HTTPException(503, { message: err.message });
       throw err;
     }
   });

@@ -6,7 +6,9 @@
  *   livecap_summaries_total{stream}
  *   livecap_viewers, livecap_viewer_messages_total, livecap_viewers_dropped_total
  *   livecap_history_events                      events kept in the history store
- *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics
+ *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics, less the
+ *   gauges it names `_total` (which `promtool check metrics` rejects); their per-type
+ *   nodejs_active_{handles,requests,resources}{type} stay, and sum to the same numbers
  *
  * Stream and hub numbers are read from their own counters when scraped, so nothing is
  * counted twice; latencies and summaries are observed from the event bus.
@@ -29,6 +31,9 @@ const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
 export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 10 });
+  // prom-client's nodejs_active_{handles,requests,resources}_total are gauges: a `_total`
+  // suffix promises a counter, and Prometheus' own lint fails them. The per-type gauges stay.
+  for (const m of register.getMetricsAsArray()) if (m.name.endsWith('_total') && !(m instanceof Counter)) register.removeSingleMetric(m.name);
   for (const [key, name, help] of STREAM_COUNTERS) {
     new Counter({
       name,
@@ -52,6 +57,11 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus): 
   bus.subscribe((m) => {
     if (m.type === 'caption') latency.observe({ stream: m.stream }, m.latencyMs / 1000);
     else if (m.type === 'summary') summaries.inc({ stream: m.stream });
+    // A removed stream's series go with it (it says 'stopped' once it is no longer listed).
+    else if (m.type === 'status' && m.state === 'stopped' && !streams.has(m.stream)) {
+      latency.remove({ stream: m.stream });
+      summaries.remove({ stream: m.stream });
+    }
   });
   new Gauge({ name: 'livecap_viewers', help: 'WebSocket viewers connected', registers: [register], collect() { this.set(hub.stats.viewers); } });
   new Counter({ name: 'livecap_viewer_messages_total', help: 'Messages sent to WebSocket viewers', registers: [register], collect() { this.reset(); this.inc(hub.stats.messages); } });

@@ -21,6 +21,10 @@ export class StreamConflictError extends Error {
 export class StreamInputError extends Error {
   override name = 'StreamInputError';
 }
+/** The server runs as many streams as it may. */
+export class StreamLimitError extends Error {
+  override name = 'StreamLimitError';
+}
 
 export interface StreamInfo {
   id: string;
@@ -62,6 +66,8 @@ export interface StreamManagerOptions {
   pipeline: Omit<PipelineOptions, 'streamId'>;
   /** Where history goes; without one, an in-memory store that lasts as long as the manager. */
   store?: HistoryStore;
+  /** The most streams `add` runs at once (default: no limit); trusted `addSource` streams count too. */
+  maxStreams?: number;
 }
 
 /** What a subscriber asking for events after `since` gets: a gap first if history no longer reaches back. */
@@ -103,6 +109,8 @@ export class StreamManager {
     if (typeof id !== 'string' || !STREAM_ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
     if (typeof url !== 'string') throw new StreamInputError(`stream url must be a string; got ${JSON.stringify(url)}`);
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
+    const max = this.options.maxStreams;
+    if (max !== undefined && this.streams.size >= max) throw new StreamLimitError(`the server already runs its maximum of ${max} streams (--max-streams); remove one first`);
     let source: Source;
     try {
       source = parseSource(url, this.options.rules);
