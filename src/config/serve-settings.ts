@@ -9,7 +9,7 @@
  *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning" },
  *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
  *     "fps": 10, "analysisSize": "160x120",
- *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000 },
+ *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000, "maxMb": 0 },
  *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] }
  *   }
  */
@@ -36,7 +36,8 @@ export interface ServeSettings {
   summaryHopS: number;
   fps: number;
   analysis: { width: number; height: number };
-  history: { path: string; days: number; maxEvents: number };
+  /** maxMb: the most the history file may hold, in MiB (0: no cap). */
+  history: { path: string; days: number; maxEvents: number; maxMb: number };
   auth: { viewerTokens: string[]; adminTokens: string[] };
 }
 
@@ -53,6 +54,7 @@ export const SERVE_DEFAULTS = {
   summaryWindow: { window: 60, hop: 15 },
   historyDays: HISTORY_DEFAULTS.maxAgeMs / 86_400_000,
   historyMaxEvents: HISTORY_DEFAULTS.maxEvents,
+  historyMaxMb: 0,
 } as const;
 
 /** The command-line flags as parsed (strings), for the fields they can set. */
@@ -71,6 +73,7 @@ export interface ServeFlags {
   history?: string;
   'history-days'?: string;
   'history-max-events'?: string;
+  'history-max-mb'?: string;
 }
 
 const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth'] as const;
@@ -115,7 +118,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   for (const key of Object.keys(f)) if (!(FILE_KEYS as readonly string[]).includes(key)) p.add(`${fileName} ${key}`, `unknown setting (known: ${FILE_KEYS.join(', ')})`);
   const history = fileValue<Record<string, unknown>>(p, f, 'history', 'object', fileName) ?? {};
   const auth = fileValue<Record<string, unknown>>(p, f, 'auth', 'object', fileName) ?? {};
-  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents)');
+  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents', 'maxMb'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents, maxMb)');
   for (const key of Object.keys(auth)) if (!['viewerTokens', 'adminTokens'].includes(key)) p.add(`${fileName} auth.${key}`, 'unknown setting (known: viewerTokens, adminTokens)');
 
   // Sources: the file's, then --source NAME=URL.
@@ -171,6 +174,8 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const maxEvents = flagNumber(p, 'history-max-events', flags['history-max-events']) ?? (typeof history.maxEvents === 'number' ? history.maxEvents : history.maxEvents === undefined ? SERVE_DEFAULTS.historyMaxEvents : p.add(`${fileName} history.maxEvents`, 'must be a number'));
   if (days !== undefined && !(days > 0)) p.add('history days', `must be above 0, got ${days}`);
   if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0)) p.add('history max events', `must be a whole number above 0, got ${maxEvents}`);
+  const maxMb = flagNumber(p, 'history-max-mb', flags['history-max-mb']) ?? (typeof history.maxMb === 'number' ? history.maxMb : history.maxMb === undefined ? SERVE_DEFAULTS.historyMaxMb : p.add(`${fileName} history.maxMb`, 'must be a number'));
+  if (maxMb !== undefined && !(maxMb >= 0)) p.add('history max MiB', `must be 0 (no cap) or above, got ${maxMb}`);
   const historyPath = flags.history ?? (typeof history.path === 'string' ? history.path : history.path === undefined ? DEFAULT_HISTORY : (p.add(`${fileName} history.path`, 'must be a string'), DEFAULT_HISTORY));
 
   const tokens = (key: 'viewerTokens' | 'adminTokens', envName: string) => {
@@ -199,7 +204,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     summaryHopS,
     fps,
     analysis,
-    history: { path: historyPath, days: days!, maxEvents: maxEvents! },
+    history: { path: historyPath, days: days!, maxEvents: maxEvents!, maxMb: maxMb! },
     auth: { viewerTokens, adminTokens },
   };
 }

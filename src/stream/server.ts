@@ -47,6 +47,8 @@ export interface RunningServer {
   /** The HTTP routes (hono), for introspection. */
   app: Hono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
+  /** Starts the streams added over the API before the last restart (see StreamManager.restore). */
+  restoreStreams(): void;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     addSource: (id, source, displayUrl, captioner) => {
       streams.addSource(id, source, displayUrl, captioner);
       hub!.announceStreams();
+    },
+    restoreStreams: () => {
+      const ids = streams.restore();
+      if (ids.length) {
+        log.info('saved streams started', { streams: ids });
+        hub!.announceStreams();
+      }
     },
     close: () =>
       (closing ??= (async () => {
