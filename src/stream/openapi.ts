@@ -12,6 +12,15 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 const timeParam = (name: string, description: string) => ({ name, in: 'query', description: `${description}: epoch milliseconds or ISO 8601`, schema: { type: 'string' } });
 const intParam = (name: string, description: string, max: number) => ({ name, in: 'query', description, schema: { type: 'integer', minimum: 0, maximum: max } });
 
+const readiness = {
+  type: 'object',
+  properties: {
+    ready: { type: 'boolean' },
+    checks: { type: 'object', properties: { models: { type: 'string' }, history: { type: 'string' } } },
+    degraded: { type: 'array', items: { type: 'object', properties: { stream: { type: 'string' }, reason: { type: 'string' } } } },
+  },
+};
+
 export function openApiDocument(): object {
   return {
     openapi: '3.1.0',
@@ -22,6 +31,15 @@ export function openApiDocument(): object {
     },
     paths: {
       '/healthz': { get: { summary: 'Liveness and counts', responses: { 200: json({ type: 'object', properties: { ok: { type: 'boolean' }, streams: { type: 'integer' }, viewers: { type: 'integer' } } }) } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: models loaded and history writable; lists streams whose history is not being written',
+          responses: {
+            200: json(readiness, 'Ready'),
+            503: json(readiness, 'Not ready (history cannot be written)'),
+          },
+        },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/openapi.json': { get: { summary: 'This description', responses: { 200: json({ type: 'object' }) } } },
       '/api/streams': {
@@ -44,12 +62,12 @@ export function openApiDocument(): object {
               },
             },
           },
-          responses: { 201: json(ref('StreamInfo'), 'Started'), 400: error('Bad id, URL or captioner'), 409: error('The id is in use'), 413: error('Body over 16 KiB') },
+          responses: { 201: json(ref('StreamInfo'), 'Started'), 400: error('Bad id, URL or captioner'), 409: error('The id is in use'), 413: error('Body over 16 KiB'), 503: error('The history store cannot save it') },
         },
       },
       '/api/streams/{id}': {
         get: { summary: 'One stream', parameters: [idParam], responses: { 200: json(ref('StreamInfo')), 404: error('No such stream') } },
-        delete: { summary: 'Stop a stream', parameters: [idParam], responses: { 204: { description: 'Stopped' }, 404: error('No such stream') } },
+        delete: { summary: 'Stop a stream (one added over the API for good)', parameters: [idParam], responses: { 204: { description: 'Stopped' }, 404: error('No such stream'), 503: error('The history store cannot forget it') } },
       },
       '/api/streams/{id}/captions': {
         get: {
@@ -107,6 +125,8 @@ export function openApiDocument(): object {
             lastSeq: { type: 'integer' },
             captioner: { type: 'string' },
             counters: { type: 'object', additionalProperties: { type: 'integer' } },
+            degraded: { type: 'string', description: 'why the stream works less well than it should (history not being written), while it lasts' },
+            saved: { type: 'boolean', description: 'added over the API: it comes back after a restart' },
           },
         },
         Caption: {
