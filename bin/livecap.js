@@ -6,6 +6,9 @@ import { UsageError } from '../dist/src/util/usage-error.js';
 
 // Once the command is done, nothing may keep the process alive: a model worker or a timer
 // left behind by a failed start would make a supervisor believe it is still running.
+/** The (sub-)command a usage error is about: `serve`, or `synth dataset` for nested ones. */
+const command = ([name = '', sub]) => (['synth', 'models', 'bench'].includes(name) && sub && !sub.startsWith('-') ? `${name} ${sub}` : name);
+
 const exitSoon = () => setTimeout(() => process.exit(), 2000).unref();
 
 main(process.argv.slice(2)).then(
@@ -15,7 +18,8 @@ main(process.argv.slice(2)).then(
   },
   (err) => {
     const usage = err instanceof UsageError;
-    console.error(`livecap: ${err instanceof Error ? err.message : String(err)}${usage ? "\n(run 'livecap " + (process.argv[2] ?? '') + " --help' for usage)" : ''}`);
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`livecap: ${message}${usage && !message.includes('usage:') ? `\n(run 'livecap ${command(process.argv.slice(2))} --help' for usage)` : ''}`);
     process.exitCode = usage ? 2 : 1;
     exitSoon();
   },

@@ -21,6 +21,7 @@ import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
 import { STREAM_ID } from '../stream/streams.js';
+import { UsageError } from '../util/usage-error.js';
 
 export interface ServeSettings {
   host: string;
@@ -191,7 +192,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const host = flags.host ?? fileValue<string>(p, f, 'host', 'string', fileName) ?? SERVE_DEFAULTS.host;
   const mediaDir = flags['media-dir'] ?? fileValue<string>(p, f, 'mediaDir', 'string', fileName);
 
-  if (p.list.length) throw new Error(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
+  if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
     host,
     port,
