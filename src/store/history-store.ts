@@ -93,11 +93,12 @@ const QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * Why a database file is visibly incomplete (shorter than its header says), or undefined.
- * Reads the 100-byte header only; an empty file is a new database.
+ * Reads the 100-byte header only; an empty file is a new database. With a journal (-wal) that
+ * holds pages, the file may rightly be shorter: SQLite reads those pages from the journal.
  */
 function truncation(path: string): string | undefined {
   const size = statSync(path).size;
-  if (size < 100) return undefined;
+  if (size < 100 || (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) return undefined;
   const header = Buffer.alloc(100);
   const fd = openSync(path, 'r');
   try {
