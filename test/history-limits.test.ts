@@ -50,7 +50,8 @@ test('saved streams survive a reopen until forgotten, and the file is readable b
   const store = new HistoryStore({ path });
   store.saveStream({ id: 'cam1', url: 'rtsp://admin:secret@10.0.0.5/1' });
   store.saveStream({ id: 'cam2', url: 'testsrc://smptebars', captioner: 'onnx:models/x' });
-  assert.throws(() => store.saveStream({ id: 'cam1', url: 'x' }), /UNIQUE/);
+  store.saveStream({ id: 'cam3', url: 'testsrc://testsrc' });
+  store.saveStream({ id: 'cam3', url: 'testsrc://testsrc2' });
   store.close();
   assert.equal((await stat(path)).mode & 0o777, 0o600);
 
@@ -58,12 +59,13 @@ test('saved streams survive a reopen until forgotten, and the file is readable b
   assert.deepEqual(again.savedStreams(), [
     { id: 'cam1', url: 'rtsp://admin:secret@10.0.0.5/1' },
     { id: 'cam2', url: 'testsrc://smptebars', captioner: 'onnx:models/x' },
+    { id: 'cam3', url: 'testsrc://testsrc2' },
   ]);
   assert.equal(again.forgetStream('cam1'), true);
   assert.equal(again.forgetStream('cam1'), false);
   again.close();
   const third = new HistoryStore({ path });
-  assert.deepEqual(third.savedStreams().map((s) => s.id), ['cam2']);
+  assert.deepEqual(third.savedStreams().map((s) => s.id), ['cam2', 'cam3']);
   third.close();
 });
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { livecap, reap, type LivecapProcess } from './helpers/livecap-process.js';
 import { waitFor } from './helpers/processes.js';
+import { HistoryStore } from '../src/store/history-store.js';
 
 interface Info {
   id: string;
@@ -68,6 +69,32 @@ test('a stream added over the API comes back after a restart and captions; delet
     assert.deepEqual((await streamsOf(url)).map((s) => s.id).sort(), ['bars', 'cam']);
     p.child.kill('SIGTERM');
     assert.equal((await p.exited).code, 0);
+  } finally {
+    reap(p);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a saved stream that cannot start is logged and skipped, the server starts, and the id can be added again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'livecap-saved-'));
+  const history = join(dir, 'history.db');
+  const store = new HistoryStore({ path: history });
+  store.saveStream({ id: 'cam', url: 'ftp://admin:hunter2@cam/x' });
+  store.close();
+  let p: LivecapProcess | undefined;
+  try {
+    p = livecap(['serve', '--port', '0', '--history', history, '--summarizer', 'none', '--source', 'bars=testsrc://smptebars']);
+    const url = await p.url();
+    assert.deepEqual((await streamsOf(url)).map((s) => s.id), ['bars']);
+    assert.match(p.stderr(), /"stream":"cam".*unsupported source scheme 'ftp:'.*"msg":"saved stream cannot start"/);
+    assert.doesNotMatch(p.stderr(), /hunter2/);
+    const again = await fetch(`${url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cam', url: 'testsrc://testsrc2' }) });
+    assert.equal(again.status, 201, await again.clone().text());
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exited).code, 0);
+    const reopened = new HistoryStore({ path: history });
+    assert.deepEqual(reopened.savedStreams(), [{ id: 'cam', url: 'testsrc://testsrc2' }], 'the new URL replaced the one that could not start');
+    reopened.close();
   } finally {
     reap(p);
     await rm(dir, { recursive: true, force: true });

@@ -142,6 +142,10 @@ export class HistoryStore {
         }
       }
     }
+    if (options.path !== ':memory:' && statSync(options.path).mode & 0o077) {
+      // A file from before livecap made it private, or one the operator opened up.
+      log.warn('history store: the file can be read by other users, and streams added over the API keep their URLs (and any password) in it; chmod 600 it', { path: options.path, mode: (statSync(options.path).mode & 0o777).toString(8) });
+    }
     let step: 'open' | 'read' | 'write' = 'open';
     let db: Database.Database | undefined;
     try {
@@ -200,7 +204,7 @@ export class HistoryStore {
     this.insert = this.db.prepare('INSERT INTO events (stream, seq, type, ts, text, body) VALUES (?, ?, ?, ?, ?, ?)');
     this.bumpSeq = this.db.prepare('INSERT INTO stream_seq (stream, last_seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)');
     this.writes = {
-      saveStream: this.db.prepare('INSERT INTO streams (id, url, captioner, added) VALUES (?, ?, ?, ?)'),
+      saveStream: this.db.prepare('INSERT INTO streams (id, url, captioner, added) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, added = excluded.added'),
       forgetStream: this.db.prepare('DELETE FROM streams WHERE id = ?'),
       probe: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'opened'"),
     };
@@ -241,7 +245,7 @@ export class HistoryStore {
     this.bumpSeq.run(stream, seq);
   }
 
-  /** Saves a stream added over the API, so it starts again after a restart. */
+  /** Saves a stream added over the API (replacing one saved with its id), so it starts again after a restart. */
   saveStream(stream: SavedStream): void {
     this.writes.saveStream.run(stream.id, stream.url, stream.captioner ?? null, this.options.now());
   }
