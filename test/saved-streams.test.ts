@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { livecap, reap, type LivecapProcess } from './helpers/livecap-process.js';
@@ -81,6 +81,8 @@ test('a saved stream that cannot start is logged and skipped, the server starts,
   const store = new HistoryStore({ path: history });
   store.saveStream({ id: 'cam', url: 'ftp://admin:hunter2@cam/x' });
   store.close();
+  // As an older livecap left it: readable by everyone. The operator is told.
+  await chmod(history, 0o644);
   let p: LivecapProcess | undefined;
   try {
     p = livecap(['serve', '--port', '0', '--history', history, '--summarizer', 'none', '--source', 'bars=testsrc://smptebars']);
@@ -88,6 +90,7 @@ test('a saved stream that cannot start is logged and skipped, the server starts,
     assert.deepEqual((await streamsOf(url)).map((s) => s.id), ['bars']);
     assert.match(p.stderr(), /"stream":"cam".*unsupported source scheme 'ftp:'.*"msg":"saved stream cannot start"/);
     assert.doesNotMatch(p.stderr(), /hunter2/);
+    assert.match(p.stderr(), /"mode":"644".*"msg":"history store: the file can be read by other users/);
     const again = await fetch(`${url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cam', url: 'testsrc://testsrc2' }) });
     assert.equal(again.status, 201, await again.clone().text());
     p.child.kill('SIGTERM');
