@@ -129,3 +129,28 @@ for (const signal of ['SIGHUP', 'SIGINT'] as const) {
     }
   });
 }
+
+test('a captioner that does not load, after the summarizer and another captioner did: exits 1 naming the model', async () => {
+  let p: LivecapProcess | undefined;
+  try {
+    p = livecap(['serve', '--port', '0', '--history', ':memory:', '--source', 'bars=testsrc://smptebars', '--captioner', 'bars=/nonexistent/captioner']);
+    assert.match(await failedStart('a model that does not load', p), /\/nonexistent\/captioner\/captioner\.json: captioner manifest .* missing/);
+  } finally {
+    reap(p);
+  }
+});
+
+test('a history folder that cannot be made: exits 1 naming the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'livecap-fail-'));
+  let p: LivecapProcess | undefined;
+  try {
+    // A file where the folder should be.
+    await writeFile(join(dir, 'state'), '');
+    const file = join(dir, 'state', 'history.db');
+    p = livecap(serveArgs(file));
+    assert.match(await failedStart('no folder', p), new RegExp(`history store ${file}: cannot create its folder`));
+  } finally {
+    reap(p);
+    await rm(dir, { recursive: true, force: true });
+  }
+});

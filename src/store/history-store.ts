@@ -131,7 +131,11 @@ export class HistoryStore {
     this.options = { ...HISTORY_DEFAULTS, now: Date.now, ...options };
     const where = `history store ${options.path}`;
     if (options.path !== ':memory:') {
-      mkdirSync(dirname(options.path), { recursive: true });
+      try {
+        mkdirSync(dirname(options.path), { recursive: true });
+      } catch (err) {
+        throw new Error(`${where}: cannot create its folder (${(err as Error).message})`);
+      }
       // Created readable by its owner only: saved stream URLs may hold passwords. SQLite gives
       // its -wal and -shm files the same mode.
       if (!existsSync(options.path)) {
