@@ -56,9 +56,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let hub: Hub | undefined;
   const choice = { default: options.captioner, defaultName: options.captionerName ?? 'default', named: options.captioners };
   const store = new HistoryStore(options.history ?? { path: ':memory:' });
-  const pruned = store.prune();
-  if (pruned) log.info('history: removed events past retention', { events: pruned });
-  const pruner = setInterval(() => store.prune(), 60_000);
+  // Retention deletes, and a delete needs room in the journal: on a full disk it fails. That
+  // must not take the server down (a throw in a timer would), only be said.
+  const prune = () => {
+    try {
+      const pruned = store.prune();
+      if (pruned) log.info('history: removed events past retention', { events: pruned });
+    } catch (err) {
+      log.warn('history: cannot remove events past retention now', { error: (err as Error).message });
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, 60_000);
   pruner.unref();
   const bus = new EventBus();
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => bus.publish(m));
