@@ -9,7 +9,7 @@
  *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning" },
  *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
  *     "fps": 10, "analysisSize": "160x120",
- *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000 },
+ *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000, "maxMb": 0 },
  *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] },
  *     "maxStreams": 64, "corsOrigins": ["https://dash.example.com"], "allowedHosts": ["cams.example.com"]
  *   }
@@ -23,6 +23,7 @@ import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
 import { STREAM_ID } from '../stream/streams.js';
 import { hostName, originOf } from '../stream/cross-site.js';
+import { UsageError } from '../util/usage-error.js';
 
 export interface ServeSettings {
   host: string;
@@ -38,7 +39,8 @@ export interface ServeSettings {
   summaryHopS: number;
   fps: number;
   analysis: { width: number; height: number };
-  history: { path: string; days: number; maxEvents: number };
+  /** maxMb: the most the history file may hold, in MiB (0: no cap). */
+  history: { path: string; days: number; maxEvents: number; maxMb: number };
   auth: { viewerTokens: string[]; adminTokens: string[] };
   /** The most streams running at once (command-line sources included). */
   maxStreams: number;
@@ -62,6 +64,7 @@ export const SERVE_DEFAULTS = {
   historyDays: HISTORY_DEFAULTS.maxAgeMs / 86_400_000,
   historyMaxEvents: HISTORY_DEFAULTS.maxEvents,
   maxStreams: 64,
+  historyMaxMb: 0,
 } as const;
 
 /** The command-line flags as parsed (strings), for the fields they can set. */
@@ -83,6 +86,7 @@ export interface ServeFlags {
   'max-streams'?: string;
   'cors-origin'?: string[];
   'allowed-host'?: string[];
+  'history-max-mb'?: string;
 }
 
 const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts'] as const;
@@ -127,7 +131,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   for (const key of Object.keys(f)) if (!(FILE_KEYS as readonly string[]).includes(key)) p.add(`${fileName} ${key}`, `unknown setting (known: ${FILE_KEYS.join(', ')})`);
   const history = fileValue<Record<string, unknown>>(p, f, 'history', 'object', fileName) ?? {};
   const auth = fileValue<Record<string, unknown>>(p, f, 'auth', 'object', fileName) ?? {};
-  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents)');
+  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents', 'maxMb'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents, maxMb)');
   for (const key of Object.keys(auth)) if (!['viewerTokens', 'adminTokens'].includes(key)) p.add(`${fileName} auth.${key}`, 'unknown setting (known: viewerTokens, adminTokens)');
 
   // Sources: the file's, then --source NAME=URL.
@@ -183,6 +187,8 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const maxEvents = flagNumber(p, 'history-max-events', flags['history-max-events']) ?? (typeof history.maxEvents === 'number' ? history.maxEvents : history.maxEvents === undefined ? SERVE_DEFAULTS.historyMaxEvents : p.add(`${fileName} history.maxEvents`, 'must be a number'));
   if (days !== undefined && !(days > 0)) p.add('history days', `must be above 0, got ${days}`);
   if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0)) p.add('history max events', `must be a whole number above 0, got ${maxEvents}`);
+  const maxMb = flagNumber(p, 'history-max-mb', flags['history-max-mb']) ?? (typeof history.maxMb === 'number' ? history.maxMb : history.maxMb === undefined ? SERVE_DEFAULTS.historyMaxMb : p.add(`${fileName} history.maxMb`, 'must be a number'));
+  if (maxMb !== undefined && !(maxMb >= 0)) p.add('history max MiB', `must be 0 (no cap) or above, got ${maxMb}`);
   const historyPath = flags.history ?? (typeof history.path === 'string' ? history.path : history.path === undefined ? DEFAULT_HISTORY : (p.add(`${fileName} history.path`, 'must be a string'), DEFAULT_HISTORY));
 
   const tokens = (key: 'viewerTokens' | 'adminTokens', envName: string) => {
@@ -210,7 +216,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   });
   const mediaDir = flags['media-dir'] ?? fileValue<string>(p, f, 'mediaDir', 'string', fileName);
 
-  if (p.list.length) throw new Error(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
+  if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
     host,
     port,
@@ -223,7 +229,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     summaryHopS,
     fps,
     analysis,
-    history: { path: historyPath, days: days!, maxEvents: maxEvents! },
+    history: { path: historyPath, days: days!, maxEvents: maxEvents!, maxMb: maxMb! },
     auth: { viewerTokens, adminTokens },
     maxStreams,
     corsOrigins,

@@ -12,7 +12,7 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
-import { StreamConflictError, StreamInputError, StreamLimitError, type StreamManager } from './streams.js';
+import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreError, type StreamManager } from './streams.js';
 import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
@@ -88,6 +88,16 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
 
   app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers }));
 
+  // Liveness is /healthz; readiness also needs a writable history (the models are loaded
+  // before the port opens). Degraded streams are listed; any of them makes the server not ready.
+  app.get('/readyz', (c) => {
+    const degraded = streams.degraded();
+    const writeError = streams.store.probeWrite();
+    const history = writeError ? `cannot write: ${writeError}` : degraded.length ? 'failing for some streams' : 'ok';
+    const ready = !writeError && degraded.length === 0;
+    return c.json({ ready, checks: { models: 'loaded', history }, degraded }, ready ? 200 : 503);
+  });
+
   app.get('/metrics', async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
 
@@ -113,13 +123,15 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
     const { id, url, captioner } = body as { id?: unknown; url?: unknown; captioner?: unknown };
     try {
-      const info = streams.add(id, url, captioner);
+      // Saved, so it comes back after a restart until it is deleted.
+      const info = streams.create(id, url, captioner);
       onStreamsChanged();
       return c.json(info, 201);
     } catch (err) {
       if (err instanceof StreamConflictError) throw new HTTPException(409, { message: err.message });
       if (err instanceof StreamInputError) throw new HTTPException(400, { message: err.message });
       if (err instanceof StreamLimitError) throw new HTTPException(503, { message: err.message });
+      if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
       throw err;
     }
   });
@@ -131,7 +143,14 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
   });
 
   app.delete('/api/streams/:id', (c) => {
-    if (!streams.remove(c.req.param('id'))) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
+    let removed: boolean;
+    try {
+      removed = streams.forget(c.req.param('id'));
+    } catch (err) {
+      if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
+      throw err;
+    }
+    if (!removed) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
     onStreamsChanged();
     return c.body(null, 204);
   });

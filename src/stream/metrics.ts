@@ -6,6 +6,9 @@
  *   livecap_summaries_total{stream}
  *   livecap_viewers, livecap_viewer_messages_total, livecap_viewers_dropped_total
  *   livecap_history_events                      events kept in the history store
+ *   livecap_history_write_failures_total        events whose history write failed (full disk)
+ *   livecap_history_events_held_back_total      of those, events not sent (not even their seq was recorded)
+ *   livecap_streams_degraded                    streams whose history is not being written
  *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics, less the
  *   gauges it names `_total` (which `promtool check metrics` rejects); their per-type
  *   nodejs_active_{handles,requests,resources}{type} stay, and sum to the same numbers
@@ -67,5 +70,8 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus): 
   new Counter({ name: 'livecap_viewer_messages_total', help: 'Messages sent to WebSocket viewers', registers: [register], collect() { this.reset(); this.inc(hub.stats.messages); } });
   new Counter({ name: 'livecap_viewers_dropped_total', help: 'Viewers closed for reading too slowly', registers: [register], collect() { this.reset(); this.inc(hub.stats.droppedViewers); } });
   new Gauge({ name: 'livecap_history_events', help: 'Events kept in the history store', registers: [register], collect() { this.set(streams.store.count()); } });
+  new Counter({ name: 'livecap_history_write_failures_total', help: 'Events whose history write failed (a full disk, or the size cap)', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.failures); } });
+  new Counter({ name: 'livecap_history_events_held_back_total', help: 'Events not sent because not even their seq could be recorded', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.heldBack); } });
+  new Gauge({ name: 'livecap_streams_degraded', help: 'Streams whose history is not being written', registers: [register], collect() { this.set(streams.degraded().length); } });
   return register;
 }

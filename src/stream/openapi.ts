@@ -22,6 +22,15 @@ const write = {
   403: error(`A viewer token where an admin token is needed; an Origin other than the server's own or a --cors-origin one; or: ${HOST}`),
 };
 
+const readiness = {
+  type: 'object',
+  properties: {
+    ready: { type: 'boolean' },
+    checks: { type: 'object', properties: { models: { type: 'string' }, history: { type: 'string' } } },
+    degraded: { type: 'array', items: { type: 'object', properties: { stream: { type: 'string' }, reason: { type: 'string' } } } },
+  },
+};
+
 export function openApiDocument(): object {
   return {
     openapi: '3.1.0',
@@ -32,6 +41,17 @@ export function openApiDocument(): object {
     },
     paths: {
       '/healthz': { get: { summary: 'Liveness and counts', security: [], responses: { 200: json({ type: 'object', properties: { ok: { type: 'boolean' }, streams: { type: 'integer' }, viewers: { type: 'integer' } } }), ...open } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: models loaded and history writable; lists streams whose history is not being written',
+          security: [],
+          responses: {
+            200: json(readiness, 'Ready'),
+            503: json(readiness, 'Not ready (history cannot be written, or a stream is degraded)'),
+            ...open,
+          },
+        },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...read } } },
       '/openapi.json': { get: { summary: 'This description', security: [], responses: { 200: json({ type: 'object' }), ...open } } },
       '/api/streams': {
@@ -62,13 +82,13 @@ export function openApiDocument(): object {
             413: error('Body over 16 KiB'),
             415: error('The body is not sent as Content-Type: application/json'),
             429: { ...error('Too many streams created from this address (only started ones count)'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } },
-            503: error('The server already runs its maximum of streams (--max-streams)'),
+            503: error('The server already runs its maximum of streams (--max-streams), or the history store cannot save the stream'),
           },
         },
       },
       '/api/streams/{id}': {
         get: { summary: 'One stream', parameters: [idParam], responses: { 200: json(ref('StreamInfo')), ...read, 404: error('No such stream') } },
-        delete: { summary: 'Stop a stream', parameters: [idParam], responses: { 204: { description: 'Stopped' }, ...write, 404: error('No such stream') } },
+        delete: { summary: 'Stop a stream (one added over the API for good)', parameters: [idParam], responses: { 204: { description: 'Stopped' }, ...write, 404: error('No such stream'), 503: error('The history store cannot forget it') } },
       },
       '/api/streams/{id}/captions': {
         get: {
@@ -133,6 +153,8 @@ export function openApiDocument(): object {
             lastSeq: { type: 'integer' },
             captioner: { type: 'string' },
             counters: { type: 'object', additionalProperties: { type: 'integer' } },
+            degraded: { type: 'string', description: 'why the stream works less well than it should (history not being written), while it lasts' },
+            saved: { type: 'boolean', description: 'added over the API: it comes back after a restart' },
           },
         },
         Caption: {

@@ -56,6 +56,8 @@ export interface RunningServer {
   /** The HTTP routes (hono), for introspection. */
   app: Hono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
+  /** Starts the streams added over the API before the last restart (see StreamManager.restore). */
+  restoreStreams(): void;
   close(): Promise<void>;
 }
 
@@ -63,9 +65,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let hub: Hub | undefined;
   const choice = { default: options.captioner, defaultName: options.captionerName ?? 'default', named: options.captioners };
   const store = new HistoryStore(options.history ?? { path: ':memory:' });
-  const pruned = store.prune();
-  if (pruned) log.info('history: removed events past retention', { events: pruned });
-  const pruner = setInterval(() => store.prune(), 60_000);
+  // Retention deletes, and a delete needs room in the journal: on a full disk it fails. That
+  // must not take the server down (a throw in a timer would), only be said.
+  const prune = () => {
+    try {
+      const pruned = store.prune();
+      if (pruned) log.info('history: removed events past retention', { events: pruned });
+    } catch (err) {
+      log.warn('history: cannot remove events past retention now', { error: (err as Error).message });
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, 60_000);
   pruner.unref();
   const bus = new EventBus();
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
@@ -129,6 +140,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     addSource: (id, source, displayUrl, captioner) => {
       streams.addSource(id, source, displayUrl, captioner);
       hub!.announceStreams();
+    },
+    restoreStreams: () => {
+      const ids = streams.restore();
+      if (ids.length) {
+        log.info('saved streams started', { streams: ids });
+        hub!.announceStreams();
+      }
     },
     close: () =>
       (closing ??= (async () => {
