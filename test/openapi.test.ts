@@ -131,8 +131,8 @@ const CASES: [string, string, string, Ask, number][] = [
 
 // Answers that need a history store that cannot be written; the tests named show them.
 const SHOWN_ELSEWHERE: Record<string, string> = {
-  'GET /readyz 503': 'test/history-full.test.ts',
-  'DELETE /api/streams/{id} 503': 'test/saved-streams.test.ts',
+  'GET /readyz 503': 'test/store-unavailable.test.ts and test/history-full.test.ts',
+  'DELETE /api/streams/{id} 503': 'test/store-unavailable.test.ts',
 };
 
 test('each route answers exactly what /openapi.json documents for it', async () => {

@@ -153,7 +153,9 @@ export class HistoryStore {
     let step: 'open' | 'read' | 'write' = 'open';
     let db: Database.Database | undefined;
     try {
-      db = this.db = new Database(options.path);
+      // Writes run on the event loop: if another program holds the file's write lock, wait a
+      // moment, not better-sqlite3's default 5 s, then fail (counted, reported as degraded).
+      db = this.db = new Database(options.path, { timeout: 250 });
       step = 'read';
       // A file that is not a database, or a damaged one, fails here rather than on a later write.
       const file = options.path === ':memory:' ? undefined : statSync(options.path);
