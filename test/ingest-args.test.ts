@@ -63,7 +63,8 @@ test('without a media folder no local file is accepted', () => {
 
 test('passwords never survive redaction', () => {
   assert.equal(redactUrl('rtsp://admin:s3cret@10.0.0.5/stream'), 'rtsp://admin:***@10.0.0.5/stream');
-  assert.equal(redactUrl('rtsp://token@cam/s'), 'rtsp://token:***@cam/s');
+  // A user name without a password is often a token: hidden too.
+  assert.equal(redactUrl('rtsp://token@cam/s'), 'rtsp://***@cam/s');
   assert.equal(redactUrl('http://cam/s'), 'http://cam/s');
   assert.equal(redactText('[rtsp @ 0x1] method DESCRIBE failed for rtsp://admin:s3cret@cam/x: 401'), '[rtsp @ 0x1] method DESCRIBE failed for rtsp://***@cam/x: 401');
   assert.throws(() => parseSource('ftp://admin:s3cret@host/x'), (err: Error) => !err.message.includes('s3cret'));
@@ -108,4 +109,46 @@ test('frames cut from Buffer chunks are independent copies of exactly one frame'
   assert.equal(b.buffer.byteLength, 4);
   chunk.fill(0);
   assert.deepEqual([...a, ...b], [1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+// [what a user may type, how it is shown]: the secret is 'hunter2' in every form.
+const disguised: [string, string][] = [
+  ['  rtsp://admin:hunter2@cam/live', 'rtsp://admin:***@cam/live'],
+  ['rtsp://admin:p@hunter2@cam/live', 'rtsp://admin:***@cam/live'],
+  ['http:\\\\u:hunter2@cam/x.m3u8', 'http://u:***@cam/x.m3u8'],
+  ['http:/u:hunter2@cam/x.m3u8', 'http://u:***@cam/x.m3u8'],
+  ['http:u:hunter2@cam/x.m3u8', 'http://u:***@cam/x.m3u8'],
+  ['\thttps://hunter2@cam/x.m3u8', 'https://***@cam/x.m3u8'],
+  ['https://cdn/x.m3u8?q=1&token=hunter2', 'https://cdn/x.m3u8?q=1&token=***'],
+  ['https://b.s3/x.mp4?X-Amz-Credential=hunter2&X-Amz-Signature=hunter2', 'https://b.s3/x.mp4?X-Amz-Credential=***&X-Amz-Signature=***'],
+  ['https://cdn/x?api_key=hunter2&access_token=hunter2&sig=hunter2&pwd=hunter2', 'https://cdn/x?api_key=***&access_token=***&sig=***&pwd=***'],
+  ['rtsp:/u:hunter2@cam/x', 'rtsp:/***@cam/x'],
+  ['http://u:hunter2@[::1/x', '(a http: URL that cannot be parsed)'],
+  ['//u:hunter2@cam/x', '//***@cam/x'],
+  ['ftp://u:hunter2@host/x', 'ftp:***'],
+];
+for (const [url, shown] of disguised) {
+  test(`the secret in ${JSON.stringify(url.replace('hunter2', 'SECRET'))} is hidden when shown and kept for ffmpeg`, () => {
+    assert.equal(redactUrl(url), shown);
+    let source: Source | undefined;
+    try {
+      source = parseSource(url, rules);
+    } catch (err) {
+      // Refused: the reason names the problem without the secret.
+      assert.ok(err instanceof SourceError);
+      assert.doesNotMatch(err.message, /hunter2/);
+    }
+    if (source?.kind === 'http' || source?.kind === 'rtsp') assert.match(decodeURIComponent(source.input), /hunter2/, 'ffmpeg gets the credentials');
+  });
+}
+
+test('ffmpeg messages lose the source secrets wherever they are quoted', () => {
+  const err = new IngestError('not found', 'http://u:p%40hunter2@127.0.0.1:1/x.m3u8?token=tok3n&q=1: Server returned 404 Not Found\nopening p@hunter2 and tok3n');
+  // URLs are redacted by their shape; the bare secrets only by knowing them.
+  assert.doesNotMatch(err.message, /u:p|token=tok3n/);
+  assert.match(err.message, /opening p@hunter2 and tok3n/);
+  const clean = err.withoutSecrets(['p@hunter2', 'p%40hunter2', 'tok3n']);
+  assert.doesNotMatch(clean.message, /hunter2|tok3n/);
+  assert.equal(clean.reason, 'not found');
+  assert.match(clean.message, /^not found: http:\/\/\*\*\*@127\.0\.0\.1:1\/x\.m3u8\?token=\*\*\*&q=1: Server returned 404/);
 });

@@ -10,6 +10,7 @@
  *   testsrc://PATTERN                          ffmpeg test patterns: testsrc, testsrc2, smptebars, …
  */
 import { isAbsolute, relative, resolve } from 'node:path';
+import { decodeSafe, readUrl, redactUrl, schemeOf } from './source-url.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'webcam' | 'file' | 'testsrc';
 
@@ -39,39 +40,23 @@ export class SourceError extends Error {
   override name = 'SourceError';
 }
 
-/** The URL with any password replaced, safe for logs, API answers and pages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_, scheme: string, auth: string) => {
-    const user = auth.split(':')[0];
-    return `${scheme}${user ? decodeSafe(user) + ':***' : '***'}@`;
-  });
-}
-
-function decodeSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
+/** The URL with credentials and secret query values replaced, safe for logs, API answers and pages. */
+export { redactUrl } from './source-url.js';
 
 export function parseSource(url: string, rules: SourceRules = {}): Source {
   if (typeof url !== 'string' || url.trim() === '') throw new SourceError('source url is empty');
   const text = url.trim();
   if (/[\0\r\n]/.test(text)) throw new SourceError('source url contains control characters');
   if (text.startsWith('/dev/')) return webcam(text);
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  const scheme = schemeOf(text);
   if (!scheme) return file(text, rules);
-  let parsed: URL;
-  try {
-    parsed = new URL(text);
-  } catch {
-    throw new SourceError(`source url '${redactUrl(text)}' is not a valid URL`);
-  }
+  const parsed = readUrl(text);
+  // The text is not echoed: a URL the parser refuses may hold a password in any place.
+  if (!parsed) throw new SourceError(`source url is not a valid URL (${scheme}: with a part the URL parser refuses); check the host and port, and percent-encode spaces, '%' and '@' in a user name or password`);
   switch (scheme) {
     case 'rtsp':
     case 'rtsps': {
-      if (!parsed.hostname) throw new SourceError(`rtsp url '${redactUrl(text)}' has no host`);
+      if (!parsed.hostname) throw new SourceError(`${scheme} url has no host; write it as ${scheme}://[user:password@]host[:port]/path`);
       const transport = parsed.searchParams.get('transport') ?? 'tcp';
       if (transport !== 'tcp' && transport !== 'udp') throw new SourceError(`rtsp transport must be tcp or udp, got '${transport}'`);
       parsed.searchParams.delete('transport');
@@ -79,7 +64,7 @@ export function parseSource(url: string, rules: SourceRules = {}): Source {
     }
     case 'http':
     case 'https':
-      if (!parsed.hostname) throw new SourceError(`http url '${redactUrl(text)}' has no host`);
+      if (!parsed.hostname) throw new SourceError(`${scheme} url has no host; write it as ${scheme}://[user:password@]host[:port]/path`);
       return { kind: 'http', input: parsed.toString() };
     case 'file':
       return file(decodeSafe(parsed.pathname), rules, parsed.searchParams.get('loop') !== 'false');
@@ -96,15 +81,15 @@ export function parseSource(url: string, rules: SourceRules = {}): Source {
 }
 
 function webcam(path: string): Source {
-  if (!/^\/dev\/video\d+$/.test(path)) throw new SourceError(`webcam device must look like /dev/videoN, got '${path}'`);
+  if (!/^\/dev\/video\d+$/.test(path)) throw new SourceError(`webcam device must look like /dev/videoN, got '${redactUrl(path)}'`);
   return { kind: 'webcam', input: path };
 }
 
 function file(path: string, rules: SourceRules, loop = true): Source {
-  if (!rules.mediaDir) throw new SourceError(`'${path}' is not a URL, and local files are not allowed as sources: no media folder is configured (start with --media-dir DIR)`);
+  if (!rules.mediaDir) throw new SourceError(`'${redactUrl(path)}' is not a URL, and local files are not allowed as sources: no media folder is configured (start with --media-dir DIR)`);
   const root = resolve(rules.mediaDir);
   const full = resolve(root, path);
   const rel = relative(root, full);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new SourceError(`'${path}' is outside the media folder ${root}`);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new SourceError(`'${redactUrl(path)}' is outside the media folder ${root}`);
   return { kind: 'file', input: full, loop };
 }

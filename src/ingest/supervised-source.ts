@@ -9,6 +9,7 @@ import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from '.
 import { ffmpegFrames, type ProcessOptions, type RawFrame } from './ffmpeg-frames.js';
 import { IngestError } from './ffmpeg-errors.js';
 import type { Source } from './source.js';
+import { urlSecrets } from './source-url.js';
 
 export type SourceState = 'connecting' | 'live' | 'reconnecting';
 
@@ -46,6 +47,8 @@ export interface StatusReport {
 
 export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (report: StatusReport) => void, options: Partial<SupervisorOptions> = {}): Observable<RawFrame> {
   const o = { ...SUPERVISOR_DEFAULTS, ...options };
+  // ffmpeg's messages may quote the URL in forms redactText does not recognise.
+  const secrets = urlSecrets(source.input);
   return defer(() => {
     let attempt = 0;
     let liveSince = 0;
@@ -76,7 +79,7 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
       retry({
         delay: (err: unknown) => {
           attempt++;
-          const error = err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err));
+          const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
           const retryInMs = backoffDelay(attempt, o.backoffInitialMs, o.backoffMaxMs);
           onStatus({ state: 'reconnecting', error, retryInMs });
           return timer(retryInMs);
