@@ -1,12 +1,20 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { parseSource, redactUrl, SourceError, type Source } from '../src/ingest/source.js';
-import { ffmpegArgs } from '../src/ingest/ffmpeg-args.js';
+import { ffmpegArgs, MEDIA_DEMUXERS } from '../src/ingest/ffmpeg-args.js';
 import { FrameSplitter } from '../src/ingest/frame-splitter.js';
 import { classifyFfmpegFailure, redactText, IngestError } from '../src/ingest/ffmpeg-errors.js';
 
 const out = { width: 160, height: 120, fps: 5 };
-const rules = { mediaDir: '/srv/media' };
+// A real media folder: files are checked by their real paths.
+const media = realpathSync(mkdtempSync(join(tmpdir(), 'livecap-args-')));
+mkdirSync(join(media, 'clips'));
+for (const name of ['clips/demo.mp4', 'a.mp4']) writeFileSync(join(media, name), '');
+after(() => rmSync(media, { recursive: true, force: true }));
+const rules = { mediaDir: media };
 
 // [url, expected source, input arguments ffmpeg must get (in order)]
 const table: [string, Source, string[]][] = [
@@ -18,10 +26,10 @@ const table: [string, Source, string[]][] = [
     ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://example.org/live/index.m3u8']],
   ['/dev/video0', { kind: 'webcam', input: '/dev/video0' }, ['-f', 'v4l2', '-i', '/dev/video0']],
   ['v4l2:///dev/video2', { kind: 'webcam', input: '/dev/video2' }, ['-f', 'v4l2', '-i', '/dev/video2']],
-  ['clips/demo.mp4', { kind: 'file', input: '/srv/media/clips/demo.mp4', loop: true },
-    ['-re', '-stream_loop', '-1', '-protocol_whitelist', 'file', '-i', '/srv/media/clips/demo.mp4']],
-  ['file:///srv/media/a.mp4?loop=false', { kind: 'file', input: '/srv/media/a.mp4', loop: false },
-    ['-re', '-protocol_whitelist', 'file', '-i', '/srv/media/a.mp4']],
+  ['clips/demo.mp4', { kind: 'file', input: `${media}/clips/demo.mp4`, loop: true },
+    ['-re', '-stream_loop', '-1', '-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS, '-i', `${media}/clips/demo.mp4`]],
+  [`file://${media}/a.mp4?loop=false`, { kind: 'file', input: `${media}/a.mp4`, loop: false },
+    ['-re', '-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS, '-i', `${media}/a.mp4`]],
   ['testsrc://smptebars', { kind: 'testsrc', input: 'smptebars', pattern: 'smptebars' },
     ['-re', '-f', 'lavfi', '-i', 'smptebars=size=640x480:rate=25']],
 ];
@@ -50,6 +58,10 @@ const bad: [string, RegExp][] = [
   ['testsrc://rm -rf', /not a valid URL|unknown test pattern/],
   ['testsrc://nullsrc', /unknown test pattern 'nullsrc'/],
   ['http://', /not a valid URL|has no host/],
+  ['missing.mp4', /no file 'missing.mp4' in the media folder/],
+  ['clips/list.m3u8', /is a playlist or list of files \(\.m3u8\)/],
+  ['list.ffconcat', /is a playlist or list of files/],
+  ['files.TXT', /is a playlist or list of files/],
 ];
 for (const [url, message] of bad) {
   test(`source '${url}' is refused with a clear reason`, () => {

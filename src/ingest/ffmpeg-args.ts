@@ -20,6 +20,13 @@ export interface ArgOptions {
 
 export const INGEST_DEFAULTS = { readTimeoutMs: 10_000 } as const;
 
+/**
+ * The demuxers a local file may be opened with: self-contained containers and raw streams.
+ * Left out on purpose are those that open other files by name (hls, concat, image2 patterns,
+ * dash manifests), so a playlist renamed clip.mp4 in the media folder cannot reach outside it.
+ */
+export const MEDIA_DEMUXERS = 'mov,matroska,mpegts,mpeg,avi,flv,asf,ogg,nut,ivf,h264,hevc,mjpeg,m4v,mpegvideo,yuv4mpegpipe,gif';
+
 function inputArgs(source: Source, options: ArgOptions): string[] {
   const micros = String(Math.round(options.readTimeoutMs * 1000));
   switch (source.kind) {
@@ -43,6 +50,7 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
         ...(source.realtime === false ? [] : ['-re']),
         ...(source.loop === false ? [] : ['-stream_loop', '-1']),
         '-protocol_whitelist', 'file',
+        '-format_whitelist', MEDIA_DEMUXERS,
         '-i', source.input,
       ];
     case 'testsrc':

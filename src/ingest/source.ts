@@ -3,13 +3,23 @@
  * process starts. Each kind allows only the protocols it needs, and a local file is accepted
  * only under the configured media folder, so a stream URL cannot read arbitrary files.
  *
+ * The media folder confines by real paths: the folder and the file are both resolved
+ * (symbolic links followed) and the file must still lie inside, and ffmpeg is given the
+ * resolved path, so a link swapped in later changes nothing. Inputs that name other files
+ * (HLS playlists, ffconcat and other lists) are refused by name here, and ffmpeg may open a
+ * local file only with demuxers of self-contained containers (MEDIA_DEMUXERS in
+ * ffmpeg-args.ts), so a playlist disguised as clip.mp4 cannot reach /etc or ../outside either:
+ * the name check gives a clear answer, the demuxer list is what holds.
+ *
  *   rtsp://[user:pass@]host[:port]/path        network camera (TCP; ?transport=udp for UDP)
  *   http(s)://host/path(.m3u8)                 HTTP streams, HLS included
  *   /dev/videoN  or  v4l2:///dev/videoN        webcam through video4linux2
- *   file:///path or a plain path               a local file played at real speed as if live (looped)
+ *   file:///path or a plain path               a local file played at real speed as if live (looped;
+ *                                              ?loop=false plays it once)
  *   testsrc://PATTERN                          ffmpeg test patterns: testsrc, testsrc2, smptebars, …
  */
-import { isAbsolute, relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { extname, isAbsolute, relative, resolve } from 'node:path';
 import { decodeSafe, readUrl, redactUrl, schemeOf } from './source-url.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'webcam' | 'file' | 'testsrc';
@@ -85,11 +95,30 @@ function webcam(path: string): Source {
   return { kind: 'webcam', input: path };
 }
 
+/** Local inputs that list other files to open: refused, as they could name any file. */
+const LIST_EXTENSIONS = new Set(['.m3u8', '.m3u', '.ffconcat', '.concat', '.txt', '.pls', '.sdp', '.xspf', '.cue', '.mpd', '.ism', '.isml']);
+
 function file(path: string, rules: SourceRules, loop = true): Source {
   if (!rules.mediaDir) throw new SourceError(`'${redactUrl(path)}' is not a URL, and local files are not allowed as sources: no media folder is configured (start with --media-dir DIR)`);
   const root = resolve(rules.mediaDir);
   const full = resolve(root, path);
   const rel = relative(root, full);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new SourceError(`'${redactUrl(path)}' is outside the media folder ${root}`);
-  return { kind: 'file', input: full, loop };
+  if (LIST_EXTENSIONS.has(extname(full).toLowerCase())) throw new SourceError(`'${redactUrl(path)}' is a playlist or list of files (${extname(full)}); only video files are played from the media folder, as a list could name files outside it`);
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch (err) {
+    throw new SourceError(`the media folder ${root} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    real = realpathSync(full);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SourceError(code === 'ENOENT' ? `no file '${redactUrl(path)}' in the media folder ${root}` : `'${redactUrl(path)}' in the media folder cannot be read (${code ?? (err as Error).message})`);
+  }
+  const realRel = relative(realRoot, real);
+  if (realRel === '' || realRel.startsWith('..') || isAbsolute(realRel)) throw new SourceError(`'${redactUrl(path)}' leads outside the media folder ${root} (through a symbolic link)`);
+  return { kind: 'file', input: real, loop };
 }
