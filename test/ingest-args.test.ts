@@ -23,7 +23,14 @@ const table: [string, Source, string[]][] = [
   ['rtsp://u:p@cam/s?transport=udp', { kind: 'rtsp', input: 'rtsp://u:p@cam/s', transport: 'udp' },
     ['-rtsp_transport', 'udp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-i', 'rtsp://u:p@cam/s']],
   ['https://example.org/live/index.m3u8', { kind: 'http', input: 'https://example.org/live/index.m3u8' },
-    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://example.org/live/index.m3u8']],
+    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-tls_verify', '1', '-ca_file', '/ca.pem', '-i', 'https://example.org/live/index.m3u8']],
+  ['https://cam.local/x.mp4?tls_verify=false', { kind: 'http', input: 'https://cam.local/x.mp4', tlsVerify: false },
+    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://cam.local/x.mp4']],
+  // The rest of a signed query reaches ffmpeg byte for byte.
+  ['https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&tls_verify=0&b=c+d', { kind: 'http', input: 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d', tlsVerify: false },
+    ['-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d']],
+  ['rtsps://cam/s?tls_verify=false&transport=tcp', { kind: 'rtsp', input: 'rtsps://cam/s', transport: 'tcp', tlsVerify: false },
+    ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtsps,rtp,srtp,udp,tcp,tls', '-i', 'rtsps://cam/s']],
   ['/dev/video0', { kind: 'webcam', input: '/dev/video0' }, ['-f', 'v4l2', '-i', '/dev/video0']],
   ['v4l2:///dev/video2', { kind: 'webcam', input: '/dev/video2' }, ['-f', 'v4l2', '-i', '/dev/video2']],
   ['clips/demo.mp4', { kind: 'file', input: `${media}/clips/demo.mp4`, loop: true },
@@ -38,7 +45,7 @@ for (const [url, source, input] of table) {
   test(`source ${redactUrl(url)} → ffmpeg arguments`, () => {
     const parsed = parseSource(url, rules);
     assert.deepEqual(parsed, source);
-    const args = ffmpegArgs(parsed, out);
+    const args = ffmpegArgs(parsed, out, { readTimeoutMs: 10_000, caFile: '/ca.pem' });
     const i = args.indexOf(input[0]);
     assert.deepEqual(args.slice(i, i + input.length), input);
     assert.deepEqual(args.slice(-7), ['-vf', 'fps=5,scale=160:120:flags=area,format=rgb24', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
@@ -58,6 +65,7 @@ const bad: [string, RegExp][] = [
   ['testsrc://rm -rf', /not a valid URL|unknown test pattern/],
   ['testsrc://nullsrc', /unknown test pattern 'nullsrc'/],
   ['http://', /not a valid URL|has no host/],
+  ['https://cam/x?tls_verify=maybe', /tls_verify must be true or false, got 'maybe'/],
   ['missing.mp4', /no file 'missing.mp4' in the media folder/],
   ['clips/list.m3u8', /is a playlist or list of files \(\.m3u8\)/],
   ['list.ffconcat', /is a playlist or list of files/],

@@ -4,6 +4,7 @@
  * Every network input gets a read timeout and a protocol whitelist; output is raw RGB24 at
  * the analysis size and sampling rate on stdout, one frame after another.
  */
+import { existsSync } from 'node:fs';
 import type { Source } from './source.js';
 
 export interface OutputSpec {
@@ -16,9 +17,25 @@ export interface OutputSpec {
 export interface ArgOptions {
   /** Network read timeout in milliseconds. */
   readTimeoutMs: number;
+  /** Trusted certificate authorities (PEM) for TLS sources; without one, the TLS library's own default. */
+  caFile?: string;
 }
 
-export const INGEST_DEFAULTS = { readTimeoutMs: 10_000 } as const;
+/** Where distributions keep the system's trusted certificate authorities. */
+const CA_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
+
+export const INGEST_DEFAULTS: Readonly<ArgOptions> = { readTimeoutMs: 10_000, caFile: CA_BUNDLES.find((f) => existsSync(f)) };
+
+/**
+ * ffmpeg accepts any certificate unless told otherwise. For HTTP this checks the connection
+ * to the URL itself (chain and host name); ffmpeg 5.x does not hand these options on to the
+ * connections the HLS demuxer opens by itself (segments, variant playlists), and has no
+ * way to pass them to RTSPS, which supervised-source.ts checks before each connect.
+ */
+function tlsArgs(source: Source, options: ArgOptions): string[] {
+  if (source.tlsVerify === false) return [];
+  return ['-tls_verify', '1', ...(options.caFile ? ['-ca_file', options.caFile] : [])];
+}
 
 /**
  * The demuxers a local file may be opened with: self-contained containers and raw streams.
@@ -41,6 +58,7 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
       return [
         '-rw_timeout', micros,
         '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy',
+        ...tlsArgs(source, options),
         '-i', source.input,
       ];
     case 'webcam':

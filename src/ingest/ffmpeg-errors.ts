@@ -13,6 +13,7 @@ export type FailureReason =
   | 'no such device'
   | 'timed out'
   | 'host not found'
+  | 'untrusted certificate'
   | 'stalled'
   | 'ended'
   | 'ffmpeg missing'
@@ -20,6 +21,7 @@ export type FailureReason =
 
 const RULES: [RegExp, FailureReason][] = [
   [/Connection refused/i, 'connection refused'],
+  [/certificate|does not match hostname|unknown CA|self[- ]signed/i, 'untrusted certificate'],
   [/401 Unauthorized|\b401\b.*Unauthorized|authorization failed/i, 'unauthorized'],
   [/Cannot open video device|No such device|Inappropriate ioctl|Not a video capture device/i, 'no such device'],
   [/404 Not Found|\b404\b|No such file or directory|Server returned 4\d\d/i, 'not found'],

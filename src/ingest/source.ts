@@ -13,6 +13,7 @@
  *
  *   rtsp://[user:pass@]host[:port]/path        network camera (TCP; ?transport=udp for UDP)
  *   http(s)://host/path(.m3u8)                 HTTP streams, HLS included
+ *   (https and rtsps certificates are verified; ?tls_verify=false opts one source out)
  *   /dev/videoN  or  v4l2:///dev/videoN        webcam through video4linux2
  *   file:///path or a plain path               a local file played at real speed as if live (looped;
  *                                              ?loop=false plays it once)
@@ -32,6 +33,12 @@ export interface Source {
   input: string;
   /** RTSP only. */
   transport?: 'tcp' | 'udp';
+  /**
+   * HTTP(S) and RTSP(S): check the server's TLS certificate and host name (default true).
+   * `?tls_verify=false` turns it off for one source, e.g. a camera with a self-signed
+   * certificate; the parameter is taken out of the URL ffmpeg opens.
+   */
+  tlsVerify?: boolean;
   /** Files only: start again at the end (default true). */
   loop?: boolean;
   /** Files only: read at the clip's own speed, as if live (default true); false reads as fast as possible. */
@@ -67,15 +74,17 @@ export function parseSource(url: string, rules: SourceRules = {}): Source {
     case 'rtsp':
     case 'rtsps': {
       if (!parsed.hostname) throw new SourceError(`${scheme} url has no host; write it as ${scheme}://[user:password@]host[:port]/path`);
-      const transport = parsed.searchParams.get('transport') ?? 'tcp';
+      const transport = takeParam(parsed, 'transport') ?? 'tcp';
       if (transport !== 'tcp' && transport !== 'udp') throw new SourceError(`rtsp transport must be tcp or udp, got '${transport}'`);
-      parsed.searchParams.delete('transport');
-      return { kind: 'rtsp', input: parsed.toString(), transport };
+      const tlsVerify = tlsVerifyParam(parsed);
+      return { kind: 'rtsp', input: parsed.toString(), transport, ...(tlsVerify === undefined ? {} : { tlsVerify }) };
     }
     case 'http':
-    case 'https':
+    case 'https': {
       if (!parsed.hostname) throw new SourceError(`${scheme} url has no host; write it as ${scheme}://[user:password@]host[:port]/path`);
-      return { kind: 'http', input: parsed.toString() };
+      const tlsVerify = tlsVerifyParam(parsed);
+      return { kind: 'http', input: parsed.toString(), ...(tlsVerify === undefined ? {} : { tlsVerify }) };
+    }
     case 'file':
       return file(decodeSafe(parsed.pathname), rules, parsed.searchParams.get('loop') !== 'false');
     case 'v4l2':
@@ -88,6 +97,30 @@ export function parseSource(url: string, rules: SourceRules = {}): Source {
     default:
       throw new SourceError(`unsupported source scheme '${scheme}:'; use rtsp://, http(s)://, file://, a /dev/video device or testsrc://`);
   }
+}
+
+/**
+ * Takes a livecap option out of the URL's query and returns its value. Every other byte of the
+ * query is kept as it was: re-serializing it could break a signed URL.
+ */
+function takeParam(url: URL, name: string): string | undefined {
+  let value: string | undefined;
+  const rest = url.search.replace(/^\?/, '').split('&').filter((pair) => {
+    const eq = pair.indexOf('=');
+    if (decodeSafe(eq < 0 ? pair : pair.slice(0, eq)) !== name) return true;
+    value = eq < 0 ? '' : decodeSafe(pair.slice(eq + 1).replace(/\+/g, ' '));
+    return false;
+  });
+  if (value !== undefined) url.search = rest.filter(Boolean).join('&');
+  return value;
+}
+
+function tlsVerifyParam(url: URL): boolean | undefined {
+  const value = takeParam(url, 'tls_verify');
+  if (value === undefined) return undefined;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw new SourceError(`tls_verify must be true or false, got '${value}'`);
 }
 
 function webcam(path: string): Source {

@@ -4,7 +4,8 @@
  * the source has been healthy for a while, and a frame-age watchdog treats a source that
  * stops delivering frames as failed. State changes are reported through `onStatus`.
  */
-import { Observable, concatWith, defer, retry, timer, timeout, throwError, tap } from 'rxjs';
+import { Observable, concatWith, defer, from, retry, switchMap, timer, timeout, throwError, tap } from 'rxjs';
+import { checkCertificate } from './tls-check.js';
 import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from './ffmpeg-args.js';
 import { ffmpegFrames, type ProcessOptions, type RawFrame } from './ffmpeg-frames.js';
 import { IngestError } from './ffmpeg-errors.js';
@@ -38,6 +39,13 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** Where an RTSPS source's TLS server is, when its certificate is to be checked. */
+function rtspsTarget(source: Source): { host: string; port: number } | undefined {
+  if (source.kind !== 'rtsp' || source.tlsVerify === false || !source.input.startsWith('rtsps:')) return undefined;
+  const url = new URL(source.input);
+  return { host: url.hostname, port: Number(url.port || 322) };
+}
+
 export interface StatusReport {
   state: SourceState;
   error?: IngestError;
@@ -56,7 +64,10 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
     onStatus({ state: 'connecting' });
     return defer(() => {
       live = false;
-      return ffmpegFrames(ffmpegArgs(source, output, o), output, o);
+      const frames = ffmpegFrames(ffmpegArgs(source, output, o), output, o);
+      const tls = rtspsTarget(source);
+      // ffmpeg cannot verify RTSPS itself (tls-check.ts): check the certificate before each connect.
+      return tls ? from(checkCertificate(tls.host, tls.port, { caFile: o.caFile, timeoutMs: o.readTimeoutMs })).pipe(switchMap(() => frames)) : frames;
     }).pipe(
       timeout({
         first: o.connectTimeoutMs,
