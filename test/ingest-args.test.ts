@@ -29,6 +29,8 @@ const table: [string, Source, string[]][] = [
   // The rest of a signed query reaches ffmpeg byte for byte.
   ['https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&tls_verify=0&b=c+d', { kind: 'http', input: 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d', tlsVerify: false },
     ['-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d']],
+  ['http://cam.local/video.mjpg', { kind: 'http', input: 'http://cam.local/video.mjpg' },
+    ['-use_wallclock_as_timestamps', '1', '-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'http://cam.local/video.mjpg']],
   ['rtsps://cam/s?tls_verify=false&transport=tcp', { kind: 'rtsp', input: 'rtsps://cam/s', transport: 'tcp', tlsVerify: false },
     ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtsps,rtp,srtp,udp,tcp,tls', '-i', 'rtsps://cam/s']],
   ['/dev/video0', { kind: 'webcam', input: '/dev/video0' }, ['-f', 'v4l2', '-i', '/dev/video0']],

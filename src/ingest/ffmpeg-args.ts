@@ -33,7 +33,8 @@ export const INGEST_DEFAULTS: Readonly<ArgOptions> = { readTimeoutMs: 10_000, ca
  * way to pass them to RTSPS, which supervised-source.ts checks before each connect.
  */
 function tlsArgs(source: Source, options: ArgOptions): string[] {
-  if (source.tlsVerify === false) return [];
+  // ffmpeg refuses options that nothing used: a plain http:// URL opens no TLS layer.
+  if (source.tlsVerify === false || !source.input.startsWith('https:')) return [];
   return ['-tls_verify', '1', ...(options.caFile ? ['-ca_file', options.caFile] : [])];
 }
 
@@ -43,6 +44,15 @@ function tlsArgs(source: Source, options: ArgOptions): string[] {
  * dash manifests), so a playlist renamed clip.mp4 in the media folder cannot reach outside it.
  */
 export const MEDIA_DEMUXERS = 'mov,matroska,mpegts,mpeg,avi,flv,asf,ogg,nut,ivf,h264,hevc,mjpeg,m4v,mpegvideo,yuv4mpegpipe,gif';
+
+/** An HTTP URL whose path names an HLS playlist (.m3u8, .m3u). */
+export function isHlsUrl(input: string): boolean {
+  try {
+    return /\.m3u8?$/i.test(new URL(input).pathname);
+  } catch {
+    return false;
+  }
+}
 
 function inputArgs(source: Source, options: ArgOptions): string[] {
   const micros = String(Math.round(options.readTimeoutMs * 1000));
@@ -56,6 +66,10 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
       ];
     case 'http':
       return [
+        // HLS carries media timestamps and arrives in bursts of segments: keep them. Other
+        // HTTP streams (MJPEG above all) arrive as they happen and may carry no timestamps, so
+        // ffmpeg would invent 25 fps and the fps filter would sample the wrong frames.
+        ...(isHlsUrl(source.input) ? [] : ['-use_wallclock_as_timestamps', '1']),
         '-rw_timeout', micros,
         '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy',
         ...tlsArgs(source, options),
