@@ -3,6 +3,9 @@
  * backoff (about 1 s doubling to a cap near 60 s, with jitter), the attempt count resets once
  * the source has been healthy for a while, and a frame-age watchdog treats a source that
  * stops delivering frames as failed. State changes are reported through `onStatus`.
+ *
+ * A file played once (`?loop=false`) is the one source meant to end: at its end the frames
+ * fail with SourceFinished, which is not retried, and the stream stops.
  */
 import { Observable, concatWith, defer, from, retry, switchMap, timer, timeout, throwError, tap } from 'rxjs';
 import { checkCertificate } from './tls-check.js';
@@ -33,6 +36,14 @@ export const SUPERVISOR_DEFAULTS: SupervisorOptions = {
   backoffMaxMs: 60_000,
   healthyAfterMs: 30_000,
 };
+
+/** A source that ended as it should (a file played once): not a failure, and not retried. */
+export class SourceFinished extends Error {
+  override name = 'SourceFinished';
+  constructor() {
+    super('the file played to its end (loop=false)');
+  }
+}
 
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
   const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
@@ -86,9 +97,10 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
         },
       }),
       // A live source that ends is a failure too: cameras do not end.
-      concatWith(throwError(() => new IngestError('ended', 'the source ended'))),
+      concatWith(throwError(() => (source.kind === 'file' && source.loop === false ? new SourceFinished() : new IngestError('ended', 'the source ended')))),
       retry({
         delay: (err: unknown) => {
+          if (err instanceof SourceFinished) return throwError(() => err);
           attempt++;
           const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
           const retryInMs = backoffDelay(attempt, o.backoffInitialMs, o.backoffMaxMs);
