@@ -2,7 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -82,5 +83,79 @@ test('a file with ?loop=false plays once and the stream ends as stopped, not res
     assert.equal(events.filter((e) => e.type === 'status' && e.stream === 'once').length, 2);
   } finally {
     await close();
+  }
+});
+
+test('an HLS master playlist that lists itself, or nests masters, is refused before ffmpeg floods it', async () => {
+  const requests = new Map<string, number>();
+  const cdn = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    requests.set(path.split('/')[1]!, (requests.get(path.split('/')[1]!) ?? 0) + 1);
+    const n = Number(/\/nest\/(\d+)\.m3u8$/.exec(path)?.[1] ?? 0);
+    const body = path === '/self/master.m3u8' ? '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=100000\nmaster.m3u8\n' : `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=100000\n${n + 1}.m3u8\n`;
+    res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(body);
+  });
+  const origin = await listen(cdn);
+  const { server, events, close } = await startTestServer({ supervisor: { backoffInitialMs: 200, backoffMaxMs: 400 } });
+  try {
+    server.streams.add('self', `${origin}/self/master.m3u8`);
+    server.streams.add('nest', `${origin}/nest/0.m3u8`);
+    for (const [id, reason] of [['self', /lists itself as a variant/], ['nest', /is a master playlist again/]] as const) {
+      // Three attempts, each refused with the reason.
+      const refusals = await waitFor(`${id} refused three times`, () => {
+        const r = events.filter((e) => e.type === 'status' && e.stream === id);
+        return r.length >= 3 && r;
+      }, 30_000);
+      for (const status of refusals) assert.match((status as { error?: string }).error ?? '', reason, JSON.stringify(status));
+    }
+    server.streams.remove('self');
+    server.streams.remove('nest');
+    // A handful of requests per attempt, not thousands a second.
+    for (const id of ['self', 'nest']) assert.ok((requests.get(id) ?? 0) < 30, `${requests.get(id)} requests for ${id}`);
+  } finally {
+    await close();
+    await shut(cdn);
+  }
+});
+
+test('an HLS source whose publisher died goes stalled and stays stalled until the publisher is back', async () => {
+  const live = join(dir, 'live');
+  await mkdir(live);
+  await writeVideo(videoScript(9, { duration: 6, width: 160, height: 120, fps: 10 }), join(dir, 'studio.mp4'));
+  // A live publisher: the clip looped into a 3-segment live playlist of 1 s segments.
+  const publish = () => spawn(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', join(dir, 'studio.mp4'), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-f', 'hls', '-hls_time', '1', '-hls_list_size', '3', '-hls_flags', 'delete_segments', join(live, 'index.m3u8')], { stdio: 'ignore' });
+  const cdn = createServer(async (req, res) => {
+    const name = (req.url ?? '/').split('?')[0]!.replace(/^\/+/, '');
+    try {
+      if (!/^[\w.-]+$/.test(name)) throw new Error('bad name');
+      const body = await readFile(join(live, name));
+      res.writeHead(200, { 'content-type': name.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  const origin = await listen(cdn);
+  let publisher = publish();
+  const { server, events, close } = await startTestServer({ supervisor: { stallTimeoutMs: 4000, backoffInitialMs: 300, backoffMaxMs: 600 } });
+  const statuses = (from = 0) => events.slice(from).filter((e) => e.type === 'status' && e.stream === 'studio') as { state: string; error?: string }[];
+  try {
+    await waitFor('the publisher’s playlist', () => existsSync(join(live, 'index.m3u8')), 30_000);
+    server.streams.add('studio', `${origin}/index.m3u8`);
+    await waitFor('live', () => statuses().some((s) => s.state === 'live'), 30_000);
+    publisher.kill('SIGKILL');
+    await waitFor('stalled', () => statuses().some((s) => s.state === 'stalled'), 30_000);
+    const mark = events.length;
+    // Several restarts are tried; none plays the dead publisher's segments again.
+    await waitFor('three more attempts', () => statuses(mark).length >= 3, 30_000);
+    assert.deepEqual([...new Set(statuses(mark).map((s) => s.state))], ['stalled'], JSON.stringify(statuses(mark)));
+    assert.match(statuses(mark)[0]!.error ?? '', /playlist has not changed since the stream stalled/);
+    assert.equal(server.streams.get('studio')?.state, 'stalled');
+    // The publisher comes back: a new playlist, and the stream is live again.
+    publisher = publish();
+    await waitFor('live again', () => statuses(mark).some((s) => s.state === 'live'), 30_000);
+  } finally {
+    publisher.kill('SIGKILL');
+    await close();
+    await shut(cdn);
   }
 });

@@ -14,6 +14,7 @@ export type FailureReason =
   | 'timed out'
   | 'host not found'
   | 'untrusted certificate'
+  | 'bad playlist'
   | 'stalled'
   | 'ended'
   | 'ffmpeg missing'

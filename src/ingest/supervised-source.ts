@@ -4,11 +4,17 @@
  * the source has been healthy for a while, and a frame-age watchdog treats a source that
  * stops delivering frames as failed. State changes are reported through `onStatus`.
  *
+ * HTTP sources have their playlist read first (hls-check.ts): a master playlist that would make
+ * ffmpeg request without end is refused, and after a stall an HLS source is restarted only
+ * once its playlist has changed, so a dead publisher's last segments are not played again as
+ * new: the stream stays `stalled` until the publisher is back.
+ *
  * A file played once (`?loop=false`) is the one source meant to end: at its end the frames
  * fail with SourceFinished, which is not retried, and the stream stops.
  */
 import { Observable, concatWith, defer, from, retry, switchMap, timer, timeout, throwError, tap } from 'rxjs';
 import { checkCertificate } from './tls-check.js';
+import { checkHlsPlaylist } from './hls-check.js';
 import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from './ffmpeg-args.js';
 import { ffmpegFrames, type ProcessOptions, type RawFrame } from './ffmpeg-frames.js';
 import { IngestError } from './ffmpeg-errors.js';
@@ -68,17 +74,28 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
   const o = { ...SUPERVISOR_DEFAULTS, ...options };
   // ffmpeg's messages may quote the URL in forms redactText does not recognise.
   const secrets = urlSecrets(source.input);
+  const readPlaylist = source.kind === 'http' ? () => checkHlsPlaylist(source.input, { timeoutMs: o.readTimeoutMs, tlsVerify: source.tlsVerify, caFile: o.caFile }) : undefined;
   return defer(() => {
     let attempt = 0;
     let liveSince = 0;
     let live = false;
+    // What the HLS playlist listed when the source stalled; set until it lists something else.
+    let stalledListing: string | undefined;
     onStatus({ state: 'connecting' });
     return defer(() => {
       live = false;
       const frames = ffmpegFrames(ffmpegArgs(source, output, o), output, o);
       const tls = rtspsTarget(source);
       // ffmpeg cannot verify RTSPS itself (tls-check.ts): check the certificate before each connect.
-      return tls ? from(checkCertificate(tls.host, tls.port, { caFile: o.caFile, timeoutMs: o.readTimeoutMs })).pipe(switchMap(() => frames)) : frames;
+      if (tls) return from(checkCertificate(tls.host, tls.port, { caFile: o.caFile, timeoutMs: o.readTimeoutMs })).pipe(switchMap(() => frames));
+      if (!readPlaylist) return frames;
+      return from(readPlaylist()).pipe(
+        switchMap((listing) => {
+          if (listing !== undefined && listing === stalledListing) throw new IngestError('stalled', 'the HLS playlist has not changed since the stream stalled: its publisher seems to have stopped');
+          stalledListing = undefined;
+          return frames;
+        }),
+      );
     }).pipe(
       timeout({
         first: o.connectTimeoutMs,
@@ -105,6 +122,15 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
           const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
           const retryInMs = backoffDelay(attempt, o.backoffInitialMs, o.backoffMaxMs);
           onStatus({ state: 'reconnecting', error, retryInMs });
+          if (error.reason === 'stalled' && readPlaylist && stalledListing === undefined) {
+            // Note what the playlist lists now; a restart waits until that changes.
+            return from(readPlaylist().catch(() => undefined)).pipe(
+              switchMap((listing) => {
+                stalledListing = listing;
+                return timer(retryInMs);
+              }),
+            );
+          }
           return timer(retryInMs);
         },
       }),
