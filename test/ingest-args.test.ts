@@ -148,6 +148,9 @@ const disguised: [string, string][] = [
   ['http://u:hunter2@[::1/x', '(a http: URL that cannot be parsed)'],
   ['//u:hunter2@cam/x', '//***@cam/x'],
   ['ftp://u:hunter2@host/x', 'ftp:***'],
+  // Not a URL of its own, as `--source` shows a bad NAME=URL.
+  ['bad name=http://u:hunter2@cam/x', 'bad name=http://***@cam/x'],
+  ['x y=rtsp:/u:hunter2@cam?token=hunter2', 'x y=rtsp:/***@cam?token=***'],
 ];
 for (const [url, shown] of disguised) {
   test(`the secret in ${JSON.stringify(url.replace('hunter2', 'SECRET'))} is hidden when shown and kept for ffmpeg`, () => {

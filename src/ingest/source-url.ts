@@ -62,9 +62,14 @@ export function readUrl(text: string): URL | undefined {
   }
 }
 
-/** A path-like text with anything that looks like `user:pass@` at its start hidden. */
-function redactPath(path: string): string {
-  return path.replace(/^([/\\]*)[^/\\@]*@/, '$1***@');
+/**
+ * Text that is not a URL of its own (a path, or `NAME=URL` that failed to parse) with every
+ * `…@` run hidden and secret query values replaced: it may embed a URL in any form.
+ */
+export function redactLoose(text: string): string {
+  return text
+    .replace(/[^\s/\\@]*@/g, '***@')
+    .replace(/([?&;])([^=&;\s#?'"]+)=([^&;\s#'"]*)/g, (all, sep: string, name: string) => (isSecretParam(name) ? `${sep}${name}=***` : all));
 }
 
 /**
@@ -77,7 +82,7 @@ function redactPath(path: string): string {
 export function redactUrl(url: string): string {
   const text = typeof url === 'string' ? url.trim() : '';
   const scheme = schemeOf(text);
-  if (!scheme) return redactPath(text);
+  if (!scheme) return redactLoose(text);
   if (!KNOWN_SCHEMES.has(scheme)) return `${scheme}:***`;
   const parsed = readUrl(text);
   if (!parsed) return `(a ${scheme}: URL that cannot be parsed)`;
@@ -85,7 +90,7 @@ export function redactUrl(url: string): string {
   if (parsed.password) auth = `${parsed.username ? decodeSafe(parsed.username) : ''}:***@`;
   else if (parsed.username) auth = '***@';
   // Without a host, what looks like credentials sits in the path (`rtsp:/u:p@cam`).
-  const path = parsed.host || !NETWORK_SCHEMES.has(scheme) ? parsed.pathname : redactPath(parsed.pathname);
+  const path = parsed.host || !NETWORK_SCHEMES.has(scheme) ? parsed.pathname : redactLoose(parsed.pathname);
   const slashes = parsed.host || text.slice(scheme.length + 1).startsWith('//') || parsed.protocol === 'file:' ? '//' : '';
   return `${parsed.protocol}${slashes}${auth}${parsed.host}${path}${redactQuery(parsed.search)}${parsed.hash}`;
 }
