@@ -159,3 +159,32 @@ test('an HLS source whose publisher died goes stalled and stays stalled until th
     await shut(cdn);
   }
 });
+
+test('an ffmpeg that a source makes grow without end is stopped at its memory limit', async (t) => {
+  // A server that shows a plain playlist to anyone but ffmpeg, and ffmpeg a master playlist
+  // that lists itself: the check before connecting passes, the memory limit has to hold.
+  let requests = 0;
+  const cloaked = createServer((req, res) => {
+    requests++;
+    const ffmpeg = /Lavf/.test(req.headers['user-agent'] ?? '');
+    res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+    res.end(ffmpeg ? '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=100000\nmaster.m3u8\n' : '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nsegment0.ts\n');
+  });
+  const origin = await listen(cloaked);
+  const reports: string[] = [];
+  const subscription = supervisedFrames(parseSource(`${origin}/master.m3u8`), { width: 160, height: 120, fps: 10 }, (r) => r.error && reports.push(r.error.message), {
+    maxMemoryBytes: 200 << 20,
+    connectTimeoutMs: 120_000,
+    backoffInitialMs: 60_000,
+  }).subscribe();
+  try {
+    const started = Date.now();
+    await waitFor('the memory limit', () => reports.length > 0, 60_000);
+    t.diagnostic(`stopped after ${Date.now() - started} ms and ${requests} requests`);
+    assert.match(reports[0]!, /^too much memory: ffmpeg used \d+ MB, over its limit of 200 MB/);
+    assert.deepEqual(ffmpegPidsWith(origin.replace('http://', '')), [], 'the process is gone');
+  } finally {
+    subscription.unsubscribe();
+    await shut(cloaked);
+  }
+});

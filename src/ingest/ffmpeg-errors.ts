@@ -15,6 +15,7 @@ export type FailureReason =
   | 'host not found'
   | 'untrusted certificate'
   | 'bad playlist'
+  | 'too much memory'
   | 'stalled'
   | 'ended'
   | 'ffmpeg missing'
