@@ -148,6 +148,8 @@ const disguised: [string, string][] = [
   ['http://u:hunter2@[::1/x', '(a http: URL that cannot be parsed)'],
   ['//u:hunter2@cam/x', '//***@cam/x'],
   ['ftp://u:hunter2@host/x', 'ftp:***'],
+  // A user name is shown as written: decoded, it could start a new line in a log.
+  ['rtsp://ad%0Amin:hunter2@cam/x', 'rtsp://ad%0Amin:***@cam/x'],
   // Not a URL of its own, as `--source` shows a bad NAME=URL.
   ['bad name=http://u:hunter2@cam/x', 'bad name=http://***@cam/x'],
   ['x y=rtsp:/u:hunter2@cam?token=hunter2', 'x y=rtsp:/***@cam?token=***'],

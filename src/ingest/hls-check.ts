@@ -7,8 +7,9 @@
  *   growing by hundreds of MB until a watchdog kills it, then again on every retry. Such a
  *   playlist is refused before ffmpeg starts, as are more than MAX_VARIANTS variants.
  * - A live playlist whose publisher died stops changing, and a restarted ffmpeg plays its last
- *   segments again as if they were new. `fingerprint` names what a playlist lists, so the
- *   supervisor can wait for it to change before it restarts a stalled HLS source.
+ *   segments again as if they were new. `checkHlsPlaylist` returns what the playlists list
+ *   (media sequence and segments), so the supervisor can wait for that to change before it
+ *   restarts a stalled HLS source.
  *
  * What cannot be read here (an error status, a password scheme Node does not speak, a
  * network failure) is left to ffmpeg, which reports it as before.

@@ -87,7 +87,8 @@ export function redactUrl(url: string): string {
   const parsed = readUrl(text);
   if (!parsed) return `(a ${scheme}: URL that cannot be parsed)`;
   let auth = '';
-  if (parsed.password) auth = `${parsed.username ? decodeSafe(parsed.username) : ''}:***@`;
+  // The user name stays percent-encoded: decoded, it could carry a line break into a log.
+  if (parsed.password) auth = `${parsed.username}:***@`;
   else if (parsed.username) auth = '***@';
   // Without a host, what looks like credentials sits in the path (`rtsp:/u:p@cam`).
   const path = parsed.host || !NETWORK_SCHEMES.has(scheme) ? parsed.pathname : redactLoose(parsed.pathname);
