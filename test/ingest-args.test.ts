@@ -79,6 +79,17 @@ for (const [url, message] of bad) {
   });
 }
 
+test('HTTP frames are timed by arrival for MJPEG only: by its URL, or when the server says so', () => {
+  const wallclock = (url: string, arrivalTimestamps?: boolean) => ffmpegArgs(parseSource(url), out, { readTimeoutMs: 10_000, arrivalTimestamps }).includes('-use_wallclock_as_timestamps');
+  assert.equal(wallclock('http://cam.local/video.mjpg'), true);
+  assert.equal(wallclock('http://cam.local/cgi-bin/mjpeg?resolution=640x480'), true);
+  assert.equal(wallclock('http://cam.local/?action=stream'), true);
+  assert.equal(wallclock('http://cdn.local/live/index.m3u8'), false);
+  assert.equal(wallclock('http://cdn.local/live/stream'), false);
+  assert.equal(wallclock('http://cam.local/live/stream', true), true);
+  assert.equal(wallclock('http://cam.local/video.mjpg', false), false);
+});
+
 test('without a media folder no local file is accepted', () => {
   assert.throws(() => parseSource('demo.mp4'), /no media folder is configured/);
 });

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { parseSource } from '../src/ingest/source.js';
 import { supervisedFrames } from '../src/ingest/supervised-source.js';
-import { FFMPEG } from '../src/media/ffmpeg.js';
+import { FFMPEG, runFfmpeg } from '../src/media/ffmpeg.js';
 import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
 import { startTestServer } from './helpers/test-server.js';
 
@@ -34,7 +34,7 @@ async function shut(server: Server): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
 }
 
-test('an MJPEG camera over HTTP is analysed at the asked frame rate', async (t) => {
+for (const path of ['/video.mjpg', '/live/stream']) test(`an MJPEG camera over HTTP (${path}) is analysed at the asked frame rate`, async (t) => {
   // A camera sending multipart/x-mixed-replace JPEGs at 10 fps, made by ffmpeg's mpjpeg muxer.
   let parts = 0;
   const camera = createServer((req, res) => {
@@ -48,7 +48,7 @@ test('an MJPEG camera over HTTP is analysed at the asked frame rate', async (t) 
   });
   const origin = await listen(camera);
   let frames = 0;
-  const subscription = supervisedFrames(parseSource(`${origin}/video.mjpg`), { width: 160, height: 120, fps: 10 }, () => {}).subscribe(() => frames++);
+  const subscription = supervisedFrames(parseSource(`${origin}${path}`), { width: 160, height: 120, fps: 10 }, () => {}).subscribe(() => frames++);
   try {
     await waitFor('first frames', () => frames >= 5, 30_000);
     const [frames0, parts0] = [frames, parts];
@@ -186,5 +186,41 @@ test('an ffmpeg that a source makes grow without end is stopped at its memory li
   } finally {
     subscription.unsubscribe();
     await shut(cloaked);
+  }
+});
+
+test('an HLS playlist at a URL without .m3u8 is read with its own timestamps', async () => {
+  const vod = join(dir, 'vod');
+  await mkdir(vod);
+  await writeVideo(videoScript(11, { duration: 6, width: 160, height: 120, fps: 10 }), join(vod, 'clip.mp4'));
+  await runFfmpeg(['-i', join(vod, 'clip.mp4'), '-c', 'copy', '-f', 'hls', '-hls_time', '2', '-hls_list_size', '0', join(vod, 'index.m3u8')]);
+  // An origin that serves the playlist at /live/stream, as some packagers do.
+  const cdn = createServer(async (req, res) => {
+    const name = (req.url ?? '/').split('?')[0] === '/live/stream' ? 'index.m3u8' : (req.url ?? '/').split('/').pop()!;
+    try {
+      if (!/^[\w.-]+$/.test(name)) throw new Error('bad name');
+      const body = await readFile(join(vod, name));
+      res.writeHead(200, { 'content-type': name.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  const origin = await listen(cdn);
+  let frames = 0;
+  const ended = new Promise<string>((resolve) => {
+    const subscription = supervisedFrames(parseSource(`${origin}/live/stream`), { width: 160, height: 120, fps: 10 }, (r) => {
+      if (r.error) {
+        subscription.unsubscribe();
+        resolve(r.error.message);
+      }
+    }).subscribe(() => frames++);
+  });
+  try {
+    assert.match(await ended, /ended/);
+    // Read as fast as it downloads, six seconds of video are still 60 frames at 10 fps; timed by
+    // arrival instead, they would be a handful.
+    assert.ok(frames >= 50 && frames <= 70, `${frames} frames`);
+  } finally {
+    await shut(cdn);
   }
 });

@@ -19,6 +19,11 @@ export interface ArgOptions {
   readTimeoutMs: number;
   /** Trusted certificate authorities (PEM) for TLS sources; without one, the TLS library's own default. */
   caFile?: string;
+  /**
+   * HTTP only: time frames by their arrival, for streams that carry no timestamps (MJPEG).
+   * Without it, the URL decides (see looksLikeMjpeg).
+   */
+  arrivalTimestamps?: boolean;
 }
 
 /** Where distributions keep the system's trusted certificate authorities. */
@@ -45,10 +50,11 @@ function tlsArgs(source: Source, options: ArgOptions): string[] {
  */
 export const MEDIA_DEMUXERS = 'mov,matroska,mpegts,mpeg,avi,flv,asf,ogg,nut,ivf,h264,hevc,mjpeg,m4v,mpegvideo,yuv4mpegpipe,gif';
 
-/** An HTTP URL whose path names an HLS playlist (.m3u8, .m3u). */
-export function isHlsUrl(input: string): boolean {
+/** An HTTP URL that names an MJPEG stream by the usual conventions (.mjpg, mjpeg, action=stream). */
+export function looksLikeMjpeg(input: string): boolean {
   try {
-    return /\.m3u8?$/i.test(new URL(input).pathname);
+    const url = new URL(input);
+    return /mjpe?g/i.test(url.pathname) || /[?&]action=stream\b/i.test(url.search);
   } catch {
     return false;
   }
@@ -66,10 +72,10 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
       ];
     case 'http':
       return [
-        // HLS carries media timestamps and arrives in bursts of segments: keep them. Other
-        // HTTP streams (MJPEG above all) arrive as they happen and may carry no timestamps, so
-        // ffmpeg would invent 25 fps and the fps filter would sample the wrong frames.
-        ...(isHlsUrl(source.input) ? [] : ['-use_wallclock_as_timestamps', '1']),
+        // MJPEG carries no timestamps: ffmpeg would invent 25 fps and the fps filter would
+        // sample the wrong frames. Other streams (HLS, TS, files) keep their own: they may
+        // arrive in bursts, which arrival times would squash.
+        ...((options.arrivalTimestamps ?? looksLikeMjpeg(source.input)) ? ['-use_wallclock_as_timestamps', '1'] : []),
         '-rw_timeout', micros,
         '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy',
         ...tlsArgs(source, options),

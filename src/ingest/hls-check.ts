@@ -7,9 +7,12 @@
  *   growing by hundreds of MB until a watchdog kills it, then again on every retry. Such a
  *   playlist is refused before ffmpeg starts, as are more than MAX_VARIANTS variants.
  * - A live playlist whose publisher died stops changing, and a restarted ffmpeg plays its last
- *   segments again as if they were new. `checkHlsPlaylist` returns what the playlists list
+ *   segments again as if they were new. `probeHttpSource` returns what the playlists list
  *   (media sequence and segments), so the supervisor can wait for that to change before it
  *   restarts a stalled HLS source.
+ *
+ * A response that is not a playlist is dropped after its headers; its content type still
+ * tells the supervisor whether the stream is MJPEG (frames to be timed by arrival).
  *
  * What cannot be read here (an error status, a password scheme Node does not speak, a
  * network failure) is left to ffmpeg, which reports it as before.
@@ -34,7 +37,15 @@ export interface HlsCheckOptions {
 interface Fetched {
   url: string;
   contentType: string;
-  body: string;
+  /** Undefined when the response is not a playlist (not read). */
+  body?: string;
+}
+
+/** What the source's first response said: its content type, and for HLS what its playlists list. */
+export interface HttpProbe {
+  contentType?: string;
+  /** Media sequence and segment URIs of the media playlists: the same text while the publisher is stopped. */
+  listing?: string;
 }
 
 function open(url: URL, options: HlsCheckOptions, ca: Buffer | undefined): Promise<IncomingMessage> {
@@ -50,8 +61,8 @@ function open(url: URL, options: HlsCheckOptions, ca: Buffer | undefined): Promi
 }
 
 /**
- * GETs a URL (following a few redirects) and returns its text if it is a playlist; undefined
- * for anything else or any failure: that is ffmpeg's to report.
+ * GETs a URL (following a few redirects) and returns its text if it is a playlist, only its
+ * content type for anything else, and undefined on any failure: that is ffmpeg's to report.
  */
 async function fetchPlaylist(start: string, options: HlsCheckOptions, ca: Buffer | undefined): Promise<Fetched | undefined> {
   let url = new URL(start);
@@ -75,7 +86,7 @@ async function fetchPlaylist(start: string, options: HlsCheckOptions, ca: Buffer
     if (status !== 200 || !looksLikePlaylist) {
       // Not a playlist (an MJPEG or TS stream, say): stop reading at once.
       res.destroy();
-      return undefined;
+      return status === 200 ? { url: url.toString(), contentType } : undefined;
     }
     try {
       const chunks: Buffer[] = [];
@@ -134,15 +145,16 @@ function listing(body: string): string {
 }
 
 /**
- * Checks the playlist at `url` and returns its fingerprint (what its media playlists list),
- * or undefined when it is not an HLS playlist that could be read. Throws an IngestError
- * ('bad playlist') for master playlists that nest or list too many variants.
+ * Reads the source at `url` once: its content type, and for an HLS playlist what its media
+ * playlists list; undefined when nothing could be read. Throws an IngestError ('bad playlist')
+ * for master playlists that nest or list too many variants.
  */
-export async function checkHlsPlaylist(url: string, options: HlsCheckOptions): Promise<string | undefined> {
+export async function probeHttpSource(url: string, options: HlsCheckOptions): Promise<HttpProbe | undefined> {
   const ca = options.caFile && options.tlsVerify !== false ? await readFile(options.caFile).catch(() => undefined) : undefined;
   const top = await fetchPlaylist(url, options, ca);
-  if (!top || !top.body.startsWith('#EXTM3U')) return undefined;
-  if (!isMaster(top.body)) return listing(top.body);
+  if (!top) return undefined;
+  if (top.body === undefined || !top.body.startsWith('#EXTM3U')) return { contentType: top.contentType };
+  if (!isMaster(top.body)) return { contentType: top.contentType, listing: listing(top.body) };
   const variants = [...new Set(variantUris(top.body, top.url))];
   if (variants.length > MAX_VARIANTS) throw new IngestError('bad playlist', `the HLS master playlist lists ${variants.length} variants; at most ${MAX_VARIANTS} are read`);
   const listings: string[] = [];
@@ -151,9 +163,9 @@ export async function checkHlsPlaylist(url: string, options: HlsCheckOptions): P
       throw new IngestError('bad playlist', 'the HLS master playlist lists itself as a variant; ffmpeg would request it without end');
     }
     const fetched = await fetchPlaylist(variant, options, ca);
-    if (!fetched) continue;
+    if (fetched?.body === undefined) continue;
     if (isMaster(fetched.body)) throw new IngestError('bad playlist', `the HLS variant ${redactUrl(variant)} is a master playlist again; ffmpeg would follow such nesting without end`);
     listings.push(listing(fetched.body));
   }
-  return listings.join('\n--\n');
+  return { contentType: top.contentType, listing: listings.join('\n--\n') };
 }

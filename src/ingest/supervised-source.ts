@@ -4,7 +4,7 @@
  * the source has been healthy for a while, and a frame-age watchdog treats a source that
  * stops delivering frames as failed. State changes are reported through `onStatus`.
  *
- * HTTP sources have their playlist read first (hls-check.ts): a master playlist that would make
+ * HTTP sources are read once first (hls-check.ts): a master playlist that would make
  * ffmpeg request without end is refused, and after a stall an HLS source is restarted only
  * once its playlist has changed, so a dead publisher's last segments are not played again as
  * new: the stream stays `stalled` until the publisher is back.
@@ -14,7 +14,7 @@
  */
 import { Observable, concatWith, defer, from, retry, switchMap, timer, timeout, throwError, tap } from 'rxjs';
 import { checkCertificate } from './tls-check.js';
-import { checkHlsPlaylist } from './hls-check.js';
+import { probeHttpSource } from './hls-check.js';
 import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from './ffmpeg-args.js';
 import { ffmpegFrames, type ProcessOptions, type RawFrame } from './ffmpeg-frames.js';
 import { IngestError } from './ffmpeg-errors.js';
@@ -74,7 +74,7 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
   const o = { ...SUPERVISOR_DEFAULTS, ...options };
   // ffmpeg's messages may quote the URL in forms redactText does not recognise.
   const secrets = urlSecrets(source.input);
-  const readPlaylist = source.kind === 'http' ? () => checkHlsPlaylist(source.input, { timeoutMs: o.readTimeoutMs, tlsVerify: source.tlsVerify, caFile: o.caFile }) : undefined;
+  const probe = source.kind === 'http' ? () => probeHttpSource(source.input, { timeoutMs: o.readTimeoutMs, tlsVerify: source.tlsVerify, caFile: o.caFile }) : undefined;
   return defer(() => {
     let attempt = 0;
     let liveSince = 0;
@@ -84,16 +84,17 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
     onStatus({ state: 'connecting' });
     return defer(() => {
       live = false;
-      const frames = ffmpegFrames(ffmpegArgs(source, output, o), output, o);
+      const frames = (arrivalTimestamps?: boolean) => ffmpegFrames(ffmpegArgs(source, output, { ...o, arrivalTimestamps }), output, o);
       const tls = rtspsTarget(source);
       // ffmpeg cannot verify RTSPS itself (tls-check.ts): check the certificate before each connect.
-      if (tls) return from(checkCertificate(tls.host, tls.port, { caFile: o.caFile, timeoutMs: o.readTimeoutMs })).pipe(switchMap(() => frames));
-      if (!readPlaylist) return frames;
-      return from(readPlaylist()).pipe(
-        switchMap((listing) => {
-          if (listing !== undefined && listing === stalledListing) throw new IngestError('stalled', 'the HLS playlist has not changed since the stream stalled: its publisher seems to have stopped');
+      if (tls) return from(checkCertificate(tls.host, tls.port, { caFile: o.caFile, timeoutMs: o.readTimeoutMs })).pipe(switchMap(() => frames()));
+      if (!probe) return frames();
+      return from(probe()).pipe(
+        switchMap((seen) => {
+          if (seen?.listing !== undefined && seen.listing === stalledListing) throw new IngestError('stalled', 'the HLS playlist has not changed since the stream stalled: its publisher seems to have stopped');
           stalledListing = undefined;
-          return frames;
+          // MJPEG says so in its content type, whatever its URL looks like.
+          return frames(seen?.contentType ? /multipart\/x-mixed-replace/i.test(seen.contentType) : undefined);
         }),
       );
     }).pipe(
@@ -122,11 +123,11 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
           const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
           const retryInMs = backoffDelay(attempt, o.backoffInitialMs, o.backoffMaxMs);
           onStatus({ state: 'reconnecting', error, retryInMs });
-          if (error.reason === 'stalled' && readPlaylist && stalledListing === undefined) {
+          if (error.reason === 'stalled' && probe && stalledListing === undefined) {
             // Note what the playlist lists now; a restart waits until that changes.
-            return from(readPlaylist().catch(() => undefined)).pipe(
-              switchMap((listing) => {
-                stalledListing = listing;
+            return from(probe().catch(() => undefined)).pipe(
+              switchMap((seen) => {
+                stalledListing = seen?.listing;
                 return timer(retryInMs);
               }),
             );
