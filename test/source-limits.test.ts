@@ -86,12 +86,14 @@ test('a file with ?loop=false plays once and the stream ends as stopped, not res
   }
 });
 
-test('an HLS master playlist that lists itself, or nests masters, is refused before ffmpeg floods it', async () => {
+test('an HLS master playlist that lists itself (directly or through a redirect), or nests masters, is refused before ffmpeg floods it', async () => {
   const requests = new Map<string, number>();
   const cdn = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     requests.set(path.split('/')[1]!, (requests.get(path.split('/')[1]!) ?? 0) + 1);
     const n = Number(/\/nest\/(\d+)\.m3u8$/.exec(path)?.[1] ?? 0);
+    if (path === '/redir/v.m3u8') return void res.writeHead(302, { location: '/redir/master.m3u8' }).end();
+    if (path === '/redir/master.m3u8') return void res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=100000\nv.m3u8\n');
     const body = path === '/self/master.m3u8' ? '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=100000\nmaster.m3u8\n' : `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=100000\n${n + 1}.m3u8\n`;
     res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(body);
   });
@@ -100,7 +102,8 @@ test('an HLS master playlist that lists itself, or nests masters, is refused bef
   try {
     server.streams.add('self', `${origin}/self/master.m3u8`);
     server.streams.add('nest', `${origin}/nest/0.m3u8`);
-    for (const [id, reason] of [['self', /lists itself as a variant/], ['nest', /is a master playlist again/]] as const) {
+    server.streams.add('redir', `${origin}/redir/master.m3u8`);
+    for (const [id, reason] of [['self', /lists itself as a variant/], ['nest', /is a master playlist again/], ['redir', /is a master playlist again/]] as const) {
       // Three attempts, each refused with the reason.
       const refusals = await waitFor(`${id} refused three times`, () => {
         const r = events.filter((e) => e.type === 'status' && e.stream === id);
@@ -110,8 +113,9 @@ test('an HLS master playlist that lists itself, or nests masters, is refused bef
     }
     server.streams.remove('self');
     server.streams.remove('nest');
+    server.streams.remove('redir');
     // A handful of requests per attempt, not thousands a second.
-    for (const id of ['self', 'nest']) assert.ok((requests.get(id) ?? 0) < 30, `${requests.get(id)} requests for ${id}`);
+    for (const id of ['self', 'nest', 'redir']) assert.ok((requests.get(id) ?? 0) < 30, `${requests.get(id)} requests for ${id}`);
   } finally {
     await close();
     await shut(cdn);
