@@ -1,7 +1,10 @@
 /**
  * Turns the tail of ffmpeg's stderr into a short reason a user can act on, with credentials
- * removed from anything quoted.
+ * removed from anything quoted: user:password@ in any URL, secret-looking query values, and
+ * (through `withoutSecrets`) the source's own secrets wherever ffmpeg quotes them.
  */
+import { isSecretParam, scrubSecrets } from './source-url.js';
+
 export type FailureReason =
   | 'connection refused'
   | 'unauthorized'
@@ -10,6 +13,9 @@ export type FailureReason =
   | 'no such device'
   | 'timed out'
   | 'host not found'
+  | 'untrusted certificate'
+  | 'bad playlist'
+  | 'too much memory'
   | 'stalled'
   | 'ended'
   | 'ffmpeg missing'
@@ -17,6 +23,7 @@ export type FailureReason =
 
 const RULES: [RegExp, FailureReason][] = [
   [/Connection refused/i, 'connection refused'],
+  [/certificate|does not match hostname|unknown CA|self[- ]signed/i, 'untrusted certificate'],
   [/401 Unauthorized|\b401\b.*Unauthorized|authorization failed/i, 'unauthorized'],
   [/Cannot open video device|No such device|Inappropriate ioctl|Not a video capture device/i, 'no such device'],
   [/404 Not Found|\b404\b|No such file or directory|Server returned 4\d\d/i, 'not found'],
@@ -25,9 +32,11 @@ const RULES: [RegExp, FailureReason][] = [
   [/Name or service not known|Temporary failure in name resolution|Could not resolve|Failed to resolve/i, 'host not found'],
 ];
 
-/** Removes user:password@ from every URL in the text. */
+/** Removes user:password@ and secret query values (token=, sig=…) from every URL in the text. */
 export function redactText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@\s/]+@/gi, '$1***@');
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1***@')
+    .replace(/([?&;])([^=&;\s#?'"]+)=([^&;\s#'"]*)/g, (all, sep: string, name: string) => (isSecretParam(name) ? `${sep}${name}=***` : all));
 }
 
 export function classifyFfmpegFailure(stderrTail: string): FailureReason {
@@ -49,5 +58,12 @@ export class IngestError extends Error {
     readonly exitCode?: number | null,
   ) {
     super(detail ? `${reason}: ${tidyDetail(detail)}` : reason);
+  }
+
+  /** The same failure with each of `secrets` (a source's password, tokens) replaced by ***. */
+  withoutSecrets(secrets: readonly string[]): IngestError {
+    const copy = new IngestError(this.reason, '', this.exitCode);
+    copy.message = scrubSecrets(this.message, secrets);
+    return copy;
   }
 }

@@ -1,8 +1,11 @@
 /**
  * One ffmpeg process as a cold Observable of raw frames: subscribing spawns it, unsubscribing
  * stops it (SIGTERM, then SIGKILL after a grace period), and its exit becomes complete() or an
- * IngestError that says why. stderr is kept only as a bounded tail.
+ * IngestError that says why. stderr is kept only as a bounded tail, and its memory is bounded
+ * too: a source can make ffmpeg read without end (nested playlists served only to ffmpeg, say),
+ * so a process whose resident memory passes the limit is killed and the source fails.
  */
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Observable } from 'rxjs';
 import { FFMPEG, TextTail } from '../media/ffmpeg.js';
@@ -29,6 +32,20 @@ export interface ProcessOptions {
   /** Told each spawned process id (tests check that none is left behind). */
   onSpawn?: (pid: number) => void;
   ffmpegPath?: string;
+  /** Kill ffmpeg when its resident memory passes this many bytes (Linux; 0: no limit). Default 1 GiB. */
+  maxMemoryBytes?: number;
+}
+
+export const DEFAULT_MAX_MEMORY_BYTES = 1 << 30;
+
+/** A process's resident memory in bytes, from /proc; undefined where that cannot be read. */
+function residentBytes(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -57,6 +74,18 @@ export function ffmpegFrames(args: readonly string[], output: OutputSpec, option
     const splitter = new FrameSplitter(output.width * output.height * 3);
     let index = 0;
     let stopping = false;
+    let overMemory: number | undefined;
+    const limit = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+    const memoryWatch =
+      limit > 0 && child.pid !== undefined
+        ? setInterval(() => {
+            const rss = residentBytes(child.pid!);
+            if (rss !== undefined && rss > limit && overMemory === undefined) {
+              overMemory = rss;
+              child.kill('SIGKILL');
+            }
+          }, 250)
+        : undefined;
     child.stdout!.on('data', (chunk: Buffer) => {
       const now = Date.now();
       for (const data of splitter.push(chunk)) {
@@ -71,15 +100,19 @@ export function ffmpegFrames(args: readonly string[], output: OutputSpec, option
       subscriber.error(err.code === 'ENOENT' ? new IngestError('ffmpeg missing', `cannot run '${options.ffmpegPath ?? FFMPEG}' (install ffmpeg or set LIVECAP_FFMPEG)`) : new IngestError('failed', err.message));
     });
     child.once('close', (code, signal) => {
+      clearInterval(memoryWatch);
       // An exit we asked for is not news.
       if (stopping) return;
-      if (code === 0) subscriber.complete();
+      const mb = (n: number) => Math.round(n / (1 << 20));
+      if (overMemory !== undefined) subscriber.error(new IngestError('too much memory', `ffmpeg used ${mb(overMemory)} MB, over its limit of ${mb(limit)} MB, and was stopped; the source may make it read without end`));
+      else if (code === 0) subscriber.complete();
       else {
         const text = tail.lastLines(3);
         subscriber.error(new IngestError(classifyFfmpegFailure(tail.toString()), text || `ffmpeg exited (${signal ?? code})`, code));
       }
     });
     return () => {
+      clearInterval(memoryWatch);
       stopping = true;
       void stopProcess(child, options.graceMs ?? 2000);
     };

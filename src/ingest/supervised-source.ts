@@ -3,12 +3,23 @@
  * backoff (about 1 s doubling to a cap near 60 s, with jitter), the attempt count resets once
  * the source has been healthy for a while, and a frame-age watchdog treats a source that
  * stops delivering frames as failed. State changes are reported through `onStatus`.
+ *
+ * HTTP sources are read once first (hls-check.ts): a master playlist that would make
+ * ffmpeg request without end is refused, and after a stall an HLS source is restarted only
+ * once its playlist has changed, so a dead publisher's last segments are not played again as
+ * new: the stream stays `stalled` until the publisher is back.
+ *
+ * A file played once (`?loop=false`) is the one source meant to end: at its end the frames
+ * fail with SourceFinished, which is not retried, and the stream stops.
  */
-import { Observable, concatWith, defer, retry, timer, timeout, throwError, tap } from 'rxjs';
+import { Observable, concatWith, defer, from, retry, switchMap, timer, timeout, throwError, tap } from 'rxjs';
+import { checkCertificate } from './tls-check.js';
+import { probeHttpSource } from './hls-check.js';
 import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from './ffmpeg-args.js';
 import { ffmpegFrames, type ProcessOptions, type RawFrame } from './ffmpeg-frames.js';
 import { IngestError } from './ffmpeg-errors.js';
 import type { Source } from './source.js';
+import { urlSecrets } from './source-url.js';
 
 export type SourceState = 'connecting' | 'live' | 'reconnecting';
 
@@ -32,9 +43,24 @@ export const SUPERVISOR_DEFAULTS: SupervisorOptions = {
   healthyAfterMs: 30_000,
 };
 
+/** A source that ended as it should (a file played once): not a failure, and not retried. */
+export class SourceFinished extends Error {
+  override name = 'SourceFinished';
+  constructor() {
+    super('the file played to its end (loop=false)');
+  }
+}
+
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
   const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** Where an RTSPS source's TLS server is, when its certificate is to be checked. */
+function rtspsTarget(source: Source): { host: string; port: number } | undefined {
+  if (source.kind !== 'rtsp' || source.tlsVerify === false || !source.input.startsWith('rtsps:')) return undefined;
+  const url = new URL(source.input);
+  return { host: url.hostname, port: Number(url.port || 322) };
 }
 
 export interface StatusReport {
@@ -46,14 +72,31 @@ export interface StatusReport {
 
 export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (report: StatusReport) => void, options: Partial<SupervisorOptions> = {}): Observable<RawFrame> {
   const o = { ...SUPERVISOR_DEFAULTS, ...options };
+  // ffmpeg's messages may quote the URL in forms redactText does not recognise.
+  const secrets = urlSecrets(source.input);
+  const probe = source.kind === 'http' ? () => probeHttpSource(source.input, { timeoutMs: o.readTimeoutMs, tlsVerify: source.tlsVerify, caFile: o.caFile }) : undefined;
   return defer(() => {
     let attempt = 0;
     let liveSince = 0;
     let live = false;
+    // What the HLS playlist listed when the source stalled; set until it lists something else.
+    let stalledListing: string | undefined;
     onStatus({ state: 'connecting' });
     return defer(() => {
       live = false;
-      return ffmpegFrames(ffmpegArgs(source, output, o), output, o);
+      const frames = (arrivalTimestamps?: boolean) => ffmpegFrames(ffmpegArgs(source, output, { ...o, arrivalTimestamps }), output, o);
+      const tls = rtspsTarget(source);
+      // ffmpeg cannot verify RTSPS itself (tls-check.ts): check the certificate before each connect.
+      if (tls) return from(checkCertificate(tls.host, tls.port, { caFile: o.caFile, timeoutMs: o.readTimeoutMs })).pipe(switchMap(() => frames()));
+      if (!probe) return frames();
+      return from(probe()).pipe(
+        switchMap((seen) => {
+          if (seen?.listing !== undefined && seen.listing === stalledListing) throw new IngestError('stalled', 'the HLS playlist has not changed since the stream stalled: its publisher seems to have stopped');
+          stalledListing = undefined;
+          // MJPEG says so in its content type, whatever its URL looks like.
+          return frames(seen?.contentType ? /multipart\/x-mixed-replace/i.test(seen.contentType) : undefined);
+        }),
+      );
     }).pipe(
       timeout({
         first: o.connectTimeoutMs,
@@ -72,13 +115,23 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
         },
       }),
       // A live source that ends is a failure too: cameras do not end.
-      concatWith(throwError(() => new IngestError('ended', 'the source ended'))),
+      concatWith(throwError(() => (source.kind === 'file' && source.loop === false ? new SourceFinished() : new IngestError('ended', 'the source ended')))),
       retry({
         delay: (err: unknown) => {
+          if (err instanceof SourceFinished) return throwError(() => err);
           attempt++;
-          const error = err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err));
+          const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
           const retryInMs = backoffDelay(attempt, o.backoffInitialMs, o.backoffMaxMs);
           onStatus({ state: 'reconnecting', error, retryInMs });
+          if (error.reason === 'stalled' && probe && stalledListing === undefined) {
+            // Note what the playlist lists now; a restart waits until that changes.
+            return from(probe().catch(() => undefined)).pipe(
+              switchMap((seen) => {
+                stalledListing = seen?.listing;
+                return timer(retryInMs);
+              }),
+            );
+          }
           return timer(retryInMs);
         },
       }),

@@ -21,6 +21,7 @@
  */
 import type { Subscription } from 'rxjs';
 import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest/source.js';
+import { SourceFinished } from '../ingest/supervised-source.js';
 import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
 import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from './events.js';
 import { log } from '../util/log.js';
@@ -182,6 +183,14 @@ export class StreamManager {
         }
       },
       error: (err: Error) => {
+        if (err instanceof SourceFinished) {
+          // A file played once: the stream is over, nothing failed.
+          stream.state = 'stopped';
+          stream.error = undefined;
+          log.info('stream ended', { stream: id, reason: err.message });
+          this.emit({ type: 'status', stream: id, state: 'stopped' });
+          return;
+        }
         stream.state = 'stopped';
         stream.error = err.message;
         log.error('stream pipeline failed', { stream: id, error: err.message });
