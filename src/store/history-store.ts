@@ -69,7 +69,7 @@ export class HistoryStore {
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
   /** The reads a subscribe, a page or a search makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'between' | 'captionTimes' | 'search', Database.Statement>;
+  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'search', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
@@ -113,6 +113,7 @@ export class HistoryStore {
       lastSeq: this.db.prepare('SELECT last_seq AS seq FROM stream_seq WHERE stream = ?'),
       firstSeq: this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?'),
       since: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      newest: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? AND seq <= ? ORDER BY seq DESC LIMIT ?'),
       between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
       // Only what subtitles need: the keyframes in the bodies are never parsed.
       captionTimes: this.db.prepare(
@@ -158,6 +159,11 @@ export class HistoryStore {
   /** The same events as stored: each one's JSON exactly as it is sent, not parsed. */
   sinceStored(stream: string, since: number, limit: number): StoredEvent[] {
     return (this.reads.since.all(stream, since, limit) as { seq: number; type: string; body: string }[]).map((r) => ({ seq: r.seq, type: r.type, json: r.body }));
+  }
+
+  /** Stored events with `after` < seq ≤ `upTo`, newest first, at most `limit` (a replay reads back from the newest). */
+  newestStored(stream: string, after: number, upTo: number, limit: number): StoredEvent[] {
+    return (this.reads.newest.all(stream, after, upTo, limit) as { seq: number; type: string; body: string }[]).map((r) => ({ seq: r.seq, type: r.type, json: r.body }));
   }
 
   /** Events of a stream whose time lies in [from, to] (epoch ms), oldest first. */

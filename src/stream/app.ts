@@ -15,7 +15,8 @@ import { join, normalize, extname } from 'node:path';
 import { StreamConflictError, StreamInputError, type StreamManager } from './streams.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
-import { streamEvents } from './sse.js';
+import { SseChannel, type SseOptions } from './sse.js';
+import type { ReplayLimits } from './replay.js';
 import { serverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
@@ -51,12 +52,17 @@ export interface AppOptions {
   onStreamsChanged: () => void;
   /** Stream creations per client (default 10 at once, 10 a minute). */
   streamCreation?: { perMinute: number; burst: number };
+  /** Server-sent events: connection cap and queue limit (sse.ts). */
+  sse?: Partial<SseOptions>;
+  /** Replay limits shared with the WebSocket hub (replay.ts). */
+  replay?: Partial<ReplayLimits>;
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation }: AppOptions): Hono {
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, sse: sseOptions, replay }: AppOptions): Hono {
   const app = new Hono();
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
-  const metrics = serverMetrics(streams, hub, bus);
+  const sse = new SseChannel(streams, bus, sseOptions, replay);
+  const metrics = serverMetrics(streams, hub, bus, sse);
 
   // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
   const guard = (role: Role) => createMiddleware(async (c, next) => {
@@ -79,7 +85,7 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
-  app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers }));
+  app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers + sse.stats.clients }));
 
   app.get('/metrics', async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
@@ -161,7 +167,7 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
     const resume = c.req.header('last-event-id') ?? c.req.query('since');
     const since = resume === undefined ? undefined : intParam(resume, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER);
-    return streamEvents(c, streams, bus, id, since);
+    return sse.respond(c, id, since);
   });
 
   app.get('/api/search', (c) => {

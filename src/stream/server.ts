@@ -10,6 +10,8 @@ import { WebSocketServer } from 'ws';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { Hub, type HubOptions } from './hub.js';
+import type { ReplayLimits } from './replay.js';
+import type { SseOptions } from './sse.js';
 import { StreamManager } from './streams.js';
 import { EventBus } from './event-bus.js';
 import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.js';
@@ -28,7 +30,10 @@ export interface ServerOptions {
   /** Further captioners that streams may ask for by name. */
   captioners?: ReadonlyMap<string, Captioner>;
   pipeline: Omit<PipelineOptions, 'streamId'>;
-  hub?: Partial<HubOptions>;
+  /** WebSocket queue, heartbeat and replay limits (replay.ts; SSE replays share them). */
+  hub?: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> };
+  /** Server-sent events: how many responses may be open at once (default 1,000). */
+  sse?: Partial<SseOptions>;
   /** Stream creations allowed per client address (default 10 at once, 10 a minute). */
   streamCreation?: { perMinute: number; burst: number };
   /** Access tokens (default: none, the server is open). */
@@ -60,10 +65,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   pruner.unref();
   const bus = new EventBus();
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => bus.publish(m));
-  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit, maxBytes) => streams.replay(id, since, limit, maxBytes), status: (id) => streams.status(id) }, options.hub);
+  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
-  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation });
+  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   let server: Server;
