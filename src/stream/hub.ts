@@ -21,6 +21,9 @@ import { log } from '../util/log.js';
 
 export const CLOSE_TOO_SLOW = 4008;
 export const PROTOCOL_VERSION = 1;
+/** Subscribes and unsubscribes that may wait on one connection behind its replays. */
+export const MAX_WAITING = 64;
+const DRAIN_POLL_MS = 20;
 
 export interface HubOptions {
   maxBufferedBytes: number;
@@ -46,8 +49,9 @@ interface Viewer {
   streams: Set<string>;
   alive: boolean;
   budget: ReplayBudget;
-  /** Its subscribes and unsubscribes, run one after the other. */
+  /** Its subscribes and unsubscribes, run one after the other, and how many wait. */
   work: Promise<void>;
+  waiting: number;
 }
 
 export interface HubStats {
@@ -81,7 +85,7 @@ export class Hub {
       socket.close(1001, 'server shutting down');
       return;
     }
-    const viewer: Viewer = { socket, streams: new Set(), alive: true, budget: new ReplayBudget(this.options.replay), work: Promise.resolve() };
+    const viewer: Viewer = { socket, streams: new Set(), alive: true, budget: new ReplayBudget(this.options.replay), work: Promise.resolve(), waiting: 0 };
     this.viewers.add(viewer);
     this.stats.viewers = this.viewers.size;
     socket.on('error', (err) => log.debug('viewer socket error', { error: err.message }));
@@ -132,12 +136,24 @@ export class Hub {
     });
   }
 
-  /** Runs a viewer's requests one at a time, in the order they came. */
+  /** Runs a viewer's requests one at a time, in the order they came; at most `MAX_WAITING` wait. */
   private queue(viewer: Viewer, job: () => Promise<void>): void {
-    viewer.work = viewer.work.then(job).catch((err: Error) => {
-      log.error('subscribe failed', { error: err.message });
-      this.fail(viewer, 'internal', 'the server could not complete this request');
-    });
+    if (viewer.waiting >= MAX_WAITING) return this.fail(viewer, 'busy', `more than ${MAX_WAITING} subscribes and unsubscribes are waiting on this connection; wait for their replays before sending more`);
+    viewer.waiting++;
+    viewer.work = viewer.work
+      .then(job)
+      .catch((err: Error) => {
+        log.error('subscribe failed', { error: err.message });
+        this.fail(viewer, 'internal', 'the server could not complete this request');
+      })
+      .finally(() => viewer.waiting--);
+  }
+
+  /** Resolves once the viewer's socket has at most half its queue limit buffered, or it left. */
+  private async drained(viewer: Viewer): Promise<void> {
+    while (this.viewers.has(viewer) && viewer.socket.bufferedAmount > this.options.maxBufferedBytes / 2) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS).unref());
+    }
   }
 
   private unsubscribe(viewer: Viewer, ids: string[]): void {
@@ -146,12 +162,15 @@ export class Hub {
 
   /** Subscribes a viewer to a stream: status, then (with `since`) gap and replay, then live events. */
   private async subscribe(viewer: Viewer, id: string, since: number | undefined): Promise<void> {
-    const status = this.directory.status(id);
-    if (status) this.send(viewer, JSON.stringify(status));
     if (since === undefined) {
+      this.sendStatus(viewer, id);
       viewer.streams.add(id);
       return;
     }
+    // One replay after another would overfill the queue of a viewer that reads, but slower than loopback.
+    await this.drained(viewer);
+    if (!this.viewers.has(viewer)) return;
+    this.sendStatus(viewer, id);
     // Live events for this stream wait in `held` until the replay is sent.
     viewer.streams.delete(id);
     const held = new Held();
@@ -180,6 +199,11 @@ export class Hub {
       holders.delete(viewer);
       if (holders.size === 0) this.holding.delete(id);
     }
+  }
+
+  private sendStatus(viewer: Viewer, id: string): void {
+    const status = this.directory.status(id);
+    if (status) this.send(viewer, JSON.stringify(status));
   }
 
   /** Keeps a live event for each viewer whose replay of its stream is still being read. */

@@ -49,6 +49,8 @@ export interface RunningServer {
   port: number;
   streams: StreamManager;
   hub: Hub;
+  /** Where every stream event is published (the hub and SSE responses listen). */
+  bus: EventBus;
   /** The HTTP routes (hono), for introspection. */
   app: Hono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
@@ -109,6 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     streams,
     hub,
+    bus,
     app,
     addSource: (id, source, displayUrl, captioner) => {
       streams.addSource(id, source, displayUrl, captioner);
