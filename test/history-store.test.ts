@@ -56,21 +56,21 @@ test('retention removes old events by age and by count, and sequences still carr
   store.close();
 });
 
-test('search finds captions and summaries by their words, with stream and time filters', () => {
+test('search finds captions and summaries by their words, with stream and time filters', async () => {
   const store = new HistoryStore({ path: ':memory:' });
   store.append(caption('cam1', 1, 1000, 'a red circle on the grass'));
   store.append(caption('cam1', 2, 2000, 'two blue circles in the sky'));
   store.append(caption('cam2', 1, 3000, 'a yellow star at night'));
   store.append(summary('cam2', 2, 4000, 'the video shows a red star then two blue circles'));
-  const texts = (q: Parameters<HistoryStore['search']>[0]) => store.search(q).map((h) => `${h.event.stream}/${h.event.seq}`).sort();
-  assert.deepEqual(texts({ q: 'circle' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'stems: circle finds circles');
-  assert.deepEqual(texts({ q: 'red circle' }), ['cam1/1', 'cam2/2'], 'every word must match');
-  assert.deepEqual(texts({ q: 'circ' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'the last word is a prefix');
-  assert.deepEqual(texts({ q: 'circle', stream: 'cam1', from: 1500 }), ['cam1/2']);
-  assert.deepEqual(texts({ q: 'star', to: 3500 }), ['cam2/1']);
-  assert.deepEqual(texts({ q: '"); DROP TABLE events; --' }), [], 'query syntax is never passed through');
+  const texts = async (q: Parameters<HistoryStore['search']>[0]) => (await store.search(q)).map((h) => `${h.event.stream}/${h.event.seq}`).sort();
+  assert.deepEqual(await texts({ q: 'circle' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'stems: circle finds circles');
+  assert.deepEqual(await texts({ q: 'red circle' }), ['cam1/1', 'cam2/2'], 'every word must match');
+  assert.deepEqual(await texts({ q: 'circ' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'the last word is a prefix');
+  assert.deepEqual(await texts({ q: 'circle', stream: 'cam1', from: 1500 }), ['cam1/2']);
+  assert.deepEqual(await texts({ q: 'star', to: 3500 }), ['cam2/1']);
+  assert.deepEqual(await texts({ q: '"); DROP TABLE events; --' }), [], 'query syntax is never passed through');
   assert.equal(store.count(), 4);
-  assert.equal(store.search({ q: 'yellow' })[0]!.snippet, 'a [yellow] star at night');
+  assert.equal((await store.search({ q: 'yellow' }))[0]!.snippet, 'a [yellow] star at night');
   assert.equal(ftsQuery('  '), undefined);
   assert.equal(ftsQuery('Red, CIRCLE'), '"red" "circle"*');
   store.close();

@@ -8,6 +8,13 @@
  * source with the usual toolchain. Appends take tens of microseconds, so they run on the
  * event loop; nothing here waits on the network.
  *
+ * Search is the one read whose cost grows with history (a common word matches most of a
+ * million events), so it is bounded: it looks at the newest `candidates` matches only
+ * (newest first, in rowid windows of `windowRows` that yield to the event loop between them,
+ * the time range narrowing where the windows start and end), ranks those, and stops looking
+ * at `deadlineMs`. Prefixes of one to three letters have their own index, so `a` as the last
+ * word being typed does not merge the lists of every word that starts with it.
+ *
  *   events       one row per event: stream, seq (unique together), type, ts, text, JSON body
  *   events_fts   FTS5 index over the text, kept in step by triggers
  *   stream_seq   each stream's last seq, kept even when retention has removed its events, so
@@ -17,6 +24,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SequencedMessage } from '../stream/events.js';
+import { log } from '../util/log.js';
 
 export interface HistoryStoreOptions {
   /** A file path, or ':memory:' for a history that lasts as long as the process. */
@@ -31,6 +39,21 @@ export interface HistoryStoreOptions {
 }
 
 export const HISTORY_DEFAULTS = { maxAgeMs: 30 * 24 * 3600 * 1000, maxEvents: 1_000_000, durability: 'normal' } as const;
+
+export interface SearchLimits {
+  /** Matches considered (the newest in the range); the best of these are returned. */
+  candidates: number;
+  /** Rowids looked at per step before yielding to the event loop. */
+  windowRows: number;
+  /** Matches read per step at most. */
+  stepRows: number;
+  /** A search stops looking for more candidates after this long, and ranks what it has. */
+  deadlineMs: number;
+}
+
+export const SEARCH_DEFAULTS: SearchLimits = { candidates: 2000, windowRows: 20_000, stepRows: 500, deadlineMs: 2000 };
+
+const FTS_TABLE = `CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61', prefix = '1 2 3')`;
 
 export interface SearchQuery {
   q: string;
@@ -69,7 +92,7 @@ export class HistoryStore {
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
   /** The reads a subscribe, a page or a search makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'search', Database.Statement>;
+  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'idAtOrBefore' | 'idAtOrAfter' | 'maxId' | 'candidates' | 'hits', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
@@ -99,7 +122,9 @@ export class HistoryStore {
       );
       CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
       CREATE TABLE IF NOT EXISTS stream_seq (stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
-      CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61');
+    `);
+    this.ensureSearchIndex(options.path);
+    this.db.exec(`
       CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN
         INSERT INTO events_fts (rowid, text) VALUES (new.id, new.text);
       END;
@@ -119,11 +144,20 @@ export class HistoryStore {
       captionTimes: this.db.prepare(
         "SELECT json_extract(body, '$.frameTs') AS frameTs, text FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
       ),
-      search: this.db.prepare(
-        `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
-         FROM events_fts JOIN events e ON e.id = events_fts.rowid
-         WHERE events_fts MATCH ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
-         ORDER BY rank, e.ts DESC LIMIT ?`,
+      idAtOrBefore: this.db.prepare('SELECT id FROM events WHERE ts <= ? ORDER BY ts DESC, id DESC LIMIT 1'),
+      idAtOrAfter: this.db.prepare('SELECT id FROM events WHERE ts >= ? ORDER BY ts, id LIMIT 1'),
+      maxId: this.db.prepare('SELECT max(id) AS id FROM events'),
+      // Newest first within a window of rowids: FTS5 walks its lists backwards and stops at the limit.
+      candidates: this.db.prepare(
+        `SELECT f.rowid AS id, f.rank AS rank, e.ts AS ts
+         FROM events_fts f JOIN events e ON e.id = f.rowid
+         WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid <= ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
+         ORDER BY f.rowid DESC LIMIT ?`,
+      ),
+      hits: this.db.prepare(
+        `SELECT f.rowid AS id, e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
+         FROM events_fts f JOIN events e ON e.id = f.rowid
+         WHERE events_fts MATCH ? AND f.rowid IN (SELECT value FROM json_each(?))`,
       ),
     };
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
@@ -177,12 +211,58 @@ export class HistoryStore {
     return this.reads.captionTimes.all(stream, from, to, limit) as { frameTs: number; text: string }[];
   }
 
-  /** Captions and summaries containing every word of the query, best match first. */
-  search(query: SearchQuery): SearchHit[] {
+  /**
+   * Captions and summaries containing every word of the query, best match first among the
+   * newest `limits.candidates` matches (in the stream and time range asked for). Reads in
+   * steps that yield to the event loop; see the header for the bounds.
+   */
+  async search(query: SearchQuery, limits: SearchLimits = SEARCH_DEFAULTS): Promise<SearchHit[]> {
     const match = ftsQuery(query.q);
     if (!match) return [];
-    const rows = this.reads.search.all(match, query.stream ?? null, query.stream ?? null, query.from ?? 0, query.to ?? Number.MAX_SAFE_INTEGER, Math.min(query.limit ?? 50, 500)) as { body: string; snippet: string }[];
-    return rows.map((r) => ({ event: JSON.parse(r.body) as SequencedMessage, snippet: r.snippet }));
+    const from = query.from ?? 0;
+    const to = query.to ?? Number.MAX_SAFE_INTEGER;
+    const stream = query.stream ?? null;
+    // Events are stored as they are made, so their ids follow their times: the range in ids.
+    const id = (row: unknown) => (row as { id: number | null } | undefined)?.id ?? undefined;
+    let hi = query.to !== undefined ? id(this.reads.idAtOrBefore.get(to)) : id(this.reads.maxId.get());
+    const lo = query.from !== undefined ? id(this.reads.idAtOrAfter.get(from)) : 1;
+    if (hi === undefined || lo === undefined) return [];
+    const found: { id: number; rank: number; ts: number }[] = [];
+    const deadline = Date.now() + limits.deadlineMs;
+    while (hi >= lo && found.length < limits.candidates) {
+      const step = Math.min(limits.stepRows, limits.candidates - found.length);
+      const rows = this.reads.candidates.all(match, Math.max(lo, hi - limits.windowRows + 1), hi, stream, stream, from, to, step) as { id: number; rank: number; ts: number }[];
+      found.push(...rows);
+      // A full step may have stopped inside the window: carry on below its last match.
+      hi = rows.length === step ? rows[rows.length - 1]!.id - 1 : hi - limits.windowRows;
+      if (hi < lo || found.length >= limits.candidates || Date.now() > deadline || this.closed) break;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.closed) return [];
+    }
+    found.sort((a, b) => a.rank - b.rank || b.ts - a.ts);
+    const best = found.slice(0, Math.min(query.limit ?? 50, 500));
+    if (best.length === 0) return [];
+    const rows = new Map((this.reads.hits.all(match, JSON.stringify(best.map((c) => c.id))) as { id: number; body: string; snippet: string }[]).map((r) => [r.id, r]));
+    return best.flatMap((c) => {
+      const r = rows.get(c.id);
+      // Retention may have removed it while the search yielded.
+      return r ? [{ event: JSON.parse(r.body) as SequencedMessage, snippet: r.snippet }] : [];
+    });
+  }
+
+  /**
+   * Creates the full-text index, or rebuilds one made before it had prefix indexes (once,
+   * when an older history file is opened).
+   */
+  private ensureSearchIndex(path: string): void {
+    const existing = this.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events_fts'").get() as { sql: string } | undefined;
+    if (existing?.sql.includes('prefix')) return;
+    if (existing) {
+      log.info('history store: rebuilding the search index with prefix indexes (once)', { path });
+      this.db.exec('DROP TABLE events_fts');
+    }
+    this.db.exec(FTS_TABLE);
+    if (existing) this.db.exec("INSERT INTO events_fts (events_fts) VALUES ('rebuild')");
   }
 
   /** Removes events past the retention limits; returns how many went. */

@@ -17,6 +17,7 @@ import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import { SseChannel, type SseOptions } from './sse.js';
 import type { ReplayLimits } from './replay.js';
+import { SEARCH_DEFAULTS, type SearchLimits } from '../store/history-store.js';
 import { serverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
@@ -56,9 +57,11 @@ export interface AppOptions {
   sse?: Partial<SseOptions>;
   /** Replay limits shared with the WebSocket hub (replay.ts). */
   replay?: Partial<ReplayLimits>;
+  /** Searches running at once at most (default 4; more get 429), and how much each may read. */
+  search?: Partial<SearchLimits> & { maxConcurrent?: number };
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, sse: sseOptions, replay }: AppOptions): Hono {
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, sse: sseOptions, replay, search: searchOptions = {} }: AppOptions): Hono {
   const app = new Hono();
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const sse = new SseChannel(streams, bus, sseOptions, replay);
@@ -170,13 +173,27 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     return sse.respond(c, id, since);
   });
 
-  app.get('/api/search', (c) => {
+  // Each search yields while it reads (history-store.ts); these many may run at once.
+  let searching = 0;
+  const { maxConcurrent: maxSearches = 4, ...searchLimits } = searchOptions;
+  const limits = { ...SEARCH_DEFAULTS, ...searchLimits };
+  app.get('/api/search', async (c) => {
     const q = c.req.query('q') ?? '';
     if (!q.trim()) throw new HTTPException(400, { message: 'q is required: the words to look for, e.g. /api/search?q=red+circle' });
     if (q.length > 500) throw new HTTPException(400, { message: 'q is over 500 characters' });
     const stream = c.req.query('stream');
-    const hits = streams.store.search({ q, stream: stream || undefined, from: timeParam(c.req.query('from'), 'from'), to: timeParam(c.req.query('to'), 'to'), limit: intParam(c.req.query('limit'), 'limit', 50, 500) });
-    return c.json({ q, results: hits.map((h) => ({ ...h.event, snippet: h.snippet })) });
+    const query = { q, stream: stream || undefined, from: timeParam(c.req.query('from'), 'from'), to: timeParam(c.req.query('to'), 'to'), limit: intParam(c.req.query('limit'), 'limit', 50, 500) };
+    if (searching >= maxSearches) {
+      c.header('Retry-After', '1');
+      throw new HTTPException(429, { message: `${maxSearches} searches are running; try again in a second` });
+    }
+    searching++;
+    try {
+      const hits = await streams.store.search(query, limits);
+      return c.json({ q, results: hits.map((h) => ({ ...h.event, snippet: h.snippet })) });
+    } finally {
+      searching--;
+    }
   });
 
   const serveViewerFile = async (file: string) => {

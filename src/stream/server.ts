@@ -18,7 +18,7 @@ import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.
 import type { Source } from '../ingest/source.js';
 import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
-import { HistoryStore, type HistoryStoreOptions } from '../store/history-store.js';
+import { HistoryStore, type HistoryStoreOptions, type SearchLimits } from '../store/history-store.js';
 
 export interface ServerOptions {
   host: string;
@@ -32,6 +32,8 @@ export interface ServerOptions {
   pipeline: Omit<PipelineOptions, 'streamId'>;
   /** WebSocket queue, heartbeat and replay limits (replay.ts; SSE replays share them). */
   hub?: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> };
+  /** Searches: how many may run at once (default 4) and how much each reads (history-store.ts). */
+  search?: Partial<SearchLimits> & { maxConcurrent?: number };
   /** Server-sent events: how many responses may be open at once (default 1,000). */
   sse?: Partial<SseOptions>;
   /** Stream creations allowed per client address (default 10 at once, 10 a minute). */
@@ -70,7 +72,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
-  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay });
+  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay, search: options.search });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   let server: Server;
