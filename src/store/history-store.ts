@@ -94,6 +94,7 @@ export class HistoryStore {
   /** The reads a subscribe, a page or a search makes, prepared once. */
   private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'idAtOrBefore' | 'idAtOrAfter' | 'maxId' | 'candidates' | 'hits', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
+  private readonly appendManyTx: (ms: readonly SequencedMessage[]) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
   /** Events kept, counted once at open and then kept in step (a count(*) scan is slow on big files). */
@@ -161,16 +162,24 @@ export class HistoryStore {
       ),
     };
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-    this.appendTx = this.db.transaction((m: SequencedMessage) => {
+    const write = (m: SequencedMessage) => {
       this.insert.run(m.stream, m.seq, m.type, m.ts, m.text, JSON.stringify(m));
       this.bumpSeq.run(m.stream, m.seq);
-    });
+    };
+    this.appendTx = this.db.transaction(write);
+    this.appendManyTx = this.db.transaction((ms: readonly SequencedMessage[]) => ms.forEach(write));
   }
 
   /** Writes an event; when this returns, the event is committed. */
   append(m: SequencedMessage): void {
     this.appendTx(m);
     this.events++;
+  }
+
+  /** Writes events in one transaction (an import, a benchmark's history): all of them or none. */
+  appendMany(ms: readonly SequencedMessage[]): void {
+    this.appendManyTx(ms);
+    this.events += ms.length;
   }
 
   /** The last seq a stream used (0 for a new stream), whether or not its events are still kept. */

@@ -11,9 +11,9 @@
  * - one connection is sent at most `connectionEvents` and `connectionBytes` from history a
  *   minute across all its subscribes (a token bucket); past that, replays are refused (answered
  *   with a `gap`) and counted;
- * - history is read newest first in chunks of `chunkRows` rows, yielding to the event loop
- *   between chunks, and reading stops as soon as the budget is spent, so the rows read are
- *   about the rows sent.
+ * - history is read newest first in chunks of up to `chunkRows` rows (growing from a few, so a
+ *   replay the budget stops early reads little), each in its own turn of the event loop, and
+ *   reading stops as soon as the budget is spent, so the rows read are about the rows sent.
  *
  * Because a replay yields, live events can arrive while it runs. `startReplay` notes the
  * stream's last stored seq (`upTo`) synchronously: a caller registers its live listener in
@@ -41,8 +41,11 @@ export const REPLAY_DEFAULTS: ReplayLimits = {
   maxBytes: 512 * 1024,
   connectionEvents: 20_000,
   connectionBytes: 4 * 1024 * 1024,
-  chunkRows: 256,
+  chunkRows: 64,
 };
+
+/** The first read of a replay asks for this many rows, then twice as many each time up to `chunkRows`: a replay refused after one row has not read a whole chunk. */
+const FIRST_READ_ROWS = 8;
 
 /** What a subscriber asking for events after `since` gets: a gap first if not every event is sent. */
 export interface Replay {
@@ -115,7 +118,7 @@ export function startReplay(
   stop: () => boolean = () => false,
 ): PendingReplay {
   const upTo = history.lastSeq(stream);
-  return { upTo, done: readReplay(history, stream, since, upTo, limits, allowance, stop) };
+  return { upTo, done: nextTurn().then(() => (stop() ? { events: [] } : readReplay(history, stream, since, upTo, limits, allowance, stop))) };
 }
 
 async function readReplay(
@@ -136,14 +139,17 @@ async function readReplay(
   let bytes = 0;
   let cursor = upTo;
   // Set when a limit stopped the reading; `refused` when it was the connection's allowance.
-  let cut = maxEvents <= 0;
-  let refused = cut && allowance.events < limits.maxEvents;
-  while (cursor > floor && !cut) {
-    if (newestFirst.length > 0) {
+  let cut = maxEvents <= 0 || maxBytes <= 0;
+  let refused = cut && (allowance.events < limits.maxEvents || allowance.bytes < limits.maxBytes);
+  let rowsToRead = FIRST_READ_ROWS;
+  for (let first = true; cursor > floor && !cut; first = false) {
+    // Each read in a turn of its own (the first one's turn is the caller's `nextTurn`).
+    if (!first) {
       await nextTurn();
       if (stop()) break;
     }
-    const rows = history.newestStored(stream, floor, cursor, Math.min(limits.chunkRows, maxEvents - newestFirst.length + 1));
+    const rows = history.newestStored(stream, floor, cursor, Math.min(rowsToRead, limits.chunkRows, maxEvents - newestFirst.length + 1));
+    rowsToRead *= 2;
     if (rows.length === 0) break;
     for (const row of rows) {
       const overEvents = newestFirst.length >= maxEvents;
