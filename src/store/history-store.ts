@@ -92,7 +92,7 @@ export class HistoryStore {
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
   /** The reads a subscribe, a page or a search makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'idAtOrBefore' | 'idAtOrAfter' | 'maxId' | 'candidates' | 'hits', Database.Statement>;
+  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'idAtOrBefore' | 'idAtOrAfter' | 'maxId' | 'candidates' | 'hit', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
   private readonly appendManyTx: (ms: readonly SequencedMessage[]) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
@@ -155,10 +155,11 @@ export class HistoryStore {
          WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid <= ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
          ORDER BY f.rowid DESC LIMIT ?`,
       ),
-      hits: this.db.prepare(
-        `SELECT f.rowid AS id, e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
+      // One by one: FTS5 seeks straight to a rowid, where a list of them would scan the match.
+      hit: this.db.prepare(
+        `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
          FROM events_fts f JOIN events e ON e.id = f.rowid
-         WHERE events_fts MATCH ? AND f.rowid IN (SELECT value FROM json_each(?))`,
+         WHERE events_fts MATCH ? AND f.rowid = ?`,
       ),
     };
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
@@ -251,9 +252,8 @@ export class HistoryStore {
     found.sort((a, b) => a.rank - b.rank || b.ts - a.ts);
     const best = found.slice(0, Math.min(query.limit ?? 50, 500));
     if (best.length === 0) return [];
-    const rows = new Map((this.reads.hits.all(match, JSON.stringify(best.map((c) => c.id))) as { id: number; body: string; snippet: string }[]).map((r) => [r.id, r]));
     return best.flatMap((c) => {
-      const r = rows.get(c.id);
+      const r = this.reads.hit.get(match, c.id) as { body: string; snippet: string } | undefined;
       // Retention may have removed it while the search yielded.
       return r ? [{ event: JSON.parse(r.body) as SequencedMessage, snippet: r.snippet }] : [];
     });
