@@ -25,6 +25,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SequencedMessage } from '../stream/events.js';
 import { log } from '../util/log.js';
+import { nextTurn } from '../util/turns.js';
 
 export interface HistoryStoreOptions {
   /** A file path, or ':memory:' for a history that lasts as long as the process. */
@@ -51,7 +52,21 @@ export interface SearchLimits {
   deadlineMs: number;
 }
 
-export const SEARCH_DEFAULTS: SearchLimits = { candidates: 2000, windowRows: 20_000, stepRows: 500, deadlineMs: 2000 };
+export const SEARCH_DEFAULTS: SearchLimits = { candidates: 2000, windowRows: 5000, stepRows: 200, deadlineMs: 2000 };
+
+/**
+ * Okapi BM25 over the candidates of one search (k1 = 1.2, b = 0.75): how often the query's
+ * words occur in an event's text against its length. Every candidate holds every word, so
+ * the words' rarity, which would weigh them equally across candidates, is left out.
+ */
+function rankCandidates(found: { marked: string; ts: number }[]): { score: number; ts: number; i: number }[] {
+  const lengths = found.map((c) => c.marked.match(/[\p{L}\p{N}]+/gu)?.length ?? 1);
+  const average = lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length);
+  return found.map((c, i) => {
+    const tf = c.marked.split('\x01').length - 1;
+    return { score: (tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * lengths[i]!) / average)), ts: c.ts, i };
+  });
+}
 
 const FTS_TABLE = `CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61', prefix = '1 2 3')`;
 
@@ -148,9 +163,10 @@ export class HistoryStore {
       idAtOrBefore: this.db.prepare('SELECT id FROM events WHERE ts <= ? ORDER BY ts DESC, id DESC LIMIT 1'),
       idAtOrAfter: this.db.prepare('SELECT id FROM events WHERE ts >= ? ORDER BY ts, id LIMIT 1'),
       maxId: this.db.prepare('SELECT max(id) AS id FROM events'),
-      // Newest first within a window of rowids: FTS5 walks its lists backwards and stops at the limit.
+      // Newest first within a window of rowids: FTS5 walks its lists backwards and stops at the
+      // limit. No `rank`: FTS5's bm25 counts every event holding each word, on every call.
       candidates: this.db.prepare(
-        `SELECT f.rowid AS id, f.rank AS rank, e.ts AS ts
+        `SELECT f.rowid AS id, e.ts AS ts, highlight(events_fts, 0, char(1), char(2)) AS marked
          FROM events_fts f JOIN events e ON e.id = f.rowid
          WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid <= ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
          ORDER BY f.rowid DESC LIMIT ?`,
@@ -237,20 +253,20 @@ export class HistoryStore {
     let hi = query.to !== undefined ? id(this.reads.idAtOrBefore.get(to)) : id(this.reads.maxId.get());
     const lo = query.from !== undefined ? id(this.reads.idAtOrAfter.get(from)) : 1;
     if (hi === undefined || lo === undefined) return [];
-    const found: { id: number; rank: number; ts: number }[] = [];
+    const found: { id: number; ts: number; marked: string }[] = [];
     const deadline = Date.now() + limits.deadlineMs;
     while (hi >= lo && found.length < limits.candidates) {
       const step = Math.min(limits.stepRows, limits.candidates - found.length);
-      const rows = this.reads.candidates.all(match, Math.max(lo, hi - limits.windowRows + 1), hi, stream, stream, from, to, step) as { id: number; rank: number; ts: number }[];
+      const rows = this.reads.candidates.all(match, Math.max(lo, hi - limits.windowRows + 1), hi, stream, stream, from, to, step) as { id: number; ts: number; marked: string }[];
       found.push(...rows);
       // A full step may have stopped inside the window: carry on below its last match.
       hi = rows.length === step ? rows[rows.length - 1]!.id - 1 : hi - limits.windowRows;
       if (hi < lo || found.length >= limits.candidates || Date.now() > deadline || this.closed) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       if (this.closed) return [];
     }
-    found.sort((a, b) => a.rank - b.rank || b.ts - a.ts);
-    const best = found.slice(0, Math.min(query.limit ?? 50, 500));
+    const ranked = rankCandidates(found).sort((a, b) => b.score - a.score || b.ts - a.ts);
+    const best = ranked.slice(0, Math.min(query.limit ?? 50, 500)).map((r) => found[r.i]!);
     if (best.length === 0) return [];
     return best.flatMap((c) => {
       const r = this.reads.hit.get(match, c.id) as { body: string; snippet: string } | undefined;

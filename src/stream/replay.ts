@@ -22,6 +22,7 @@
  * after `since`, live events, with no gap and no duplicate.
  */
 import type { StoredEvent } from '../store/history-store.js';
+import { nextTurn } from '../util/turns.js';
 
 export interface ReplayLimits {
   /** The most events one replay sends (one stream of a subscribe, or one SSE request). */
@@ -101,7 +102,6 @@ export class ReplayBudget {
   }
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Starts reading the events after `since`: the newest that fit `limits` (per replay) and
