@@ -245,6 +245,9 @@ export class HistoryStore {
   async search(query: SearchQuery, limits: SearchLimits = SEARCH_DEFAULTS): Promise<SearchHit[]> {
     const match = ftsQuery(query.q);
     if (!match) return [];
+    // Even the first step waits its turn: requests that arrive together do not run back to back.
+    await nextTurn();
+    if (this.closed) return [];
     const from = query.from ?? 0;
     const to = query.to ?? Number.MAX_SAFE_INTEGER;
     const stream = query.stream ?? null;
