@@ -139,14 +139,14 @@ export async function run(args: string[]): Promise<number> {
     if (dir) await rm(dir, { recursive: true, force: true });
   }
   console.log(`\n${machineLine()}; ${events} events of history (built in ${buildSeconds.toFixed(0)} s), ${seconds} s per run\n`);
-  console.log('| run | longest block ms | p99 block ms | longest block, CPU ms | healthy viewer p50 / p99 / max ms | replayed (connections, MiB, refusals, dropped) | searches (ok, 429, p50 ms, max ms) | SSE open / 503 | peak RSS MiB |');
+  console.log('| run | longest block ms | p99 block ms | longest block, CPU ms | healthy viewer: live captions, p50 / p99 / max ms | replayed (connections, MiB, refusals, dropped) | searches (ok, 429, p50 ms, max ms) | SSE open / 503 | peak RSS MiB |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   // A run with nothing to measure reports NaN, which JSON carries as null.
   const ms = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(0));
   for (const r of results) {
     const { healthy: h, replay: p, search: s, sse } = r.clients;
     console.log(
-      `| ${r.label} | ${r.maxBlockMs.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.maxCpuBlockMs.toFixed(0)} | ${ms(h.p50)} / ${ms(h.p99)} / ${ms(h.max)} | ${p.connections}, ${(p.bytes / 2 ** 20).toFixed(1)}, ${p.refusals}, ${p.dropped} | ${s.ok}, ${s.busy}, ${ms(s.p50)}, ${ms(s.max)} | ${sse.open} / ${sse.refused} | ${r.peakRssMiB.toFixed(0)} |`,
+      `| ${r.label} | ${r.maxBlockMs.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.maxCpuBlockMs.toFixed(0)} | ${h.delivered}, ${ms(h.p50)} / ${ms(h.p99)} / ${ms(h.max)} | ${p.connections}, ${(p.bytes / 2 ** 20).toFixed(1)}, ${p.refusals}, ${p.dropped} | ${s.ok}, ${s.busy}, ${ms(s.p50)}, ${ms(s.max)} | ${sse.open} / ${sse.refused} | ${r.peakRssMiB.toFixed(0)} |`,
     );
   }
   const worst = (mode: number, key: 'maxBlockMs' | 'maxCpuBlockMs') => Math.max(...results.filter((_, i) => i % 2 === mode).map((r) => r[key]));
