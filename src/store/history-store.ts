@@ -264,7 +264,7 @@ export class HistoryStore {
       found.push(...rows);
       // A full step may have stopped inside the window: carry on below its last match.
       hi = rows.length === step ? rows[rows.length - 1]!.id - 1 : hi - limits.windowRows;
-      if (hi < lo || found.length >= limits.candidates || Date.now() > deadline || this.closed) break;
+      if (hi < lo || found.length >= limits.candidates || Date.now() > deadline) break;
       await nextTurn();
       if (this.closed) return [];
     }
