@@ -7,7 +7,7 @@
  *
  *   livecap bench captioner [--model DIR] [--frames N] [--backend wasm|cpu|tensorflow|auto]
  */
-import { parseArgs } from 'node:util';
+import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
 import { Rng } from '../src/util/rng.js';
 import { randomScene } from '../src/synth/world.js';
 import { renderScene } from '../src/synth/render.js';
@@ -18,10 +18,16 @@ import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import { Progress } from '../src/util/progress.js';
 import { machineLine, summarize } from './machine.js';
 
+const HELP = `usage: livecap bench captioner [--model DIR] [--frames 100] [--backend wasm|cpu|tensorflow|auto]
+
+  Per-frame latency of a CNN→LSTM captioner at batch 1 (livecap's worker path, greedy
+  and beam search), against the raw model called in this thread.`;
+
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { model: { type: 'string' }, frames: { type: 'string' }, backend: { type: 'string' } } });
+  if (wantsHelp(args, HELP)) return 0;
+  const { values } = parseFlags(args, { model: { type: 'string' }, frames: { type: 'string' }, backend: { type: 'string' } });
   const modelDir = values.model ?? EMBEDDED_CAPTIONER;
-  const count = Number(values.frames ?? 100);
+  const count = numberFlag('frames', values.frames, 100);
   const backend = (values.backend ?? 'wasm') as BackendPreference;
   const rng = new Rng(99);
   const frames = Array.from({ length: count }, () => renderScene(randomScene(rng), 320, 240));

@@ -15,7 +15,7 @@ import { mkdtemp, rm, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
 import type { BartConfig } from '../src/models/bart/bart-config.js';
 import { initBartWeights } from '../src/models/bart/bart-weights.js';
 import { writeBartModelDir } from '../src/models/bart/write-bart-dir.js';
@@ -42,9 +42,15 @@ async function randomBart(dir: string): Promise<void> {
   await writeBartModelDir(dir, { config, weights: initBartWeights(config, 1), tokenizer, tokenizerConfig: tokenizerConfigJson(256), generation: {} });
 }
 
+const HELP = `usage: livecap bench generation [--model DIR] [--runs 5]
+
+  Whether the key/value cache keeps the cost per new token flat: the merged KV-cache decoder
+  against the plain decoder, for 16 and 64 new tokens (a random BART without --model).`;
+
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { model: { type: 'string' }, runs: { type: 'string' } } });
-  const runs = Number(values.runs ?? 5);
+  if (wantsHelp(args, HELP)) return 0;
+  const { values } = parseFlags(args, { model: { type: 'string' }, runs: { type: 'string' } });
+  const runs = numberFlag('runs', values.runs, 5);
   const temp = values.model ? undefined : await mkdtemp(join(tmpdir(), 'livecap-bench-bart-'));
   const dir = values.model ?? temp!;
   const merged = join(dir, 'onnx', 'decoder_model_merged.onnx');

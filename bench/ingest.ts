@@ -6,7 +6,7 @@
  *
  *   livecap bench ingest [--seconds 60] [--runs 3]
  */
-import { parseArgs } from 'node:util';
+import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, writeFile, chmod, rm } from 'node:fs/promises';
@@ -27,10 +27,16 @@ function childSeconds(times: string): number {
   return [...line.matchAll(/(\d+)m([\d.]+)s/g)].reduce((s, m) => s + Number(m[1]) * 60 + Number(m[2]), 0);
 }
 
+const HELP = `usage: livecap bench ingest [--seconds 60] [--runs 3]
+
+  CPU cost per frame of livecap's ingest (ffmpeg, frame splitting, scene gate) against ffmpeg
+  alone decoding the same clip to the same size.`;
+
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { seconds: { type: 'string' }, runs: { type: 'string' } } });
-  const seconds = Number(values.seconds ?? 60);
-  const runs = Number(values.runs ?? 3);
+  if (wantsHelp(args, HELP)) return 0;
+  const { values } = parseFlags(args, { seconds: { type: 'string' }, runs: { type: 'string' } });
+  const seconds = numberFlag('seconds', values.seconds, 60);
+  const runs = numberFlag('runs', values.runs, 3);
   const dir = await mkdtemp(join(tmpdir(), 'livecap-bench-ingest-'));
   try {
     const clip = join(dir, 'clip.mp4');

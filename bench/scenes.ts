@@ -10,7 +10,7 @@
  *
  *   livecap bench scenes [--videos N] [--duration SEC] [--out DIR]
  */
-import { parseArgs } from 'node:util';
+import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -78,10 +78,16 @@ async function ffmpegScdet(video: string): Promise<number[]> {
 
 const add = (a: Counts, b: Counts): Counts => ({ tp: a.tp + b.tp, fp: a.fp + b.fp, fn: a.fn + b.fn });
 
+const HELP = `usage: livecap bench scenes [--videos 10] [--duration SEC] [--out DIR]
+
+  Scene-cut precision, recall and cost of livecap's gate against ffmpeg's scene detectors,
+  on synthetic clips with known cuts.`;
+
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { videos: { type: 'string' }, duration: { type: 'string' }, out: { type: 'string' } } });
-  const count = Number(values.videos ?? 10);
-  const duration = Number(values.duration ?? 40);
+  if (wantsHelp(args, HELP)) return 0;
+  const { values } = parseFlags(args, { videos: { type: 'string' }, duration: { type: 'string' }, out: { type: 'string' } });
+  const count = numberFlag('videos', values.videos, 10);
+  const duration = numberFlag('duration', values.duration, 40);
   const dir = values.out ?? join(tmpdir(), 'livecap-bench-scenes');
   await mkdir(dir, { recursive: true });
   const sets = [

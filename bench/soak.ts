@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
 import WebSocket from 'ws';
 import { startServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
@@ -34,12 +34,18 @@ interface Sample {
   viewers: number;
 }
 
+const HELP = `usage: livecap bench soak [--minutes 10] [--streams 3] [--viewers 50] [--every 5] [--out soak-output]
+
+  The real server with several streams and WebSocket viewers for N minutes: memory,
+  event-loop delay and latencies sampled over time, written to --out as CSV and a chart.`;
+
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { minutes: { type: 'string' }, streams: { type: 'string' }, viewers: { type: 'string' }, every: { type: 'string' }, out: { type: 'string' } } });
-  const minutes = Number(values.minutes ?? 10);
-  const streamCount = Number(values.streams ?? 3);
-  const viewerCount = Number(values.viewers ?? 50);
-  const everyMs = Number(values.every ?? 5) * 1000;
+  if (wantsHelp(args, HELP)) return 0;
+  const { values } = parseFlags(args, { minutes: { type: 'string' }, streams: { type: 'string' }, viewers: { type: 'string' }, every: { type: 'string' }, out: { type: 'string' } });
+  const minutes = numberFlag('minutes', values.minutes, 10);
+  const streamCount = numberFlag('streams', values.streams, 3);
+  const viewerCount = numberFlag('viewers', values.viewers, 50);
+  const everyMs = numberFlag('every', values.every, 5) * 1000;
   const out = values.out ?? 'soak-output';
   if (!(minutes > 0) || !(streamCount > 0) || !(viewerCount >= 0) || !(everyMs > 0)) throw new Error('soak: --minutes, --streams, --every must be above 0 and --viewers at least 0');
   await mkdir(out, { recursive: true });

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
 import { startServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
@@ -32,14 +32,20 @@ interface RunResult {
   dropped: number;
 }
 
+const HELP = `usage: livecap bench viewers [--viewers 1000] [--slow 0.1] [--rate 20] [--bytes 4000] [--seconds 30] [--rounds 2]
+
+  Do viewers that stop reading hurt the others? The healthy viewers' delivery latency with
+  and without 10% slow viewers, the server's peak memory, and the slow viewers dropped.`;
+
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { viewers: { type: 'string' }, slow: { type: 'string' }, rate: { type: 'string' }, bytes: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } } });
-  const viewers = Number(values.viewers ?? 1000);
-  const slowShare = Number(values.slow ?? 0.1);
-  const rate = Number(values.rate ?? 20);
-  const bytes = Number(values.bytes ?? 4000);
-  const seconds = Number(values.seconds ?? 30);
-  const rounds = Number(values.rounds ?? 2);
+  if (wantsHelp(args, HELP)) return 0;
+  const { values } = parseFlags(args, { viewers: { type: 'string' }, slow: { type: 'string' }, rate: { type: 'string' }, bytes: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } });
+  const viewers = numberFlag('viewers', values.viewers, 1000);
+  const slowShare = numberFlag('slow', values.slow, 0.1);
+  const rate = numberFlag('rate', values.rate, 20);
+  const bytes = numberFlag('bytes', values.bytes, 4000);
+  const seconds = numberFlag('seconds', values.seconds, 30);
+  const rounds = numberFlag('rounds', values.rounds, 2);
   const slow = Math.round(viewers * slowShare);
   const healthy = viewers - slow;
 

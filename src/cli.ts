@@ -3,10 +3,15 @@
  * that owns the work. Every sub-command returns an exit code; errors are printed by bin/.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createRequire } from 'node:module';
+import { UsageError } from './util/usage-error.js';
+
+export { UsageError };
 
 type Command = (args: string[]) => Promise<number>;
 
 const USAGE = `usage: livecap <command> [options]
+       livecap --version
 
 commands:
   serve [--source NAME=URL]… [--port 8080]        the live captioning server (demo stream by default)
@@ -32,31 +37,35 @@ export function wantsHelp(args: readonly string[], help: string): boolean {
   return true;
 }
 
-/** Parses flags strictly; an unknown flag is an error that names it. */
+/** Parses flags strictly; an unknown flag (or a stray argument) is a usage error that names it. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
-  return parseArgs({ args, options, allowPositionals, strict: true });
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** A whole number flag, or a clear error naming the flag. */
 export function intFlag(name: string, value: string | undefined, fallback?: number): number {
   if (value === undefined) {
-    if (fallback === undefined) throw new Error(`--${name} is required`);
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
     return fallback;
   }
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`--${name} must be a whole number, got '${value}'`);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got '${value}'`);
   return n;
 }
 
 export function numberFlag(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${value}'`);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${value}'`);
   return n;
 }
 
 export function requiredFlag(name: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw new Error(`--${name} is required`);
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
   return value;
 }
 
@@ -75,11 +84,24 @@ const commands: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./commands/bench.js')).benchCommand,
 };
 
+/** livecap's version, from its package.json. */
+export function version(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
-    return name ? 0 : 2;
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(`livecap ${version()}`);
+    return 0;
+  }
+  if (!name) {
+    console.error(USAGE);
+    return 2;
   }
   const load = commands[name];
   if (!load) {

@@ -135,13 +135,22 @@ test('/metrics has per-stream counters, the caption latency histogram, hub and e
     assert.ok(value(name) >= 0, name);
   }
   assert.ok(value('livecap_history_events') >= captions);
+  assert.equal(value('livecap_history_write_failures_total'), 0);
+  assert.equal(value('livecap_history_events_held_back_total'), 0);
+  assert.equal(value('livecap_streams_degraded'), 0);
   assert.ok(value('nodejs_eventloop_lag_seconds') >= 0);
+});
+
+test('/readyz: ready while history is written, with no degraded stream', async () => {
+  const res = await get('/readyz');
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ready: true, checks: { models: 'loaded', history: 'ok' }, degraded: [] });
 });
 
 test('/openapi.json describes every route the server answers', async () => {
   const doc = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
   assert.equal(doc.openapi, '3.1.0');
-  const routes = ts.server.app.routes.filter((r) => !r.path.includes('*') && (r.path.startsWith('/api') || ['/healthz', '/metrics', '/openapi.json'].includes(r.path)));
+  const routes = ts.server.app.routes.filter((r) => !r.path.includes('*') && (r.path.startsWith('/api') || ['/healthz', '/readyz', '/metrics', '/openapi.json'].includes(r.path)));
   assert.ok(routes.length >= 11);
   for (const r of routes) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');

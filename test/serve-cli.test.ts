@@ -65,3 +65,26 @@ test('server logs are JSON lines that carry the stream id, with passwords redact
   child.kill('SIGTERM');
   assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
 });
+
+test('livecap serve takes --max-streams, --cors-origin and --allowed-host', async () => {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--summarizer', 'none', '--source', 'bars=testsrc://smptebars', '--max-streams', '1', '--cors-origin', 'https://dash.example.com', '--allowed-host', 'cams.example.com'], {
+    env: { ...process.env, LIVECAP_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  try {
+    const url = await waitFor('serving line', () => /serving bars at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1], 60_000);
+    const full = await fetch(`${url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'two', url: 'testsrc://smptebars' }) });
+    assert.equal(full.status, 503);
+    const read = await fetch(`${url}/api/streams`, { headers: { origin: 'https://dash.example.com' } });
+    assert.equal(read.headers.get('access-control-allow-origin'), 'https://dash.example.com');
+    const { request } = await import('node:http');
+    const status = (host: string) => new Promise<number>((resolve, reject) => request(`${url}/healthz`, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end());
+    assert.deepEqual([await status('cams.example.com'), await status('other.example.com')], [200, 403]);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+});

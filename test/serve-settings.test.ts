@@ -20,7 +20,7 @@ test('with nothing given: the demo stream on 127.0.0.1:8080 with the embedded mo
       window: [SERVE_DEFAULTS.embeddedSummaryWindow.window, SERVE_DEFAULTS.embeddedSummaryWindow.hop],
       fps: 10,
       analysis: { width: 160, height: 120 },
-      history: { path: DEFAULT_HISTORY, days: 30, maxEvents: 1_000_000 },
+      history: { path: DEFAULT_HISTORY, days: 30, maxEvents: 1_000_000, maxMb: 0 },
     },
   );
   assert.deepEqual(s.auth, { viewerTokens: [], adminTokens: [] });
@@ -47,13 +47,13 @@ test('a config file sets everything, flags override it, tokens add up from file 
   assert.deepEqual([...s.captioners], [['cam2', EMBEDDED_CAPTIONER], ['cam3', 'onnx:models/c']]);
   assert.deepEqual([s.summarizer, s.summaryWindowS, s.summaryHopS], ['models/bart', 60, 15], 'other summarizers default to a minute');
   assert.deepEqual(s.analysis, { width: 320, height: 240 });
-  assert.deepEqual(s.history, { path: '/tmp/h.db', days: 7, maxEvents: 1_000_000 });
+  assert.deepEqual(s.history, { path: '/tmp/h.db', days: 7, maxEvents: 1_000_000, maxMb: 0 });
   assert.deepEqual(s.auth, { viewerTokens: ['viewer-one', 'viewer-two', 'viewer-three'], adminTokens: ['admin-one-long'] });
   assert.equal(resolveServeSettings({ model: 'models/mine' }, {}, 'c', {}).captioner, 'models/mine');
 });
 
 test('every wrong setting is listed at once, naming where it came from', () => {
-  const file = { port: 'eighty', fps: 99, analysisSize: 'big', sources: { 'bad name': 'x' }, colour: 'red', history: { days: -1, keep: 1 }, auth: { viewerTokens: ['short'] }, captioners: { cam9: 'onnx:x' } };
+  const file = { port: 'eighty', fps: 99, analysisSize: 'big', sources: { 'bad name': 'x' }, colour: 'red', history: { days: -1, keep: 1, maxMb: -1 }, auth: { viewerTokens: ['short'] }, captioners: { cam9: 'onnx:x' } };
   let message = '';
   try {
     resolveServeSettings({ 'summary-window': '10', 'summary-hop': '20', captioner: ['a', 'b'], source: ['=x'] }, file, 'livecap.json', {});
@@ -73,8 +73,30 @@ test('every wrong setting is listed at once, naming where it came from', () => {
     /fps: must be above 0 and at most 30, got 99/,
     /analysis size: must be WIDTHxHEIGHT between 16x16 and 1920x1080, got 'big'/,
     /history days: must be above 0, got -1/,
+    /history max MiB: must be 0 \(no cap\) or above, got -1/,
     /viewerTokens: tokens must be at least 8 characters long/,
   ];
   for (const re of expected) assert.match(message, re);
   assert.throws(() => resolveServeSettings({}, [1, 2], 'x.json', {}), /x\.json: must hold a JSON object/);
+});
+
+test('stream cap, CORS origins and allowed hosts: defaults, file and flags, and what is wrong with each', () => {
+  const none = resolveServeSettings({}, {}, 'c.json', {});
+  assert.deepEqual([none.maxStreams, none.corsOrigins, none.allowedHosts], [64, [], []]);
+  const s = resolveServeSettings(
+    { 'max-streams': '8', 'cors-origin': ['http://127.0.0.1:9000/'], 'allowed-host': ['[::1]'] },
+    { maxStreams: 4, corsOrigins: ['https://Dash.example.com'], allowedHosts: ['cams.example.com'] },
+    'c.json',
+    {},
+  );
+  assert.deepEqual([s.maxStreams, s.corsOrigins, s.allowedHosts], [8, ['https://dash.example.com', 'http://127.0.0.1:9000'], ['cams.example.com', '[::1]']]);
+  assert.throws(
+    () => resolveServeSettings({ 'max-streams': '0', 'cors-origin': ['dash.example.com', 'https://x.org/path', '*'], 'allowed-host': ['http://cams', 'cams:8080', 'a/b'] }, { corsOrigins: 'x' }, 'c.json', {}),
+    (err: Error) => {
+      for (const bad of [/max streams: must be a whole number above 0, got 0/, /c\.json corsOrigins: must be a list of strings/, /cors origin: .*got 'dash\.example\.com'/, /cors origin: .*got 'https:\/\/x\.org\/path'/, /cors origin: .*got '\*'/, /allowed host: .*got 'http:\/\/cams'/, /allowed host: .*got 'cams:8080'/, /allowed host: .*got 'a\/b'/]) assert.match(err.message, bad);
+      assert.match(err.message, /8 settings are wrong/);
+      return true;
+    },
+  );
+  assert.throws(() => resolveServeSettings({ source: ['a=testsrc://smptebars', 'b=testsrc://smptebars'], 'max-streams': '1' }, {}, 'c.json', {}), /2 sources are configured but at most 1 streams may run/);
 });

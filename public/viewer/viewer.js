@@ -49,7 +49,8 @@ function showCaption(c, { live }) {
   metaEl.textContent = `${timeOf(c.frameTs)} · ${live ? `${c.latencyMs} ms after capture` : 'from history'}`;
   if (c.keyframe) {
     keyframeEl.src = c.keyframe;
-    keyframeEl.alt = `Keyframe: ${c.text}`;
+    // Say what the image is; the caption beside it is already read from the live region.
+    keyframeEl.alt = `Keyframe at ${timeOf(c.frameTs)} from stream ${c.stream}`;
     keyframeEl.hidden = false;
   }
 }
@@ -58,7 +59,7 @@ function showSummary(m) {
   if ((lastSeq.get(m.stream) ?? 0) >= m.seq) return;
   lastSeq.set(m.stream, m.seq);
   if (m.stream !== selected) return;
-  $('summary-panel').hidden = false;
+  $('summary').dataset.seq = m.seq;
   $('summary').textContent = m.text;
   $('summary-meta').textContent = `${timeOf(m.from)} – ${timeOf(m.to)}`;
 }
@@ -69,14 +70,15 @@ function showEvent(m, options) {
 }
 
 function resetView() {
-  $('summary-panel').hidden = true;
-  $('summary').textContent = '';
+  delete $('summary').dataset.seq;
+  $('summary').textContent = 'No summary yet.';
   $('summary-meta').textContent = '';
   historyEl.replaceChildren();
   delete currentEl.dataset.seq;
   currentEl.textContent = 'Waiting for the first caption…';
   metaEl.textContent = '';
   keyframeEl.hidden = true;
+  $('captioner').textContent = '';
 }
 
 // A server with viewer tokens is opened as /?token=TOKEN; the token goes with every request.
@@ -87,7 +89,8 @@ async function loadHistory(id) {
   // History is oldest first and may hold days: ask only for the newest events the page shows.
   const info = await fetch(`/api/streams/${encodeURIComponent(id)}`, { headers: authHeaders });
   if (!info.ok) return;
-  const { lastSeq: newest } = await info.json();
+  const { lastSeq: newest, captioner } = await info.json();
+  if (id === selected) $('captioner').textContent = `captioned by ${captioner}`;
   const since = Math.max(0, newest - HISTORY_LIMIT - 1);
   const res = await fetch(`/api/streams/${encodeURIComponent(id)}/captions?since=${since}&limit=${HISTORY_LIMIT + 1}`, { headers: authHeaders });
   if (!res.ok) return;
@@ -208,6 +211,33 @@ function connect() {
     retryMs = Math.min(retryMs * 2, 15000);
   });
 }
+
+// "Pause announcements": a pressed button turns the caption live regions off, and the choice
+// is kept across reloads. Stream status stays announced: it changes rarely and matters.
+const pauseButton = $('pause-announcements');
+const PAUSE_KEY = 'livecap.announcements';
+
+function setAnnouncementsPaused(paused) {
+  pauseButton.setAttribute('aria-pressed', String(paused));
+  for (const region of document.querySelectorAll('[data-live]')) region.setAttribute('aria-live', paused ? 'off' : 'polite');
+  try {
+    if (paused) localStorage.setItem(PAUSE_KEY, 'paused');
+    else localStorage.removeItem(PAUSE_KEY);
+  } catch {
+    // Storage can be off (private mode, policy): the toggle still works for this page.
+  }
+}
+
+function storedPause() {
+  try {
+    return localStorage.getItem(PAUSE_KEY) === 'paused';
+  } catch {
+    return false;
+  }
+}
+
+setAnnouncementsPaused(storedPause());
+pauseButton.addEventListener('click', () => setAnnouncementsPaused(pauseButton.getAttribute('aria-pressed') !== 'true'));
 
 picker.addEventListener('change', () => select(picker.value, socket));
 $('search-form').addEventListener('submit', (event) => {

@@ -1,4 +1,6 @@
 /** `livecap bench NAME`: runs a benchmark from bench/ (each compares against a baseline in the same run). */
+import { UsageError, wantsHelp } from '../cli.js';
+
 const BENCHMARKS: Record<string, string> = {
   captioner: '../../bench/captioner.js',
   scenes: '../../bench/scenes.js',
@@ -13,8 +15,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   const path = name ? BENCHMARKS[name] : undefined;
   if (!path) {
-    console.log(`usage: livecap bench <${Object.keys(BENCHMARKS).join('|')}> [options]`);
-    return name === '--help' || name === '-h' ? 0 : 2;
+    const usage = `usage: livecap bench <${Object.keys(BENCHMARKS).join('|')}> [options]\n\nrun 'livecap bench NAME --help' for a benchmark's options`;
+    if (wantsHelp(args, usage)) return 0;
+    throw new UsageError(name ? `unknown benchmark '${name}'\n\n${usage}` : usage);
   }
   const { run } = (await import(path)) as { run: (args: string[]) => Promise<number> };
   return run(rest);

@@ -1,5 +1,5 @@
 /** `livecap caption IMAGE…`: one caption per image, from a model running in a worker thread. */
-import { parseFlags, intFlag, wantsHelp } from '../cli.js';
+import { parseFlags, intFlag, UsageError, wantsHelp } from '../cli.js';
 import { CaptionerClient } from '../models/worker/captioner-client.js';
 import { readImage } from '../media/image.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
@@ -12,10 +12,7 @@ const HELP = `usage: livecap caption [--model MODEL_DIR] [--beam-width N] [--jso
 export async function captionCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
   const { values, positionals } = parseFlags(args, { model: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' } }, true);
-  if (positionals.length === 0) {
-    console.log(HELP);
-    return 2;
-  }
+  if (positionals.length === 0) throw new UsageError('expected one or more images: livecap caption IMAGE…');
   const beamWidth = values['beam-width'] === undefined ? undefined : intFlag('beam-width', values['beam-width']);
   const captioner = await CaptionerClient.start(values.model ?? EMBEDDED_CAPTIONER);
   let failures = 0;

@@ -1,6 +1,6 @@
 /** `livecap eval`: BLEU-1..4 and CIDEr-D of a captioner on a dataset split. */
 import { writeFile } from 'node:fs/promises';
-import { intFlag, parseFlags, requiredFlag, wantsHelp } from '../cli.js';
+import { intFlag, parseFlags, requiredFlag, UsageError, wantsHelp } from '../cli.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { evaluateCaptioner, formatReport } from '../train/evaluate.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
@@ -26,7 +26,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     json: { type: 'string' },
   });
   const split = values.split ?? 'test';
-  if (!['test', 'val', 'train', 'all'].includes(split)) throw new Error(`--split must be test, val, train or all, got '${split}'`);
+  if (!['test', 'val', 'train', 'all'].includes(split)) throw new UsageError(`--split must be test, val, train or all, got '${split}'`);
   const { tf } = await loadTf();
   const report = await evaluateCaptioner(tf, {
     datasetDir: requiredFlag('dataset', values.dataset),

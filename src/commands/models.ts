@@ -1,5 +1,5 @@
 /** `livecap models pull OWNER/NAME`: a model from the Hugging Face hub into models/. */
-import { parseFlags, wantsHelp } from '../cli.js';
+import { parseFlags, UsageError, wantsHelp } from '../cli.js';
 import { pullModel } from '../models/hub/pull.js';
 import { DEFAULT_HUB_ENDPOINT } from '../models/hub/hub-client.js';
 import { formatBytes } from '../util/progress.js';
@@ -23,11 +23,11 @@ export async function modelsCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action !== 'pull') {
     if (wantsHelp(args, HELP)) return 0;
-    throw new Error(action ? `unknown models action '${action}' (expected: pull)` : 'expected: livecap models pull OWNER/NAME');
+    throw new UsageError(action ? `unknown models action '${action}' (expected: pull)` : 'expected: livecap models pull OWNER/NAME');
   }
   if (wantsHelp(rest, HELP)) return 0;
   const { values, positionals } = parseFlags(rest, { revision: { type: 'string' }, 'models-dir': { type: 'string' }, endpoint: { type: 'string' } }, true);
-  if (positionals.length !== 1) throw new Error('expected one model name: livecap models pull OWNER/NAME');
+  if (positionals.length !== 1) throw new UsageError('expected one model name: livecap models pull OWNER/NAME');
   const result = await pullModel(positionals[0]!, { modelsDir: values['models-dir'] ?? MODELS_DIR, revision: values.revision, endpoint: values.endpoint });
   for (const f of result.files) console.log(`${f.status.padEnd(10)} ${formatBytes(f.size).padStart(9)}  ${f.path}`);
   console.log(`${positionals[0]} is in ${result.dir} (${formatBytes(result.bytes)} downloaded)`);

@@ -1,6 +1,6 @@
 /** `livecap scenes VIDEO`: the scene cuts of a video file, in seconds. */
 import { access } from 'node:fs/promises';
-import { parseFlags, intFlag, wantsHelp } from '../cli.js';
+import { parseFlags, intFlag, UsageError, wantsHelp } from '../cli.js';
 import { detectScenes, DETECT_DEFAULTS } from '../pipeline/detect-scenes.js';
 
 const HELP = `usage: livecap scenes VIDEO [--json] [--fps N]
@@ -11,10 +11,7 @@ const HELP = `usage: livecap scenes VIDEO [--json] [--fps N]
 export async function scenesCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
   const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, fps: { type: 'string' } }, true);
-  if (positionals.length !== 1) {
-    console.log(HELP);
-    return 2;
-  }
+  if (positionals.length !== 1) throw new UsageError(`expected one video: livecap scenes VIDEO (got ${positionals.length})`);
   const [video] = positionals;
   try {
     await access(video);

@@ -1,7 +1,7 @@
 /** `livecap serve`: the server, on the embedded demo stream or the sources given. */
 import { existsSync } from 'node:fs';
 import { parseFlags, wantsHelp } from '../cli.js';
-import { startServer } from '../stream/server.js';
+import { startServer, type RunningServer } from '../stream/server.js';
 import { demoSource } from '../stream/demo.js';
 import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
 import type { Captioner } from '../pipeline/stream-pipeline.js';
@@ -15,6 +15,7 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
                     [--captioner [STREAM=]SPEC]… [--fps 10] [--analysis-size 160x120]
                     [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
                     [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
+                    [--history-max-mb 0] [--max-streams 64] [--cors-origin ORIGIN]… [--allowed-host NAME]…
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -28,10 +29,18 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one,
   with a 20 s window every 10 s; other summarizers default to a 60 s window every 15 s).
   Every caption and summary is written to --history (SQLite; default ${DEFAULT_HISTORY}) before
-  viewers get it, kept --history-days days and at most --history-max-events events; streams
-  carry on their sequence numbers after a restart.
+  viewers get it, kept --history-days days and at most --history-max-events events, in a file of
+  at most --history-max-mb MiB (0: no cap); streams carry on their sequence numbers after a
+  restart, and streams added over the API come back. When history cannot be written (a full
+  disk, or the cap), streams are reported degraded in /readyz, /api/streams and /metrics.
   Access tokens (comma-separated) come from LIVECAP_VIEWER_TOKENS (read and watch) and
   LIVECAP_ADMIN_TOKENS (also add and remove streams); without them the server is open.
+  At most --max-streams streams run at once (default 64); creating another answers 503.
+  Pages on other websites may not add or remove streams or open /ws; --cors-origin ORIGIN
+  (e.g. https://dash.example.com) lets a dashboard there read history, subtitles, search and
+  events, and open /ws. Bound to a loopback address, the server answers only for localhost,
+  127.0.0.1 and [::1]; --allowed-host NAME adds a name (a reverse proxy's), and once names are
+  given the Host is checked on any listen address.
   --config FILE: the same settings as JSON (see README); flags override it, and every wrong
   setting is listed at once.`;
 
@@ -53,6 +62,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     history: { type: 'string' },
     'history-days': { type: 'string' },
     'history-max-events': { type: 'string' },
+    'max-streams': { type: 'string' },
+    'cors-origin': { type: 'string', multiple: true },
+    'allowed-host': { type: 'string', multiple: true },
+    'history-max-mb': { type: 'string' },
   });
   const file = values.config === undefined ? {} : await readJsonFile(values.config, 'config file');
   const settings = resolveServeSettings(values, file, values.config);
@@ -65,51 +78,47 @@ export async function serveCommand(args: string[]): Promise<number> {
   const demo = settings.sources.length === 0 ? await demoSource() : undefined;
   const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir);
   const loaded = new Map<string, Captioner>();
-  const releaseAll = () => Promise.all([...loaded.keys()].map((spec) => releaseCaptioner(spec)));
+  let server: RunningServer | undefined;
+  // Whatever happens from here on, every worker is released and the store closed: a failed
+  // start must end the process (workers would keep it alive), and so must a signal.
   try {
     for (const spec of new Set([settings.captioner, ...settings.captioners.values()])) loaded.set(spec, await acquireCaptioner(spec));
-  } catch (err) {
-    await releaseAll();
-    await summarizer?.close();
-    throw err;
-  }
-  const name = (spec: string) => (spec === EMBEDDED_CAPTIONER ? 'embedded' : spec);
-  const summary = summarizer && { summarizer, windowMs: settings.summaryWindowS * 1000, hopMs: settings.summaryHopS * 1000 };
-  const server = await startServer({
-    host: settings.host,
-    port: settings.port,
-    mediaDir: settings.mediaDir,
-    captioner: loaded.get(settings.captioner)!,
-    captionerName: name(settings.captioner),
-    captioners: new Map([...loaded].filter(([spec]) => spec !== settings.captioner).map(([spec, c]) => [name(spec), c])),
-    history: { path: settings.history.path, maxAgeMs: settings.history.days * 86_400_000, maxEvents: settings.history.maxEvents },
-    auth,
-    pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
-  });
-  const chosen = (id: string) => {
-    const spec = settings.captioners.get(id);
-    return spec === undefined ? undefined : name(spec);
-  };
-  try {
+    const name = (spec: string) => (spec === EMBEDDED_CAPTIONER ? 'embedded' : spec);
+    const summary = summarizer && { summarizer, windowMs: settings.summaryWindowS * 1000, hopMs: settings.summaryHopS * 1000 };
+    server = await startServer({
+      host: settings.host,
+      port: settings.port,
+      mediaDir: settings.mediaDir,
+      captioner: loaded.get(settings.captioner)!,
+      captionerName: name(settings.captioner),
+      captioners: new Map([...loaded].filter(([spec]) => spec !== settings.captioner).map(([spec, c]) => [name(spec), c])),
+      history: { path: settings.history.path, maxAgeMs: settings.history.days * 86_400_000, maxEvents: settings.history.maxEvents, maxBytes: settings.history.maxMb * 1024 * 1024 },
+      auth,
+      maxStreams: settings.maxStreams,
+      corsOrigins: settings.corsOrigins,
+      allowedHosts: settings.allowedHosts,
+      pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
+    });
+    const chosen = (id: string) => {
+      const spec = settings.captioners.get(id);
+      return spec === undefined ? undefined : name(spec);
+    };
     if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'));
     for (const { id, url } of settings.sources) server.streams.add(id, url, chosen(id));
-  } catch (err) {
-    await server.close();
-    await releaseAll();
+    server.restoreStreams();
+    console.log(`livecap serving ${server.streams.list().map((s) => s.id).join(', ')} at ${server.url}/`);
+    await new Promise<void>((resolve) => {
+      // SIGHUP (the terminal went away, or a supervisor's stop) shuts down like SIGTERM.
+      const stop = (signal: string) => {
+        log.info('shutting down', { signal });
+        resolve();
+      };
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+    });
+  } finally {
+    await server?.close();
+    await Promise.all([...loaded.keys()].map((spec) => releaseCaptioner(spec)));
     await summarizer?.close();
-    throw err;
   }
-  console.log(`livecap serving ${server.streams.list().map((s) => s.id).join(', ')} at ${server.url}/`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info('shutting down', { signal });
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await server.close();
-  await releaseAll();
-  await summarizer?.close();
   return 0;
 }

@@ -1,5 +1,5 @@
 /** `livecap train`: train a CNN→LSTM captioner on a Flickr8k-layout dataset. */
-import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag, UsageError, wantsHelp } from '../cli.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { TRAIN_DEFAULTS, trainCaptioner } from '../train/train-captioner.js';
 import type { PixelScale } from '../models/captioner/model-dir.js';
@@ -44,7 +44,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     seed: { type: 'string' },
   });
   const scale = values['pixel-scale'];
-  if (scale !== undefined && !['0..1', '-1..1', 'caffe', 'torch'].includes(scale)) throw new Error(`--pixel-scale must be 0..1, -1..1, caffe or torch, got '${scale}'`);
+  if (scale !== undefined && !['0..1', '-1..1', 'caffe', 'torch'].includes(scale)) throw new UsageError(`--pixel-scale must be 0..1, -1..1, caffe or torch, got '${scale}'`);
   const { tf } = await loadTf();
   const result = await trainCaptioner(tf, {
     datasetDir: requiredFlag('dataset', values.dataset),

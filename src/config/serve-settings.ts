@@ -9,8 +9,9 @@
  *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning" },
  *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
  *     "fps": 10, "analysisSize": "160x120",
- *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000 },
- *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] }
+ *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000, "maxMb": 0 },
+ *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] },
+ *     "maxStreams": 64, "corsOrigins": ["https://dash.example.com"], "allowedHosts": ["cams.example.com"]
  *   }
  */
 import { homedir } from 'node:os';
@@ -21,6 +22,8 @@ import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
 import { STREAM_ID } from '../stream/streams.js';
+import { hostName, originOf } from '../stream/cross-site.js';
+import { UsageError } from '../util/usage-error.js';
 
 export interface ServeSettings {
   host: string;
@@ -36,8 +39,15 @@ export interface ServeSettings {
   summaryHopS: number;
   fps: number;
   analysis: { width: number; height: number };
-  history: { path: string; days: number; maxEvents: number };
+  /** maxMb: the most the history file may hold, in MiB (0: no cap). */
+  history: { path: string; days: number; maxEvents: number; maxMb: number };
   auth: { viewerTokens: string[]; adminTokens: string[] };
+  /** The most streams running at once (command-line sources included). */
+  maxStreams: number;
+  /** Origins that may read (CORS) and open /ws besides the server's own. */
+  corsOrigins: string[];
+  /** Host names answered on loopback besides localhost, 127.0.0.1 and [::1]. */
+  allowedHosts: string[];
 }
 
 /** Where history goes unless told otherwise: the user's state folder. */
@@ -53,6 +63,8 @@ export const SERVE_DEFAULTS = {
   summaryWindow: { window: 60, hop: 15 },
   historyDays: HISTORY_DEFAULTS.maxAgeMs / 86_400_000,
   historyMaxEvents: HISTORY_DEFAULTS.maxEvents,
+  maxStreams: 64,
+  historyMaxMb: 0,
 } as const;
 
 /** The command-line flags as parsed (strings), for the fields they can set. */
@@ -71,9 +83,13 @@ export interface ServeFlags {
   history?: string;
   'history-days'?: string;
   'history-max-events'?: string;
+  'max-streams'?: string;
+  'cors-origin'?: string[];
+  'allowed-host'?: string[];
+  'history-max-mb'?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth'] as const;
+const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts'] as const;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -115,7 +131,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   for (const key of Object.keys(f)) if (!(FILE_KEYS as readonly string[]).includes(key)) p.add(`${fileName} ${key}`, `unknown setting (known: ${FILE_KEYS.join(', ')})`);
   const history = fileValue<Record<string, unknown>>(p, f, 'history', 'object', fileName) ?? {};
   const auth = fileValue<Record<string, unknown>>(p, f, 'auth', 'object', fileName) ?? {};
-  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents)');
+  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents', 'maxMb'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents, maxMb)');
   for (const key of Object.keys(auth)) if (!['viewerTokens', 'adminTokens'].includes(key)) p.add(`${fileName} auth.${key}`, 'unknown setting (known: viewerTokens, adminTokens)');
 
   // Sources: the file's, then --source NAME=URL.
@@ -171,6 +187,8 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const maxEvents = flagNumber(p, 'history-max-events', flags['history-max-events']) ?? (typeof history.maxEvents === 'number' ? history.maxEvents : history.maxEvents === undefined ? SERVE_DEFAULTS.historyMaxEvents : p.add(`${fileName} history.maxEvents`, 'must be a number'));
   if (days !== undefined && !(days > 0)) p.add('history days', `must be above 0, got ${days}`);
   if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0)) p.add('history max events', `must be a whole number above 0, got ${maxEvents}`);
+  const maxMb = flagNumber(p, 'history-max-mb', flags['history-max-mb']) ?? (typeof history.maxMb === 'number' ? history.maxMb : history.maxMb === undefined ? SERVE_DEFAULTS.historyMaxMb : p.add(`${fileName} history.maxMb`, 'must be a number'));
+  if (maxMb !== undefined && !(maxMb >= 0)) p.add('history max MiB', `must be 0 (no cap) or above, got ${maxMb}`);
   const historyPath = flags.history ?? (typeof history.path === 'string' ? history.path : history.path === undefined ? DEFAULT_HISTORY : (p.add(`${fileName} history.path`, 'must be a string'), DEFAULT_HISTORY));
 
   const tokens = (key: 'viewerTokens' | 'adminTokens', envName: string) => {
@@ -184,9 +202,21 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const adminTokens = tokens('adminTokens', 'LIVECAP_ADMIN_TOKENS');
 
   const host = flags.host ?? fileValue<string>(p, f, 'host', 'string', fileName) ?? SERVE_DEFAULTS.host;
+
+  const maxStreams = flagNumber(p, 'max-streams', flags['max-streams']) ?? fileValue<number>(p, f, 'maxStreams', 'number', fileName) ?? SERVE_DEFAULTS.maxStreams;
+  if (!(Number.isInteger(maxStreams) && maxStreams > 0)) p.add('max streams', `must be a whole number above 0, got ${maxStreams}`);
+  else if (sources.size > maxStreams) p.add('max streams', `${sources.size} sources are configured but at most ${maxStreams} streams may run`);
+  const corsOrigins = [...(fileValue<string[]>(p, f, 'corsOrigins', 'string[]', fileName) ?? []), ...(flags['cors-origin'] ?? [])].flatMap((o) => {
+    const origin = originOf(o);
+    return origin ? [origin] : (p.add('cors origin', `must be an origin like https://dash.example.com (scheme, host and port only), got '${o}'`), []);
+  });
+  const allowedHosts = [...(fileValue<string[]>(p, f, 'allowedHosts', 'string[]', fileName) ?? []), ...(flags['allowed-host'] ?? [])].flatMap((h) => {
+    const name = /^[A-Za-z0-9.\-[\]:]+$/.test(h) && !/:\d*$/.test(h.replace(/^\[.*\]$/, '')) ? hostName(h) : undefined;
+    return name ? [name] : (p.add('allowed host', `must be a host name like cams.example.com (no scheme, port or path), got '${h}'`), []);
+  });
   const mediaDir = flags['media-dir'] ?? fileValue<string>(p, f, 'mediaDir', 'string', fileName);
 
-  if (p.list.length) throw new Error(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
+  if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
     host,
     port,
@@ -199,7 +229,10 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     summaryHopS,
     fps,
     analysis,
-    history: { path: historyPath, days: days!, maxEvents: maxEvents! },
+    history: { path: historyPath, days: days!, maxEvents: maxEvents!, maxMb: maxMb! },
     auth: { viewerTokens, adminTokens },
+    maxStreams,
+    corsOrigins,
+    allowedHosts,
   };
 }

@@ -19,8 +19,22 @@
  *   events_fts   FTS5 index over the text, kept in step by triggers
  *   stream_seq   each stream's last seq, kept even when retention has removed its events, so
  *                a stream's sequence carries on after a restart
+ *   streams      streams added over the API (id, URL as given, captioner), so they come back
+ *                after a restart; the URL may hold a camera password, so the file is created
+ *                readable by its owner only (0600) and saved URLs are only read to start streams
+ *   meta         a row written at every open: proof that the file is writable
+ *
+ * A seq is never reused. `append` records an event and its seq in one transaction. When that
+ * write fails (a full disk, or the --history-max-mb cap), `coverSeq` records the seq alone: a
+ * one-row update of a page that already exists, which needs no new page and so usually still
+ * succeeds. Only an event whose seq is recorded one way or the other may be sent (streams.ts
+ * holds back the rest), so a restart always starts past every seq a viewer saw.
+ *
+ * Opening checks the file before anything runs: it must be a whole database (its header's
+ * size against the file's; `quick_check` too, on files up to 256 MiB, where it takes well
+ * under a second) and writable (a real write), or the error names the file and what is wrong.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SequencedMessage } from '../stream/events.js';
@@ -36,10 +50,19 @@ export interface HistoryStoreOptions {
   maxEvents?: number;
   /** 'normal' survives a crash of the process; 'full' also survives losing power (slower). */
   durability?: 'normal' | 'full';
+  /** The most bytes the database may hold (default 0: no cap); past it, writes fail as on a full disk. */
+  maxBytes?: number;
   now?: () => number;
 }
 
-export const HISTORY_DEFAULTS = { maxAgeMs: 30 * 24 * 3600 * 1000, maxEvents: 1_000_000, durability: 'normal' } as const;
+export const HISTORY_DEFAULTS = { maxAgeMs: 30 * 24 * 3600 * 1000, maxEvents: 1_000_000, durability: 'normal', maxBytes: 0 } as const;
+
+/** A stream added over the API, as saved: the URL exactly as given (it may hold a password). */
+export interface SavedStream {
+  id: string;
+  url: string;
+  captioner?: string;
+}
 
 export interface SearchLimits {
   /** Matches considered (the newest in the range); the best of these are returned. */
@@ -102,10 +125,37 @@ export function ftsQuery(q: string): string | undefined {
   return terms.join(' ');
 }
 
+/** Files larger than this skip `quick_check` at open (it reads every page: seconds on a big file). */
+const QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Why a database file is visibly incomplete (shorter than its header says), or undefined.
+ * Reads the 100-byte header only; an empty file is a new database. With a journal (-wal) that
+ * holds pages, the file may rightly be shorter: SQLite reads those pages from the journal.
+ */
+function truncation(path: string): string | undefined {
+  const size = statSync(path).size;
+  if (size < 100 || (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) return undefined;
+  const header = Buffer.alloc(100);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.toString('latin1', 0, 16) !== 'SQLite format 3\0') return undefined;
+  const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+  // The page count is only valid when written by the same change as the counter beside it.
+  if (header.readUInt32BE(24) !== header.readUInt32BE(92)) return undefined;
+  const expected = header.readUInt32BE(28) * pageSize;
+  return size < expected ? `the file is ${size} bytes, its header says ${expected} (truncated?)` : undefined;
+}
+
 export class HistoryStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
+  private readonly writes: Record<'saveStream' | 'forgetStream' | 'probe', Database.Statement>;
   /** The reads a subscribe, a page or a search makes, prepared once. */
   private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'idAtOrBefore' | 'idAtOrAfter' | 'maxId' | 'candidates' | 'hit', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
@@ -117,15 +167,45 @@ export class HistoryStore {
 
   constructor(options: HistoryStoreOptions) {
     this.options = { ...HISTORY_DEFAULTS, now: Date.now, ...options };
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    try {
-      this.db = new Database(options.path);
-      this.db.pragma('journal_mode = WAL');
-    } catch (err) {
-      throw new Error(`history store ${options.path}: cannot open (${(err as Error).message})`);
+    const where = `history store ${options.path}`;
+    if (options.path !== ':memory:') {
+      try {
+        mkdirSync(dirname(options.path), { recursive: true });
+      } catch (err) {
+        throw new Error(`${where}: cannot create its folder (${(err as Error).message})`);
+      }
+      // Created readable by its owner only: saved stream URLs may hold passwords. SQLite gives
+      // its -wal and -shm files the same mode.
+      if (!existsSync(options.path)) {
+        try {
+          closeSync(openSync(options.path, 'wx', 0o600));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${where}: cannot create it (${(err as Error).message})`);
+        }
+      }
     }
-    this.db.pragma(`synchronous = ${this.options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.exec(`
+    if (options.path !== ':memory:' && statSync(options.path).mode & 0o077) {
+      // A file from before livecap made it private, or one the operator opened up.
+      log.warn('history store: the file can be read by other users, and streams added over the API keep their URLs (and any password) in it; chmod 600 it', { path: options.path, mode: (statSync(options.path).mode & 0o777).toString(8) });
+    }
+    let step: 'open' | 'read' | 'write' = 'open';
+    let db: Database.Database | undefined;
+    try {
+      // Writes run on the event loop: if another program holds the file's write lock, wait a
+      // moment, not better-sqlite3's default 5 s, then fail (counted, reported as degraded).
+      db = this.db = new Database(options.path, { timeout: 250 });
+      step = 'read';
+      // A file that is not a database, or a damaged one, fails here rather than on a later write.
+      const file = options.path === ':memory:' ? undefined : statSync(options.path);
+      const cut = file && truncation(options.path);
+      if (cut) throw new Error(`database disk image is malformed: ${cut}`);
+      const check = file && file.size > QUICK_CHECK_MAX_BYTES ? db.prepare('SELECT count(*) FROM sqlite_schema').get() && 'ok' : db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new Error(`database disk image is malformed: ${String(check)}`);
+      step = 'write';
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${this.options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      if (this.options.maxBytes > 0) db.pragma(`max_page_count = ${Math.max(1, Math.floor(this.options.maxBytes / (db.pragma('page_size', { simple: true }) as number)))}`);
+      db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         id INTEGER PRIMARY KEY,
         stream TEXT NOT NULL,
@@ -139,17 +219,41 @@ export class HistoryStore {
       CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
       CREATE TABLE IF NOT EXISTS stream_seq (stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
     `);
-    this.ensureSearchIndex(options.path);
-    this.db.exec(`
+      this.ensureSearchIndex(options.path);
+      db.exec(`
       CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN
         INSERT INTO events_fts (rowid, text) VALUES (new.id, new.text);
       END;
       CREATE TRIGGER IF NOT EXISTS events_fts_delete AFTER DELETE ON events BEGIN
         INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', old.id, old.text);
       END;
+      CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, url TEXT NOT NULL, captioner TEXT, added INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
+      // A read-only file (or folder) opens and reads, then fails on the first write: find out now.
+      db.prepare("INSERT INTO meta (key, value) VALUES ('opened', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(this.options.now()));
+    } catch (err) {
+      const message = (err as Error).message;
+      const why =
+        /readonly|read-only|permission|access/i.test(message) || (step === 'write' && /unable to open/i.test(message))
+          ? 'it is read-only (livecap needs to write its history)'
+          : step === 'read' || /not a database|malformed|corrupt/i.test(message)
+            ? 'it is not a livecap history file, or it is damaged (move it aside to start a new history)'
+            : `cannot ${step} it`;
+      try {
+        db?.close();
+      } catch {
+        // Already unusable; the error below says why.
+      }
+      throw new Error(`${where}: ${why}: ${message}`);
+    }
     this.insert = this.db.prepare('INSERT INTO events (stream, seq, type, ts, text, body) VALUES (?, ?, ?, ?, ?, ?)');
     this.bumpSeq = this.db.prepare('INSERT INTO stream_seq (stream, last_seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)');
+    this.writes = {
+      saveStream: this.db.prepare('INSERT INTO streams (id, url, captioner, added) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, added = excluded.added'),
+      forgetStream: this.db.prepare('DELETE FROM streams WHERE id = ?'),
+      probe: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'opened'"),
+    };
     this.reads = {
       lastSeq: this.db.prepare('SELECT last_seq AS seq FROM stream_seq WHERE stream = ?'),
       firstSeq: this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?'),
@@ -197,6 +301,40 @@ export class HistoryStore {
   appendMany(ms: readonly SequencedMessage[]): void {
     this.appendManyTx(ms);
     this.events += ms.length;
+  }
+
+  /**
+   * Records that a stream used `seq` for an event that could not be written, so that a restart
+   * carries on past it. Throws when even this cannot be written: then the event must not be sent.
+   */
+  coverSeq(stream: string, seq: number): void {
+    this.bumpSeq.run(stream, seq);
+  }
+
+  /** Saves a stream added over the API (replacing one saved with its id), so it starts again after a restart. */
+  saveStream(stream: SavedStream): void {
+    this.writes.saveStream.run(stream.id, stream.url, stream.captioner ?? null, this.options.now());
+  }
+
+  /** Forgets a saved stream for good; false if it was not saved (it came from the command line or config). */
+  forgetStream(id: string): boolean {
+    return this.writes.forgetStream.run(id).changes > 0;
+  }
+
+  /** The streams added over the API, oldest first. */
+  savedStreams(): SavedStream[] {
+    const rows = this.db.prepare('SELECT id, url, captioner FROM streams ORDER BY added, id').all() as { id: string; url: string; captioner: string | null }[];
+    return rows.map((r) => ({ id: r.id, url: r.url, ...(r.captioner === null ? {} : { captioner: r.captioner }) }));
+  }
+
+  /** Whether a small write succeeds now (for readiness): undefined if it does, else why not. */
+  probeWrite(): string | undefined {
+    try {
+      this.writes.probe.run(String(this.options.now()));
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   /** The last seq a stream used (0 for a new stream), whether or not its events are still kept. */
@@ -318,11 +456,19 @@ export class HistoryStore {
     return this.events;
   }
 
-  /** Checkpoints the journal into the database file and closes it. Safe to call twice. */
+  /**
+   * Checkpoints the journal into the database file and closes it. Safe to call twice. On a full
+   * disk the checkpoint can fail; the journal still holds every committed event and SQLite
+   * replays it at the next open, so the store closes anyway and says so.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      log.warn('history store: cannot checkpoint the journal on close; it is kept and replayed at the next start', { path: this.options.path, error: (err as Error).message });
+    }
     this.db.close();
   }
 }

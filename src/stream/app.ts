@@ -12,7 +12,8 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
-import { StreamConflictError, StreamInputError, type StreamManager } from './streams.js';
+import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreError, type StreamManager } from './streams.js';
+import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import { SseChannel, type SseOptions } from './sse.js';
@@ -51,8 +52,10 @@ function timeParam(value: string | undefined, name: string): number | undefined 
 export interface AppOptions {
   auth: Auth;
   onStreamsChanged: () => void;
-  /** Stream creations per client (default 10 at once, 10 a minute). */
+  /** Stream creations per client (default 10 at once, 10 a minute); only accepted ones count. */
   streamCreation?: { perMinute: number; burst: number };
+  /** Host, Origin, JSON and CORS rules, and the security headers. */
+  crossSite: CrossSite;
   /** Server-sent events: connection cap and queue limit (sse.ts). */
   sse?: Partial<SseOptions>;
   /** Replay limits shared with the WebSocket hub (replay.ts). */
@@ -61,7 +64,7 @@ export interface AppOptions {
   search?: Partial<SearchLimits> & { maxConcurrent?: number };
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, sse: sseOptions, replay, search: searchOptions = {} }: AppOptions): Hono {
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, search: searchOptions = {} }: AppOptions): Hono {
   const app = new Hono();
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const sse = new SseChannel(streams, bus, sseOptions, replay);
@@ -77,6 +80,10 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     if (verdict === 403) throw new HTTPException(403, { message: role === 'admin' ? 'this token may read but not add or remove streams' : 'this token may not read' });
     await next();
   });
+  // Other websites first: a page elsewhere is refused whatever token it might hold.
+  app.use('*', crossSite.everyRequest());
+  app.on(['POST', 'DELETE', 'PUT', 'PATCH'], '*', crossSite.writes());
+  app.on(['GET', 'HEAD', 'OPTIONS'], '/api/*', crossSite.reads());
   app.on(['POST', 'DELETE', 'PUT', 'PATCH'], '/api/*', guard('admin'));
   app.get('/api/*', guard('viewer'));
   app.get('/metrics', guard('viewer'));
@@ -90,18 +97,31 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
 
   app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers + sse.stats.clients }));
 
+  // Liveness is /healthz; readiness also needs a writable history (the models are loaded
+  // before the port opens). Degraded streams are listed; any of them makes the server not ready.
+  app.get('/readyz', (c) => {
+    const degraded = streams.degraded();
+    const writeError = streams.store.probeWrite();
+    const history = writeError ? `cannot write: ${writeError}` : degraded.length ? 'failing for some streams' : 'ok';
+    const ready = !writeError && degraded.length === 0;
+    return c.json({ ready, checks: { models: 'loaded', history }, degraded }, ready ? 200 : 503);
+  });
+
   app.get('/metrics', async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
 
   app.get('/api/streams', (c) => c.json({ streams: streams.list() }));
 
   app.post('/api/streams', async (c, next) => {
-    const wait = creations.take((c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown');
+    const client = (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
+    const wait = creations.take(client);
     if (wait > 0) {
       c.header('Retry-After', String(wait));
       throw new HTTPException(429, { message: `too many streams created from this address; try again in ${wait} s` });
     }
     await next();
+    // Only a stream that was started counts: a refused request (a typo, a taken id) gives its turn back.
+    if (c.res.status !== 201) creations.refund(client);
   }, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }), async (c) => {
     let body: unknown;
     try {
@@ -112,12 +132,15 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
     const { id, url, captioner } = body as { id?: unknown; url?: unknown; captioner?: unknown };
     try {
-      const info = streams.add(id, url, captioner);
+      // Saved, so it comes back after a restart until it is deleted.
+      const info = streams.create(id, url, captioner);
       onStreamsChanged();
       return c.json(info, 201);
     } catch (err) {
       if (err instanceof StreamConflictError) throw new HTTPException(409, { message: err.message });
       if (err instanceof StreamInputError) throw new HTTPException(400, { message: err.message });
+      if (err instanceof StreamLimitError) throw new HTTPException(503, { message: err.message });
+      if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
       throw err;
     }
   });
@@ -129,7 +152,14 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
   });
 
   app.delete('/api/streams/:id', (c) => {
-    if (!streams.remove(c.req.param('id'))) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
+    let removed: boolean;
+    try {
+      removed = streams.forget(c.req.param('id'));
+    } catch (err) {
+      if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
+      throw err;
+    }
+    if (!removed) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
     onStreamsChanged();
     return c.body(null, 204);
   });
@@ -208,6 +238,8 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
   };
   app.get('/', () => serveViewerFile('index.html'));
   app.get('/viewer/:file', (c) => serveViewerFile(c.req.param('file')));
+  // Browsers and feed readers ask for /favicon.ico whatever the page links: answer with the icon.
+  app.get('/favicon.ico', () => serveViewerFile('favicon.svg'));
 
   return app;
 }

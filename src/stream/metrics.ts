@@ -9,7 +9,12 @@
  *   livecap_viewer_messages_total, livecap_viewers_dropped_total
  *   livecap_replay_refused_total                replays cut short by a connection's replay budget
  *   livecap_history_events                      events kept in the history store
- *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics
+ *   livecap_history_write_failures_total        events whose history write failed (full disk)
+ *   livecap_history_events_held_back_total      of those, events not sent (not even their seq was recorded)
+ *   livecap_streams_degraded                    streams whose history is not being written
+ *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics, less the
+ *   gauges it names `_total` (which `promtool check metrics` rejects); their per-type
+ *   nodejs_active_{handles,requests,resources}{type} stay, and sum to the same numbers
  *
  * Stream and hub numbers are read from their own counters when scraped, so nothing is
  * counted twice; latencies and summaries are observed from the event bus.
@@ -33,6 +38,9 @@ const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
 export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus, sse: SseChannel): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 10 });
+  // prom-client's nodejs_active_{handles,requests,resources}_total are gauges: a `_total`
+  // suffix promises a counter, and Prometheus' own lint fails them. The per-type gauges stay.
+  for (const m of register.getMetricsAsArray()) if (m.name.endsWith('_total') && !(m instanceof Counter)) register.removeSingleMetric(m.name);
   for (const [key, name, help] of STREAM_COUNTERS) {
     new Counter({
       name,
@@ -56,6 +64,11 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus, s
   bus.subscribe((m) => {
     if (m.type === 'caption') latency.observe({ stream: m.stream }, m.latencyMs / 1000);
     else if (m.type === 'summary') summaries.inc({ stream: m.stream });
+    // A removed stream's series go with it (it says 'stopped' once it is no longer listed).
+    else if (m.type === 'status' && m.state === 'stopped' && !streams.has(m.stream)) {
+      latency.remove({ stream: m.stream });
+      summaries.remove({ stream: m.stream });
+    }
   });
   new Gauge({ name: 'livecap_viewers', help: 'Viewers connected: WebSocket viewers and server-sent event clients', registers: [register], collect() { this.set(hub.stats.viewers + sse.stats.clients); } });
   new Gauge({ name: 'livecap_sse_viewers', help: 'Server-sent event clients connected (also counted in livecap_viewers)', registers: [register], collect() { this.set(sse.stats.clients); } });
@@ -63,5 +76,8 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus, s
   new Counter({ name: 'livecap_viewer_messages_total', help: 'Messages sent to WebSocket viewers', registers: [register], collect() { this.reset(); this.inc(hub.stats.messages); } });
   new Counter({ name: 'livecap_viewers_dropped_total', help: 'Viewers closed for reading too slowly', registers: [register], collect() { this.reset(); this.inc(hub.stats.droppedViewers); } });
   new Gauge({ name: 'livecap_history_events', help: 'Events kept in the history store', registers: [register], collect() { this.set(streams.store.count()); } });
+  new Counter({ name: 'livecap_history_write_failures_total', help: 'Events whose history write failed (a full disk, or the size cap)', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.failures); } });
+  new Counter({ name: 'livecap_history_events_held_back_total', help: 'Events not sent because not even their seq could be recorded', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.heldBack); } });
+  new Gauge({ name: 'livecap_streams_degraded', help: 'Streams whose history is not being written', registers: [register], collect() { this.set(streams.degraded().length); } });
   return register;
 }

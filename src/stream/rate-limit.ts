@@ -1,7 +1,7 @@
 /**
  * A token bucket per client: `burst` requests at once, refilled at `perMinute`. Used on stream
  * creation, the one request that starts processes; a client over the limit gets 429 with
- * Retry-After. Buckets of clients that have been quiet long enough to be full are forgotten.
+ * Retry-After. A request that was refused for another reason gives its token back (`refund`). Buckets of clients that have been quiet long enough to be full are forgotten.
  */
 export interface RateLimitOptions {
   perMinute: number;
@@ -31,6 +31,12 @@ export class RateLimiter {
       return 0;
     }
     return Math.ceil((1 - b.tokens) / rate / 1000);
+  }
+
+  /** Gives back a token taken for a request that was then refused (never above the burst). */
+  refund(client: string): void {
+    const b = this.buckets.get(client);
+    if (b) b.tokens = Math.min(this.options.burst, b.tokens + 1);
   }
 
   private forgetFull(t: number, rate: number): void {

@@ -15,6 +15,7 @@ import type { SseOptions } from './sse.js';
 import { StreamManager } from './streams.js';
 import { EventBus } from './event-bus.js';
 import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.js';
+import { CrossSite } from './cross-site.js';
 import type { Source } from '../ingest/source.js';
 import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
@@ -44,7 +45,15 @@ export interface ServerOptions {
   history?: HistoryStoreOptions;
   /** Inbound WebSocket message cap in bytes. */
   maxPayload?: number;
+  /** The most streams running at once; creating another answers 503 (default 64). */
+  maxStreams?: number;
+  /** Origins allowed to read (CORS on GET /api/*) and to open /ws, besides the server's own. */
+  corsOrigins?: readonly string[];
+  /** Host names answered besides localhost, 127.0.0.1 and [::1] when bound to loopback (a reverse proxy's). */
+  allowedHosts?: readonly string[];
 }
+
+export const DEFAULT_MAX_STREAMS = 64;
 
 export interface RunningServer {
   url: string;
@@ -56,6 +65,8 @@ export interface RunningServer {
   /** The HTTP routes (hono), for introspection. */
   app: Hono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
+  /** Starts the streams added over the API before the last restart (see StreamManager.restore). */
+  restoreStreams(): void;
   close(): Promise<void>;
 }
 
@@ -63,16 +74,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let hub: Hub | undefined;
   const choice = { default: options.captioner, defaultName: options.captionerName ?? 'default', named: options.captioners };
   const store = new HistoryStore(options.history ?? { path: ':memory:' });
-  const pruned = store.prune();
-  if (pruned) log.info('history: removed events past retention', { events: pruned });
-  const pruner = setInterval(() => store.prune(), 60_000);
+  // Retention deletes, and a delete needs room in the journal: on a full disk it fails. That
+  // must not take the server down (a throw in a timer would), only be said.
+  const prune = () => {
+    try {
+      const pruned = store.prune();
+      if (pruned) log.info('history: removed events past retention', { events: pruned });
+    } catch (err) {
+      log.warn('history: cannot remove events past retention now', { error: (err as Error).message });
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, 60_000);
   pruner.unref();
   const bus = new EventBus();
-  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store }, (m) => bus.publish(m));
+  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
-  const app = createApp(streams, hub, bus, { auth, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay, search: options.search });
+  const crossSite = new CrossSite({ host: options.host, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
+  const app = createApp(streams, hub, bus, { auth, crossSite, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay, search: options.search });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   let server: Server;
@@ -96,11 +117,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    // Before the upgrade: a page on another site must not watch the captions (nor reach a
+    // loopback server through a rebound DNS name).
+    const { host, origin } = req.headers;
+    const refused = crossSite.hostProblem(host) ?? (crossSite.originAllowed(origin, host) ? undefined : 'this origin may not open /ws; the server admits its own and --cors-origin origins');
+    if (refused) {
+      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(refused)}\r\n\r\n${refused}`);
+      return;
+    }
     const verdict = auth.check(requestToken(req.headers.authorization, req.url ?? '/'), 'viewer');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      // Accepted, then closed with a documented code, so a browser can tell why.
-      if (verdict !== 'ok') ws.close(CLOSE_UNAUTHORIZED, 'a viewer token is needed: /ws?token=TOKEN');
-      else hub!.accept(ws);
+      if (verdict === 'ok') return hub!.accept(ws);
+      // Accepted, then closed with a documented code, so a browser can tell why. Whatever the
+      // client sends meanwhile (an oversized frame, say) is an 'error' on this socket: without a
+      // listener it would be thrown and end the process.
+      ws.on('error', () => ws.terminate());
+      ws.close(CLOSE_UNAUTHORIZED, 'a viewer token is needed: /ws?token=TOKEN');
     });
   });
   const port = (server.address() as AddressInfo).port;
@@ -118,6 +150,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     addSource: (id, source, displayUrl, captioner) => {
       streams.addSource(id, source, displayUrl, captioner);
       hub!.announceStreams();
+    },
+    restoreStreams: () => {
+      const ids = streams.restore();
+      if (ids.length) {
+        log.info('saved streams started', { streams: ids });
+        hub!.announceStreams();
+      }
     },
     close: () =>
       (closing ??= (async () => {

@@ -7,6 +7,17 @@
  *
  * Events leave through one callback, so whoever fans them out (the WebSocket hub, SSE)
  * never reaches into stream state.
+ *
+ * When history cannot be written (a full disk), a seq must still never be reused, and a viewer
+ * should not lose live captions if that can be helped. So an event whose write failed is sent
+ * only if its seq alone could be recorded (`HistoryStore.coverSeq`): it reaches live viewers
+ * but is missing from history, and a restart carries on past it. If even that fails, the
+ * event is held back (not sent, its seq not used): every seq a viewer ever saw is on disk.
+ * Either way the stream is `degraded` (in its info, /readyz and /metrics) until a write works.
+ *
+ * Streams added over the API (`create`) are saved in the history store and started again by
+ * `restore` after a restart; `forget` removes one for good. Streams from the command line or
+ * the config file are not saved: the config says what runs.
  */
 import type { Subscription } from 'rxjs';
 import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest/source.js';
@@ -22,6 +33,14 @@ export class StreamConflictError extends Error {
 export class StreamInputError extends Error {
   override name = 'StreamInputError';
 }
+/** The server runs as many streams as it may. */
+export class StreamLimitError extends Error {
+  override name = 'StreamLimitError';
+}
+/** The history store could not save or forget a stream; nothing was changed. */
+export class StreamStoreError extends Error {
+  override name = 'StreamStoreError';
+}
 
 export interface StreamInfo {
   id: string;
@@ -34,6 +53,18 @@ export interface StreamInfo {
   counters: PipelineCounters;
   /** Which captioner captions this stream (its spec, as `livecap serve --captioner` names it). */
   captioner: string;
+  /** Why the stream works less well than it should (history not being written), while it lasts. */
+  degraded?: string;
+  /** True for a stream added over the API: it is saved and comes back after a restart. */
+  saved?: boolean;
+}
+
+/** History write failures since the server started, over all streams. */
+export interface HistoryWriteStats {
+  /** Events whose write failed. */
+  failures: number;
+  /** Of those, events not sent at all, because not even their seq could be recorded. */
+  heldBack: number;
 }
 
 /** The captioners a server has loaded: the default, and others that streams may choose by name. */
@@ -52,6 +83,8 @@ interface Running {
   seq: number;
   counters: PipelineCounters;
   captioner: string;
+  degraded?: string;
+  saved?: boolean;
   subscription?: Subscription;
 }
 
@@ -63,6 +96,8 @@ export interface StreamManagerOptions {
   pipeline: Omit<PipelineOptions, 'streamId'>;
   /** Where history goes; without one, an in-memory store that lasts as long as the manager. */
   store?: HistoryStore;
+  /** The most streams `add` runs at once (default: no limit); trusted `addSource` streams count too. */
+  maxStreams?: number;
 }
 
 export class StreamManager {
@@ -70,6 +105,7 @@ export class StreamManager {
   private closed = false;
   readonly store: HistoryStore;
   private readonly ownsStore: boolean;
+  readonly historyWrites: HistoryWriteStats = { failures: 0, heldBack: 0 };
 
   constructor(
     private readonly captioners: CaptionerChoice,
@@ -97,6 +133,8 @@ export class StreamManager {
     if (typeof id !== 'string' || !STREAM_ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
     if (typeof url !== 'string') throw new StreamInputError(`stream url must be a string; got ${JSON.stringify(url)}`);
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
+    const max = this.options.maxStreams;
+    if (max !== undefined && this.streams.size >= max) throw new StreamLimitError(`the server already runs its maximum of ${max} streams (--max-streams); remove one first`);
     let source: Source;
     try {
       source = parseSource(url, this.options.rules);
@@ -130,11 +168,9 @@ export class StreamManager {
             event.type === 'caption'
               ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframe: event.keyframe } satisfies CaptionMessage)
               : ({ type: 'summary', stream: id, seq, ts: Date.now(), from: event.from, to: event.to, text: event.text } satisfies SummaryMessage);
-          try {
-            this.store.append(message);
-          } catch (err) {
-            // Viewers still get the event; the operator learns that history is failing.
-            log.error('history store: cannot write an event', { stream: id, seq, error: (err as Error).message });
+          if (!this.record(stream, message)) {
+            stream.seq--;
+            return;
           }
           this.emit(message);
         }
@@ -149,7 +185,89 @@ export class StreamManager {
     return this.info(stream);
   }
 
-  /** Stops and forgets a stream; false if there was none. */
+  /** Writes an event to history before it is sent; false when it must be held back (see the header). */
+  private record(stream: Running, message: SequencedMessage): boolean {
+    try {
+      this.store.append(message);
+      if (stream.degraded) log.info('history store: writing again', { stream: stream.id, seq: message.seq });
+      stream.degraded = undefined;
+      return true;
+    } catch (err) {
+      this.historyWrites.failures++;
+      const why = (err as Error).message;
+      const first = !stream.degraded;
+      let covered = true;
+      try {
+        this.store.coverSeq(stream.id, message.seq);
+      } catch {
+        covered = false;
+        this.historyWrites.heldBack++;
+      }
+      stream.degraded = `history: cannot write (${why}); ${covered ? 'events are sent live but not kept' : 'events are held back until it can'}`;
+      // Once per failing spell, not once per event: the count is in /metrics.
+      if (first) log.error('history store: cannot write events', { stream: stream.id, seq: message.seq, error: why, degraded: stream.degraded });
+      return covered;
+    }
+  }
+
+  /**
+   * Adds a stream as `add` does and saves it, so that it comes back after a restart (for streams
+   * added over the API). If it cannot be saved it is not added.
+   */
+  create(id: unknown, url: unknown, captioner?: unknown): StreamInfo {
+    this.add(id, url, captioner);
+    const stream = this.streams.get(id as string)!;
+    try {
+      this.store.saveStream({ id: stream.id, url: url as string, captioner: captioner as string | undefined });
+    } catch (err) {
+      this.remove(stream.id);
+      throw new StreamStoreError(`stream '${stream.id}' was not added: the history store cannot save it (${(err as Error).message})`);
+    }
+    stream.saved = true;
+    return this.info(stream);
+  }
+
+  /** Stops a stream and, if it was saved, removes it for good; false if there was none. */
+  forget(id: string): boolean {
+    if (!this.streams.has(id)) return false;
+    try {
+      this.store.forgetStream(id);
+    } catch (err) {
+      // Still saved: stopping it now would bring it back at the next start, unasked.
+      throw new StreamStoreError(`stream '${id}' was not removed: the history store cannot forget it (${(err as Error).message})`);
+    }
+    return this.remove(id);
+  }
+
+  /**
+   * Starts the streams saved by `create` before a restart. A saved stream whose id is taken (by a
+   * configured source) or that cannot start now (its captioner is no longer loaded, say) is
+   * logged and stays saved. Returns the ids started.
+   */
+  restore(): string[] {
+    const started: string[] = [];
+    for (const saved of this.store.savedStreams()) {
+      if (this.streams.has(saved.id)) {
+        log.warn('saved stream not started: a configured stream has its id', { stream: saved.id });
+        continue;
+      }
+      try {
+        this.add(saved.id, saved.url, saved.captioner);
+        this.streams.get(saved.id)!.saved = true;
+        started.push(saved.id);
+      } catch (err) {
+        log.error('saved stream cannot start', { stream: saved.id, error: (err as Error).message });
+      }
+    }
+    return started;
+  }
+
+  /** The streams whose history is not being written, and why. */
+  degraded(): { stream: string; reason: string }[] {
+    return [...this.streams.values()].filter((s) => s.degraded).map((s) => ({ stream: s.id, reason: s.degraded! }));
+  }
+
+  /** Stops a stream (it stays saved, if it was); false if there was none. */
   remove(id: string): boolean {
     const stream = this.streams.get(id);
     if (!stream) return false;
@@ -194,7 +312,7 @@ export class StreamManager {
   }
 
   private info(s: Running): StreamInfo {
-    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner };
+    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, degraded: s.degraded, saved: s.saved };
   }
 
   /** Stops every stream. Safe to call twice. */

@@ -1,0 +1,46 @@
+/**
+ * The real `livecap` command as a child process, for tests of what an operator sees: its
+ * output, its exit status and how long it took to exit.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { waitFor } from './processes.js';
+
+export interface LivecapProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited: its status (or signal) and milliseconds since it was started. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  /** The server's URL from its "livecap serving … at URL/" line. */
+  url(timeoutMs?: number): Promise<string>;
+}
+
+export function livecap(args: string[], options: Pick<SpawnOptions, 'uid' | 'gid' | 'env'> = {}): LivecapProcess {
+  const started = Date.now();
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+    env: { ...process.env, LIVECAP_LOG: 'warn', ...options.env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (err += c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started })),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    url: (timeoutMs = 60_000) => waitFor(`the serving line (stderr: ${err.slice(-500)})`, () => / at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1], timeoutMs),
+  };
+}
+
+/** Kills a process still running at the end of a test, so a failed test leaves nothing behind. */
+export function reap(p: LivecapProcess | undefined): void {
+  if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+}
