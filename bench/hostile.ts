@@ -21,7 +21,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +32,7 @@ import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import type { CaptionMessage, SequencedMessage } from '../src/stream/events.js';
 import { Progress } from '../src/util/progress.js';
 import { machineLine } from './machine.js';
+import { intFlag, parseFlags, wantsHelp } from '../src/cli.js';
 
 const STREAMS = ['cam0', 'cam1', 'cam2', 'cam3'];
 const KEYFRAME = 'data:image/jpeg;base64,' + '/9j/4AAQSkZJRgABAQ'.repeat(222);
@@ -105,12 +105,19 @@ async function once(server: RunningServer, label: string, mode: 'idle' | 'hostil
   return { label, maxBlockMs: delay.max / 1e6, p99Ms: delay.percentile(99) / 1e6, maxCpuBlockMs: maxCpuBlock, peakRssMiB: peakRss / 2 ** 20, clients: report };
 }
 
+const HELP = `usage: livecap bench hostile [--events 1000000] [--seconds 20] [--rounds 2] [--history FILE] [--replayers 4] [--searchers 8] [--sse 40]
+
+  The server's longest event-loop block while clients replay from seq 0 with repeated ids,
+  search for 'a' concurrently and resume SSE from 0 without reading, over a history of
+  --events events, against the same server idle. --history FILE keeps the history for reuse.`;
+
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { events: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' }, history: { type: 'string' }, replayers: { type: 'string' }, searchers: { type: 'string' }, sse: { type: 'string' } } });
-  const events = Number(values.events ?? 1_000_000);
-  const seconds = Number(values.seconds ?? 20);
-  const rounds = Number(values.rounds ?? 2);
-  const counts = [values.replayers ?? '4', values.searchers ?? '8', values.sse ?? '40'];
+  if (wantsHelp(args, HELP)) return 0;
+  const { values } = parseFlags(args, { events: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' }, history: { type: 'string' }, replayers: { type: 'string' }, searchers: { type: 'string' }, sse: { type: 'string' } });
+  const events = intFlag('events', values.events, 1_000_000);
+  const seconds = intFlag('seconds', values.seconds, 20);
+  const rounds = intFlag('rounds', values.rounds, 2);
+  const counts = [intFlag('replayers', values.replayers, 4), intFlag('searchers', values.searchers, 8), intFlag('sse', values.sse, 40)].map(String);
   const dir = values.history ? undefined : await mkdtemp(join(tmpdir(), 'livecap-hostile-'));
   const path = values.history ?? join(dir!, 'history.db');
   const built = Date.now();
