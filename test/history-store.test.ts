@@ -56,41 +56,47 @@ test('retention removes old events by age and by count, and sequences still carr
   store.close();
 });
 
-test('search finds captions and summaries by their words, with stream and time filters', () => {
+test('search finds captions and summaries by their words, with stream and time filters', async () => {
   const store = new HistoryStore({ path: ':memory:' });
   store.append(caption('cam1', 1, 1000, 'a red circle on the grass'));
   store.append(caption('cam1', 2, 2000, 'two blue circles in the sky'));
   store.append(caption('cam2', 1, 3000, 'a yellow star at night'));
   store.append(summary('cam2', 2, 4000, 'the video shows a red star then two blue circles'));
-  const texts = (q: Parameters<HistoryStore['search']>[0]) => store.search(q).map((h) => `${h.event.stream}/${h.event.seq}`).sort();
-  assert.deepEqual(texts({ q: 'circle' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'stems: circle finds circles');
-  assert.deepEqual(texts({ q: 'red circle' }), ['cam1/1', 'cam2/2'], 'every word must match');
-  assert.deepEqual(texts({ q: 'circ' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'the last word is a prefix');
-  assert.deepEqual(texts({ q: 'circle', stream: 'cam1', from: 1500 }), ['cam1/2']);
-  assert.deepEqual(texts({ q: 'star', to: 3500 }), ['cam2/1']);
-  assert.deepEqual(texts({ q: '"); DROP TABLE events; --' }), [], 'query syntax is never passed through');
+  const texts = async (q: Parameters<HistoryStore['search']>[0]) => (await store.search(q)).map((h) => `${h.event.stream}/${h.event.seq}`).sort();
+  assert.deepEqual(await texts({ q: 'circle' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'stems: circle finds circles');
+  assert.deepEqual(await texts({ q: 'red circle' }), ['cam1/1', 'cam2/2'], 'every word must match');
+  assert.deepEqual(await texts({ q: 'circ' }), ['cam1/1', 'cam1/2', 'cam2/2'], 'the last word is a prefix');
+  assert.deepEqual(await texts({ q: 'circle', stream: 'cam1', from: 1500 }), ['cam1/2']);
+  assert.deepEqual(await texts({ q: 'star', to: 3500 }), ['cam2/1']);
+  assert.deepEqual(await texts({ q: '"); DROP TABLE events; --' }), [], 'query syntax is never passed through');
   assert.equal(store.count(), 4);
-  assert.equal(store.search({ q: 'yellow' })[0]!.snippet, 'a [yellow] star at night');
+  assert.equal((await store.search({ q: 'yellow' }))[0]!.snippet, 'a [yellow] star at night');
   assert.equal(ftsQuery('  '), undefined);
   assert.equal(ftsQuery('Red, CIRCLE'), '"red" "circle"*');
   store.close();
 });
 
-test('replay gives every event after since, or a gap first where history no longer reaches back', () => {
+test('replay gives every event after since, or a gap first where history no longer reaches back', async () => {
   const store = new HistoryStore({ path: ':memory:', maxEvents: 5, now: () => 10_000 });
   for (let seq = 1; seq <= 8; seq++) store.append(caption('cam', seq, seq * 1000, `caption ${seq}`));
   store.prune();
   const streams = new StreamManager({ default: { caption: async () => ({ text: '', score: 0 }) }, defaultName: 'x' }, { rules: {}, pipeline: { output: { width: 16, height: 16, fps: 1 } }, store }, () => {});
-  const seqs = (r: ReturnType<StreamManager['replay']>) => [r.gap, r.events.map((m) => m.seq)];
-  assert.deepEqual(seqs(streams.replay('cam', 5, 100)), [undefined, [6, 7, 8]]);
-  assert.deepEqual(seqs(streams.replay('cam', 0, 100)), [{ from: 1, to: 3 }, [4, 5, 6, 7, 8]], 'events 1-3 were removed');
-  assert.deepEqual(seqs(streams.replay('cam', 3, 100)), [undefined, [4, 5, 6, 7, 8]]);
-  assert.deepEqual(seqs(streams.replay('cam', 4, 2)), [{ from: 5, to: 6 }, [7, 8]], 'more than the limit: the newest, after a gap');
-  assert.deepEqual(seqs(streams.replay('cam', 8, 100)), [undefined, []]);
+  // Two rows per chunk: the replays below read in several chunks, yielding between them.
+  const replay = async (since: number, maxEvents: number, maxBytes = Infinity, stream = 'cam') => streams.replay(stream, since, { maxEvents, maxBytes, chunkRows: 2 }).done;
+  const seqs = (r: Awaited<ReturnType<typeof replay>>) => [r.gap, r.events.map((m) => m.seq)];
+  assert.deepEqual(seqs(await replay(5, 100)), [undefined, [6, 7, 8]]);
+  assert.deepEqual(seqs(await replay(0, 100)), [{ from: 1, to: 3 }, [4, 5, 6, 7, 8]], 'events 1-3 were removed');
+  assert.deepEqual(seqs(await replay(3, 100)), [undefined, [4, 5, 6, 7, 8]]);
+  assert.deepEqual(seqs(await replay(4, 2)), [{ from: 5, to: 6 }, [7, 8]], 'more than the limit: the newest, after a gap');
+  assert.deepEqual(seqs(await replay(8, 100)), [undefined, []]);
   const twoEvents = store.sinceStored('cam', 6, 2).reduce((n, e) => n + e.json.length, 0);
-  assert.deepEqual(seqs(streams.replay('cam', 3, 100, twoEvents)), [{ from: 4, to: 6 }, [7, 8]], 'more bytes than the budget: the newest that fit, after a gap');
-  assert.equal(streams.replay('cam', 6, 100).events[0]!.json, JSON.stringify(caption('cam', 7, 7000, 'caption 7')), 'sent as stored');
-  assert.deepEqual(seqs(streams.replay('other', 0, 100)), [undefined, []]);
+  assert.deepEqual(seqs(await replay(3, 100, twoEvents)), [{ from: 4, to: 6 }, [7, 8]], 'more bytes than the budget: the newest that fit, after a gap');
+  assert.equal((await replay(6, 100)).events[0]!.json, JSON.stringify(caption('cam', 7, 7000, 'caption 7')), 'sent as stored');
+  assert.deepEqual(seqs(await replay(0, 100, Infinity, 'other')), [undefined, []]);
+  const spent = await streams.replay('cam', 3, { maxEvents: 100, maxBytes: Infinity, chunkRows: 2 }, { events: 3, bytes: Infinity }).done;
+  assert.deepEqual(seqs(spent), [{ from: 4, to: 5 }, [6, 7, 8]], 'a connection allowance smaller than the replay cuts it, after a gap');
+  assert.equal(spent.refused, true, 'and says the allowance did it');
+  assert.equal((await replay(4, 2)).refused, undefined, 'the per-replay cap is not a refusal');
   streams.close();
   store.close();
 });

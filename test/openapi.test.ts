@@ -129,10 +129,13 @@ const CASES: [string, string, string, Ask, number][] = [
   ['GET', '/api/search', '/api/search?q=red', { token: 'viewer', ...evilHost }, 403],
 ];
 
-// Answers that need a history store that cannot be written; the tests named show them.
+// Answers that need a history store that cannot be written, or a server at one of its caps;
+// the tests named show them.
 const SHOWN_ELSEWHERE: Record<string, string> = {
   'GET /readyz 503': 'test/store-unavailable.test.ts and test/history-full.test.ts',
   'DELETE /api/streams/{id} 503': 'test/store-unavailable.test.ts',
+  'GET /api/streams/{id}/events 503': 'test/replay-limits.test.ts (past the cap on SSE connections)',
+  'GET /api/search 429': 'test/search-limits.test.ts (past the cap on concurrent searches)',
 };
 
 test('each route answers exactly what /openapi.json documents for it', async () => {

@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, string> = {
   generation: '../../bench/generation.js',
   viewers: '../../bench/viewers.js',
   soak: '../../bench/soak.js',
+  hostile: '../../bench/hostile.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {

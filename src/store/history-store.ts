@@ -8,6 +8,13 @@
  * source with the usual toolchain. Appends take tens of microseconds, so they run on the
  * event loop; nothing here waits on the network.
  *
+ * Search is the one read whose cost grows with history (a common word matches most of a
+ * million events), so it is bounded: it looks at the newest `candidates` matches only
+ * (newest first, in rowid windows of `windowRows` that yield to the event loop between them,
+ * the time range narrowing where the windows start and end), ranks those, and stops looking
+ * at `deadlineMs`. Prefixes of one to three letters have their own index, so `a` as the last
+ * word being typed does not merge the lists of every word that starts with it.
+ *
  *   events       one row per event: stream, seq (unique together), type, ts, text, JSON body
  *   events_fts   FTS5 index over the text, kept in step by triggers
  *   stream_seq   each stream's last seq, kept even when retention has removed its events, so
@@ -32,6 +39,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SequencedMessage } from '../stream/events.js';
 import { log } from '../util/log.js';
+import { nextTurn } from '../util/turns.js';
 
 export interface HistoryStoreOptions {
   /** A file path, or ':memory:' for a history that lasts as long as the process. */
@@ -55,6 +63,35 @@ export interface SavedStream {
   url: string;
   captioner?: string;
 }
+
+export interface SearchLimits {
+  /** Matches considered (the newest in the range); the best of these are returned. */
+  candidates: number;
+  /** Rowids looked at per step before yielding to the event loop. */
+  windowRows: number;
+  /** Matches read per step at most. */
+  stepRows: number;
+  /** A search stops looking for more candidates after this long, and ranks what it has. */
+  deadlineMs: number;
+}
+
+export const SEARCH_DEFAULTS: SearchLimits = { candidates: 2000, windowRows: 5000, stepRows: 200, deadlineMs: 2000 };
+
+/**
+ * Okapi BM25 over the candidates of one search (k1 = 1.2, b = 0.75): how often the query's
+ * words occur in an event's text against its length. Every candidate holds every word, so
+ * the words' rarity, which would weigh them equally across candidates, is left out.
+ */
+function rankCandidates(found: { marked: string; ts: number }[]): { score: number; ts: number; i: number }[] {
+  const lengths = found.map((c) => c.marked.match(/[\p{L}\p{N}]+/gu)?.length ?? 1);
+  const average = lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length);
+  return found.map((c, i) => {
+    const tf = c.marked.split('\x01').length - 1;
+    return { score: (tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * lengths[i]!) / average)), ts: c.ts, i };
+  });
+}
+
+const FTS_TABLE = `CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61', prefix = '1 2 3')`;
 
 export interface SearchQuery {
   q: string;
@@ -120,8 +157,9 @@ export class HistoryStore {
   private readonly bumpSeq: Database.Statement;
   private readonly writes: Record<'saveStream' | 'forgetStream' | 'probe', Database.Statement>;
   /** The reads a subscribe, a page or a search makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'between' | 'captionTimes' | 'search', Database.Statement>;
+  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'idAtOrBefore' | 'idAtOrAfter' | 'maxId' | 'candidates' | 'hit', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
+  private readonly appendManyTx: (ms: readonly SequencedMessage[]) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
   /** Events kept, counted once at open and then kept in step (a count(*) scan is slow on big files). */
@@ -180,7 +218,9 @@ export class HistoryStore {
       );
       CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
       CREATE TABLE IF NOT EXISTS stream_seq (stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
-      CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61');
+    `);
+      this.ensureSearchIndex(options.path);
+      db.exec(`
       CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN
         INSERT INTO events_fts (rowid, text) VALUES (new.id, new.text);
       END;
@@ -218,29 +258,49 @@ export class HistoryStore {
       lastSeq: this.db.prepare('SELECT last_seq AS seq FROM stream_seq WHERE stream = ?'),
       firstSeq: this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?'),
       since: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      newest: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? AND seq <= ? ORDER BY seq DESC LIMIT ?'),
       between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
       // Only what subtitles need: the keyframes in the bodies are never parsed.
       captionTimes: this.db.prepare(
         "SELECT json_extract(body, '$.frameTs') AS frameTs, text FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
       ),
-      search: this.db.prepare(
+      idAtOrBefore: this.db.prepare('SELECT id FROM events WHERE ts <= ? ORDER BY ts DESC, id DESC LIMIT 1'),
+      idAtOrAfter: this.db.prepare('SELECT id FROM events WHERE ts >= ? ORDER BY ts, id LIMIT 1'),
+      maxId: this.db.prepare('SELECT max(id) AS id FROM events'),
+      // Newest first within a window of rowids: FTS5 walks its lists backwards and stops at the
+      // limit. No `rank`: FTS5's bm25 counts every event holding each word, on every call.
+      candidates: this.db.prepare(
+        `SELECT f.rowid AS id, e.ts AS ts, highlight(events_fts, 0, char(1), char(2)) AS marked
+         FROM events_fts f JOIN events e ON e.id = f.rowid
+         WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid <= ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
+         ORDER BY f.rowid DESC LIMIT ?`,
+      ),
+      // One by one: FTS5 seeks straight to a rowid, where a list of them would scan the match.
+      hit: this.db.prepare(
         `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
-         FROM events_fts JOIN events e ON e.id = events_fts.rowid
-         WHERE events_fts MATCH ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
-         ORDER BY rank, e.ts DESC LIMIT ?`,
+         FROM events_fts f JOIN events e ON e.id = f.rowid
+         WHERE events_fts MATCH ? AND f.rowid = ?`,
       ),
     };
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-    this.appendTx = this.db.transaction((m: SequencedMessage) => {
+    const write = (m: SequencedMessage) => {
       this.insert.run(m.stream, m.seq, m.type, m.ts, m.text, JSON.stringify(m));
       this.bumpSeq.run(m.stream, m.seq);
-    });
+    };
+    this.appendTx = this.db.transaction(write);
+    this.appendManyTx = this.db.transaction((ms: readonly SequencedMessage[]) => ms.forEach(write));
   }
 
   /** Writes an event; when this returns, the event is committed. */
   append(m: SequencedMessage): void {
     this.appendTx(m);
     this.events++;
+  }
+
+  /** Writes events in one transaction (an import, a benchmark's history): all of them or none. */
+  appendMany(ms: readonly SequencedMessage[]): void {
+    this.appendManyTx(ms);
+    this.events += ms.length;
   }
 
   /**
@@ -299,6 +359,11 @@ export class HistoryStore {
     return (this.reads.since.all(stream, since, limit) as { seq: number; type: string; body: string }[]).map((r) => ({ seq: r.seq, type: r.type, json: r.body }));
   }
 
+  /** Stored events with `after` < seq ≤ `upTo`, newest first, at most `limit` (a replay reads back from the newest). */
+  newestStored(stream: string, after: number, upTo: number, limit: number): StoredEvent[] {
+    return (this.reads.newest.all(stream, after, upTo, limit) as { seq: number; type: string; body: string }[]).map((r) => ({ seq: r.seq, type: r.type, json: r.body }));
+  }
+
   /** Events of a stream whose time lies in [from, to] (epoch ms), oldest first. */
   between(stream: string, from: number, to: number, limit: number): SequencedMessage[] {
     const rows = this.reads.between.all(stream, from, to, limit) as { body: string }[];
@@ -310,12 +375,67 @@ export class HistoryStore {
     return this.reads.captionTimes.all(stream, from, to, limit) as { frameTs: number; text: string }[];
   }
 
-  /** Captions and summaries containing every word of the query, best match first. */
-  search(query: SearchQuery): SearchHit[] {
+  /**
+   * Captions and summaries containing every word of the query, best match first among the
+   * newest `limits.candidates` matches (in the stream and time range asked for). Reads in
+   * steps that yield to the event loop; see the header for the bounds.
+   */
+  async search(query: SearchQuery, limits: SearchLimits = SEARCH_DEFAULTS): Promise<SearchHit[]> {
     const match = ftsQuery(query.q);
     if (!match) return [];
-    const rows = this.reads.search.all(match, query.stream ?? null, query.stream ?? null, query.from ?? 0, query.to ?? Number.MAX_SAFE_INTEGER, Math.min(query.limit ?? 50, 500)) as { body: string; snippet: string }[];
-    return rows.map((r) => ({ event: JSON.parse(r.body) as SequencedMessage, snippet: r.snippet }));
+    // Even the first step waits its turn: requests that arrive together do not run back to back.
+    await nextTurn();
+    if (this.closed) return [];
+    const from = query.from ?? 0;
+    const to = query.to ?? Number.MAX_SAFE_INTEGER;
+    const stream = query.stream ?? null;
+    // Events are stored as they are made, so their ids follow their times: the range in ids.
+    const id = (row: unknown) => (row as { id: number | null } | undefined)?.id ?? undefined;
+    let hi = query.to !== undefined ? id(this.reads.idAtOrBefore.get(to)) : id(this.reads.maxId.get());
+    const lo = query.from !== undefined ? id(this.reads.idAtOrAfter.get(from)) : 1;
+    if (hi === undefined || lo === undefined) return [];
+    const found: { id: number; ts: number; marked: string }[] = [];
+    const deadline = Date.now() + limits.deadlineMs;
+    while (hi >= lo && found.length < limits.candidates) {
+      const step = Math.min(limits.stepRows, limits.candidates - found.length);
+      const rows = this.reads.candidates.all(match, Math.max(lo, hi - limits.windowRows + 1), hi, stream, stream, from, to, step) as { id: number; ts: number; marked: string }[];
+      found.push(...rows);
+      // A full step may have stopped inside the window: carry on below its last match.
+      hi = rows.length === step ? rows[rows.length - 1]!.id - 1 : hi - limits.windowRows;
+      if (hi < lo || found.length >= limits.candidates || Date.now() > deadline) break;
+      await nextTurn();
+      if (this.closed) return [];
+    }
+    const ranked = rankCandidates(found).sort((a, b) => b.score - a.score || b.ts - a.ts);
+    const best = ranked.slice(0, Math.min(query.limit ?? 50, 500)).map((r) => found[r.i]!);
+    if (best.length === 0) return [];
+    return best.flatMap((c) => {
+      const r = this.reads.hit.get(match, c.id) as { body: string; snippet: string } | undefined;
+      // Retention may have removed it while the search yielded.
+      return r ? [{ event: JSON.parse(r.body) as SequencedMessage, snippet: r.snippet }] : [];
+    });
+  }
+
+  /**
+   * Creates the full-text index, or rebuilds one made before it had prefix indexes (once,
+   * when an older history file is opened).
+   */
+  private ensureSearchIndex(path: string): void {
+    const existing = this.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events_fts'").get() as { sql: string } | undefined;
+    if (existing?.sql.includes('prefix')) return;
+    if (!existing) {
+      this.db.exec(FTS_TABLE);
+      return;
+    }
+    // A few seconds per million events, before the server listens.
+    log.info('history store: rebuilding the search index with prefix indexes (once)', { path });
+    const started = Date.now();
+    this.db.transaction(() => {
+      this.db.exec('DROP TABLE events_fts');
+      this.db.exec(FTS_TABLE);
+      this.db.exec("INSERT INTO events_fts (events_fts) VALUES ('rebuild')");
+    })();
+    log.info('history store: search index rebuilt', { path, ms: Date.now() - started });
   }
 
   /** Removes events past the retention limits; returns how many went. */

@@ -16,7 +16,9 @@ import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreErr
 import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
-import { streamEvents } from './sse.js';
+import { SseChannel, type SseOptions } from './sse.js';
+import type { ReplayLimits } from './replay.js';
+import { SEARCH_DEFAULTS, type SearchLimits } from '../store/history-store.js';
 import { serverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
@@ -54,12 +56,19 @@ export interface AppOptions {
   streamCreation?: { perMinute: number; burst: number };
   /** Host, Origin, JSON and CORS rules, and the security headers. */
   crossSite: CrossSite;
+  /** Server-sent events: connection cap and queue limit (sse.ts). */
+  sse?: Partial<SseOptions>;
+  /** Replay limits shared with the WebSocket hub (replay.ts). */
+  replay?: Partial<ReplayLimits>;
+  /** Searches running at once at most (default 4; more get 429), and how much each may read. */
+  search?: Partial<SearchLimits> & { maxConcurrent?: number };
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, crossSite }: AppOptions): Hono {
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, search: searchOptions = {} }: AppOptions): Hono {
   const app = new Hono();
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
-  const metrics = serverMetrics(streams, hub, bus);
+  const sse = new SseChannel(streams, bus, sseOptions, replay);
+  const metrics = serverMetrics(streams, hub, bus, sse);
 
   // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
   const guard = (role: Role) => createMiddleware(async (c, next) => {
@@ -86,7 +95,7 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
-  app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers }));
+  app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers + sse.stats.clients }));
 
   // Liveness is /healthz; readiness also needs a writable history (the models are loaded
   // before the port opens). Degraded streams are listed; any of them makes the server not ready.
@@ -191,16 +200,30 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
     const resume = c.req.header('last-event-id') ?? c.req.query('since');
     const since = resume === undefined ? undefined : intParam(resume, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER);
-    return streamEvents(c, streams, bus, id, since);
+    return sse.respond(c, id, since);
   });
 
-  app.get('/api/search', (c) => {
+  // Each search yields while it reads (history-store.ts); these many may run at once.
+  let searching = 0;
+  const { maxConcurrent: maxSearches = 4, ...searchLimits } = searchOptions;
+  const limits = { ...SEARCH_DEFAULTS, ...searchLimits };
+  app.get('/api/search', async (c) => {
     const q = c.req.query('q') ?? '';
     if (!q.trim()) throw new HTTPException(400, { message: 'q is required: the words to look for, e.g. /api/search?q=red+circle' });
     if (q.length > 500) throw new HTTPException(400, { message: 'q is over 500 characters' });
     const stream = c.req.query('stream');
-    const hits = streams.store.search({ q, stream: stream || undefined, from: timeParam(c.req.query('from'), 'from'), to: timeParam(c.req.query('to'), 'to'), limit: intParam(c.req.query('limit'), 'limit', 50, 500) });
-    return c.json({ q, results: hits.map((h) => ({ ...h.event, snippet: h.snippet })) });
+    const query = { q, stream: stream || undefined, from: timeParam(c.req.query('from'), 'from'), to: timeParam(c.req.query('to'), 'to'), limit: intParam(c.req.query('limit'), 'limit', 50, 500) };
+    if (searching >= maxSearches) {
+      c.header('Retry-After', '1');
+      throw new HTTPException(429, { message: `${maxSearches} searches are running; try again in a second` });
+    }
+    searching++;
+    try {
+      const hits = await streams.store.search(query, limits);
+      return c.json({ q, results: hits.map((h) => ({ ...h.event, snippet: h.snippet })) });
+    } finally {
+      searching--;
+    }
   });
 
   const serveViewerFile = async (file: string) => {

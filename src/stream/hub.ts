@@ -9,53 +9,72 @@
  *   connection stays open.
  * - A ping goes out every `heartbeatMs`; a peer that has not answered the previous one is
  *   terminated.
+ * - A subscribe names each stream once however often it repeats it; replays (see replay.ts)
+ *   are read in chunks that yield, within the connection's budget, one at a time per viewer
+ *   and in the order its messages came. While a stream replays for a viewer, its live events
+ *   are held for that viewer and released after the replay, so nothing is lost or sent twice.
  */
 import type { WebSocket } from 'ws';
-import type { SequencedMessage, StatusMessage, StreamMessage } from './events.js';
+import type { StatusMessage, StreamMessage } from './events.js';
+import { Held, REPLAY_DEFAULTS, ReplayBudget, type PendingReplay, type ReplayLimits } from './replay.js';
 import { log } from '../util/log.js';
 
 export const CLOSE_TOO_SLOW = 4008;
 export const PROTOCOL_VERSION = 1;
-/** The most events one subscribe replays (and at most half the queue limit in bytes); older ones are announced as a gap. */
-export const REPLAY_LIMIT = 10_000;
+/** Subscribes and unsubscribes that may wait on one connection behind its replays. */
+export const MAX_WAITING = 64;
+const DRAIN_POLL_MS = 20;
 
 export interface HubOptions {
   maxBufferedBytes: number;
   heartbeatMs: number;
+  /** Replay limits per subscribe and per connection; one replay is also at most half of `maxBufferedBytes`. */
+  replay: ReplayLimits;
 }
 
-export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000 };
+export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, replay: REPLAY_DEFAULTS };
 
 /** What the hub needs to know about streams, without reaching into them. */
 export interface StreamDirectory {
   ids(): string[];
   has(id: string): boolean;
-  /** Events after `since` (newest `limit` at most), with a gap first when history no longer reaches back. */
-  replay(id: string, since: number, limit: number, maxBytes: number): { gap?: { from: number; to: number }; events: { json: string }[] };
+  /** Starts reading the events after `since` (see replay.ts); `upTo` is fixed when it returns. */
+  replay(id: string, since: number, limits: Pick<ReplayLimits, 'maxEvents' | 'maxBytes' | 'chunkRows'>, allowance: { events: number; bytes: number }, stop: () => boolean): PendingReplay;
   status(id: string): StatusMessage | undefined;
 }
 
 interface Viewer {
   socket: WebSocket;
+  /** Streams whose live events go straight to this viewer. */
   streams: Set<string>;
   alive: boolean;
+  budget: ReplayBudget;
+  /** Its subscribes and unsubscribes, run one after the other, and how many wait. */
+  work: Promise<void>;
+  waiting: number;
 }
 
 export interface HubStats {
   viewers: number;
   messages: number;
   droppedViewers: number;
+  /** Replays cut short or refused because a connection had spent its replay budget. */
+  replaysRefused: number;
+  /** Replays being read now. */
+  replaying: number;
 }
 
 export class Hub {
   private readonly viewers = new Set<Viewer>();
+  /** Per stream, the viewers whose replay of it is being read, with the live events held for them. */
+  private readonly holding = new Map<string, Map<Viewer, Held>>();
   private readonly options: HubOptions;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
-  readonly stats: HubStats = { viewers: 0, messages: 0, droppedViewers: 0 };
+  readonly stats: HubStats = { viewers: 0, messages: 0, droppedViewers: 0, replaysRefused: 0, replaying: 0 };
 
-  constructor(private readonly directory: StreamDirectory, options: Partial<HubOptions> = {}) {
-    this.options = { ...HUB_DEFAULTS, ...options };
+  constructor(private readonly directory: StreamDirectory, options: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> } = {}) {
+    this.options = { ...HUB_DEFAULTS, ...options, replay: { ...REPLAY_DEFAULTS, ...options.replay } };
     this.timer = setInterval(() => this.heartbeat(), this.options.heartbeatMs);
     this.timer.unref();
   }
@@ -66,7 +85,7 @@ export class Hub {
       socket.close(1001, 'server shutting down');
       return;
     }
-    const viewer: Viewer = { socket, streams: new Set(), alive: true };
+    const viewer: Viewer = { socket, streams: new Set(), alive: true, budget: new ReplayBudget(this.options.replay), work: Promise.resolve(), waiting: 0 };
     this.viewers.add(viewer);
     this.stats.viewers = this.viewers.size;
     socket.on('error', (err) => log.debug('viewer socket error', { error: err.message }));
@@ -97,32 +116,111 @@ export class Hub {
     if (!Array.isArray(streams) || streams.length > 256 || !streams.every((s) => typeof s === 'string')) {
       return this.fail(viewer, 'bad_streams', 'streams must be an array of stream ids');
     }
-    if (type === 'unsubscribe') {
-      for (const id of streams) viewer.streams.delete(id);
+    const ids = [...new Set(streams as string[])];
+    if (type === 'unsubscribe') return this.queue(viewer, async () => this.unsubscribe(viewer, ids));
+    if (since !== undefined && (typeof since !== 'object' || since === null || Array.isArray(since))) return this.fail(viewer, 'bad_since', 'since must be an object of stream id → seq');
+    const from = (since ?? {}) as Record<string, unknown>;
+    const bad = Object.entries(from).filter(([, seq]) => !(typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0));
+    if (bad.length) {
+      const listed = bad.slice(0, 5).map(([id, seq]) => `${JSON.stringify(id)}: ${JSON.stringify(seq) ?? String(seq)}`).join(', ');
+      return this.fail(viewer, 'bad_since', `since values must be whole numbers ≥ 0 (the last seq the client has); got ${listed}${bad.length > 5 ? ', …' : ''}`);
+    }
+    const unknown = ids.filter((id) => !this.directory.has(id));
+    if (unknown.length) this.fail(viewer, 'unknown_stream', `no such stream: ${unknown.join(', ')}`);
+    const known = ids.filter((id) => this.directory.has(id));
+    this.queue(viewer, async () => {
+      for (const id of known) {
+        if (!this.viewers.has(viewer)) return;
+        await this.subscribe(viewer, id, Object.hasOwn(from, id) ? (from[id] as number) : undefined);
+      }
+    });
+  }
+
+  /** Runs a viewer's requests one at a time, in the order they came; at most `MAX_WAITING` wait. */
+  private queue(viewer: Viewer, job: () => Promise<void>): void {
+    if (viewer.waiting >= MAX_WAITING) return this.fail(viewer, 'busy', `more than ${MAX_WAITING} subscribes and unsubscribes are waiting on this connection; wait for their replays before sending more`);
+    viewer.waiting++;
+    viewer.work = viewer.work
+      .then(job)
+      .catch((err: Error) => {
+        log.error('subscribe failed', { error: err.message });
+        this.fail(viewer, 'internal', 'the server could not complete this request');
+      })
+      .finally(() => viewer.waiting--);
+  }
+
+  /** Resolves once the viewer's socket has at most half its queue limit buffered, or it left. */
+  private async drained(viewer: Viewer): Promise<void> {
+    while (this.viewers.has(viewer) && viewer.socket.bufferedAmount > this.options.maxBufferedBytes / 2) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS).unref());
+    }
+  }
+
+  private unsubscribe(viewer: Viewer, ids: string[]): void {
+    for (const id of ids) viewer.streams.delete(id);
+  }
+
+  /** Subscribes a viewer to a stream: status, then (with `since`) gap and replay, then live events. */
+  private async subscribe(viewer: Viewer, id: string, since: number | undefined): Promise<void> {
+    if (since === undefined) {
+      this.sendStatus(viewer, id);
+      viewer.streams.add(id);
       return;
     }
-    if (since !== undefined && (typeof since !== 'object' || since === null || Array.isArray(since))) return this.fail(viewer, 'bad_since', 'since must be an object of stream id → seq');
-    const unknown = streams.filter((id) => !this.directory.has(id));
-    if (unknown.length) this.fail(viewer, 'unknown_stream', `no such stream: ${unknown.join(', ')}`);
-    for (const id of streams.filter((s) => this.directory.has(s))) {
-      viewer.streams.add(id);
-      const status = this.directory.status(id);
-      if (status) this.send(viewer, JSON.stringify(status));
-      const from = (since as Record<string, unknown> | undefined)?.[id];
-      if (typeof from === 'number' && Number.isInteger(from) && from >= 0) {
-        // Synchronous from here to the last event: no broadcast can slip in between, so the
-        // live events that follow carry on with no gap and no duplicate.
-        // At most half the viewer's queue limit, so a replay never gets a viewer dropped.
-        const { gap, events } = this.directory.replay(id, from, REPLAY_LIMIT, this.options.maxBufferedBytes / 2);
-        if (gap) this.send(viewer, JSON.stringify({ type: 'gap', stream: id, ...gap }));
-        for (const m of events) this.send(viewer, m.json);
+    // One replay after another would overfill the queue of a viewer that reads, but slower than loopback.
+    await this.drained(viewer);
+    if (!this.viewers.has(viewer)) return;
+    this.sendStatus(viewer, id);
+    // Live events for this stream wait in `held` until the replay is sent.
+    viewer.streams.delete(id);
+    const held = new Held();
+    let holders = this.holding.get(id);
+    if (!holders) this.holding.set(id, (holders = new Map()));
+    holders.set(viewer, held);
+    this.stats.replaying++;
+    try {
+      const { replay: limits, maxBufferedBytes } = this.options;
+      // At most half the viewer's queue limit, so a replay alone never gets a viewer dropped.
+      const perReplay = { ...limits, maxBytes: Math.min(limits.maxBytes, maxBufferedBytes / 2) };
+      const pending = this.directory.replay(id, since, perReplay, viewer.budget.available(), () => !this.viewers.has(viewer));
+      const { gap, events, refused } = await pending.done;
+      if (!this.viewers.has(viewer)) return;
+      viewer.budget.spend(events.length, events.reduce((n, e) => n + e.json.length, 0));
+      if (refused) {
+        this.stats.replaysRefused++;
+        this.fail(viewer, 'replay_budget', `stream '${id}': this connection has used its replay budget (${limits.connectionEvents} events, ${limits.connectionBytes} bytes a minute); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}`);
       }
+      if (gap) this.send(viewer, JSON.stringify({ type: 'gap', stream: id, ...gap }));
+      for (const m of events) this.send(viewer, m.json);
+      for (const data of held.release(pending.upTo)) this.send(viewer, data);
+      viewer.streams.add(id);
+    } finally {
+      this.stats.replaying--;
+      holders.delete(viewer);
+      if (holders.size === 0) this.holding.delete(id);
+    }
+  }
+
+  private sendStatus(viewer: Viewer, id: string): void {
+    const status = this.directory.status(id);
+    if (status) this.send(viewer, JSON.stringify(status));
+  }
+
+  /** Keeps a live event for each viewer whose replay of its stream is still being read. */
+  private hold(message: StreamMessage, data: string): void {
+    const holders = this.holding.get(message.stream);
+    if (!holders) return;
+    for (const [viewer, held] of holders) {
+      held.hold('seq' in message ? message.seq : undefined, data, data.length);
+      // A replay takes moments; a viewer whose held events outgrow its queue limit meanwhile is as good as too slow.
+      if (held.bytes > this.options.maxBufferedBytes) this.drop(viewer);
     }
   }
 
   /** Sends a stream's event to its subscribers; serialised once. */
   broadcast(message: StreamMessage): void {
     const data = JSON.stringify(message);
+    this.hold(message, data);
     for (const viewer of this.viewers) if (viewer.streams.has(message.stream)) this.send(viewer, data);
   }
 
@@ -135,17 +233,19 @@ export class Hub {
   private send(viewer: Viewer, data: string): void {
     const { socket } = viewer;
     if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
-      this.stats.droppedViewers++;
-      this.viewers.delete(viewer);
-      this.stats.viewers = this.viewers.size;
-      socket.close(CLOSE_TOO_SLOW, 'viewer too slow: outbound queue over limit');
-      // A peer that does not read will not complete the closing handshake either.
-      setTimeout(() => socket.terminate(), 5000).unref();
-      return;
-    }
+    if (socket.bufferedAmount > this.options.maxBufferedBytes) return this.drop(viewer);
     socket.send(data);
     this.stats.messages++;
+  }
+
+  /** Closes a viewer that reads too slowly (4008), and counts it. */
+  private drop(viewer: Viewer): void {
+    if (!this.viewers.delete(viewer)) return;
+    this.stats.droppedViewers++;
+    this.stats.viewers = this.viewers.size;
+    viewer.socket.close(CLOSE_TOO_SLOW, 'viewer too slow: outbound queue over limit');
+    // A peer that does not read will not complete the closing handshake either.
+    setTimeout(() => viewer.socket.terminate(), 5000).unref();
   }
 
   private heartbeat(): void {

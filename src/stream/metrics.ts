@@ -4,7 +4,10 @@
  *   livecap_stream_{frames,keyframes,captions,dropped_keyframes,reconnects,stalls}_total{stream}
  *   livecap_caption_latency_seconds{stream}     histogram: frame captured → caption made
  *   livecap_summaries_total{stream}
- *   livecap_viewers, livecap_viewer_messages_total, livecap_viewers_dropped_total
+ *   livecap_viewers                             WebSocket viewers and SSE clients
+ *   livecap_sse_viewers                         of which SSE clients
+ *   livecap_viewer_messages_total, livecap_viewers_dropped_total
+ *   livecap_replay_refused_total                replays cut short by a connection's replay budget
  *   livecap_history_events                      events kept in the history store
  *   livecap_history_write_failures_total        events whose history write failed (full disk)
  *   livecap_history_events_held_back_total      of those, events not sent (not even their seq was recorded)
@@ -20,6 +23,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { StreamManager } from './streams.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
+import type { SseChannel } from './sse.js';
 import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
 
 const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
@@ -31,7 +35,7 @@ const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
   ['stalls', 'livecap_stream_stalls_total', 'Times the source stopped sending frames'],
 ];
 
-export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus): Registry {
+export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus, sse: SseChannel): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 10 });
   // prom-client's nodejs_active_{handles,requests,resources}_total are gauges: a `_total`
@@ -66,7 +70,9 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus): 
       summaries.remove({ stream: m.stream });
     }
   });
-  new Gauge({ name: 'livecap_viewers', help: 'WebSocket viewers connected', registers: [register], collect() { this.set(hub.stats.viewers); } });
+  new Gauge({ name: 'livecap_viewers', help: 'Viewers connected: WebSocket viewers and server-sent event clients', registers: [register], collect() { this.set(hub.stats.viewers + sse.stats.clients); } });
+  new Gauge({ name: 'livecap_sse_viewers', help: 'Server-sent event clients connected (also counted in livecap_viewers)', registers: [register], collect() { this.set(sse.stats.clients); } });
+  new Counter({ name: 'livecap_replay_refused_total', help: 'Replays cut short or refused because the connection had spent its replay budget', registers: [register], collect() { this.reset(); this.inc(hub.stats.replaysRefused); } });
   new Counter({ name: 'livecap_viewer_messages_total', help: 'Messages sent to WebSocket viewers', registers: [register], collect() { this.reset(); this.inc(hub.stats.messages); } });
   new Counter({ name: 'livecap_viewers_dropped_total', help: 'Viewers closed for reading too slowly', registers: [register], collect() { this.reset(); this.inc(hub.stats.droppedViewers); } });
   new Gauge({ name: 'livecap_history_events', help: 'Events kept in the history store', registers: [register], collect() { this.set(streams.store.count()); } });

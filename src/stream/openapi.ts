@@ -115,12 +115,12 @@ export function openApiDocument(): object {
         get: {
           summary: 'Server-sent events: history after Last-Event-ID, then live',
           parameters: [idParam, { name: 'Last-Event-ID', in: 'header', schema: { type: 'integer' } }, intParam('since', 'the same as Last-Event-ID', Number.MAX_SAFE_INTEGER)],
-          responses: { 200: { description: 'event stream; events caption, summary, status, gap, error', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 400: error('Bad Last-Event-ID'), ...read, 404: error('No such stream') },
+          responses: { 200: { description: 'event stream; events caption, summary, status, gap, error', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 400: error('Bad Last-Event-ID'), ...read, 404: error('No such stream'), 503: { ...error('Too many server-sent event connections are open'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } } },
         },
       },
       '/api/search': {
         get: {
-          summary: 'Captions and summaries containing every word',
+          summary: 'Captions and summaries containing every word, best first among the newest 2,000 matches',
           parameters: [
             { name: 'q', in: 'query', required: true, schema: { type: 'string', maxLength: 500 } },
             { name: 'stream', in: 'query', schema: { type: 'string' } },
@@ -128,7 +128,7 @@ export function openApiDocument(): object {
             timeParam('to', 'not after'),
             intParam('limit', 'at most this many (default 50)', 500),
           ],
-          responses: { 200: json({ type: 'object', properties: { q: { type: 'string' }, results: { type: 'array', items: { allOf: [ref('Event'), { type: 'object', properties: { snippet: { type: 'string' } } }] } } } }), 400: error('No query, or a bad time or limit'), ...read },
+          responses: { 200: json({ type: 'object', properties: { q: { type: 'string' }, results: { type: 'array', items: { allOf: [ref('Event'), { type: 'object', properties: { snippet: { type: 'string' } } }] } } } }), 400: error('No query, or a bad time or limit'), ...read, 429: { ...error('As many searches as the server runs at once are running'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } } },
         },
       },
     },

@@ -10,6 +10,8 @@ import { WebSocketServer } from 'ws';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { Hub, type HubOptions } from './hub.js';
+import type { ReplayLimits } from './replay.js';
+import type { SseOptions } from './sse.js';
 import { StreamManager } from './streams.js';
 import { EventBus } from './event-bus.js';
 import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.js';
@@ -17,7 +19,7 @@ import { CrossSite } from './cross-site.js';
 import type { Source } from '../ingest/source.js';
 import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
-import { HistoryStore, type HistoryStoreOptions } from '../store/history-store.js';
+import { HistoryStore, type HistoryStoreOptions, type SearchLimits } from '../store/history-store.js';
 
 export interface ServerOptions {
   host: string;
@@ -29,7 +31,12 @@ export interface ServerOptions {
   /** Further captioners that streams may ask for by name. */
   captioners?: ReadonlyMap<string, Captioner>;
   pipeline: Omit<PipelineOptions, 'streamId'>;
-  hub?: Partial<HubOptions>;
+  /** WebSocket queue, heartbeat and replay limits (replay.ts; SSE replays share them). */
+  hub?: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> };
+  /** Searches: how many may run at once (default 4) and how much each reads (history-store.ts). */
+  search?: Partial<SearchLimits> & { maxConcurrent?: number };
+  /** Server-sent events: how many responses may be open at once (default 1,000). */
+  sse?: Partial<SseOptions>;
   /** Stream creations allowed per client address (default 10 at once, 10 a minute). */
   streamCreation?: { perMinute: number; burst: number };
   /** Access tokens (default: none, the server is open). */
@@ -53,6 +60,8 @@ export interface RunningServer {
   port: number;
   streams: StreamManager;
   hub: Hub;
+  /** Where every stream event is published (the hub and SSE responses listen). */
+  bus: EventBus;
   /** The HTTP routes (hono), for introspection. */
   app: Hono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
@@ -80,11 +89,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   pruner.unref();
   const bus = new EventBus();
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
-  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limit, maxBytes) => streams.replay(id, since, limit, maxBytes), status: (id) => streams.status(id) }, options.hub);
+  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
   const crossSite = new CrossSite({ host: options.host, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
-  const app = createApp(streams, hub, bus, { auth, crossSite, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation });
+  const app = createApp(streams, hub, bus, { auth, crossSite, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay, search: options.search });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   let server: Server;
@@ -136,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     streams,
     hub,
+    bus,
     app,
     addSource: (id, source, displayUrl, captioner) => {
       streams.addSource(id, source, displayUrl, captioner);

@@ -25,7 +25,8 @@ import { SourceFinished } from '../ingest/supervised-source.js';
 import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
 import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from './events.js';
 import { log } from '../util/log.js';
-import { HistoryStore, type StoredEvent } from '../store/history-store.js';
+import { HistoryStore } from '../store/history-store.js';
+import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js';
 
 export class StreamConflictError extends Error {
   override name = 'StreamConflictError';
@@ -98,13 +99,6 @@ export interface StreamManagerOptions {
   store?: HistoryStore;
   /** The most streams `add` runs at once (default: no limit); trusted `addSource` streams count too. */
   maxStreams?: number;
-}
-
-/** What a subscriber asking for events after `since` gets: a gap first if history no longer reaches back. */
-export interface Replay {
-  gap?: { from: number; to: number };
-  /** Stored events, their JSON ready to send. */
-  events: StoredEvent[];
 }
 
 export class StreamManager {
@@ -312,25 +306,11 @@ export class StreamManager {
   }
 
   /**
-   * Everything after `since` for a subscriber, at most the newest `limit` events and `maxBytes`
-   * of JSON: a gap first when retention removed events it has not seen, or when there are more
-   * than fit (the subscriber can page through those with the history API).
+   * Starts a replay of everything after `since` for a subscriber (see replay.ts): the newest
+   * events that fit the limits and the connection's allowance, a gap first for the rest.
    */
-  replay(id: string, since: number, limit: number, maxBytes = Infinity): Replay {
-    const last = this.store.lastSeq(id);
-    if (since >= last) return { events: [] };
-    const oldest = this.store.firstSeq(id) ?? last + 1;
-    let from = Math.max(since, oldest - 1, last - limit);
-    let events = this.store.sinceStored(id, from, limit);
-    // Keep the newest that fit the byte budget.
-    let bytes = 0;
-    let keep = events.length;
-    while (keep > 0 && bytes + events[keep - 1]!.json.length <= maxBytes) bytes += events[--keep]!.json.length;
-    if (keep > 0) {
-      from = events[keep - 1]!.seq;
-      events = events.slice(keep);
-    }
-    return { gap: from > since ? { from: since + 1, to: from } : undefined, events };
+  replay(id: string, since: number, limits: Pick<ReplayLimits, 'maxEvents' | 'maxBytes' | 'chunkRows'>, allowance?: { events: number; bytes: number }, stop?: () => boolean): PendingReplay {
+    return startReplay(this.store, id, since, limits, allowance, stop);
   }
 
   /** The current status of a stream as a message, for a new subscriber. */

@@ -14,7 +14,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { mediaDir?: string; supervisor?: Partial<SupervisorOptions> } & Partial<Pick<ServerOptions, 'hub' | 'history'>> = {}): Promise<TestServer> {
+export async function startTestServer(options: { mediaDir?: string; supervisor?: Partial<SupervisorOptions> } & Partial<Pick<ServerOptions, 'hub' | 'history' | 'sse' | 'search'>> = {}): Promise<TestServer> {
   const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
   const server = await startServer({
     host: '127.0.0.1',
@@ -23,6 +23,8 @@ export async function startTestServer(options: { mediaDir?: string; supervisor?:
     captioner,
     hub: options.hub,
     history: options.history,
+    sse: options.sse,
+    search: options.search,
     pipeline: { output: { width: 160, height: 120, fps: 10 }, supervisor: { backoffInitialMs: 250, backoffMaxMs: 1000, ...options.supervisor } },
   });
   const events: StreamMessage[] = [];
