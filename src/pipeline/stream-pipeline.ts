@@ -1,6 +1,7 @@
 /**
  * One stream's pipeline: supervised ffmpeg frames → scene gate → latest-wins captioning →
- * caption events, with status events for the source's state. Cold: subscribing starts
+ * caption events, with status events for the source's state (and, while the stream is live, a
+ * note in `error` when a model missed its deadline, cleared once it answers). Cold: subscribing starts
  * ffmpeg, unsubscribing stops it. Per-subscription state (the gate, counters) lives inside.
  */
 import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, share, Subject, tap } from 'rxjs';
@@ -101,6 +102,10 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
     const gate = new SceneGate(options.gate);
     const statuses = new Subject<StatusEvent>();
     const startedAt = Date.now();
+    let sourceLive = false;
+    // A model that missed its deadline (its worker was replaced) is a note on a live stream's
+    // status until that model answers again; only the model that set it clears it.
+    let modelNote: { by: 'captioner' | 'summarizer'; error: string } | undefined;
     const onStatus = (report: StatusReport) => {
       const event = statusEvent(report);
       if (!event) return;
@@ -109,7 +114,18 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
         counters.stalls++;
         counters.reconnects++;
       }
-      statuses.next(event);
+      sourceLive = event.state === 'live';
+      statuses.next(sourceLive && modelNote ? { ...event, error: modelNote.error } : event);
+    };
+    const modelFailed = (by: 'captioner' | 'summarizer', err: Error) => {
+      if (err.name !== 'ModelTimeoutError') return;
+      modelNote = { by, error: err.message };
+      if (sourceLive) statuses.next({ type: 'status', state: 'live', error: err.message });
+    };
+    const modelAnswered = (by: 'captioner' | 'summarizer') => {
+      if (modelNote?.by !== by) return;
+      modelNote = undefined;
+      if (sourceLive) statuses.next({ type: 'status', state: 'live' });
     };
     const captions = supervisedFrames(source, options.output, onStatus, options.supervisor).pipe(
       tap(() => counters.frames++),
@@ -121,9 +137,11 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
         (k) =>
           from(captioner.caption(k.frame)).pipe(
             map((caption) => ({ caption, keyframe: k, latencyMs: Date.now() - k.frame.capturedAt })),
+            tap(() => modelAnswered('captioner')),
             // One failed caption must not end the stream.
             catchError((err: Error) => {
-              log.warn('caption failed', { stream: options.streamId, error: err.message });
+              log.warn('caption failed', { stream: options.streamId, error: err.message, kind: err.name });
+              modelFailed('captioner', err);
               return EMPTY;
             }),
           ),
@@ -152,8 +170,10 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
           latestWins((w) =>
             from(summary.summarizer.summarize(w.captions)).pipe(
               map((s): SummaryEvent => ({ type: 'summary', text: s.text, from: w.from, to: w.to })),
+              tap(() => modelAnswered('summarizer')),
               catchError((err: Error) => {
-                log.warn('summary failed', { stream: options.streamId, error: err.message });
+                log.warn('summary failed', { stream: options.streamId, error: err.message, kind: err.name });
+                modelFailed('summarizer', err);
                 return EMPTY;
               }),
             ),

@@ -6,6 +6,8 @@
  *   livecap_summaries_total{stream}
  *   livecap_viewers, livecap_viewer_messages_total, livecap_viewers_dropped_total
  *   livecap_history_events                      events kept in the history store
+ *   livecap_model_timeouts_total{model}         model calls that missed their deadline
+ *   livecap_model_worker_restarts_total{model}  model workers replaced after a missed deadline
  *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics
  *
  * Stream and hub numbers are read from their own counters when scraped, so nothing is
@@ -16,6 +18,7 @@ import type { StreamManager } from './streams.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
+import { modelWorkerStats, type ModelWorkerStats } from '../models/worker/rpc.js';
 
 const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
   ['frames', 'livecap_stream_frames_total', 'Frames taken from the source for analysis'],
@@ -57,5 +60,21 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus): 
   new Counter({ name: 'livecap_viewer_messages_total', help: 'Messages sent to WebSocket viewers', registers: [register], collect() { this.reset(); this.inc(hub.stats.messages); } });
   new Counter({ name: 'livecap_viewers_dropped_total', help: 'Viewers closed for reading too slowly', registers: [register], collect() { this.reset(); this.inc(hub.stats.droppedViewers); } });
   new Gauge({ name: 'livecap_history_events', help: 'Events kept in the history store', registers: [register], collect() { this.set(streams.store.count()); } });
+  const modelCounters: [keyof ModelWorkerStats, string, string][] = [
+    ['timeouts', 'livecap_model_timeouts_total', 'Model calls (captions, summaries) that missed their deadline'],
+    ['restarts', 'livecap_model_worker_restarts_total', 'Model workers replaced by a fresh one after a missed deadline'],
+  ];
+  for (const [key, name, help] of modelCounters) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['model'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [model, s] of modelWorkerStats()) this.inc({ model }, s[key]);
+      },
+    });
+  }
   return register;
 }
