@@ -80,6 +80,11 @@ export interface PipelineOptions {
   supervisor?: Partial<SupervisorOptions>;
   /** Attach keyframe thumbnails to captions (default true). */
   thumbnails?: boolean;
+  /**
+   * Makes a keyframe's thumbnail (a JPEG data URL) off the event loop, e.g. a `Thumbnailer`;
+   * without one it is encoded here, on the event loop.
+   */
+  thumbnail?: (frame: Frame) => Promise<string>;
   /** For logs. */
   streamId?: string;
   /** Video captions over a rolling window; none when absent. */
@@ -127,6 +132,15 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       modelNote = undefined;
       if (sourceLive) statuses.next({ type: 'status', state: 'live' });
     };
+    const thumbnailOf = (frame: Frame): Promise<string | undefined> => {
+      if (options.thumbnails === false) return Promise.resolve(undefined);
+      const made = options.thumbnail ? options.thumbnail(frame) : Promise.resolve(`data:image/jpeg;base64,${encodeJpeg(frame, 80).toString('base64')}`);
+      // A caption without its picture is still worth sending.
+      return made.catch((err: Error) => {
+        log.warn('thumbnail failed', { stream: options.streamId, error: err.message });
+        return undefined;
+      });
+    };
     const captions = supervisedFrames(source, options.output, onStatus, options.supervisor).pipe(
       tap(() => counters.frames++),
       // Wall-clock seconds: monotonic across ffmpeg restarts, unlike each process's own pts.
@@ -135,8 +149,9 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       tap(() => counters.keyframes++),
       latestWins(
         (k) =>
-          from(captioner.caption(k.frame)).pipe(
-            map((caption) => ({ caption, keyframe: k, latencyMs: Date.now() - k.frame.capturedAt })),
+          // The thumbnail is made while the model captions, so it adds no latency.
+          from(Promise.all([captioner.caption(k.frame), thumbnailOf(k.frame)])).pipe(
+            map(([caption, keyframe]) => ({ caption, keyframe: k, thumbnail: keyframe, latencyMs: Date.now() - k.frame.capturedAt })),
             tap(() => modelAnswered('captioner')),
             // One failed caption must not end the stream.
             catchError((err: Error) => {
@@ -148,15 +163,14 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
         () => counters.dropped++,
       ),
       distinctUntilChanged((a, b) => a.caption.text === b.caption.text),
-      // The thumbnail is encoded only for captions that are sent, not for repeats dropped above.
       map(
-        ({ caption, keyframe: k, latencyMs }): CaptionEvent => ({
+        ({ caption, keyframe: k, thumbnail, latencyMs }): CaptionEvent => ({
           type: 'caption',
           text: caption.text,
           frameTs: k.frame.capturedAt,
           latencyMs,
           reason: k.decision.reason,
-          keyframe: options.thumbnails === false ? undefined : `data:image/jpeg;base64,${encodeJpeg(k.frame, 80).toString('base64')}`,
+          keyframe: thumbnail,
         }),
       ),
       tap(() => counters.captions++),
