@@ -14,6 +14,7 @@ import { streamPipeline, newCounters, type Captioner, type PipelineCounters, typ
 import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from './events.js';
 import { log } from '../util/log.js';
 import { HistoryStore, type StoredEvent } from '../store/history-store.js';
+import { heartbeatPhase } from '../pipeline/scene-gate.js';
 
 export class StreamConflictError extends Error {
   override name = 'StreamConflictError';
@@ -74,6 +75,8 @@ export interface Replay {
 export class StreamManager {
   private readonly streams = new Map<string, Running>();
   private closed = false;
+  /** Streams started so far, for their heartbeat phases. */
+  private added = 0;
   readonly store: HistoryStore;
   private readonly ownsStore: boolean;
 
@@ -121,7 +124,10 @@ export class StreamManager {
     const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: this.store.lastSeq(id), counters: newCounters(), captioner: name };
     this.streams.set(id, stream);
     log.info('stream added', { stream: id, url: displayUrl, captioner: name });
-    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, streamId: id }, stream.counters).subscribe({
+    // Each stream's heartbeat keyframes in a phase of their own, so streams started together
+    // do not all ask the captioner at once.
+    const gate = { heartbeatPhase: heartbeatPhase(this.added++), ...this.options.pipeline.gate };
+    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id }, stream.counters).subscribe({
       next: (event) => {
         if (event.type === 'status') {
           stream.state = event.state;
