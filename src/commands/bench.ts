@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, string> = {
   generation: '../../bench/generation.js',
   viewers: '../../bench/viewers.js',
   soak: '../../bench/soak.js',
+  loop: '../../bench/loop.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {

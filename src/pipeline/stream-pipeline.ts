@@ -150,8 +150,8 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       latestWins(
         (k) =>
           // The thumbnail is made while the model captions, so it adds no latency.
-          from(Promise.all([captioner.caption(k.frame), thumbnailOf(k.frame)])).pipe(
-            map(([caption, keyframe]) => ({ caption, keyframe: k, thumbnail: keyframe, latencyMs: Date.now() - k.frame.capturedAt })),
+          from(Promise.all([captioner.caption(k.frame).then((caption) => ({ caption, latencyMs: Date.now() - k.frame.capturedAt })), thumbnailOf(k.frame)])).pipe(
+            map(([{ caption, latencyMs }, thumbnail]) => ({ caption, keyframe: k, thumbnail, latencyMs })),
             tap(() => modelAnswered('captioner')),
             // One failed caption must not end the stream.
             catchError((err: Error) => {
