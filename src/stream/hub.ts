@@ -183,15 +183,24 @@ export class Hub {
     this.stats.messages++;
   }
 
+  /** Pings every viewer, `sendsPerTurn` at a time, and cuts off those that missed the last ping. */
   private heartbeat(): void {
-    for (const viewer of this.viewers) {
-      if (!viewer.alive) {
-        viewer.socket.terminate();
-        continue;
+    const viewers = [...this.viewers];
+    const slice = (from: number): void => {
+      const to = Math.min(viewers.length, from + this.options.sendsPerTurn);
+      for (let i = from; i < to; i++) {
+        const viewer = viewers[i]!;
+        if (!this.viewers.has(viewer)) continue;
+        if (!viewer.alive) {
+          viewer.socket.terminate();
+          continue;
+        }
+        viewer.alive = false;
+        viewer.socket.ping();
       }
-      viewer.alive = false;
-      viewer.socket.ping();
-    }
+      if (to < viewers.length && !this.closed) setImmediate(slice, to);
+    };
+    slice(0);
   }
 
   /** Closes every socket (1001) and stops the heartbeat. Safe to call twice. */
