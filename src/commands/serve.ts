@@ -15,6 +15,7 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
                     [--captioner [STREAM=]SPEC]… [--fps 10] [--analysis-size 160x120]
                     [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
                     [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
+                    [--model-timeout 30]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -30,6 +31,8 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   Every caption and summary is written to --history (SQLite; default ${DEFAULT_HISTORY}) before
   viewers get it, kept --history-days days and at most --history-max-events events; streams
   carry on their sequence numbers after a restart.
+  A caption or summary that takes longer than --model-timeout seconds has its model's worker
+  replaced by a fresh one (the stream's status says so); the streams carry on.
   Access tokens (comma-separated) come from LIVECAP_VIEWER_TOKENS (read and watch) and
   LIVECAP_ADMIN_TOKENS (also add and remove streams); without them the server is open.
   --config FILE: the same settings as JSON (see README); flags override it, and every wrong
@@ -53,6 +56,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     history: { type: 'string' },
     'history-days': { type: 'string' },
     'history-max-events': { type: 'string' },
+    'model-timeout': { type: 'string' },
   });
   const file = values.config === undefined ? {} : await readJsonFile(values.config, 'config file');
   const settings = resolveServeSettings(values, file, values.config);
@@ -63,11 +67,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (summarizerDir === 'none') log.info('video captions off (no summarizer)');
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
   const demo = settings.sources.length === 0 ? await demoSource() : undefined;
-  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir);
+  const deadlines = { timeoutMs: settings.modelTimeoutS * 1000 };
+  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir, {}, deadlines);
   const loaded = new Map<string, Captioner>();
   const releaseAll = () => Promise.all([...loaded.keys()].map((spec) => releaseCaptioner(spec)));
   try {
-    for (const spec of new Set([settings.captioner, ...settings.captioners.values()])) loaded.set(spec, await acquireCaptioner(spec));
+    for (const spec of new Set([settings.captioner, ...settings.captioners.values()])) loaded.set(spec, await acquireCaptioner(spec, deadlines));
   } catch (err) {
     await releaseAll();
     await summarizer?.close();

@@ -38,6 +38,8 @@ export interface ServeSettings {
   analysis: { width: number; height: number };
   history: { path: string; days: number; maxEvents: number };
   auth: { viewerTokens: string[]; adminTokens: string[] };
+  /** The most seconds one caption or summary may take before its model's worker is replaced. */
+  modelTimeoutS: number;
 }
 
 /** Where history goes unless told otherwise: the user's state folder. */
@@ -53,6 +55,7 @@ export const SERVE_DEFAULTS = {
   summaryWindow: { window: 60, hop: 15 },
   historyDays: HISTORY_DEFAULTS.maxAgeMs / 86_400_000,
   historyMaxEvents: HISTORY_DEFAULTS.maxEvents,
+  modelTimeoutS: 30,
 } as const;
 
 /** The command-line flags as parsed (strings), for the fields they can set. */
@@ -71,9 +74,10 @@ export interface ServeFlags {
   history?: string;
   'history-days'?: string;
   'history-max-events'?: string;
+  'model-timeout'?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth'] as const;
+const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'modelTimeout'] as const;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -183,6 +187,9 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const viewerTokens = tokens('viewerTokens', 'LIVECAP_VIEWER_TOKENS');
   const adminTokens = tokens('adminTokens', 'LIVECAP_ADMIN_TOKENS');
 
+  const modelTimeoutS = flagNumber(p, 'model-timeout', flags['model-timeout']) ?? fileValue<number>(p, f, 'modelTimeout', 'number', fileName) ?? SERVE_DEFAULTS.modelTimeoutS;
+  if (!(modelTimeoutS >= 1 && modelTimeoutS <= 3600)) p.add('model timeout', `must be from 1 to 3600 seconds, got ${modelTimeoutS}`);
+
   const host = flags.host ?? fileValue<string>(p, f, 'host', 'string', fileName) ?? SERVE_DEFAULTS.host;
   const mediaDir = flags['media-dir'] ?? fileValue<string>(p, f, 'mediaDir', 'string', fileName);
 
@@ -201,5 +208,6 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     analysis,
     history: { path: historyPath, days: days!, maxEvents: maxEvents! },
     auth: { viewerTokens, adminTokens },
+    modelTimeoutS,
   };
 }
