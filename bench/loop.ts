@@ -80,6 +80,9 @@ export async function run(args: string[]): Promise<number> {
   const media = await mkdtemp(join(tmpdir(), 'livecap-loop-'));
   await writeVideo(videoScript(700, { duration: 60, width: 160, height: 120, fps: 10, minScene: 1, maxScene: 2 }), join(media, 'cam.mp4'));
   const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
+  // What the old path added on the loop between the model's answer and the broadcast.
+  const jpeg = jpegCost();
+  console.log(`thumbnail JPEG encode on the event loop (160×120): first ${jpeg.firstMs.toFixed(1)} ms, then mean ${jpeg.meanMs.toFixed(1)} ms, max ${jpeg.maxMs.toFixed(1)} ms over 50`);
   const results: RunResult[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
@@ -143,6 +146,18 @@ async function once(url: string, label: string, viewers: number, seconds: number
   const report = JSON.parse(String((await lines.next()).value)) as { delivered: number; model: RunResult['model'] };
   await new Promise((resolve) => (swarm.exitCode === null ? swarm.once('exit', resolve) : resolve(undefined)));
   return { path: label, viewers, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, over20: blocksOver(loop, 20), cpu, gcMaxMs, captions: made, delivered: report.delivered, model: report.model };
+}
+
+function jpegCost(): { firstMs: number; meanMs: number; maxMs: number } {
+  const frame = { width: 160, height: 120, data: new Uint8Array(160 * 120 * 3).map((_, i) => (i * 37) % 251) };
+  const time = () => {
+    const t = performance.now();
+    encodeJpeg(frame, 80).toString('base64');
+    return performance.now() - t;
+  };
+  const firstMs = time();
+  const rest = Array.from({ length: 50 }, time);
+  return { firstMs, meanMs: rest.reduce((a, b) => a + b, 0) / rest.length, maxMs: Math.max(...rest) };
 }
 
 /**
