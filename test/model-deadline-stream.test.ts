@@ -47,3 +47,36 @@ test('a stuck captioner is replaced after its deadline, and the stream says so i
     await rpc.close();
   }
 });
+
+test('a stuck summarizer is replaced after its deadline; the stream stays live with a note until the next summary', { timeout: 120_000 }, async () => {
+  const script = new URL('./helpers/stuck-worker.js', import.meta.url);
+  const name = 'summarizer stuck-on-first-window';
+  const captionRpc = new WorkerRpc(script, 'captioner numbered', { counters: new SharedArrayBuffer(8), numbered: true });
+  const summaryRpc = new WorkerRpc(script, name, { counters: new SharedArrayBuffer(8), stuckSummaries: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
+  const captioner = { caption: (f: { width: number; height: number }) => captionRpc.call<Caption>('caption', [{ width: f.width, height: f.height }]) };
+  const summarizer = { summarize: (captions: readonly string[]) => summaryRpc.call<{ text: string }>('summarize', [captions]) };
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner,
+    pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false, summary: { summarizer, windowMs: 3000, hopMs: 1000 } },
+  });
+  const events: any[] = [];
+  server.hub.broadcast = ((broadcast) => (m: any) => {
+    events.push(m);
+    broadcast(m);
+  })(server.hub.broadcast.bind(server.hub));
+  try {
+    server.streams.add('cam', 'testsrc://smptebars');
+    const note = await waitFor('a status with the missed deadline', () => events.find((m) => m.type === 'status' && m.error), 60_000);
+    assert.deepEqual(note, { type: 'status', stream: 'cam', state: 'live', error: `${name} did not answer 'summarize' within 1 s; its worker was restarted` });
+    const summary = await waitFor('a summary from the replacement worker', () => events.find((m) => m.type === 'summary'), 60_000);
+    assert.match(summary.text, /^\d+ captions$/);
+    await waitFor('the note cleared', () => events.slice(events.indexOf(note) + 1).find((m) => m.type === 'status' && m.state === 'live' && m.error === undefined), 10_000);
+    assert.ok(events.filter((m) => m.type === 'caption').length >= 2, 'captions went on meanwhile');
+  } finally {
+    await server.close();
+    await captionRpc.close();
+    await summaryRpc.close();
+  }
+});
