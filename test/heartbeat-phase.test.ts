@@ -6,6 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SceneGate, heartbeatPhase, type SceneGateOptions } from '../src/pipeline/scene-gate.js';
+import { StreamManager } from '../src/stream/streams.js';
+import { waitFor } from './helpers/processes.js';
+import type { Frame } from '../src/media/image.js';
+import type { RawFrame } from '../src/ingest/ffmpeg-frames.js';
 
 const still = new Uint8Array(32 * 24 * 3).fill(90);
 
@@ -39,5 +43,34 @@ test('the phases of any number of streams are spread over the period', () => {
     const gaps = [...phases.slice(1).map((p, i) => p - phases[i]!), 1 + phases[0]! - phases[n - 1]!];
     assert.ok(Math.min(...gaps) >= 0.25 / n, `${n} streams: smallest gap ${Math.min(...gaps)}`);
     assert.ok(phases.every((p) => p >= 0 && p < 1));
+  }
+});
+
+test('streams added to a server get their heartbeats in different phases', { timeout: 60_000 }, async () => {
+  // One recording captioner per stream; the frame's capture time is what the gate measured.
+  const seen = Array.from({ length: 4 }, () => [] as number[]);
+  const captioner = (i: number) => ({
+    caption: async (frame: Frame) => {
+      seen[i]!.push((frame as RawFrame).capturedAt);
+      return { text: `caption ${seen[i]!.length}`, score: 0 };
+    },
+  });
+  const manager = new StreamManager(
+    { defaultName: 's0', default: captioner(0), named: new Map([1, 2, 3].map((i) => [`s${i}`, captioner(i)])) },
+    { rules: {}, pipeline: { output: { width: 64, height: 48, fps: 10 }, gate: { maxGapSec: 4 }, thumbnails: false } },
+    () => {},
+  );
+  try {
+    // A still picture: after the start keyframe, only heartbeats.
+    for (let i = 0; i < 4; i++) manager.add(`s${i}`, 'testsrc://smptebars', `s${i}`);
+    await waitFor('a heartbeat from every stream', () => seen.every((s) => s.length >= 2), 30_000);
+    seen.forEach((times, i) => {
+      const offset = (times[1]! - times[0]!) / 1000;
+      const expected = 4 * (1 - heartbeatPhase(i));
+      // Never early; late by at most the wait for the next frame.
+      assert.ok(offset >= expected - 0.01 && offset < expected + 1, `stream ${i}: first heartbeat ${offset.toFixed(2)} s after the start, expected ${expected.toFixed(2)} s`);
+    });
+  } finally {
+    manager.close();
   }
 });
