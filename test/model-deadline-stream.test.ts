@@ -80,3 +80,25 @@ test('a stuck summarizer is replaced after its deadline; the stream stays live w
     await summaryRpc.close();
   }
 });
+
+test('a captioner whose replacement cannot load its model leaves the stream live with a note saying so', { timeout: 120_000 }, async () => {
+  const name = 'captioner gone-after-restart';
+  const rpc = new WorkerRpc(new URL('./helpers/stuck-worker.js', import.meta.url), name, { counters: new SharedArrayBuffer(8), stuckCaptions: 1, failLoadAfter: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
+  await rpc.call('load');
+  const captioner = { caption: (f: { width: number; height: number }) => rpc.call<Caption>('caption', [{ width: f.width, height: f.height }]) };
+  const server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
+  const events: any[] = [];
+  server.hub.broadcast = ((broadcast) => (m: any) => {
+    events.push(m);
+    broadcast(m);
+  })(server.hub.broadcast.bind(server.hub));
+  try {
+    server.streams.add('cam', 'testsrc://smptebars');
+    const gone = await waitFor('a status saying the model is gone', () => events.find((m) => m.type === 'status' && /could not load/.test(m.error ?? '')), 60_000);
+    assert.deepEqual(gone, { type: 'status', stream: 'cam', state: 'live', error: `${name}: the worker started after a missed deadline could not load its model: model file is gone` });
+    assert.equal(server.streams.get('cam')?.error, gone.error, 'stream info says so too');
+  } finally {
+    await server.close();
+    await rpc.close();
+  }
+});

@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, string> = {
   viewers: '../../bench/viewers.js',
   soak: '../../bench/soak.js',
   loop: '../../bench/loop.js',
+  heartbeats: '../../bench/heartbeats.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {

@@ -123,7 +123,9 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       statuses.next(sourceLive && modelNote ? { ...event, error: modelNote.error } : event);
     };
     const modelFailed = (by: 'captioner' | 'summarizer', err: Error) => {
-      if (err.name !== 'ModelTimeoutError') return;
+      // A stuck model (replaced) or a model worker gone for good; not a bad input.
+      if (err.name !== 'ModelTimeoutError' && err.name !== 'ModelWorkerError') return;
+      if (modelNote?.error === err.message) return;
       modelNote = { by, error: err.message };
       if (sourceLive) statuses.next({ type: 'status', state: 'live', error: err.message });
     };

@@ -43,6 +43,11 @@ export class ModelTimeoutError extends Error {
   }
 }
 
+/** A model worker that is gone for good: it crashed, exited, or its replacement could not load the model. */
+export class ModelWorkerError extends Error {
+  override name = 'ModelWorkerError';
+}
+
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -133,15 +138,15 @@ export class WorkerRpc {
       if (!mine() || !call || call.id !== reply.id) return;
       this.settle(call);
       if (reply.ok) call.resolve(reply.value);
-      else if (call.setup) this.fail(new Error(`${this.name}: the worker started after a missed deadline could not load its model: ${reply.error.message}`));
+      else if (call.setup) this.fail(new ModelWorkerError(`${this.name}: the worker started after a missed deadline could not load its model: ${reply.error.message}`));
       else call.reject(fromRemote(reply.error));
       this.pump();
     });
     worker.on('error', (err) => {
-      if (mine()) this.fail(new Error(`${this.name} worker crashed: ${err.message}`));
+      if (mine()) this.fail(new ModelWorkerError(`${this.name} worker crashed: ${err.message}`));
     });
     worker.on('exit', (code) => {
-      if (mine()) this.fail(new Error(`${this.name} worker exited (code ${code})`));
+      if (mine()) this.fail(new ModelWorkerError(`${this.name} worker exited (code ${code})`));
     });
     return worker;
   }
@@ -167,7 +172,7 @@ export class WorkerRpc {
     this.stats.timeouts++;
     const error = new ModelTimeoutError(this.name, call.method, call.timeoutMs);
     if (call.setup) {
-      this.fail(new Error(`${this.name}: the worker started after a missed deadline did not load its model within ${seconds(call.timeoutMs)}`));
+      this.fail(new ModelWorkerError(`${this.name}: the worker started after a missed deadline did not load its model within ${seconds(call.timeoutMs)}`));
       return;
     }
     if (this.stopping) {
@@ -190,6 +195,8 @@ export class WorkerRpc {
 
   private fail(err: Error): void {
     this.failure ??= err;
+    // A worker that failed for good (or hangs) is of no further use.
+    if (!this.closed) this.worker.terminate().catch(() => {});
     const calls = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
     for (const call of calls) {
       this.settle(call);
