@@ -9,6 +9,8 @@ const BENCHMARKS: Record<string, string> = {
   viewers: '../../bench/viewers.js',
   soak: '../../bench/soak.js',
   hostile: '../../bench/hostile.js',
+  loop: '../../bench/loop.js',
+  heartbeats: '../../bench/heartbeats.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {

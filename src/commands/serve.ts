@@ -16,6 +16,7 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
                     [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
                     [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
                     [--history-max-mb 0] [--max-streams 64] [--cors-origin ORIGIN]… [--allowed-host NAME]…
+                    [--model-timeout 30]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -33,6 +34,8 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   at most --history-max-mb MiB (0: no cap); streams carry on their sequence numbers after a
   restart, and streams added over the API come back. When history cannot be written (a full
   disk, or the cap), streams are reported degraded in /readyz, /api/streams and /metrics.
+  A caption or summary that takes longer than --model-timeout seconds has its model's worker
+  replaced by a fresh one (the stream's status says so); the streams carry on.
   Access tokens (comma-separated) come from LIVECAP_VIEWER_TOKENS (read and watch) and
   LIVECAP_ADMIN_TOKENS (also add and remove streams); without them the server is open.
   At most --max-streams streams run at once (default 64); creating another answers 503.
@@ -66,6 +69,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     'cors-origin': { type: 'string', multiple: true },
     'allowed-host': { type: 'string', multiple: true },
     'history-max-mb': { type: 'string' },
+    'model-timeout': { type: 'string' },
   });
   const file = values.config === undefined ? {} : await readJsonFile(values.config, 'config file');
   const settings = resolveServeSettings(values, file, values.config);
@@ -76,13 +80,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (summarizerDir === 'none') log.info('video captions off (no summarizer)');
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
   const demo = settings.sources.length === 0 ? await demoSource() : undefined;
-  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir);
+  const deadlines = { timeoutMs: settings.modelTimeoutS * 1000 };
+  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir, {}, deadlines);
   const loaded = new Map<string, Captioner>();
   let server: RunningServer | undefined;
   // Whatever happens from here on, every worker is released and the store closed: a failed
   // start must end the process (workers would keep it alive), and so must a signal.
   try {
-    for (const spec of new Set([settings.captioner, ...settings.captioners.values()])) loaded.set(spec, await acquireCaptioner(spec));
+    for (const spec of new Set([settings.captioner, ...settings.captioners.values()])) loaded.set(spec, await acquireCaptioner(spec, deadlines));
     const name = (spec: string) => (spec === EMBEDDED_CAPTIONER ? 'embedded' : spec);
     const summary = summarizer && { summarizer, windowMs: settings.summaryWindowS * 1000, hopMs: settings.summaryHopS * 1000 };
     server = await startServer({

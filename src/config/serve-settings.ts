@@ -48,6 +48,8 @@ export interface ServeSettings {
   corsOrigins: string[];
   /** Host names answered on loopback besides localhost, 127.0.0.1 and [::1]. */
   allowedHosts: string[];
+  /** The most seconds one caption or summary may take before its model's worker is replaced. */
+  modelTimeoutS: number;
 }
 
 /** Where history goes unless told otherwise: the user's state folder. */
@@ -65,6 +67,7 @@ export const SERVE_DEFAULTS = {
   historyMaxEvents: HISTORY_DEFAULTS.maxEvents,
   maxStreams: 64,
   historyMaxMb: 0,
+  modelTimeoutS: 30,
 } as const;
 
 /** The command-line flags as parsed (strings), for the fields they can set. */
@@ -87,9 +90,10 @@ export interface ServeFlags {
   'cors-origin'?: string[];
   'allowed-host'?: string[];
   'history-max-mb'?: string;
+  'model-timeout'?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts'] as const;
+const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts', 'modelTimeout'] as const;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -201,6 +205,9 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const viewerTokens = tokens('viewerTokens', 'LIVECAP_VIEWER_TOKENS');
   const adminTokens = tokens('adminTokens', 'LIVECAP_ADMIN_TOKENS');
 
+  const modelTimeoutS = flagNumber(p, 'model-timeout', flags['model-timeout']) ?? fileValue<number>(p, f, 'modelTimeout', 'number', fileName) ?? SERVE_DEFAULTS.modelTimeoutS;
+  if (!(modelTimeoutS >= 1 && modelTimeoutS <= 3600)) p.add('model timeout', `must be from 1 to 3600 seconds, got ${modelTimeoutS}`);
+
   const host = flags.host ?? fileValue<string>(p, f, 'host', 'string', fileName) ?? SERVE_DEFAULTS.host;
 
   const maxStreams = flagNumber(p, 'max-streams', flags['max-streams']) ?? fileValue<number>(p, f, 'maxStreams', 'number', fileName) ?? SERVE_DEFAULTS.maxStreams;
@@ -234,5 +241,6 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     maxStreams,
     corsOrigins,
     allowedHosts,
+    modelTimeoutS,
   };
 }

@@ -14,7 +14,8 @@
  *    it was a transition. The keyframe is emitted once the picture is still again, and the cut
  *    time is the middle of the transition.
  *  - A minimum scene length stops one transition from firing twice, and a heartbeat emits a
- *    keyframe when a scene has lasted `maxGapSec` without one, so a static view is re-captioned.
+ *    keyframe when a scene has lasted `maxGapSec` without one, so a static view is re-captioned;
+ *    each stream's heartbeats keep their own phase in that period.
  */
 
 export interface GateFrame {
@@ -40,6 +41,12 @@ export interface SceneGateOptions {
   minSceneSec: number;
   /** Emit a heartbeat keyframe when a scene lasts this long without one, in seconds (0: never). */
   maxGapSec: number;
+  /**
+   * How early this stream's first heartbeat comes, as a share of `maxGapSec` (0..1), so that
+   * streams started together do not all send a heartbeat keyframe to a shared captioner at
+   * the same moment, every `maxGapSec`. See `heartbeatPhase`.
+   */
+  heartbeatPhase: number;
 }
 
 export const SCENE_DEFAULTS: SceneGateOptions = {
@@ -50,7 +57,17 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   maxTransitionSec: 2,
   minSceneSec: 1,
   maxGapSec: 30,
+  heartbeatPhase: 0,
 };
+
+/**
+ * The heartbeat phase of the `index`-th stream (0, 1, 2…): multiples of the golden ratio's
+ * fraction, which spread any number of streams nearly evenly over the heartbeat period
+ * without knowing in advance how many there will be.
+ */
+export function heartbeatPhase(index: number): number {
+  return (index * 0.6180339887498949) % 1;
+}
 
 export type KeyframeReason = 'start' | 'cut' | 'gradual' | 'heartbeat';
 
@@ -141,7 +158,11 @@ export class SceneGate {
     const sig = signature(frame);
     const prev = this.previous;
     this.previous = sig;
-    if (!prev) return this.keyframe(frame.pts, { reason: 'start', cutAt: frame.pts, score: 0 });
+    if (!prev) {
+      const start = this.keyframe(frame.pts, { reason: 'start', cutAt: frame.pts, score: 0 });
+      this.lastKeyframe -= Math.min(1, Math.max(0, o.heartbeatPhase)) * o.maxGapSec;
+      return start;
+    }
 
     const score = change(prev, sig);
     const recent = this.history.filter((h) => h.pts >= frame.pts - o.historySec).map((h) => h.score);

@@ -1,6 +1,7 @@
 /**
  * One stream's pipeline: supervised ffmpeg frames → scene gate → latest-wins captioning →
- * caption events, with status events for the source's state. Cold: subscribing starts
+ * caption events, with status events for the source's state (and, while the stream is live, a
+ * note in `error` when a model missed its deadline, cleared once it answers). Cold: subscribing starts
  * ffmpeg, unsubscribing stops it. Per-subscription state (the gate, counters) lives inside.
  */
 import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, share, Subject, tap } from 'rxjs';
@@ -79,6 +80,11 @@ export interface PipelineOptions {
   supervisor?: Partial<SupervisorOptions>;
   /** Attach keyframe thumbnails to captions (default true). */
   thumbnails?: boolean;
+  /**
+   * Makes a keyframe's thumbnail (a JPEG data URL) off the event loop, e.g. a `Thumbnailer`;
+   * without one it is encoded here, on the event loop.
+   */
+  thumbnail?: (frame: Frame) => Promise<string>;
   /** For logs. */
   streamId?: string;
   /** Video captions over a rolling window; none when absent. */
@@ -101,6 +107,10 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
     const gate = new SceneGate(options.gate);
     const statuses = new Subject<StatusEvent>();
     const startedAt = Date.now();
+    let sourceLive = false;
+    // A model that missed its deadline (its worker was replaced) is a note on a live stream's
+    // status until that model answers again; only the model that set it clears it.
+    let modelNote: { by: 'captioner' | 'summarizer'; error: string } | undefined;
     const onStatus = (report: StatusReport) => {
       const event = statusEvent(report);
       if (!event) return;
@@ -109,7 +119,29 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
         counters.stalls++;
         counters.reconnects++;
       }
-      statuses.next(event);
+      sourceLive = event.state === 'live';
+      statuses.next(sourceLive && modelNote ? { ...event, error: modelNote.error } : event);
+    };
+    const modelFailed = (by: 'captioner' | 'summarizer', err: Error) => {
+      // A stuck model (replaced) or a model worker gone for good; not a bad input.
+      if (err.name !== 'ModelTimeoutError' && err.name !== 'ModelWorkerError') return;
+      if (modelNote?.error === err.message) return;
+      modelNote = { by, error: err.message };
+      if (sourceLive) statuses.next({ type: 'status', state: 'live', error: err.message });
+    };
+    const modelAnswered = (by: 'captioner' | 'summarizer') => {
+      if (modelNote?.by !== by) return;
+      modelNote = undefined;
+      if (sourceLive) statuses.next({ type: 'status', state: 'live' });
+    };
+    const thumbnailOf = (frame: Frame): Promise<string | undefined> => {
+      if (options.thumbnails === false) return Promise.resolve(undefined);
+      const made = options.thumbnail ? options.thumbnail(frame) : Promise.resolve(`data:image/jpeg;base64,${encodeJpeg(frame, 80).toString('base64')}`);
+      // A caption without its picture is still worth sending.
+      return made.catch((err: Error) => {
+        log.warn('thumbnail failed', { stream: options.streamId, error: err.message });
+        return undefined;
+      });
     };
     const captions = supervisedFrames(source, options.output, onStatus, options.supervisor).pipe(
       tap(() => counters.frames++),
@@ -119,26 +151,28 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       tap(() => counters.keyframes++),
       latestWins(
         (k) =>
-          from(captioner.caption(k.frame)).pipe(
-            map((caption) => ({ caption, keyframe: k, latencyMs: Date.now() - k.frame.capturedAt })),
+          // The thumbnail is made while the model captions, so it adds no latency.
+          from(Promise.all([captioner.caption(k.frame).then((caption) => ({ caption, latencyMs: Date.now() - k.frame.capturedAt })), thumbnailOf(k.frame)])).pipe(
+            map(([{ caption, latencyMs }, thumbnail]) => ({ caption, keyframe: k, thumbnail, latencyMs })),
+            tap(() => modelAnswered('captioner')),
             // One failed caption must not end the stream.
             catchError((err: Error) => {
-              log.warn('caption failed', { stream: options.streamId, error: err.message });
+              log.warn('caption failed', { stream: options.streamId, error: err.message, kind: err.name });
+              modelFailed('captioner', err);
               return EMPTY;
             }),
           ),
         () => counters.dropped++,
       ),
       distinctUntilChanged((a, b) => a.caption.text === b.caption.text),
-      // The thumbnail is encoded only for captions that are sent, not for repeats dropped above.
       map(
-        ({ caption, keyframe: k, latencyMs }): CaptionEvent => ({
+        ({ caption, keyframe: k, thumbnail, latencyMs }): CaptionEvent => ({
           type: 'caption',
           text: caption.text,
           frameTs: k.frame.capturedAt,
           latencyMs,
           reason: k.decision.reason,
-          keyframe: options.thumbnails === false ? undefined : `data:image/jpeg;base64,${encodeJpeg(k.frame, 80).toString('base64')}`,
+          keyframe: thumbnail,
         }),
       ),
       tap(() => counters.captions++),
@@ -152,8 +186,10 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
           latestWins((w) =>
             from(summary.summarizer.summarize(w.captions)).pipe(
               map((s): SummaryEvent => ({ type: 'summary', text: s.text, from: w.from, to: w.to })),
+              tap(() => modelAnswered('summarizer')),
               catchError((err: Error) => {
-                log.warn('summary failed', { stream: options.streamId, error: err.message });
+                log.warn('summary failed', { stream: options.streamId, error: err.message, kind: err.name });
+                modelFailed('summarizer', err);
                 return EMPTY;
               }),
             ),

@@ -1,7 +1,11 @@
 /**
  * The WebSocket hub: viewers subscribe to streams and receive their events.
  *
- * - Each broadcast is serialised once and sent only to open sockets subscribed to its stream.
+ * - Each broadcast is serialised (and UTF-8 encoded) once and sent only to open sockets
+ *   subscribed to its stream when it was broadcast. Sends go out `sendsPerTurn` sockets at a
+ *   time, the rest on the next turns of the event loop, so a burst to thousands of viewers
+ *   never blocks the loop for long; every message to one viewer (hello, status, replay, live
+ *   events) still leaves in the order the hub decided to send it.
  * - A viewer whose socket has more than `maxBufferedBytes` queued is too slow: it is closed
  *   with code 4008 and counted, so it cannot hold memory or slow the others.
  * - Inbound messages over `maxPayload` close the socket with 1009 (ws enforces it); malformed
@@ -30,9 +34,11 @@ export interface HubOptions {
   heartbeatMs: number;
   /** Replay limits per subscribe and per connection; one replay is also at most half of `maxBufferedBytes`. */
   replay: ReplayLimits;
+  /** Socket writes per turn of the event loop; the rest wait for the next turn. */
+  sendsPerTurn: number;
 }
 
-export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, replay: REPLAY_DEFAULTS };
+export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, replay: REPLAY_DEFAULTS, sendsPerTurn: 256 };
 
 /** What the hub needs to know about streams, without reaching into them. */
 export interface StreamDirectory {
@@ -71,6 +77,9 @@ export class Hub {
   private readonly options: HubOptions;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** Messages not yet written to every viewer they are for, oldest first. */
+  private readonly outbox: { data: Buffer; viewers: Viewer[]; next: number }[] = [];
+  private draining: NodeJS.Immediate | undefined;
   readonly stats: HubStats = { viewers: 0, messages: 0, droppedViewers: 0, replaysRefused: 0, replaying: 0 };
 
   constructor(private readonly directory: StreamDirectory, options: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> } = {}) {
@@ -217,24 +226,51 @@ export class Hub {
     }
   }
 
-  /** Sends a stream's event to its subscribers; serialised once. */
+  /** Sends a stream's event to its subscribers (those subscribed now); serialised once. */
   broadcast(message: StreamMessage): void {
     const data = JSON.stringify(message);
     this.hold(message, data);
-    for (const viewer of this.viewers) if (viewer.streams.has(message.stream)) this.send(viewer, data);
+    const viewers: Viewer[] = [];
+    for (const viewer of this.viewers) if (viewer.streams.has(message.stream)) viewers.push(viewer);
+    this.enqueue(Buffer.from(data), viewers);
   }
 
   /** Tells every viewer that the list of streams changed. */
   announceStreams(): void {
-    const data = JSON.stringify({ type: 'streams', streams: this.directory.ids() });
-    for (const viewer of this.viewers) this.send(viewer, data);
+    this.enqueue(Buffer.from(JSON.stringify({ type: 'streams', streams: this.directory.ids() })), [...this.viewers]);
   }
 
   private send(viewer: Viewer, data: string): void {
+    // Behind messages still going out, so that this viewer gets them in order.
+    if (this.outbox.length) this.enqueue(Buffer.from(data), [viewer]);
+    else this.write(viewer, data);
+  }
+
+  private enqueue(data: Buffer, viewers: Viewer[]): void {
+    if (this.closed || viewers.length === 0) return;
+    this.outbox.push({ data, viewers, next: 0 });
+    // The first slice goes out now (with few viewers, all of it); a drain already scheduled
+    // takes it in turn.
+    if (!this.draining) this.drain();
+  }
+
+  private readonly drain = (): void => {
+    this.draining = undefined;
+    let budget = this.options.sendsPerTurn;
+    while (this.outbox.length && budget > 0) {
+      const job = this.outbox[0]!;
+      while (job.next < job.viewers.length && budget-- > 0) this.write(job.viewers[job.next++]!, job.data);
+      if (job.next === job.viewers.length) this.outbox.shift();
+    }
+    if (this.outbox.length && !this.closed) this.draining = setImmediate(this.drain);
+  };
+
+  private write(viewer: Viewer, data: string | Buffer): void {
     const { socket } = viewer;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > this.options.maxBufferedBytes) return this.drop(viewer);
-    socket.send(data);
+    // A Buffer would go out as a binary frame unless told otherwise.
+    socket.send(data, { binary: false });
     this.stats.messages++;
   }
 
@@ -248,15 +284,24 @@ export class Hub {
     setTimeout(() => viewer.socket.terminate(), 5000).unref();
   }
 
+  /** Pings every viewer, `sendsPerTurn` at a time, and cuts off those that missed the last ping. */
   private heartbeat(): void {
-    for (const viewer of this.viewers) {
-      if (!viewer.alive) {
-        viewer.socket.terminate();
-        continue;
+    const viewers = [...this.viewers];
+    const slice = (from: number): void => {
+      const to = Math.min(viewers.length, from + this.options.sendsPerTurn);
+      for (let i = from; i < to; i++) {
+        const viewer = viewers[i]!;
+        if (!this.viewers.has(viewer)) continue;
+        if (!viewer.alive) {
+          viewer.socket.terminate();
+          continue;
+        }
+        viewer.alive = false;
+        viewer.socket.ping();
       }
-      viewer.alive = false;
-      viewer.socket.ping();
-    }
+      if (to < viewers.length && !this.closed) setImmediate(slice, to);
+    };
+    slice(0);
   }
 
   /** Closes every socket (1001) and stops the heartbeat. Safe to call twice. */
@@ -264,6 +309,8 @@ export class Hub {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    if (this.draining) clearImmediate(this.draining);
+    this.outbox.length = 0;
     for (const viewer of this.viewers) viewer.socket.close(1001, 'server shutting down');
     this.viewers.clear();
   }

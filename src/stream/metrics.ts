@@ -12,6 +12,8 @@
  *   livecap_history_write_failures_total        events whose history write failed (full disk)
  *   livecap_history_events_held_back_total      of those, events not sent (not even their seq was recorded)
  *   livecap_streams_degraded                    streams whose history is not being written
+ *   livecap_model_timeouts_total{model}         model calls that missed their deadline
+ *   livecap_model_worker_restarts_total{model}  model workers replaced after a missed deadline
  *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics, less the
  *   gauges it names `_total` (which `promtool check metrics` rejects); their per-type
  *   nodejs_active_{handles,requests,resources}{type} stay, and sum to the same numbers
@@ -25,6 +27,7 @@ import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import type { SseChannel } from './sse.js';
 import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
+import { modelWorkerStats, type ModelWorkerStats } from '../models/worker/rpc.js';
 
 const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
   ['frames', 'livecap_stream_frames_total', 'Frames taken from the source for analysis'],
@@ -79,5 +82,21 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus, s
   new Counter({ name: 'livecap_history_write_failures_total', help: 'Events whose history write failed (a full disk, or the size cap)', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.failures); } });
   new Counter({ name: 'livecap_history_events_held_back_total', help: 'Events not sent because not even their seq could be recorded', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.heldBack); } });
   new Gauge({ name: 'livecap_streams_degraded', help: 'Streams whose history is not being written', registers: [register], collect() { this.set(streams.degraded().length); } });
+  const modelCounters: [keyof ModelWorkerStats, string, string][] = [
+    ['timeouts', 'livecap_model_timeouts_total', 'Model calls (captions, summaries) that missed their deadline'],
+    ['restarts', 'livecap_model_worker_restarts_total', 'Model workers replaced by a fresh one after a missed deadline'],
+  ];
+  for (const [key, name, help] of modelCounters) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['model'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [model, s] of modelWorkerStats()) this.inc({ model }, s[key]);
+      },
+    });
+  }
   return register;
 }

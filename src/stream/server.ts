@@ -20,6 +20,8 @@ import type { Source } from '../ingest/source.js';
 import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
 import { HistoryStore, type HistoryStoreOptions, type SearchLimits } from '../store/history-store.js';
+import { Thumbnailer } from '../media/thumbnails.js';
+import type { Frame } from '../media/image.js';
 
 export interface ServerOptions {
   host: string;
@@ -88,7 +90,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const pruner = setInterval(prune, 60_000);
   pruner.unref();
   const bus = new EventBus();
-  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline: options.pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
+  // Keyframe thumbnails are encoded in a worker thread, not on the event loop.
+  const thumbnails = new Thumbnailer();
+  const pipeline = { thumbnail: (frame: Frame) => thumbnails.dataUrl(frame), ...options.pipeline };
+  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop), status: (id) => streams.status(id) }, options.hub);
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
@@ -109,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.close();
     streams.close();
     store.close();
+    await thumbnails.close();
     throw err;
   }
   server.on('upgrade', (req, socket, head) => {
@@ -168,6 +174,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           server.closeAllConnections?.();
         });
         clearInterval(pruner);
+        await thumbnails.close();
         // Last: every event written so far is checkpointed into the database file.
         store.close();
       })()),

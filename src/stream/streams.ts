@@ -27,6 +27,7 @@ import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, Su
 import { log } from '../util/log.js';
 import { HistoryStore } from '../store/history-store.js';
 import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js';
+import { heartbeatPhase } from '../pipeline/scene-gate.js';
 
 export class StreamConflictError extends Error {
   override name = 'StreamConflictError';
@@ -104,6 +105,8 @@ export interface StreamManagerOptions {
 export class StreamManager {
   private readonly streams = new Map<string, Running>();
   private closed = false;
+  /** Streams started so far, for their heartbeat phases. */
+  private added = 0;
   readonly store: HistoryStore;
   private readonly ownsStore: boolean;
   readonly historyWrites: HistoryWriteStats = { failures: 0, heldBack: 0 };
@@ -154,7 +157,10 @@ export class StreamManager {
     const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: this.store.lastSeq(id), counters: newCounters(), captioner: name };
     this.streams.set(id, stream);
     log.info('stream added', { stream: id, url: displayUrl, captioner: name });
-    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, streamId: id }, stream.counters).subscribe({
+    // Each stream's heartbeat keyframes in a phase of their own, so streams started together
+    // do not all ask the captioner at once.
+    const gate = { heartbeatPhase: heartbeatPhase(this.added++), ...this.options.pipeline.gate };
+    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id }, stream.counters).subscribe({
       next: (event) => {
         if (event.type === 'status') {
           stream.state = event.state;

@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import type { Frame } from '../../media/image.js';
 import type { Caption, CaptionOptions } from '../captioner/captioner.js';
 import type { BackendPreference } from '../tfjs/runtime.js';
-import { WorkerRpc } from './rpc.js';
+import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from './rpc.js';
 import { parseCaptionerSpec } from '../captioner/spec.js';
 
 export interface CaptionerInfo {
@@ -28,13 +28,21 @@ export interface CaptionerInfo {
 export class CaptionerClient {
   private constructor(private readonly rpc: WorkerRpc, readonly modelDir: string, readonly info: CaptionerInfo) {}
 
-  /** Starts a worker and loads the model in it; rejects with the loader's error if the model is bad. */
-  static async start(spec: string, backend?: BackendPreference): Promise<CaptionerClient> {
+  /**
+   * Starts a worker and loads the model in it; rejects with the loader's error if the model is
+   * bad. A caption that misses its deadline rejects with `ModelTimeoutError`, and the client
+   * carries on with a fresh worker that loads the model again.
+   */
+  static async start(spec: string, backend?: BackendPreference, deadlines: ModelDeadlines = {}): Promise<CaptionerClient> {
     const { kind, dir: modelDir } = parseCaptionerSpec(spec);
     const worker = kind === 'onnx' ? './onnx-captioner-worker.js' : './captioner-worker.js';
-    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend });
+    const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend }, {
+      timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
+      setup: { method: 'load', timeoutMs: loadTimeoutMs },
+    });
     try {
-      const info = await rpc.call<CaptionerInfo>('load');
+      const info = await rpc.call<CaptionerInfo>('load', [], [], { timeoutMs: loadTimeoutMs });
       return new CaptionerClient(rpc, modelDir, info);
     } catch (err) {
       await rpc.close();
@@ -59,9 +67,8 @@ export class CaptionerClient {
   }
 
   /** Disposes the model and stops the worker. Safe to call twice. */
-  async close(): Promise<void> {
-    await this.rpc.call('dispose').catch(() => {});
-    await this.rpc.close();
+  close(): Promise<void> {
+    return this.rpc.close('dispose');
   }
 }
 
@@ -72,12 +79,15 @@ function specKey(spec: string): string {
 
 const shared = new Map<string, { client: Promise<CaptionerClient>; users: number }>();
 
-/** One shared worker per captioner spec; pair every acquire with `releaseCaptioner`. */
-export function acquireCaptioner(spec: string): Promise<CaptionerClient> {
+/**
+ * One shared worker per captioner spec; pair every acquire with `releaseCaptioner`. The
+ * deadlines of the first acquire of a spec are the ones its worker keeps.
+ */
+export function acquireCaptioner(spec: string, deadlines: ModelDeadlines = {}): Promise<CaptionerClient> {
   const key = specKey(spec);
   let entry = shared.get(key);
   if (!entry) {
-    entry = { client: CaptionerClient.start(spec), users: 0 };
+    entry = { client: CaptionerClient.start(spec, undefined, deadlines), users: 0 };
     shared.set(key, entry);
     entry.client.catch(() => shared.delete(key));
   }

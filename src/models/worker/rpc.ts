@@ -1,66 +1,254 @@
 /**
  * Request/response calls into a worker thread, so model inference never runs on the event loop.
  *
- * Main side: `WorkerRpc` starts the worker, sends `{id, method, args}` and settles each call's
- * promise from the matching reply. If the worker dies, every pending and later call rejects with
- * an error that names the worker and the cause. `close()` is idempotent.
+ * Main side: `WorkerRpc` starts the worker and sends it one call at a time (`{id, method,
+ * args}`), settling each call's promise from the matching reply. Every call has a deadline:
+ * a call that misses it rejects with a `ModelTimeoutError`, the worker (stuck in a model, say)
+ * is terminated and a fresh one started with the same workerData; the `setup` call (loading
+ * the model) is sent to it first, and the calls that were waiting carry on with it. So one
+ * stuck inference costs one deadline, not every later caption of every stream sharing the
+ * model. If the worker dies on its own, every pending and later call rejects with an error
+ * that names the worker and the cause. `close()` is idempotent.
  * Worker side: `serveRpc(handlers)` answers calls one at a time, in order, so a model (one
- * native session) never sees two calls at once.
+ * native session) never sees two calls at once. An error thrown there crosses back with its
+ * `name`, message and `code`, so a caller can tell a bad input from a crash.
+ *
+ * Deadlines and restarts are counted per worker name (`modelWorkerStats`) for /metrics.
  */
 import { Worker, parentPort, type TransferListItem } from 'node:worker_threads';
+import { log } from '../../util/log.js';
 
 interface Request {
   id: number;
   method: string;
   args: unknown[];
 }
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+interface RemoteError {
+  name: string;
+  message: string;
+  code?: string | number;
+}
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: RemoteError };
+
+/** A model call that got no answer within its deadline; the worker that held it was replaced. */
+export class ModelTimeoutError extends Error {
+  override name = 'ModelTimeoutError';
+  constructor(
+    /** The worker's name, e.g. `captioner models/captioner-synth`. */
+    readonly model: string,
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${model} did not answer '${method}' within ${seconds(timeoutMs)}; its worker was restarted`);
+  }
+}
+
+/** A model worker that is gone for good: it crashed, exited, or its replacement could not load the model. */
+export class ModelWorkerError extends Error {
+  override name = 'ModelWorkerError';
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** An error as thrown in the worker: its class name, message and code, rebuilt on this side. */
+function fromRemote(e: RemoteError): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.code !== undefined) Object.assign(err, { code: e.code });
+  return err;
+}
+
+export interface WorkerRpcOptions {
+  /** Deadline of a call, in ms, unless the call sets its own (default 30 s). */
+  timeoutMs?: number;
+  /** Sent first to a worker started in place of one that missed a deadline (loading the model again). */
+  setup?: { method: string; args?: unknown[]; timeoutMs?: number };
+}
+
+export const RPC_DEFAULTS = { timeoutMs: 30_000 } as const;
+
+/** Deadlines of a model client's calls, in ms. */
+export interface ModelDeadlines {
+  /** One caption or summary (default 30 s); a worker that misses it is replaced. */
+  timeoutMs?: number;
+  /** Loading the model, at start and in a replacement worker (default 5 min). */
+  loadTimeoutMs?: number;
+}
+
+export const LOAD_TIMEOUT_MS = 300_000;
+
+/** Times model workers missed a deadline and were replaced, per worker name, since the process started. */
+export interface ModelWorkerStats {
+  timeouts: number;
+  restarts: number;
+}
+const stats = new Map<string, ModelWorkerStats>();
+
+/** A snapshot of every model worker's deadline misses and restarts, for /metrics. */
+export function modelWorkerStats(): ReadonlyMap<string, ModelWorkerStats> {
+  return new Map([...stats].map(([name, s]) => [name, { ...s }]));
+}
+
+interface Call {
+  id: number;
+  method: string;
+  args: unknown[];
+  transfer: TransferListItem[];
+  timeoutMs: number;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  /** The call that loads a replacement worker: if it fails, there is no working worker left. */
+  setup?: boolean;
+  timer?: NodeJS.Timeout;
+}
 
 export class WorkerRpc {
-  private readonly worker: Worker;
+  private worker: Worker;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Calls not yet sent; one call at a time is with the worker. */
+  private readonly queue: Call[] = [];
+  private current: Call | undefined;
   private failure: Error | undefined;
   private closed = false;
+  private stopping: Promise<void> | undefined;
+  private readonly options: { timeoutMs: number; setup?: WorkerRpcOptions['setup'] };
+  private readonly stats: ModelWorkerStats;
 
-  constructor(script: URL, readonly name: string, workerData?: unknown) {
-    this.worker = new Worker(script, { workerData, name });
-    this.worker.on('message', (reply: Reply) => {
-      const call = this.pending.get(reply.id);
-      if (!call) return;
-      this.pending.delete(reply.id);
+  constructor(
+    private readonly script: URL,
+    readonly name: string,
+    private readonly workerData?: unknown,
+    options: WorkerRpcOptions = {},
+  ) {
+    this.options = { ...RPC_DEFAULTS, ...options };
+    let s = stats.get(name);
+    if (!s) stats.set(name, (s = { timeouts: 0, restarts: 0 }));
+    this.stats = s;
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(this.script, { workerData: this.workerData, name: this.name });
+    // Events of a worker that was replaced or closed are not this one's business any more.
+    const mine = () => worker === this.worker && !this.closed;
+    worker.on('message', (reply: Reply) => {
+      const call = this.current;
+      if (!mine() || !call || call.id !== reply.id) return;
+      this.settle(call);
       if (reply.ok) call.resolve(reply.value);
-      else call.reject(new Error(reply.error));
+      else if (call.setup) this.fail(new ModelWorkerError(`${this.name}: the worker started after a missed deadline could not load its model: ${reply.error.message}`));
+      else call.reject(fromRemote(reply.error));
+      this.pump();
     });
-    this.worker.on('error', (err) => this.fail(new Error(`${name} worker crashed: ${err.message}`)));
-    this.worker.on('exit', (code) => this.fail(new Error(this.closed ? `${name} worker was closed` : `${name} worker exited (code ${code})`)));
+    worker.on('error', (err) => {
+      if (mine()) this.fail(new ModelWorkerError(`${this.name} worker crashed: ${err.message}`));
+    });
+    worker.on('exit', (code) => {
+      if (mine()) this.fail(new ModelWorkerError(`${this.name} worker exited (code ${code})`));
+    });
+    return worker;
+  }
+
+  private settle(call: Call): void {
+    clearTimeout(call.timer);
+    if (this.current === call) this.current = undefined;
+  }
+
+  /** Sends the next waiting call, if the worker is free. */
+  private pump(): void {
+    if (this.current || this.failure || this.closed) return;
+    const call = this.queue.shift();
+    if (!call) return;
+    this.current = call;
+    call.timer = setTimeout(() => this.missed(call), call.timeoutMs);
+    this.worker.postMessage({ id: call.id, method: call.method, args: call.args } satisfies Request, call.transfer);
+  }
+
+  private missed(call: Call): void {
+    if (this.current !== call) return;
+    this.settle(call);
+    this.stats.timeouts++;
+    const error = new ModelTimeoutError(this.name, call.method, call.timeoutMs);
+    if (call.setup) {
+      this.fail(new ModelWorkerError(`${this.name}: the worker started after a missed deadline did not load its model within ${seconds(call.timeoutMs)}`));
+      return;
+    }
+    if (this.stopping) {
+      // Closing: no point loading the model again just to dispose of it.
+      this.fail(error);
+      return;
+    }
+    call.reject(error);
+    // Not awaited: a thread stuck in native code ends only when that code returns, and the
+    // calls waiting here should not wait for it.
+    const stuck = this.worker;
+    this.worker = this.spawn();
+    stuck.terminate().catch(() => {});
+    this.stats.restarts++;
+    log.warn('model worker restarted after a missed deadline', { model: this.name, method: call.method, timeoutMs: call.timeoutMs, waiting: this.queue.length });
+    const setup = this.options.setup;
+    if (setup) this.queue.unshift(this.newCall(setup.method, setup.args ?? [], [], setup.timeoutMs ?? call.timeoutMs, () => {}, () => {}, true));
+    this.pump();
   }
 
   private fail(err: Error): void {
     this.failure ??= err;
-    for (const call of this.pending.values()) call.reject(this.failure);
-    this.pending.clear();
+    // A worker that failed for good (or hangs) is of no further use.
+    if (!this.closed) this.worker.terminate().catch(() => {});
+    const calls = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
+    for (const call of calls) {
+      this.settle(call);
+      call.reject(this.failure);
+    }
   }
 
-  call<T>(method: string, args: unknown[] = [], transfer: TransferListItem[] = []): Promise<T> {
+  private newCall(method: string, args: unknown[], transfer: TransferListItem[], timeoutMs: number, resolve: (v: unknown) => void, reject: (e: Error) => void, setup = false): Call {
+    return { id: this.nextId++, method, args, transfer, timeoutMs, resolve, reject, setup };
+  }
+
+  /** Calls `method` in the worker; rejects with `ModelTimeoutError` after `timeoutMs` (default: the client's). */
+  call<T>(method: string, args: unknown[] = [], transfer: TransferListItem[] = [], options: { timeoutMs?: number } = {}): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error(`${this.name} worker was closed`));
-    const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, method, args } satisfies Request, transfer);
+      this.queue.push(this.newCall(method, args, transfer, options.timeoutMs ?? this.options.timeoutMs, resolve as (v: unknown) => void, reject));
+      this.pump();
     });
   }
 
-  /** The worker's thread id, for tests and logs. */
+  /** The worker's thread id, for tests and logs (a new one after a restart). */
   get threadId(): number {
     return this.worker.threadId;
   }
 
-  /** Stops the worker; pending calls reject. Safe to call twice. */
-  async close(): Promise<void> {
+  /**
+   * Stops the worker: first `finalCall` (releasing the model), if given, after the calls
+   * already made, within `finalTimeoutMs`; then pending calls reject. Safe to call twice.
+   */
+  close(finalCall?: string, finalTimeoutMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      if (finalCall && !this.failure && !this.closed) {
+        // Bounded from now, calls still waiting before it included.
+        let timer: NodeJS.Timeout | undefined;
+        const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, finalTimeoutMs)));
+        await Promise.race([this.call(finalCall, [], [], { timeoutMs: finalTimeoutMs }).catch(() => {}), giveUp]);
+        clearTimeout(timer);
+      }
+      await this.terminate();
+    })();
+    return this.stopping;
+  }
+
+  private async terminate(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const calls = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
+    for (const call of calls) {
+      this.settle(call);
+      call.reject(new Error(`${this.name} worker was closed`));
+    }
     await this.worker.terminate();
   }
 }
@@ -81,7 +269,10 @@ export function serveRpc(handlers: Handlers): void {
         const transfer = (value as { transfer?: TransferListItem[] } | undefined)?.transfer;
         port.postMessage({ id: req.id, ok: true, value } satisfies Reply, transfer ?? []);
       } catch (err) {
-        port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply);
+        const e = err instanceof Error ? err : new Error(String(err));
+        const code = (e as { code?: unknown }).code;
+        const error: RemoteError = { name: e.name, message: e.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) };
+        port.postMessage({ id: req.id, ok: false, error } satisfies Reply);
       }
     });
   });

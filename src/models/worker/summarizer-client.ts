@@ -7,7 +7,7 @@
  *   await summarizer.close();
  */
 import type { GenerationOptions, GenerationOverrides } from '../seq2seq/generation-config.js';
-import { WorkerRpc } from './rpc.js';
+import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from './rpc.js';
 import { captionsAsText } from '../seq2seq/summary-input.js';
 
 export interface Summary {
@@ -21,11 +21,19 @@ export interface Summary {
 export class SummarizerClient {
   private constructor(private readonly rpc: WorkerRpc, readonly modelDir: string, readonly provider: string, readonly generation: GenerationOptions) {}
 
-  /** Starts a worker and opens the model in it; rejects with the loader's error if the folder is bad. */
-  static async start(modelDir: string, generation: GenerationOverrides = {}): Promise<SummarizerClient> {
-    const rpc = new WorkerRpc(new URL('./summarizer-worker.js', import.meta.url), `summarizer ${modelDir}`, { modelDir, generation });
+  /**
+   * Starts a worker and opens the model in it; rejects with the loader's error if the folder is
+   * bad. A summary that misses its deadline rejects with `ModelTimeoutError`, and the client
+   * carries on with a fresh worker that opens the model again.
+   */
+  static async start(modelDir: string, generation: GenerationOverrides = {}, deadlines: ModelDeadlines = {}): Promise<SummarizerClient> {
+    const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+    const rpc = new WorkerRpc(new URL('./summarizer-worker.js', import.meta.url), `summarizer ${modelDir}`, { modelDir, generation }, {
+      timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
+      setup: { method: 'load', timeoutMs: loadTimeoutMs },
+    });
     try {
-      const info = await rpc.call<{ provider: string; generation: GenerationOptions }>('load');
+      const info = await rpc.call<{ provider: string; generation: GenerationOptions }>('load', [], [], { timeoutMs: loadTimeoutMs });
       return new SummarizerClient(rpc, modelDir, info.provider, info.generation);
     } catch (err) {
       await rpc.close();
@@ -42,8 +50,7 @@ export class SummarizerClient {
   }
 
   /** Releases the sessions and stops the worker. Safe to call twice. */
-  async close(): Promise<void> {
-    await this.rpc.call('dispose').catch(() => {});
-    await this.rpc.close();
+  close(): Promise<void> {
+    return this.rpc.close('dispose');
   }
 }

@@ -1,0 +1,44 @@
+/**
+ * Keyframe thumbnails made in a worker thread of their own: a JPEG encode in JavaScript takes
+ * milliseconds to tens of milliseconds and makes garbage, which on the event loop would hold
+ * up every viewer. One `Thumbnailer` serves every stream of a server; it is shared, not per
+ * stream, because encodes are short and rare (one per caption).
+ *
+ *   const thumbnails = new Thumbnailer();
+ *   const url = await thumbnails.dataUrl(frame);   // 'data:image/jpeg;base64,…'
+ *   await thumbnails.close();
+ */
+import { WorkerRpc } from '../models/worker/rpc.js';
+import type { Frame } from './image.js';
+
+export class Thumbnailer {
+  /** Started with the first thumbnail, so a server that makes none runs no worker. */
+  private rpc: WorkerRpc | undefined;
+  private closed = false;
+  /** Thumbnails made so far. */
+  made = 0;
+
+  private worker(): WorkerRpc {
+    if (this.closed) throw new Error('thumbnails worker was closed');
+    return (this.rpc ??= new WorkerRpc(new URL('./thumbnail-worker.js', import.meta.url), 'thumbnails', undefined, { timeoutMs: 10_000 }));
+  }
+
+  /** The frame as a JPEG data URL; the caller keeps its frame (a copy is sent). */
+  async dataUrl(frame: Frame, quality = 80): Promise<string> {
+    const data = new Uint8Array(frame.data);
+    const url = await this.worker().call<string>('dataUrl', [{ width: frame.width, height: frame.height, data }, quality], [data.buffer]);
+    this.made++;
+    return url;
+  }
+
+  /** The worker's thread id, for tests and logs (starts the worker). */
+  get threadId(): number {
+    return this.worker().threadId;
+  }
+
+  /** Stops the worker. Safe to call twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.rpc?.close();
+  }
+}
