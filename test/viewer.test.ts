@@ -307,3 +307,21 @@ test('the viewer searches every caption and links the subtitles of the stream', 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('on a server without a summarizer the page says video captions are off instead of waiting for one', async () => {
+  const bare = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), captionerName: 'embedded', pipeline: { output: { width: 160, height: 120, fps: 5 } } });
+  try {
+    bare.addSource('bars', { kind: 'testsrc', input: 'smptebars', pattern: 'smptebars' }, 'bars');
+    const info = (await (await fetch(`${bare.url}/api/streams/bars`)).json()) as { summaries: boolean };
+    assert.equal(info.summaries, false);
+    assert.equal(((await (await fetch(`${server.url}/api/streams/demo`)).json()) as { summaries: boolean }).summaries, true);
+    const page = await browser.newPage();
+    await page.goto(`${bare.url}/?stream=bars`);
+    await page.waitForFunction(() => /off on this server/.test(document.querySelector('#summary')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    assert.equal(await page.getAttribute('#summary', 'aria-live'), 'polite');
+    await page.close();
+  } finally {
+    await bare.close();
+    await releaseCaptioner(EMBEDDED_CAPTIONER);
+  }
+});

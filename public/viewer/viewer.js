@@ -89,8 +89,12 @@ async function loadHistory(id) {
   // History is oldest first and may hold days: ask only for the newest events the page shows.
   const info = await fetch(`/api/streams/${encodeURIComponent(id)}`, { headers: authHeaders });
   if (!info.ok) return;
-  const { lastSeq: newest, captioner } = await info.json();
-  if (id === selected) $('captioner').textContent = `captioned by ${captioner}`;
+  const { lastSeq: newest, captioner, summaries } = await info.json();
+  if (id === selected) {
+    $('captioner').textContent = `captioned by ${captioner}`;
+    // Without a summarizer no summary will come: say so rather than wait for one forever.
+    if (!summaries && $('summary').dataset.seq === undefined) $('summary').textContent = 'Video captions are off on this server (no summarizer).';
+  }
   const since = Math.max(0, newest - HISTORY_LIMIT - 1);
   const res = await fetch(`/api/streams/${encodeURIComponent(id)}/captions?since=${since}&limit=${HISTORY_LIMIT + 1}`, { headers: authHeaders });
   if (!res.ok) return;

@@ -152,6 +152,7 @@ export function openApiDocument(): object {
             error: { type: 'string' },
             lastSeq: { type: 'integer' },
             captioner: { type: 'string' },
+            summaries: { type: 'boolean', description: 'whether video captions (summaries) are made for this stream' },
             counters: { type: 'object', additionalProperties: { type: 'integer' } },
             degraded: { type: 'string', description: 'why the stream works less well than it should (history not being written), while it lasts' },
             saved: { type: 'boolean', description: 'added over the API: it comes back after a restart' },

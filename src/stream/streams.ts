@@ -55,6 +55,8 @@ export interface StreamInfo {
   counters: PipelineCounters;
   /** Which captioner captions this stream (its spec, as `livecap serve --captioner` names it). */
   captioner: string;
+  /** Whether video captions (summaries) are made for this stream (false: the server has no summarizer). */
+  summaries: boolean;
   /** Why the stream works less well than it should (history not being written), while it lasts. */
   degraded?: string;
   /** True for a stream added over the API: it is saved and comes back after a restart. */
@@ -327,7 +329,7 @@ export class StreamManager {
   }
 
   private info(s: Running): StreamInfo {
-    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, degraded: s.degraded, saved: s.saved };
+    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, summaries: this.options.pipeline.summary !== undefined, degraded: s.degraded, saved: s.saved };
   }
 
   /** Stops every stream. Safe to call twice. */
