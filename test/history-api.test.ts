@@ -12,6 +12,7 @@ import { cues, toSrt, toWebVtt } from '../src/stream/subtitles.js';
 import type { CaptionMessage } from '../src/stream/events.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { waitFor } from './helpers/processes.js';
+import { readEvents } from './helpers/sse-client.js';
 
 const caption = (seq: number, frameTs: number, text: string): CaptionMessage => ({ type: 'caption', stream: 's', seq, ts: frameTs + 30, frameTs, text, latencyMs: 30 });
 
@@ -80,27 +81,6 @@ test('search finds captions by their words, filtered by stream and time', async 
   assert.match((await missing.json()).error, /q is required/);
 });
 
-/** Reads server-sent events until `enough` says stop. */
-async function readEvents(res: Response, enough: (events: { event: string; id?: string; data: any }[]) => boolean): Promise<{ event: string; id?: string; data: any }[]> {
-  const events: { event: string; id?: string; data: any }[] = [];
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  while (!enough(events)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-      if (fields.data) events.push({ event: fields.event, id: fields.id, data: JSON.parse(fields.data) });
-    }
-  }
-  await reader.cancel();
-  return events;
-}
 
 test('server-sent events resume after Last-Event-ID, then go on live with no gap or duplicate', async () => {
   const res = await fetch(`${ts.server.url}/api/streams/clip/events`, { headers: { 'last-event-id': '2' } });

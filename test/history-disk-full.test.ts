@@ -11,9 +11,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { videoScript, writeVideo } from '../src/synth/video.js';
-import { livecap, reap, type LivecapProcess } from './helpers/livecap-process.js';
+import { livecap, metricValue as metric, reap, seqViewer, type LivecapProcess } from './helpers/livecap-process.js';
 import { waitFor } from './helpers/processes.js';
 
 function mountTmpfs(dir: string, size: string): boolean {
@@ -40,19 +39,6 @@ function fill(path: string): number {
   return bytes;
 }
 
-async function viewer(url: string): Promise<{ seqs: number[]; socket: WebSocket }> {
-  const socket = new WebSocket(url.replace('http', 'ws') + '/ws');
-  const seqs: number[] = [];
-  socket.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as { type: string; seq?: number };
-    if (m.type === 'caption' || m.type === 'summary') seqs.push(m.seq!);
-  });
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  socket.send(JSON.stringify({ type: 'subscribe', streams: ['clip'] }));
-  return { seqs, socket };
-}
-
-const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 test('on a full disk no seq is reused, the stream is degraded, SIGTERM exits 0 and a start fails clearly', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'livecap-disk-'));
@@ -70,7 +56,7 @@ test('on a full disk no seq is reused, the stream is degraded, SIGTERM exits 0 a
     await writeVideo(videoScript(79, { duration: 12, minScene: 0.8, maxScene: 1.5, width: 160, height: 120, fps: 10 }), join(dir, 'clip.mp4'));
     p = livecap(args);
     const url = await p.url();
-    const before = await viewer(url);
+    const before = await seqViewer(url, 'clip');
     await waitFor('three events', () => before.seqs.length >= 3, 60_000);
     const filled = fill(join(disk, 'filler'));
 
@@ -103,7 +89,7 @@ test('on a full disk no seq is reused, the stream is degraded, SIGTERM exits 0 a
     // Room again: events carry on past everything a viewer saw.
     await rm(join(disk, 'filler'));
     p = livecap(args);
-    const after = await viewer(await p.url());
+    const after = await seqViewer(await p.url(), 'clip');
     await waitFor('events after the restart', () => after.seqs.length >= 3, 60_000);
     console.log(`# after the restart: seq ${after.seqs[0]}..${after.seqs.at(-1)}`);
     for (const s of after.seqs) assert.ok(s > seen, `seq ${s} after the restart was already used before it (up to ${seen})`);

@@ -9,24 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { videoScript, writeVideo } from '../src/synth/video.js';
-import { livecap, reap, type LivecapProcess } from './helpers/livecap-process.js';
+import { livecap, metricValue as metric, reap, seqViewer, type LivecapProcess } from './helpers/livecap-process.js';
 import { waitFor } from './helpers/processes.js';
 
-async function viewer(url: string): Promise<{ seqs: number[]; socket: WebSocket }> {
-  const socket = new WebSocket(url.replace('http', 'ws') + '/ws');
-  const seqs: number[] = [];
-  socket.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as { type: string; seq?: number };
-    if (m.type === 'caption' || m.type === 'summary') seqs.push(m.seq!);
-  });
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  socket.send(JSON.stringify({ type: 'subscribe', streams: ['clip'] }));
-  return { seqs, socket };
-}
-
-const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 test('with history full, events are counted as not stored, the stream is degraded, and after a restart no seq is reused', async () => {
   const media = await mkdtemp(join(tmpdir(), 'livecap-full-'));
@@ -39,7 +25,7 @@ test('with history full, events are counted as not stored, the stream is degrade
     await writeVideo(videoScript(78, { duration: 12, minScene: 0.8, maxScene: 1.5, width: 160, height: 120, fps: 10 }), join(media, 'clip.mp4'));
     p = livecap(args);
     const url = await p.url();
-    const before = await viewer(url);
+    const before = await seqViewer(url, 'clip');
     let metrics = '';
     await waitFor('write failures counted', () => {
       void fetch(`${url}/metrics`).then(async (r) => (metrics = await r.text()));
@@ -72,7 +58,7 @@ test('with history full, events are counted as not stored, the stream is degrade
     const seen = Math.max(...before.seqs);
 
     p = livecap(args);
-    const after = await viewer(await p.url());
+    const after = await seqViewer(await p.url(), 'clip');
     await waitFor('events after the restart', () => after.seqs.length >= 3, 90_000);
     console.log(`# after the restart: seq ${after.seqs[0]}..${after.seqs.at(-1)}`);
     for (const s of after.seqs) assert.ok(s > seen, `seq ${s} after the restart was already used before it (up to ${seen})`);

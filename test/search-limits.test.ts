@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { HistoryStore } from '../src/store/history-store.js';
 import type { CaptionMessage } from '../src/stream/events.js';
@@ -100,5 +100,41 @@ test('past the cap on concurrent searches a search gets 429 with Retry-After', a
     assert.equal((await ts.server.app.request('/api/search?q=a')).status, 200, 'once it finished, the next may run');
   } finally {
     await ts.close();
+  }
+});
+
+test('a history file is searched in a thread of its own: the same hits as on the event loop, which stays free meanwhile', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'livecap-search-thread-'));
+  const file = new HistoryStore({ path: join(dir, 'history.db') });
+  const memory = new HistoryStore({ path: ':memory:' });
+  try {
+    const t0 = Date.now() - 200_000_000;
+    // Three old events on a stream of their own, then 60,000 on four others.
+    const events = [1, 2, 3].map((seq) => caption('rare', seq, t0 + seq, `a rare ${sentence(seq)}`));
+    for (let seq = 1; seq <= 60_000; seq++) events.push(caption(`cam${seq % 4}`, seq, t0 + 1000 + seq * 1000, sentence(seq)));
+    file.appendMany(events);
+    memory.appendMany(events);
+    const queries = [{ q: 'a' }, { q: 'circle', stream: 'cam1' }, { q: 'red sq', to: t0 + 30_000_000 }, { q: 'grass', from: t0 + 50_000_000, limit: 7 }, { q: 'a', stream: 'nope' }, { q: 'zebra' }, { q: 'rare' }];
+    for (const query of queries) {
+      const seqs = async (store: HistoryStore) => (await store.search(query)).map((h) => `${h.event.stream}/${h.event.seq} ${h.snippet}`);
+      assert.deepEqual(await seqs(file), await seqs(memory), `search ${JSON.stringify(query)}`);
+    }
+    // A filter that holds few events: many small steps over the whole history.
+    const limits = { candidates: 2000, windowRows: 200, stepRows: 200, deadlineMs: 60_000 };
+    const busy = async (store: HistoryStore) => {
+      const before = performance.eventLoopUtilization();
+      const hits = await store.search({ q: 'a', stream: 'rare' }, limits);
+      return { hits: hits.length, utilization: performance.eventLoopUtilization(before).utilization };
+    };
+    const onLoop = await busy(memory);
+    const inThread = await busy(file);
+    console.log(`# event loop busy ${(onLoop.utilization * 100).toFixed(0)}% searching on it, ${(inThread.utilization * 100).toFixed(0)}% with the search in its thread`);
+    assert.equal(inThread.hits, 3);
+    assert.equal(onLoop.hits, 3);
+    assert.ok(inThread.utilization < 0.3, `the event loop was busy ${(inThread.utilization * 100).toFixed(0)}% of a threaded search`);
+  } finally {
+    file.close();
+    memory.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

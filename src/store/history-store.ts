@@ -9,10 +9,8 @@
  * event loop; nothing here waits on the network.
  *
  * Search is the one read whose cost grows with history (a common word matches most of a
- * million events), so it is bounded: it looks at the newest `candidates` matches only
- * (newest first, in rowid windows of `windowRows` that yield to the event loop between them,
- * the time range narrowing where the windows start and end), ranks those, and stops looking
- * at `deadlineMs`. Prefixes of one to three letters have their own index, so `a` as the last
+ * million events), so it is bounded (search.ts) and, for a history file, runs in a thread of
+ * its own with a read-only connection (search-thread.ts), off the event loop. Prefixes of one to three letters have their own index, so `a` as the last
  * word being typed does not merge the lists of every word that starts with it.
  *
  *   events       one row per event: stream, seq (unique together), type, ts, text, JSON body
@@ -40,6 +38,10 @@ import Database from 'better-sqlite3';
 import type { SequencedMessage } from '../stream/events.js';
 import { log } from '../util/log.js';
 import { nextTurn } from '../util/turns.js';
+import { prepareSearch, searchStored, SEARCH_DEFAULTS, type SearchHit, type SearchLimits, type SearchQuery, type SearchStatements, type StoredHit } from './search.js';
+import { SearchThread } from './search-thread.js';
+
+export { ftsQuery, SEARCH_DEFAULTS, type SearchHit, type SearchLimits, type SearchQuery } from './search.js';
 
 export interface HistoryStoreOptions {
   /** A file path, or ':memory:' for a history that lasts as long as the process. */
@@ -64,43 +66,10 @@ export interface SavedStream {
   captioner?: string;
 }
 
-export interface SearchLimits {
-  /** Matches considered (the newest in the range); the best of these are returned. */
-  candidates: number;
-  /** Rowids looked at per step before yielding to the event loop. */
-  windowRows: number;
-  /** Matches read per step at most. */
-  stepRows: number;
-  /** A search stops looking for more candidates after this long, and ranks what it has. */
-  deadlineMs: number;
-}
 
-export const SEARCH_DEFAULTS: SearchLimits = { candidates: 2000, windowRows: 5000, stepRows: 200, deadlineMs: 2000 };
-
-/**
- * Okapi BM25 over the candidates of one search (k1 = 1.2, b = 0.75): how often the query's
- * words occur in an event's text against its length. Every candidate holds every word, so
- * the words' rarity, which would weigh them equally across candidates, is left out.
- */
-function rankCandidates(found: { marked: string; ts: number }[]): { score: number; ts: number; i: number }[] {
-  const lengths = found.map((c) => c.marked.match(/[\p{L}\p{N}]+/gu)?.length ?? 1);
-  const average = lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length);
-  return found.map((c, i) => {
-    const tf = c.marked.split('\x01').length - 1;
-    return { score: (tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * lengths[i]!) / average)), ts: c.ts, i };
-  });
-}
 
 const FTS_TABLE = `CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61', prefix = '1 2 3')`;
 
-export interface SearchQuery {
-  q: string;
-  stream?: string;
-  /** Epoch milliseconds, inclusive. */
-  from?: number;
-  to?: number;
-  limit?: number;
-}
 
 /** An event as the store keeps it: its JSON is what viewers are sent, byte for byte. */
 export interface StoredEvent {
@@ -109,21 +78,7 @@ export interface StoredEvent {
   json: string;
 }
 
-export interface SearchHit {
-  event: SequencedMessage;
-  /** The matching text with matched words in [brackets]. */
-  snippet: string;
-}
 
-/** Words of a user's query as an FTS5 query that matches all of them (prefixes for the last). */
-export function ftsQuery(q: string): string | undefined {
-  const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu);
-  if (!words?.length) return undefined;
-  const terms = words.slice(0, 16).map((w) => `"${w}"`);
-  // The last word may still be being typed: match it as a prefix.
-  terms[terms.length - 1] += '*';
-  return terms.join(' ');
-}
 
 /** Files larger than this skip `quick_check` at open (it reads every page: seconds on a big file). */
 const QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024;
@@ -156,8 +111,11 @@ export class HistoryStore {
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
   private readonly writes: Record<'saveStream' | 'forgetStream' | 'probe', Database.Statement>;
-  /** The reads a subscribe, a page or a search makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'idAtOrBefore' | 'idAtOrAfter' | 'maxId' | 'candidates' | 'hit', Database.Statement>;
+  /** Where searches run: a thread of their own for a file, this connection for a history in memory. */
+  private readonly searchThread: SearchThread | undefined;
+  private readonly searchSql: SearchStatements | undefined;
+  /** The reads a subscribe or a page makes, prepared once. */
+  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes', Database.Statement>;
   private readonly appendTx: (m: SequencedMessage) => void;
   private readonly appendManyTx: (ms: readonly SequencedMessage[]) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
@@ -264,24 +222,9 @@ export class HistoryStore {
       captionTimes: this.db.prepare(
         "SELECT json_extract(body, '$.frameTs') AS frameTs, text FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
       ),
-      idAtOrBefore: this.db.prepare('SELECT id FROM events WHERE ts <= ? ORDER BY ts DESC, id DESC LIMIT 1'),
-      idAtOrAfter: this.db.prepare('SELECT id FROM events WHERE ts >= ? ORDER BY ts, id LIMIT 1'),
-      maxId: this.db.prepare('SELECT max(id) AS id FROM events'),
-      // Newest first within a window of rowids: FTS5 walks its lists backwards and stops at the
-      // limit. No `rank`: FTS5's bm25 counts every event holding each word, on every call.
-      candidates: this.db.prepare(
-        `SELECT f.rowid AS id, e.ts AS ts, highlight(events_fts, 0, char(1), char(2)) AS marked
-         FROM events_fts f JOIN events e ON e.id = f.rowid
-         WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid <= ? AND (? IS NULL OR e.stream = ?) AND e.ts >= ? AND e.ts <= ?
-         ORDER BY f.rowid DESC LIMIT ?`,
-      ),
-      // One by one: FTS5 seeks straight to a rowid, where a list of them would scan the match.
-      hit: this.db.prepare(
-        `SELECT e.body AS body, snippet(events_fts, 0, '[', ']', '…', 12) AS snippet
-         FROM events_fts f JOIN events e ON e.id = f.rowid
-         WHERE events_fts MATCH ? AND f.rowid = ?`,
-      ),
     };
+    if (options.path === ':memory:') this.searchSql = prepareSearch(this.db);
+    else this.searchThread = new SearchThread(options.path);
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     const write = (m: SequencedMessage) => {
       this.insert.run(m.stream, m.seq, m.type, m.ts, m.text, JSON.stringify(m));
@@ -377,43 +320,20 @@ export class HistoryStore {
 
   /**
    * Captions and summaries containing every word of the query, best match first among the
-   * newest `limits.candidates` matches (in the stream and time range asked for). Reads in
-   * steps that yield to the event loop; see the header for the bounds.
+   * newest `limits.candidates` matches (in the stream and time range asked for): for a history
+   * file in the search thread, for one in memory here, a step per turn of the event loop.
    */
   async search(query: SearchQuery, limits: SearchLimits = SEARCH_DEFAULTS): Promise<SearchHit[]> {
-    const match = ftsQuery(query.q);
-    if (!match) return [];
-    // Even the first step waits its turn: requests that arrive together do not run back to back.
-    await nextTurn();
     if (this.closed) return [];
-    const from = query.from ?? 0;
-    const to = query.to ?? Number.MAX_SAFE_INTEGER;
-    const stream = query.stream ?? null;
-    // Events are stored as they are made, so their ids follow their times: the range in ids.
-    const id = (row: unknown) => (row as { id: number | null } | undefined)?.id ?? undefined;
-    let hi = query.to !== undefined ? id(this.reads.idAtOrBefore.get(to)) : id(this.reads.maxId.get());
-    const lo = query.from !== undefined ? id(this.reads.idAtOrAfter.get(from)) : 1;
-    if (hi === undefined || lo === undefined) return [];
-    const found: { id: number; ts: number; marked: string }[] = [];
-    const deadline = Date.now() + limits.deadlineMs;
-    while (hi >= lo && found.length < limits.candidates) {
-      const step = Math.min(limits.stepRows, limits.candidates - found.length);
-      const rows = this.reads.candidates.all(match, Math.max(lo, hi - limits.windowRows + 1), hi, stream, stream, from, to, step) as { id: number; ts: number; marked: string }[];
-      found.push(...rows);
-      // A full step may have stopped inside the window: carry on below its last match.
-      hi = rows.length === step ? rows[rows.length - 1]!.id - 1 : hi - limits.windowRows;
-      if (hi < lo || found.length >= limits.candidates || Date.now() > deadline) break;
+    let hits: StoredHit[];
+    if (this.searchThread) hits = await this.searchThread.search(query, limits);
+    else {
+      // Even the first step waits its turn: requests that arrive together do not run back to back.
       await nextTurn();
       if (this.closed) return [];
+      hits = await searchStored(this.searchSql!, query, limits, nextTurn, () => this.closed);
     }
-    const ranked = rankCandidates(found).sort((a, b) => b.score - a.score || b.ts - a.ts);
-    const best = ranked.slice(0, Math.min(query.limit ?? 50, 500)).map((r) => found[r.i]!);
-    if (best.length === 0) return [];
-    return best.flatMap((c) => {
-      const r = this.reads.hit.get(match, c.id) as { body: string; snippet: string } | undefined;
-      // Retention may have removed it while the search yielded.
-      return r ? [{ event: JSON.parse(r.body) as SequencedMessage, snippet: r.snippet }] : [];
-    });
+    return hits.map((h) => ({ event: JSON.parse(h.body) as SequencedMessage, snippet: h.snippet }));
   }
 
   /**
@@ -464,6 +384,8 @@ export class HistoryStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // An idle reader does not hold the journal; a search still running gets no hits.
+    void this.searchThread?.close();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import WebSocket from 'ws';
 import { waitFor } from './processes.js';
 
 export interface LivecapProcess {
@@ -44,3 +45,19 @@ export function livecap(args: string[], options: Pick<SpawnOptions, 'uid' | 'gid
 export function reap(p: LivecapProcess | undefined): void {
   if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
 }
+
+/** A WebSocket viewer of one stream that records the seq of every caption and summary it gets. */
+export async function seqViewer(url: string, stream: string): Promise<{ seqs: number[]; socket: WebSocket }> {
+  const socket = new WebSocket(url.replace('http', 'ws') + '/ws');
+  const seqs: number[] = [];
+  socket.on('message', (d) => {
+    const m = JSON.parse(d.toString()) as { type: string; seq?: number };
+    if (m.type === 'caption' || m.type === 'summary') seqs.push(m.seq!);
+  });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  socket.send(JSON.stringify({ type: 'subscribe', streams: [stream] }));
+  return { seqs, socket };
+}
+
+/** A metric's value (without labels) in a Prometheus text answer; NaN if absent. */
+export const metricValue = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
