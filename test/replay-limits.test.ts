@@ -178,3 +178,32 @@ test('an SSE replay is held to the byte budget, SSE clients count as viewers, an
     await ts.close();
   }
 });
+
+test('a client that reconnects in a loop gets no more replay than one that stays: the budget is its address\'s, shared with its SSE requests', async () => {
+  const ts = await startTestServer({ hub: { replay: { connectionEvents: 1000, connectionBytes: 1e9, addressEvents: 300, addressBytes: 1e9 } } });
+  try {
+    longHistory(ts.server, 'cam', 1000);
+    let replayed = 0;
+    let refusals = 0;
+    for (let round = 0; round < 6; round++) {
+      const c = await connect(ts.server);
+      c.ws.send(JSON.stringify({ type: 'subscribe', streams: ['cam'], since: { cam: 0 } }));
+      // The replay ends with a gap (history reaches further than what is sent), then nothing more.
+      await waitFor('the replay', () => c.got.some((m) => m.type === 'gap'), 10_000);
+      replayed += c.got.filter((m) => m.type === 'caption').length;
+      refusals += c.got.filter((m) => m.type === 'error' && m.code === 'replay_budget').length;
+      c.ws.close();
+    }
+    // 300 a minute from this address, refilled at 5 a second while the test runs.
+    assert.ok(replayed <= 340, `${replayed} events replayed over 6 connections from one address`);
+    assert.ok(replayed >= 300, `${replayed} events replayed: the first connection gets the address's budget`);
+    assert.ok(refusals >= 4, `${refusals} connections told their replay budget is spent`);
+    // Server-sent events from the same address draw on the same budget.
+    const res = await fetch(`${ts.server.url}/api/streams/cam/events?since=0`);
+    const events = await readEvents(res, (e) => e.some((x) => x.event === 'gap'));
+    assert.ok(events.some((e) => e.event === 'error' && e.data.code === 'replay_budget'), 'SSE is told the budget is spent');
+    assert.ok(events.filter((e) => e.event === 'caption').length <= 40, 'SSE gets only what refilled');
+  } finally {
+    await ts.close();
+  }
+});

@@ -17,7 +17,7 @@ import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import { SseChannel, type SseOptions } from './sse.js';
-import type { ReplayLimits } from './replay.js';
+import type { AddressBudgets, ReplayLimits } from './replay.js';
 import { SEARCH_DEFAULTS, type SearchLimits } from '../store/history-store.js';
 import { serverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -60,14 +60,16 @@ export interface AppOptions {
   sse?: Partial<SseOptions>;
   /** Replay limits shared with the WebSocket hub (replay.ts). */
   replay?: Partial<ReplayLimits>;
+  /** Replay budgets per client address, shared with the WebSocket hub. */
+  replayBudgets?: AddressBudgets;
   /** Searches running at once at most (default 4; more get 429), and how much each may read. */
   search?: Partial<SearchLimits> & { maxConcurrent?: number };
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, search: searchOptions = {} }: AppOptions): Hono {
+export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {} }: AppOptions): Hono {
   const app = new Hono();
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
-  const sse = new SseChannel(streams, bus, sseOptions, replay);
+  const sse = new SseChannel(streams, bus, sseOptions, replay, replayBudgets);
   const metrics = serverMetrics(streams, hub, bus, sse);
 
   // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
@@ -200,7 +202,7 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
     if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
     const resume = c.req.header('last-event-id') ?? c.req.query('since');
     const since = resume === undefined ? undefined : intParam(resume, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER);
-    return sse.respond(c, id, since);
+    return sse.respond(c, id, since, (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown');
   });
 
   // Each search yields while it reads (history-store.ts); these many may run at once.

@@ -20,7 +20,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { StatusMessage, StreamMessage } from './events.js';
-import { Held, REPLAY_DEFAULTS, ReplayBudget, type PendingReplay, type ReplayLimits } from './replay.js';
+import { AddressBudgets, allowance, Held, REPLAY_DEFAULTS, ReplayBudget, spend, type PendingReplay, type ReplayLimits } from './replay.js';
 import { log } from '../util/log.js';
 
 export const CLOSE_TOO_SLOW = 4008;
@@ -54,7 +54,8 @@ interface Viewer {
   /** Streams whose live events go straight to this viewer. */
   streams: Set<string>;
   alive: boolean;
-  budget: ReplayBudget;
+  /** Its own replay budget and its client address's. */
+  budgets: ReplayBudget[];
   /** Its subscribes and unsubscribes, run one after the other, and how many wait. */
   work: Promise<void>;
   waiting: number;
@@ -82,19 +83,23 @@ export class Hub {
   private draining: NodeJS.Immediate | undefined;
   readonly stats: HubStats = { viewers: 0, messages: 0, droppedViewers: 0, replaysRefused: 0, replaying: 0 };
 
+  /** Replay budgets per client address, shared with server-sent events. */
+  readonly addresses: AddressBudgets;
+
   constructor(private readonly directory: StreamDirectory, options: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> } = {}) {
     this.options = { ...HUB_DEFAULTS, ...options, replay: { ...REPLAY_DEFAULTS, ...options.replay } };
+    this.addresses = new AddressBudgets(this.options.replay);
     this.timer = setInterval(() => this.heartbeat(), this.options.heartbeatMs);
     this.timer.unref();
   }
 
-  /** Takes over an accepted socket. */
-  accept(socket: WebSocket): void {
+  /** Takes over an accepted socket from a client at `address` (its replays count against that address). */
+  accept(socket: WebSocket, address = 'unknown'): void {
     if (this.closed) {
       socket.close(1001, 'server shutting down');
       return;
     }
-    const viewer: Viewer = { socket, streams: new Set(), alive: true, budget: new ReplayBudget(this.options.replay), work: Promise.resolve(), waiting: 0 };
+    const viewer: Viewer = { socket, streams: new Set(), alive: true, budgets: [new ReplayBudget({ events: this.options.replay.connectionEvents, bytes: this.options.replay.connectionBytes }), this.addresses.of(address)], work: Promise.resolve(), waiting: 0 };
     this.viewers.add(viewer);
     this.stats.viewers = this.viewers.size;
     socket.on('error', (err) => log.debug('viewer socket error', { error: err.message }));
@@ -191,13 +196,14 @@ export class Hub {
       const { replay: limits, maxBufferedBytes } = this.options;
       // At most half the viewer's queue limit, so a replay alone never gets a viewer dropped.
       const perReplay = { ...limits, maxBytes: Math.min(limits.maxBytes, maxBufferedBytes / 2) };
-      const pending = this.directory.replay(id, since, perReplay, viewer.budget.available(), () => !this.viewers.has(viewer));
+      const pending = this.directory.replay(id, since, perReplay, allowance(viewer.budgets), () => !this.viewers.has(viewer));
       const { gap, events, refused } = await pending.done;
+      // What was read counts, whether or not the viewer stayed to receive it.
+      spend(viewer.budgets, events.length, events.reduce((n, e) => n + e.json.length, 0));
       if (!this.viewers.has(viewer)) return;
-      viewer.budget.spend(events.length, events.reduce((n, e) => n + e.json.length, 0));
       if (refused) {
         this.stats.replaysRefused++;
-        this.fail(viewer, 'replay_budget', `stream '${id}': this connection has used its replay budget (${limits.connectionEvents} events, ${limits.connectionBytes} bytes a minute); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}`);
+        this.fail(viewer, 'replay_budget', `stream '${id}': this connection has used its replay budget (${limits.connectionEvents} events, ${limits.connectionBytes} bytes a minute; ${limits.addressEvents} events, ${limits.addressBytes} bytes a minute for all connections from one address); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}`);
       }
       if (gap) this.send(viewer, JSON.stringify({ type: 'gap', stream: id, ...gap }));
       for (const m of events) this.send(viewer, m.json);
@@ -309,6 +315,7 @@ export class Hub {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.addresses.close();
     if (this.draining) clearImmediate(this.draining);
     this.outbox.length = 0;
     for (const viewer of this.viewers) viewer.socket.close(1001, 'server shutting down');

@@ -33,6 +33,12 @@ export interface ReplayLimits {
   connectionEvents: number;
   /** The most bytes one connection is sent from history per minute, over all its replays. */
   connectionBytes: number;
+  /**
+   * The most events and bytes sent from history per minute to one client address, over all
+   * its WebSocket and SSE connections: closing and opening connections does not refill it.
+   */
+  addressEvents: number;
+  addressBytes: number;
   /** Rows read from the history store before yielding to the event loop. */
   chunkRows: number;
 }
@@ -42,6 +48,8 @@ export const REPLAY_DEFAULTS: ReplayLimits = {
   maxBytes: 512 * 1024,
   connectionEvents: 20_000,
   connectionBytes: 4 * 1024 * 1024,
+  addressEvents: 80_000,
+  addressBytes: 16 * 1024 * 1024,
   chunkRows: 64,
 };
 
@@ -72,17 +80,17 @@ export interface PendingReplay {
 }
 
 /**
- * A connection's allowance of replayed events and bytes: a bucket holding a minute's worth,
- * refilled continuously.
+ * An allowance of replayed events and bytes (a connection's, or a client address's): a bucket
+ * holding a minute's worth, refilled continuously.
  */
 export class ReplayBudget {
   private events: number;
   private bytes: number;
   private at: number;
 
-  constructor(private readonly limits: Pick<ReplayLimits, 'connectionEvents' | 'connectionBytes'>, private readonly now: () => number = Date.now) {
-    this.events = limits.connectionEvents;
-    this.bytes = limits.connectionBytes;
+  constructor(private readonly perMinute: { events: number; bytes: number }, private readonly now: () => number = Date.now) {
+    this.events = perMinute.events;
+    this.bytes = perMinute.bytes;
     this.at = now();
   }
 
@@ -90,8 +98,8 @@ export class ReplayBudget {
   available(): { events: number; bytes: number } {
     const t = this.now();
     const share = Math.max(0, t - this.at) / 60_000;
-    this.events = Math.min(this.limits.connectionEvents, this.events + share * this.limits.connectionEvents);
-    this.bytes = Math.min(this.limits.connectionBytes, this.bytes + share * this.limits.connectionBytes);
+    this.events = Math.min(this.perMinute.events, this.events + share * this.perMinute.events);
+    this.bytes = Math.min(this.perMinute.bytes, this.bytes + share * this.perMinute.bytes);
     this.at = t;
     return { events: Math.floor(this.events), bytes: Math.floor(this.bytes) };
   }
@@ -100,8 +108,56 @@ export class ReplayBudget {
     this.events -= events;
     this.bytes -= bytes;
   }
+
+  /** Whether it holds a whole minute's worth again (nothing to remember). */
+  full(): boolean {
+    const { events, bytes } = this.available();
+    return events >= this.perMinute.events && bytes >= this.perMinute.bytes;
+  }
 }
 
+/** What several budgets allow together (the least of each), and spending from all of them. */
+export function allowance(budgets: readonly ReplayBudget[]): { events: number; bytes: number } {
+  return budgets.map((b) => b.available()).reduce((a, b) => ({ events: Math.min(a.events, b.events), bytes: Math.min(a.bytes, b.bytes) }), { events: Infinity, bytes: Infinity });
+}
+
+export function spend(budgets: readonly ReplayBudget[], events: number, bytes: number): void {
+  for (const b of budgets) b.spend(events, bytes);
+}
+
+/**
+ * The replay budget of each client address, shared by its WebSocket and SSE connections. A
+ * budget outlives the connections that spent it until it has refilled, so a client that
+ * reconnects in a loop gets no more than one that stays.
+ */
+export class AddressBudgets {
+  private readonly budgets = new Map<string, ReplayBudget>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly limits: Pick<ReplayLimits, 'addressEvents' | 'addressBytes'>, private readonly now: () => number = Date.now) {
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  of(address: string): ReplayBudget {
+    let budget = this.budgets.get(address);
+    if (!budget) this.budgets.set(address, (budget = new ReplayBudget({ events: this.limits.addressEvents, bytes: this.limits.addressBytes }, this.now)));
+    return budget;
+  }
+
+  /** Forgets the budgets that have refilled. */
+  sweep(): void {
+    for (const [address, budget] of this.budgets) if (budget.full()) this.budgets.delete(address);
+  }
+
+  get size(): number {
+    return this.budgets.size;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+}
 
 /**
  * Starts reading the events after `since`: the newest that fit `limits` (per replay) and

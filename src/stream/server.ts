@@ -98,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
   const crossSite = new CrossSite({ host: options.host, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
-  const app = createApp(streams, hub, bus, { auth, crossSite, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay, search: options.search });
+  const app = createApp(streams, hub, bus, { auth, crossSite, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay, replayBudgets: hub.addresses, search: options.search });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   let server: Server;
@@ -133,7 +133,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const verdict = auth.check(requestToken(req.headers.authorization, req.url ?? '/'), 'viewer');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (verdict === 'ok') return hub!.accept(ws);
+      if (verdict === 'ok') return hub!.accept(ws, req.socket.remoteAddress);
       // Accepted, then closed with a documented code, so a browser can tell why. Whatever the
       // client sends meanwhile (an oversized frame, say) is an 'error' on this socket: without a
       // listener it would be thrown and end the process.

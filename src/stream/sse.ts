@@ -20,7 +20,7 @@ import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { EventBus } from './event-bus.js';
 import type { StreamManager } from './streams.js';
 import type { StreamMessage } from './events.js';
-import { Held, REPLAY_DEFAULTS, type ReplayLimits } from './replay.js';
+import { AddressBudgets, Held, REPLAY_DEFAULTS, type ReplayLimits } from './replay.js';
 
 export const MAX_QUEUED = 2000;
 const HEARTBEAT_MS = 15_000;
@@ -54,13 +54,16 @@ export class SseChannel {
   /** Open SSE responses (they count as viewers). */
   readonly stats = { clients: 0 };
 
-  constructor(private readonly streams: StreamManager, private readonly bus: EventBus, options: Partial<SseOptions> = {}, replay: Partial<ReplayLimits> = {}) {
+  private readonly addresses: AddressBudgets;
+
+  constructor(private readonly streams: StreamManager, private readonly bus: EventBus, options: Partial<SseOptions> = {}, replay: Partial<ReplayLimits> = {}, addresses?: AddressBudgets) {
     this.options = { ...SSE_DEFAULTS, ...options };
     this.replay = { ...REPLAY_DEFAULTS, ...replay };
+    this.addresses = addresses ?? new AddressBudgets(this.replay);
   }
 
-  /** The SSE response for a stream, resuming after `since` when given. */
-  respond(c: Context, id: string, since: number | undefined): Response {
+  /** The SSE response for a stream, resuming after `since` when given; its replay counts against the client's `address`. */
+  respond(c: Context, id: string, since: number | undefined, address = 'unknown'): Response {
     if (this.stats.clients >= this.options.maxClients) {
       c.header('Retry-After', '10');
       throw new HTTPException(503, { message: `too many server-sent event connections (${this.options.maxClients} open); try again later or use the WebSocket at /ws` });
@@ -74,7 +77,7 @@ export class SseChannel {
     try {
       return streamSSE(c, async (stream) => {
         try {
-          await this.run(stream, id, since);
+          await this.run(stream, id, since, address);
         } finally {
           release();
         }
@@ -85,7 +88,7 @@ export class SseChannel {
     }
   }
 
-  private async run(stream: SSEStreamingApi, id: string, since: number | undefined): Promise<void> {
+  private async run(stream: SSEStreamingApi, id: string, since: number | undefined, address: string): Promise<void> {
     const queue: Item[] = [];
     let queuedBytes = 0;
     let overflow = false;
@@ -119,8 +122,11 @@ export class SseChannel {
         held = new Held();
         // Half the queue at most, so a replay alone never overflows it.
         const limits = { ...this.replay, maxEvents: Math.min(this.replay.maxEvents, MAX_QUEUED / 2), maxBytes: Math.min(this.replay.maxBytes, this.options.maxQueuedBytes / 2) };
-        const pending = this.streams.replay(id, since, limits, undefined, () => stream.aborted);
-        const { gap, events } = await pending.done;
+        const budget = this.addresses.of(address);
+        const pending = this.streams.replay(id, since, limits, budget.available(), () => stream.aborted);
+        const { gap, events, refused } = await pending.done;
+        budget.spend(events.length, events.reduce((n, e) => n + e.json.length, 0));
+        if (refused) push({ event: 'error', data: JSON.stringify({ type: 'error', code: 'replay_budget', message: `this address has used its replay budget (${this.replay.addressEvents} events, ${this.replay.addressBytes} bytes a minute); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}` }) });
         if (gap) push({ event: 'gap', data: JSON.stringify({ type: 'gap', stream: id, ...gap }) });
         for (const m of events) push({ event: m.type, data: m.json, id: String(m.seq) });
         for (const i of held.release(pending.upTo)) push(i);
