@@ -54,3 +54,29 @@ test('length penalty 1 ranks by mean log-probability per token, 0 by the total',
   assert.deepEqual((await beamSearch(next, { ...base, beamWidth: 2, lengthPenalty: 1 })).tokens, [4, 3]);
   assert.deepEqual((await beamSearch(next, { ...base, beamWidth: 2, lengthPenalty: 0 })).tokens, [3]);
 });
+
+// A model stuck in a loop: after "a" it wants "b", after "b" it wants "a", and it never ends.
+const loops: NextTokenLogProbs = async (prefixes) => prefixes.map((p) => (p[p.length - 1] === 3 ? [-9, -9, -6, -3, -0.1] : [-9, -9, -5, -0.1, -3]));
+/** Whether any n-gram occurs twice, or a token more than twice in a row. */
+const repeats = (tokens: number[]) => {
+  const trigrams = tokens.slice(2).map((_, i) => tokens.slice(i, i + 3).join(' '));
+  const bigrams = tokens.slice(1).map((_, i) => tokens.slice(i, i + 2).join(' '));
+  return { bigramTwice: new Set(bigrams).size < bigrams.length, trigramTwice: new Set(trigrams).size < trigrams.length, run3: tokens.some((t, i) => i >= 2 && tokens[i - 1] === t && tokens[i - 2] === t) };
+};
+
+test('repetition control: no n-gram twice and no word three times in a row, in greedy and beam search', async () => {
+  const long = { ...base, maxLength: 8 };
+  assert.ok(repeats((await greedySearch(loops, long)).tokens).bigramTwice, 'without control the loop shows');
+  assert.ok(repeats((await greedySearch(bigram, long)).tokens).run3, 'without control "a a a" shows');
+  for (const beamWidth of [1, 3]) {
+    const search = (next: NextTokenLogProbs, o: object) => (beamWidth === 1 ? greedySearch(next, { ...long, ...o }) : beamSearch(next, { ...long, beamWidth, ...o }));
+    const noBigram = (await search(loops, { noRepeatNgramSize: 2 })).tokens;
+    assert.equal(repeats(noBigram).bigramTwice, false, `beam ${beamWidth}: ${noBigram}`);
+    const noRun = (await search(bigram, { maxRepeatRun: 2 })).tokens;
+    assert.equal(repeats(noRun).run3, false, `beam ${beamWidth}: ${noRun}`);
+  }
+  // The loop is broken by the next best word: after "a b a", "b" would repeat "a b"; then "a a" is used up and the caption ends.
+  const broken = await greedySearch(loops, { ...long, noRepeatNgramSize: 2 });
+  assert.deepEqual(broken.tokens, [3, 4, 3, 3]);
+  assert.equal(broken.finished, true);
+});

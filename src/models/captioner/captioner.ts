@@ -22,6 +22,10 @@ export interface CaptionOptions {
   beamWidth?: number;
   maxLength?: number;
   lengthPenalty?: number;
+  /** No n-gram of this size twice in a caption (default 3; 0 turns it off). */
+  noRepeatNgramSize?: number;
+  /** No word more than this many times in a row (default 2; 0 turns it off). */
+  maxRepeatRun?: number;
 }
 
 export interface Caption {
@@ -255,6 +259,8 @@ export class CnnLstmCaptioner {
       beamWidth: options.beamWidth ?? this.manifest.search.beamWidth,
       lengthPenalty: options.lengthPenalty ?? this.manifest.search.lengthPenalty,
       banned: [0, v.start],
+      noRepeatNgramSize: options.noRepeatNgramSize ?? 3,
+      maxRepeatRun: options.maxRepeatRun ?? 2,
     });
   }
 

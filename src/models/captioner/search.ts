@@ -2,8 +2,11 @@
  * Caption search over a next-word model: greedy and beam search.
  *
  * The model is a function from token prefixes to log-probabilities of the next token, so the
- * search knows nothing about TensorFlow.js and is tested with hand-built tables.
+ * search knows nothing about TensorFlow.js and is tested with hand-built tables. Repetition
+ * control (repetition.ts) keeps a small model out of loops: no n-gram twice, no word more than
+ * `maxRepeatRun` times in a row.
  */
+import { ngramRepeats, runRepeats } from '../repetition.js';
 
 /** Log-probabilities of the next token for each prefix; each row has one entry per vocabulary index. */
 export type NextTokenLogProbs = (prefixes: readonly number[][]) => Promise<ArrayLike<number>[]>;
@@ -22,6 +25,16 @@ export interface SearchOptions {
   lengthPenalty?: number;
   /** Token indices never generated (padding, the start token, unknown-word markers). */
   banned?: readonly number[];
+  /** No n-gram of this size occurs twice in a caption (0: no limit), as `no_repeat_ngram_size`. */
+  noRepeatNgramSize?: number;
+  /** No token more than this many times in a row (0: no limit). */
+  maxRepeatRun?: number;
+}
+
+/** The tokens a prefix may not be continued with: the fixed bans and those that would repeat. */
+function bansFor(prefix: readonly number[], fixed: ReadonlySet<number>, options: SearchOptions): ReadonlySet<number> {
+  const repeats = [...ngramRepeats(prefix, options.noRepeatNgramSize ?? 0), ...runRepeats(prefix, options.maxRepeatRun ?? 0)];
+  return repeats.length ? new Set([...fixed, ...repeats]) : fixed;
 }
 
 export interface Hypothesis {
@@ -50,7 +63,7 @@ export async function greedySearch(next: NextTokenLogProbs, options: SearchOptio
   let logProb = 0;
   for (let step = 0; step < options.maxLength; step++) {
     const [row] = await next([prefix]);
-    const token = bestToken(row, banned);
+    const token = bestToken(row, bansFor(prefix, banned, options));
     logProb += row[token];
     if (token === options.end) return { tokens: prefix.slice(1), logProb, finished: true };
     prefix.push(token);
@@ -79,9 +92,10 @@ export async function beamSearch(next: NextTokenLogProbs, options: SearchOptions
     const candidates: { tokens: number[]; logProb: number; ended: boolean }[] = [];
     beams.forEach((beam, b) => {
       const row = rows[b];
+      const bans = bansFor(beam.tokens, banned, options);
       // The best `width` continuations of this beam are all that can survive the cut below.
       const order = Array.from({ length: row.length }, (_, i) => i)
-        .filter((i) => !banned.has(i) && Number.isFinite(row[i]))
+        .filter((i) => !bans.has(i) && Number.isFinite(row[i]))
         .sort((x, y) => row[y] - row[x] || x - y)
         .slice(0, width);
       for (const token of order) {

@@ -10,6 +10,7 @@
  * the decoder start token and includes EOS.
  */
 import type { GenerationOptions } from './generation-config.js';
+import { ngramRepeats } from '../repetition.js';
 
 export interface Stepper {
   /**
@@ -53,15 +54,7 @@ export function processScores(scores: Float64Array, sequence: readonly number[],
     scores[token] = 0;
   };
   if (curLen < o.minLength) scores[o.eosTokenId] = -Infinity;
-  if (o.noRepeatNgramSize > 0 && curLen + 1 >= o.noRepeatNgramSize) {
-    const n = o.noRepeatNgramSize;
-    const prefix = sequence.slice(curLen - n + 1);
-    for (let i = 0; i + n <= curLen; i++) {
-      let same = true;
-      for (let j = 0; j < n - 1 && same; j++) same = sequence[i + j] === prefix[j];
-      if (same) scores[sequence[i + n - 1]!] = -Infinity;
-    }
-  }
+  for (const token of ngramRepeats(sequence, o.noRepeatNgramSize)) scores[token] = -Infinity;
   if (curLen === 1 && o.forcedBosTokenId !== undefined) only(o.forcedBosTokenId);
   if (curLen === o.maxLength - 1 && o.forcedEosTokenId !== undefined) only(o.forcedEosTokenId);
 }
