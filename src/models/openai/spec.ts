@@ -57,7 +57,7 @@ export function checkOpenAiSpec(value: unknown, env: NodeJS.ProcessEnv): { spec?
   if (typeof value === 'string') {
     const rest = value.slice('openai:'.length);
     const at = rest.indexOf('@');
-    if (at <= 0) return { problems: [`'${redactUrl(value)}' must be openai:MODEL@BASEURL, e.g. openai:llava:7b@http://127.0.0.1:11434/v1`] };
+    if (at <= 0) return { problems: ['must be openai:MODEL@BASEURL, e.g. openai:llava:7b@http://127.0.0.1:11434/v1'] };
     v = { kind: 'openai', model: rest.slice(0, at), baseUrl: rest.slice(at + 1) };
   } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     v = value as Record<string, unknown>;
