@@ -1,9 +1,9 @@
 /**
  * One stream's pipeline: supervised ffmpeg frames → scene gate → latest-wins captioning →
  * caption events, with status events for the source's state (and, while the stream is live, a
- * note in `error` when a model missed its deadline or its model server failed a caption, cleared
- * once it answers). Cold: subscribing starts
- * ffmpeg, unsubscribing stops it. Per-subscription state (the gate, counters) lives inside.
+ * note in `error` when a model missed its deadline or its model server failed a caption,
+ * cleared once it answers). Cold: subscribing starts ffmpeg, unsubscribing stops it.
+ * Per-subscription state (the gate, counters) lives inside.
  */
 import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, share, Subject, tap } from 'rxjs';
 import type { Source } from '../ingest/source.js';
