@@ -156,10 +156,11 @@ function captionerFor(spec: Omit<OpenAiCaptionerSpec, 'kind'>, thumbnails: Thumb
 
 const grey = { width: 160, height: 120, data: new Uint8Array(160 * 120 * 3).fill(128) };
 
-test('a 503 and then a 429 with Retry-After are tried again, after the wait the server asked for', { timeout: 60_000 }, async () => {
-  const vlm = await modelServer((n, _req, res) => {
-    if (n === 1) res.writeHead(503).end('loading model');
-    else if (n === 2) res.writeHead(429, { 'retry-after': '1' }).end('slow down');
+test('a dropped connection, a 503 and a 429 with Retry-After are tried again, after the wait the server asked for', { timeout: 60_000 }, async () => {
+  const vlm = await modelServer((n, req, res) => {
+    if (n === 1) req.socket.destroy();
+    else if (n === 2) res.writeHead(503).end('loading model');
+    else if (n === 3) res.writeHead(429, { 'retry-after': '1' }).end('slow down');
     else return 'caption';
     return 'handled';
   });
@@ -167,14 +168,15 @@ test('a 503 and then a 429 with Retry-After are tried again, after the wait the 
   const captioner = captionerFor({ baseUrl: vlm.baseUrl, model: 'qwen2-vl' }, thumbnails);
   try {
     const caption = await captioner.caption(grey);
-    assert.equal(caption.text, 'A test pattern seen by qwen2-vl, number 3.');
-    assert.equal(vlm.seen.length, 3);
+    assert.equal(caption.text, 'A test pattern seen by qwen2-vl, number 4.');
+    assert.equal(vlm.seen.length, 4);
     for (const s of vlm.seen) {
       assert.equal(s.auth, undefined, 'no key configured, no Authorization header');
       checkRequest(s, 'qwen2-vl', OPENAI_DEFAULTS.prompt);
     }
-    assert.ok(vlm.seen[1].at - vlm.seen[0].at >= OPENAI_DEFAULTS.backoffMs - 50, 'backoff after the 503');
-    assert.ok(vlm.seen[2].at - vlm.seen[1].at >= 950, `Retry-After: 1 honoured (waited ${vlm.seen[2].at - vlm.seen[1].at} ms)`);
+    assert.ok(vlm.seen[1].at - vlm.seen[0].at >= OPENAI_DEFAULTS.backoffMs - 50, 'backoff after the dropped connection');
+    assert.ok(vlm.seen[2].at - vlm.seen[1].at >= 2 * OPENAI_DEFAULTS.backoffMs - 50, 'a doubled backoff after the 503');
+    assert.ok(vlm.seen[3].at - vlm.seen[2].at >= 950, `Retry-After: 1 honoured (waited ${vlm.seen[3].at - vlm.seen[2].at} ms)`);
   } finally {
     await captioner.close();
     await thumbnails.close();
@@ -288,6 +290,15 @@ test('bad model-server settings are all listed at once; the flag form and names 
       ])
         assert.ok(err.message.includes(line), `${line} in:\n${err.message}`);
       assert.match(err.message, /c\.json captioners\.b: unknown captioner kind "gemini" \(known: openai\)/);
+      return true;
+    },
+  );
+  // One name (model and server), two different settings.
+  assert.throws(
+    () =>
+      resolveServeSettings({ source: ['a=testsrc://testsrc', 'b=testsrc://testsrc'], captioner: ['b=openai:llava@http://x/v1'] }, { captioners: { a: { kind: 'openai', baseUrl: 'http://x/v1', model: 'llava', prompt: 'Who is at the door?' } } }, 'c.json', env),
+    (err: Error) => {
+      assert.match(err.message, /captioners: openai:llava@http:\/\/x\/v1 is given with different settings/);
       return true;
     },
   );

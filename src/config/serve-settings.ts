@@ -19,7 +19,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { parseCaptionerSpec } from '../models/captioner/spec.js';
-import { checkOpenAiSpec, isOpenAiFlag, type OpenAiCaptionerSpec } from '../models/openai/spec.js';
+import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptionerSpec } from '../models/openai/spec.js';
 import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
@@ -196,6 +196,15 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   captioner ??= EMBEDDED_CAPTIONER;
   for (const id of perStream.keys()) {
     if (!streamIds.includes(id)) p.add(`captioner for '${id}'`, `there is no stream '${id}' (streams: ${streamIds.join(', ')})`);
+  }
+  // A model server captioner is known by its name (openai:MODEL@BASEURL): one name, one setting.
+  const servers = new Map<string, string>();
+  for (const setting of [captioner, ...perStream.values()]) {
+    if (typeof setting === 'string') continue;
+    const name = openAiCaptionerName(setting);
+    const json = JSON.stringify(setting, Object.keys(setting).sort());
+    if (servers.has(name) && servers.get(name) !== json) p.add('captioners', `${name} is given with different settings (prompt, key, timeout or limit); give it once, or the same each time`);
+    servers.set(name, json);
   }
 
   let summarizer = flags.summarizer ?? fileValue<string>(p, f, 'summarizer', 'string', fileName) ?? 'embedded';
