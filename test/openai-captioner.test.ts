@@ -204,8 +204,9 @@ test('a server that keeps failing ends in an error that names the captioner, the
   }
 });
 
-test('a server that never answers hits the deadline; the stream stays live and its status says so, without the key', { timeout: 60_000 }, async () => {
-  const vlm = await modelServer(() => 'handled');
+test('a server that never answers hits the deadline; the stream stays live and its status says so, without the key, until it answers again', { timeout: 60_000 }, async () => {
+  let answering = false;
+  const vlm = await modelServer(() => (answering ? 'caption' : 'handled'));
   const thumbnails = new Thumbnailer();
   const captioner = captionerFor({ baseUrl: vlm.baseUrl, model: 'llava', timeout: 0.5 }, thumbnails, KEY);
   const server = await startServer({ host: '127.0.0.1', port: 0, captioner, captionerName: captioner.name, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
@@ -221,6 +222,10 @@ test('a server that never answers hits the deadline; the stream stays live and i
     assert.match(streams, /did not answer within 0\.5 s/);
     assert.ok(!streams.includes(KEY));
     assert.equal(vlm.seen[0].auth, `Bearer ${KEY}`);
+    answering = true;
+    await waitFor('a caption once the server answers', () => server.streams.get('cam')!.counters.captions > 0, 30_000);
+    assert.equal(server.streams.get('cam')!.error, undefined, 'the note is cleared');
+    assert.equal(server.streams.get('cam')!.state, 'live');
   } finally {
     await server.close();
     await captioner.close();
