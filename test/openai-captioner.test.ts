@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { startServer } from '../src/stream/server.js';
 import { Thumbnailer } from '../src/media/thumbnails.js';
 import { decodeImage } from '../src/media/image.js';
-import { OpenAiCaptioner } from '../src/models/openai/chat-captioner.js';
+import { OpenAiCaptioner, retryAfterMs } from '../src/models/openai/chat-captioner.js';
 import { OPENAI_DEFAULTS, type OpenAiCaptionerSpec } from '../src/models/openai/spec.js';
 import { resolveServeSettings } from '../src/config/serve-settings.js';
 import { livecap, reap, type LivecapProcess } from './helpers/livecap-process.js';
@@ -310,4 +310,13 @@ test('bad model-server settings are all listed at once; the flag form and names 
       return true;
     },
   );
+});
+
+test('Retry-After is read as seconds or as an HTTP date', () => {
+  const now = Date.parse('Wed, 21 Oct 2026 07:28:00 GMT');
+  assert.equal(retryAfterMs('2', now), 2000);
+  assert.equal(retryAfterMs('Wed, 21 Oct 2026 07:28:05 GMT', now), 5000);
+  assert.equal(retryAfterMs('Wed, 21 Oct 2026 07:27:00 GMT', now), 0, 'a date past is no wait');
+  assert.equal(retryAfterMs('soon', now), undefined);
+  assert.equal(retryAfterMs(null, now), undefined);
 });

@@ -95,6 +95,7 @@ export class OpenAiCaptioner {
     for (let attempt = 0; ; attempt++) {
       try {
         const text = await this.slots.run(() => this.send(body), this.closing.signal);
+        // A chat answer carries no token probabilities: no confidence to give.
         return { text, score: 0 };
       } catch (err) {
         const failed = err instanceof TryFailed ? err : new TryFailed((err as Error).message, false);
