@@ -7,7 +7,10 @@ import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-c
 import type { Captioner } from '../pipeline/stream-pipeline.js';
 import { SummarizerClient } from '../models/worker/summarizer-client.js';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
-import { DEFAULT_HISTORY, resolveServeSettings } from '../config/serve-settings.js';
+import { DEFAULT_HISTORY, resolveServeSettings, type CaptionerSetting } from '../config/serve-settings.js';
+import { OpenAiCaptioner } from '../models/openai/chat-captioner.js';
+import { openAiCaptionerName } from '../models/openai/spec.js';
+import { Thumbnailer } from '../media/thumbnails.js';
 import { readJsonFile } from '../util/json-file.js';
 import { log } from '../util/log.js';
 
@@ -23,8 +26,11 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   Open http://HOST:PORT/ for the viewer. --fps and --analysis-size set how often and how large
   frames are taken from each source for scene detection and captioning.
   --captioner SPEC sets the captioner of every stream, --captioner STREAM=SPEC one stream's.
-  SPEC is a CNN→LSTM model folder (default: the embedded one; --model DIR is the same) or
-  onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull).
+  SPEC is a CNN→LSTM model folder (default: the embedded one; --model DIR is the same),
+  onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull), or
+  openai:MODEL@BASEURL, a vision-language model behind an OpenAI-compatible chat-completions
+  API (Ollama, vLLM, llama.cpp's server…), e.g. openai:llava:7b@http://127.0.0.1:11434/v1;
+  set its prompt, API key (apiKeyEnv), timeout and maxConcurrent in the config file (README).
   Streams added over the API may pick any captioner loaded here by its SPEC.
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
   into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one,
@@ -46,6 +52,12 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   given the Host is checked on any listen address.
   --config FILE: the same settings as JSON (see README); flags override it, and every wrong
   setting is listed at once.`;
+
+/** How a captioner is named in stream info and the API: 'embedded', its spec, or openai:MODEL@BASEURL. */
+function captionerName(setting: CaptionerSetting): string {
+  if (typeof setting !== 'string') return openAiCaptionerName(setting);
+  return setting === EMBEDDED_CAPTIONER ? 'embedded' : setting;
+}
 
 export async function serveCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
@@ -82,21 +94,37 @@ export async function serveCommand(args: string[]): Promise<number> {
   const demo = settings.sources.length === 0 ? await demoSource() : undefined;
   const deadlines = { timeoutMs: settings.modelTimeoutS * 1000 };
   const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir, {}, deadlines);
+  // Captioners by name: model folders share a worker per spec; model servers get a client each.
   const loaded = new Map<string, Captioner>();
+  const release: (() => Promise<void>)[] = [];
+  // Keyframes for model servers are encoded to JPEG in a worker thread, not on the event loop.
+  const encoder = new Thumbnailer();
   let server: RunningServer | undefined;
   // Whatever happens from here on, every worker is released and the store closed: a failed
   // start must end the process (workers would keep it alive), and so must a signal.
   try {
-    for (const spec of new Set([settings.captioner, ...settings.captioners.values()])) loaded.set(spec, await acquireCaptioner(spec, deadlines));
-    const name = (spec: string) => (spec === EMBEDDED_CAPTIONER ? 'embedded' : spec);
+    for (const setting of [settings.captioner, ...settings.captioners.values()]) {
+      const name = captionerName(setting);
+      if (loaded.has(name)) continue;
+      if (typeof setting === 'string') {
+        loaded.set(name, await acquireCaptioner(setting, deadlines));
+        release.push(() => releaseCaptioner(setting));
+      } else {
+        const apiKey = setting.apiKeyEnv === undefined ? undefined : process.env[setting.apiKeyEnv];
+        const client = new OpenAiCaptioner(setting, { apiKey, timeoutMs: deadlines.timeoutMs, encode: (frame) => encoder.dataUrl(frame, 85) });
+        loaded.set(name, client);
+        release.push(() => client.close());
+        log.info('captioner: model server', { captioner: name, keyFrom: setting.apiKeyEnv });
+      }
+    }
     const summary = summarizer && { summarizer, windowMs: settings.summaryWindowS * 1000, hopMs: settings.summaryHopS * 1000 };
     server = await startServer({
       host: settings.host,
       port: settings.port,
       mediaDir: settings.mediaDir,
-      captioner: loaded.get(settings.captioner)!,
-      captionerName: name(settings.captioner),
-      captioners: new Map([...loaded].filter(([spec]) => spec !== settings.captioner).map(([spec, c]) => [name(spec), c])),
+      captioner: loaded.get(captionerName(settings.captioner))!,
+      captionerName: captionerName(settings.captioner),
+      captioners: new Map([...loaded].filter(([name]) => name !== captionerName(settings.captioner))),
       history: { path: settings.history.path, maxAgeMs: settings.history.days * 86_400_000, maxEvents: settings.history.maxEvents, maxBytes: settings.history.maxMb * 1024 * 1024 },
       auth,
       maxStreams: settings.maxStreams,
@@ -105,8 +133,8 @@ export async function serveCommand(args: string[]): Promise<number> {
       pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
     });
     const chosen = (id: string) => {
-      const spec = settings.captioners.get(id);
-      return spec === undefined ? undefined : name(spec);
+      const setting = settings.captioners.get(id);
+      return setting === undefined ? undefined : captionerName(setting);
     };
     if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'));
     for (const { id, url } of settings.sources) server.streams.add(id, url, chosen(id));
@@ -122,7 +150,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     });
   } finally {
     await server?.close();
-    await Promise.all([...loaded.keys()].map((spec) => releaseCaptioner(spec)));
+    await Promise.all(release.map((done) => done()));
+    await encoder.close();
     await summarizer?.close();
   }
   return 0;

@@ -6,7 +6,8 @@
  *   {
  *     "host": "127.0.0.1", "port": 8080, "mediaDir": "/srv/media",
  *     "sources": { "cam1": "rtsp://…" },
- *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning" },
+ *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning",
+ *       "cam3": { "kind": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "model": "llava:7b" } },
  *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
  *     "fps": 10, "analysisSize": "160x120",
  *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000, "maxMb": 0 },
@@ -18,6 +19,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { parseCaptionerSpec } from '../models/captioner/spec.js';
+import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptionerSpec } from '../models/openai/spec.js';
 import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
@@ -25,14 +27,17 @@ import { STREAM_ID } from '../stream/streams.js';
 import { hostName, originOf } from '../stream/cross-site.js';
 import { UsageError } from '../util/usage-error.js';
 
+/** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
+export type CaptionerSetting = string | OpenAiCaptionerSpec;
+
 export interface ServeSettings {
   host: string;
   port: number;
   mediaDir?: string;
   sources: { id: string; url: string }[];
-  /** The default captioner's spec, and streams' own. */
-  captioner: string;
-  captioners: Map<string, string>;
+  /** The default captioner, and streams' own: a spec string, or a model server's settings. */
+  captioner: CaptionerSetting;
+  captioners: Map<string, CaptionerSetting>;
   /** A summarizer folder, or 'none'. */
   summarizer: string;
   summaryWindowS: number;
@@ -118,7 +123,27 @@ function flagNumber(p: Problems, name: string, value: string | undefined): numbe
   return Number.isFinite(n) ? n : p.add(`--${name}`, `must be a number, got '${value}'`);
 }
 
-/** A stream id → string map (sources, captioners) from the file. */
+/**
+ * A captioner as the file or a flag gives it: a spec string ('embedded', a model folder,
+ * onnx:DIR, openai:MODEL@BASEURL) or an object such as {"kind": "openai", …}; undefined (and
+ * the problems noted) when it is wrong.
+ */
+function captionerSetting(p: Problems, value: unknown, where: string, env: NodeJS.ProcessEnv): CaptionerSetting | undefined {
+  if (value === 'embedded') return EMBEDDED_CAPTIONER;
+  if (typeof value === 'string' && !isOpenAiFlag(value)) {
+    try {
+      parseCaptionerSpec(value);
+      return value;
+    } catch (err) {
+      return p.add(where, (err as Error).message);
+    }
+  }
+  const { spec, problems } = checkOpenAiSpec(value, env);
+  for (const problem of problems) p.add(where, problem);
+  return spec;
+}
+
+/** A stream id → string map (sources) from the file. */
 function streamMap(p: Problems, value: Record<string, unknown> | undefined, where: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const [id, v] of Object.entries(value ?? {})) {
@@ -148,27 +173,38 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const streamIds = sources.size ? [...sources.keys()] : ['demo'];
 
   // Captioners: the file's default and per-stream ones, then --model / --captioner.
-  const perStream = streamMap(p, fileValue(p, f, 'captioners', 'object', fileName), `${fileName} captioners`);
-  let captioner = fileValue<string>(p, f, 'captioner', 'string', fileName);
+  const perStream = new Map<string, CaptionerSetting>();
+  for (const [id, v] of Object.entries(fileValue<Record<string, unknown>>(p, f, 'captioners', 'object', fileName) ?? {})) {
+    if (!STREAM_ID.test(id)) p.add(`${fileName} captioners.${id}`, 'stream names are 1-64 letters, digits, - or _');
+    else {
+      const setting = captionerSetting(p, v, `${fileName} captioners.${id}`, env);
+      if (setting !== undefined) perStream.set(id, setting);
+    }
+  }
+  let captioner = f.captioner === undefined ? undefined : captionerSetting(p, f.captioner, `${fileName} captioner`, env);
   const defaults: string[] = flags.model === undefined ? [] : [flags.model];
   for (const flag of flags.captioner ?? []) {
     const eq = flag.indexOf('=');
     if (eq <= 0 || !STREAM_ID.test(flag.slice(0, eq))) defaults.push(flag);
-    else perStream.set(flag.slice(0, eq), flag.slice(eq + 1));
-  }
-  if (defaults.length > 1) p.add('--captioner/--model', `more than one default captioner given (${defaults.join(', ')}); name a stream with STREAM=SPEC`);
-  captioner = defaults[0] ?? captioner ?? 'embedded';
-  if (captioner === 'embedded') captioner = EMBEDDED_CAPTIONER;
-  for (const [id, spec] of perStream) {
-    if (!streamIds.includes(id)) p.add(`captioner for '${id}'`, `there is no stream '${id}' (streams: ${streamIds.join(', ')})`);
-    if (spec === 'embedded') perStream.set(id, EMBEDDED_CAPTIONER);
-  }
-  for (const spec of [captioner, ...perStream.values()]) {
-    try {
-      parseCaptionerSpec(spec);
-    } catch (err) {
-      p.add('captioner', (err as Error).message);
+    else {
+      const setting = captionerSetting(p, flag.slice(eq + 1), `--captioner ${flag.slice(0, eq)}`, env);
+      if (setting !== undefined) perStream.set(flag.slice(0, eq), setting);
     }
+  }
+  if (defaults.length > 1) p.add('--captioner/--model', `more than one default captioner given (${defaults.map(redactUrl).join(', ')}); name a stream with STREAM=SPEC`);
+  if (defaults.length) captioner = captionerSetting(p, defaults[0], '--captioner', env);
+  captioner ??= EMBEDDED_CAPTIONER;
+  for (const id of perStream.keys()) {
+    if (!streamIds.includes(id)) p.add(`captioner for '${id}'`, `there is no stream '${id}' (streams: ${streamIds.join(', ')})`);
+  }
+  // A model server captioner is known by its name (openai:MODEL@BASEURL): one name, one setting.
+  const servers = new Map<string, string>();
+  for (const setting of [captioner, ...perStream.values()]) {
+    if (typeof setting === 'string') continue;
+    const name = openAiCaptionerName(setting);
+    const json = JSON.stringify(setting, Object.keys(setting).sort());
+    if (servers.has(name) && servers.get(name) !== json) p.add('captioners', `${name} is given with different settings (prompt, key, timeout or limit); give it once, or the same each time`);
+    servers.set(name, json);
   }
 
   let summarizer = flags.summarizer ?? fileValue<string>(p, f, 'summarizer', 'string', fileName) ?? 'embedded';

@@ -1,8 +1,9 @@
 /**
  * One stream's pipeline: supervised ffmpeg frames → scene gate → latest-wins captioning →
  * caption events, with status events for the source's state (and, while the stream is live, a
- * note in `error` when a model missed its deadline, cleared once it answers). Cold: subscribing starts
- * ffmpeg, unsubscribing stops it. Per-subscription state (the gate, counters) lives inside.
+ * note in `error` when a model missed its deadline or its model server failed a caption,
+ * cleared once it answers). Cold: subscribing starts ffmpeg, unsubscribing stops it.
+ * Per-subscription state (the gate, counters) lives inside.
  */
 import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, share, Subject, tap } from 'rxjs';
 import type { Source } from '../ingest/source.js';
@@ -123,8 +124,9 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       statuses.next(sourceLive && modelNote ? { ...event, error: modelNote.error } : event);
     };
     const modelFailed = (by: 'captioner' | 'summarizer', err: Error) => {
-      // A stuck model (replaced) or a model worker gone for good; not a bad input.
-      if (err.name !== 'ModelTimeoutError' && err.name !== 'ModelWorkerError') return;
+      // A stuck model (replaced), a model worker gone for good, or a model server that did not
+      // caption (no answer in time, an error status); not a bad input.
+      if (err.name !== 'ModelTimeoutError' && err.name !== 'ModelWorkerError' && err.name !== 'ModelServerError') return;
       if (modelNote?.error === err.message) return;
       modelNote = { by, error: err.message };
       if (sourceLive) statuses.next({ type: 'status', state: 'live', error: err.message });
