@@ -78,6 +78,9 @@ interface Searched {
   score: number;
   /** The smallest gap between a chosen candidate and the best one left out. */
   margin: number;
+  /** Beam search only: end-of-sequence candidates among the best 2·k but ranked below k, and whether the search ended before max_length. */
+  droppedEos?: number;
+  endedEarly?: boolean;
 }
 
 function logSoftmax(logits: Float32Array, start: number, vocab: number): Float32Array {
@@ -167,6 +170,8 @@ async function oracleBeam(steps: OracleSteps, k: number): Promise<Searched> {
   let runningScores: number[] = Array.from({ length: k }, (_, i) => (i === 0 ? 0 : -1e9));
   let improvable = true;
   let margin = Infinity;
+  let droppedEos = 0;
+  let endedEarly = false;
   while (true) {
     const rows = await steps.scores(running);
     const vocab = rows[0]!.length;
@@ -177,6 +182,7 @@ async function oracleBeam(steps: OracleSteps, k: number): Promise<Searched> {
     if (all[2 * k] && all[2 * k]!.score > -1e8) margin = Math.min(margin, top.at(-1)!.score - all[2 * k]!.score);
     const newLen = running[0]!.length + 1;
     const hits = top.map((c) => c.token === steps.eos || newLen >= maxLength);
+    top.forEach((c, rank) => rank >= k && c.token === steps.eos && c.score > -1e8 && droppedEos++);
     const next = top
       .map((c, rank) => ({ seq: [...running[c.row]!, c.token], score: c.score + (hits[rank] ? -1e9 : 0), rank }))
       .sort((a, b) => b.score - a.score || a.rank - b.rank)
@@ -191,10 +197,13 @@ async function oracleBeam(steps: OracleSteps, k: number): Promise<Searched> {
     runningScores = next.map((n) => n.score);
     if (finished.length >= k) improvable &&= runningScores[0]! / (newLen - 1) ** lp > finished.at(-1)!.score;
     const open = !(finished.length >= k && earlyStopping === true);
-    if (!(improvable && open && !hits.every(Boolean))) break;
+    if (!(improvable && open && !hits.every(Boolean))) {
+      endedEarly = newLen < maxLength;
+      break;
+    }
   }
   const best = finished[0]!;
-  return { tokens: best.seq.slice(1), logProbability: best.sum, score: best.score, margin };
+  return { tokens: best.seq.slice(1), logProbability: best.sum, score: best.score, margin, droppedEos, endedEarly };
 }
 
 function assertClose(got: number, want: number, what: string): void {
@@ -216,20 +225,21 @@ function oracleKwargs(o: GenerationOverrides): Record<string, unknown> {
 
 /**
  * Random tiny models seldom say end-of-sequence, so most beams would run to max_length. Taking
- * the token the greedy output repeats most as the end token finishes hypotheses early and
+ * the tokens the greedy output repeats most as the end token finishes hypotheses early and
  * often, which exercises what beam search does with them: ranks, early stopping both ways, and
  * length penalties above and below 1.
  */
 function finishingSettings(greedy: readonly number[]): GenerationOverrides[] {
   const counts = new Map<number, number>();
   for (const t of greedy.slice(1, -1)) counts.set(t, (counts.get(t) ?? 0) + 1);
-  const frequent = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
-  return [
-    { eosTokenId: frequent, earlyStopping: true, maxLength: 14 },
-    { eosTokenId: frequent, earlyStopping: false, maxLength: 14 },
-    { eosTokenId: frequent, earlyStopping: false, lengthPenalty: 2, maxLength: 14 },
-    { eosTokenId: frequent, earlyStopping: false, lengthPenalty: 0.5, noRepeatNgramSize: 0, maxLength: 14 },
-  ];
+  const byCount = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([t]) => t);
+  return byCount.slice(0, 2).flatMap((eosTokenId) => [
+    { eosTokenId, earlyStopping: true, maxLength: 14 },
+    { eosTokenId, earlyStopping: true, lengthPenalty: 2, maxLength: 14 },
+    { eosTokenId, earlyStopping: false, maxLength: 14 },
+    { eosTokenId, earlyStopping: false, lengthPenalty: 2, maxLength: 14 },
+    { eosTokenId, earlyStopping: false, lengthPenalty: 0.5, noRepeatNgramSize: 0, maxLength: 14 },
+  ]);
 }
 
 const SETTINGS: GenerationOverrides[] = [{}, { maxLength: 6 }, { noRepeatNgramSize: 3, maxLength: 16 }, { noRepeatNgramSize: 0, minLength: 9, maxLength: 14 }];
@@ -290,7 +300,10 @@ test('BART: greedy tokens and log-probabilities match transformers.js generate()
   }
 });
 
-test('BART: beam search (num_beams 3) matches Hugging Face beam search over transformers.js logits', async () => {
+test('BART: beam search (num_beams 3) matches Hugging Face beam search over transformers.js logits', async (t) => {
+  let droppedEos = 0;
+  let endedEarly = 0;
+  let runs = 0;
   for (const bart of barts) {
     await withBart(bart, async (ours, oracle, tokenize) => {
       for (const text of INPUTS) {
@@ -304,10 +317,17 @@ test('BART: beam search (num_beams 3) matches Hugging Face beam search over tran
           const got = await ours.generate(text, o);
           assert.deepEqual(got.tokens, want.tokens, `${what}; smallest margin ${want.margin}`);
           assertClose(got.score, want.score, `${what} score`);
+          droppedEos += want.droppedEos!;
+          endedEarly += want.endedEarly ? 1 : 0;
+          runs++;
         }
       }
     });
   }
+  // The settings reach the paths that matter: hypotheses finishing early, and end tokens ranked too low to count.
+  t.diagnostic(`beam searches: ${runs}, ended before max_length: ${endedEarly}, end tokens dropped for rank: ${droppedEos}`);
+  assert.ok(endedEarly > 0 && endedEarly < runs, `${endedEarly} of ${runs} searches ended early`);
+  assert.ok(droppedEos > 0, 'no end token was ever ranked below k');
 });
 
 test('transformers.js 4.3 generate() with num_beams 3 is still greedy: the beam oracle above stands in for it', async () => {
