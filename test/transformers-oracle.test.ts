@@ -11,10 +11,12 @@
  *   no_repeat_ngram_size and min_length overrides, forced BOS/EOS as the folder says;
  * - the same beam-search (num_beams 3) tokens and score. transformers.js 4.3's `generate()`
  *   does not search beams (it keeps the first candidate of its beam sampler, which is the
- *   greedy one; a test below pins that), so here beam search is Hugging Face's documented
- *   BeamSearchScorer bookkeeping, written out below, over transformers.js's decoder logits
- *   (uncached: every step reruns the whole prefix) and transformers.js's logits processors.
- *   livecap's cached decoder and its own search must reproduce it.
+ *   greedy one; a test below pins that), so here beam search is the bookkeeping of Python
+ *   transformers' current `_beam_search`, written out below, over transformers.js's decoder
+ *   logits (uncached: every step reruns the whole prefix) and transformers.js's logits
+ *   processors. livecap's cached decoder and its own search must reproduce it. End tokens are
+ *   also taken from each model's frequent tokens, so hypotheses finish early and often and
+ *   early stopping, length penalties and min_length decide the outcome.
  *
  * Each comparison reports the smallest margin between the chosen candidate and the next one,
  * so a near-tie between two correct implementations would show as such rather than as a bug.
@@ -239,6 +241,8 @@ function finishingSettings(greedy: readonly number[]): GenerationOverrides[] {
     { eosTokenId, earlyStopping: false, maxLength: 14 },
     { eosTokenId, earlyStopping: false, lengthPenalty: 2, maxLength: 14 },
     { eosTokenId, earlyStopping: false, lengthPenalty: 0.5, noRepeatNgramSize: 0, maxLength: 14 },
+    { eosTokenId, minLength: 4, maxLength: 14 },
+    { eosTokenId, minLength: 6, noRepeatNgramSize: 0, maxLength: 14 },
   ]);
 }
 
@@ -285,7 +289,8 @@ test('BART: greedy tokens and log-probabilities match transformers.js generate()
       for (const text of INPUTS) {
         const input_ids = await tokenize(text);
         const attention_mask = new Tensor('int64', new BigInt64Array(input_ids.dims[1]!).fill(1n), input_ids.dims);
-        for (const setting of SETTINGS) {
+        const greedy = (await ours.generate(text, { numBeams: 1 })).tokens;
+        for (const setting of [...SETTINGS, ...finishingSettings(greedy)]) {
           const o = { ...setting, numBeams: 1 };
           const what = `${basename(bart.dir)} "${text}" ${JSON.stringify(o)}`;
           const theirs = (await oracle.generate({ input_ids, attention_mask, ...oracleKwargs(o) })).tolist()[0]!.map(Number).slice(1);
