@@ -283,7 +283,8 @@ test('transformers.js tokenizes as livecap does', async () => {
   });
 });
 
-test('BART: greedy tokens and log-probabilities match transformers.js generate(), for each generation setting', async () => {
+test('BART: greedy tokens and log-probabilities match transformers.js generate(), for each generation setting', async (t) => {
+  let least = Infinity;
   for (const bart of barts) {
     await withBart(bart, async (ours, oracle, tokenize) => {
       for (const text of INPUTS) {
@@ -299,13 +300,16 @@ test('BART: greedy tokens and log-probabilities match transformers.js generate()
           const got = await ours.generate(text, o);
           assert.deepEqual(got.tokens, theirs, `${what}; smallest margin ${steps.margin}`);
           assertClose(got.logProbability, steps.logProbability, `${what} log-probability`);
+          least = Math.min(least, steps.margin);
         }
       }
     });
   }
+  t.diagnostic(`smallest greedy margin: ${least}`);
 });
 
 test('BART: beam search (num_beams 3) matches Hugging Face beam search over transformers.js logits', async (t) => {
+  let least = Infinity;
   let droppedEos = 0;
   let endedEarly = 0;
   let runs = 0;
@@ -322,6 +326,7 @@ test('BART: beam search (num_beams 3) matches Hugging Face beam search over tran
           const got = await ours.generate(text, o);
           assert.deepEqual(got.tokens, want.tokens, `${what}; smallest margin ${want.margin}`);
           assertClose(got.score, want.score, `${what} score`);
+          least = Math.min(least, want.margin);
           droppedEos += want.droppedEos!;
           endedEarly += want.endedEarly ? 1 : 0;
           runs++;
@@ -330,7 +335,7 @@ test('BART: beam search (num_beams 3) matches Hugging Face beam search over tran
     });
   }
   // The settings reach the paths that matter: hypotheses finishing early, and end tokens ranked too low to count.
-  t.diagnostic(`beam searches: ${runs}, ended before max_length: ${endedEarly}, end tokens dropped for rank: ${droppedEos}`);
+  t.diagnostic(`beam searches: ${runs}, ended before max_length: ${endedEarly}, end tokens dropped for rank: ${droppedEos}, smallest margin: ${least}`);
   assert.ok(endedEarly > 0 && endedEarly < runs, `${endedEarly} of ${runs} searches ended early`);
   assert.ok(droppedEos > 0, 'no end token was ever ranked below k');
 });
@@ -359,7 +364,7 @@ function picture(): Frame {
   return { width, height, data };
 }
 
-test('ViT-GPT2: pixels, greedy and beam captions match transformers.js', async () => {
+test('ViT-GPT2: pixels, greedy and beam captions match transformers.js', async (t) => {
   const ours = await ImageSeq2Seq.open(vit.dir);
   const id = localId(vit.dir);
   const processor = await AutoImageProcessor.from_pretrained(id);
@@ -373,6 +378,7 @@ test('ViT-GPT2: pixels, greedy and beam captions match transformers.js', async (
     mine.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - (pixel_values.data as Float32Array)[i]!))));
     assert.ok(worst < 1e-5, `pixel values differ by ${worst}`);
 
+    let least = Infinity;
     const settings: GenerationOverrides[] = [{}, { maxLength: 5 }, { noRepeatNgramSize: 2, maxLength: 20 }, { minLength: 8, maxLength: 12 }];
     settings.push(...finishingSettings((await ours.caption(frame, { numBeams: 1, maxLength: 20 })).tokens));
     for (const setting of settings) {
@@ -389,7 +395,9 @@ test('ViT-GPT2: pixels, greedy and beam captions match transformers.js', async (
       const gotBeam = await ours.caption(frame, beam);
       assert.deepEqual(gotBeam.tokens, want.tokens, `${JSON.stringify(beam)}; smallest margin ${want.margin}`);
       assertClose(gotBeam.score, want.score, `${JSON.stringify(beam)} score`);
+      least = Math.min(least, steps.margin, want.margin);
     }
+    t.diagnostic(`smallest margin: ${least}`);
   } finally {
     await oracle.dispose();
     await ours.release();
