@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { videoScript, writeVideo } from '../src/synth/video.js';
-import { livecap, metricValue as metric, reap, seqViewer, type LivecapProcess } from './helpers/livecap-process.js';
+import { livecap, metricValue as metric, reap, restartCarriesOn, seqViewer, type LivecapProcess } from './helpers/livecap-process.js';
 import { waitFor } from './helpers/processes.js';
 
 function mountTmpfs(dir: string, size: string): boolean {
@@ -88,14 +88,7 @@ test('on a full disk no seq is reused, the stream is degraded, SIGTERM exits 0 a
 
     // Room again: events carry on past everything a viewer saw.
     await rm(join(disk, 'filler'));
-    p = livecap(args);
-    const after = await seqViewer(await p.url(), 'clip');
-    await waitFor('events after the restart', () => after.seqs.length >= 3, 60_000);
-    console.log(`# after the restart: seq ${after.seqs[0]}..${after.seqs.at(-1)}`);
-    for (const s of after.seqs) assert.ok(s > seen, `seq ${s} after the restart was already used before it (up to ${seen})`);
-    after.socket.close();
-    p.child.kill('SIGTERM');
-    assert.equal((await p.exited).code, 0, p.stderr());
+    await restartCarriesOn(args, 'clip', seen, 60_000);
   } finally {
     reap(p);
     if (p) await p.exited;

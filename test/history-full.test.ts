@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { videoScript, writeVideo } from '../src/synth/video.js';
-import { livecap, metricValue as metric, reap, seqViewer, type LivecapProcess } from './helpers/livecap-process.js';
+import { livecap, metricValue as metric, reap, restartCarriesOn, seqViewer, type LivecapProcess } from './helpers/livecap-process.js';
 import { waitFor } from './helpers/processes.js';
 
 
@@ -57,14 +57,7 @@ test('with history full, events are counted as not stored, the stream is degrade
     assert.equal(stopped.code, 0, p.stderr());
     const seen = Math.max(...before.seqs);
 
-    p = livecap(args);
-    const after = await seqViewer(await p.url(), 'clip');
-    await waitFor('events after the restart', () => after.seqs.length >= 3, 90_000);
-    console.log(`# after the restart: seq ${after.seqs[0]}..${after.seqs.at(-1)}`);
-    for (const s of after.seqs) assert.ok(s > seen, `seq ${s} after the restart was already used before it (up to ${seen})`);
-    after.socket.close();
-    p.child.kill('SIGTERM');
-    assert.equal((await p.exited).code, 0, p.stderr());
+    await restartCarriesOn(args, 'clip', seen, 90_000);
   } finally {
     reap(p);
     await rm(media, { recursive: true, force: true });

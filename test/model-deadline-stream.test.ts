@@ -12,6 +12,7 @@ import { startServer } from '../src/stream/server.js';
 import { WorkerRpc } from '../src/models/worker/rpc.js';
 import type { Caption } from '../src/models/captioner/captioner.js';
 import { waitFor } from './helpers/processes.js';
+import { recordBroadcasts } from './helpers/test-server.js';
 
 test('a stuck captioner is replaced after its deadline, and the stream says so in its status and /metrics', { timeout: 120_000 }, async () => {
   const name = 'captioner stuck-on-first-frame';
@@ -61,11 +62,7 @@ test('a stuck summarizer is replaced after its deadline; the stream stays live w
     captioner,
     pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false, summary: { summarizer, windowMs: 3000, hopMs: 1000 } },
   });
-  const events: any[] = [];
-  server.hub.broadcast = ((broadcast) => (m: any) => {
-    events.push(m);
-    broadcast(m);
-  })(server.hub.broadcast.bind(server.hub));
+  const events: any[] = recordBroadcasts(server);
   try {
     server.streams.add('cam', 'testsrc://smptebars');
     const note = await waitFor('a status with the missed deadline', () => events.find((m) => m.type === 'status' && m.error), 60_000);
@@ -87,11 +84,7 @@ test('a captioner whose replacement cannot load its model leaves the stream live
   await rpc.call('load');
   const captioner = { caption: (f: { width: number; height: number }) => rpc.call<Caption>('caption', [{ width: f.width, height: f.height }]) };
   const server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
-  const events: any[] = [];
-  server.hub.broadcast = ((broadcast) => (m: any) => {
-    events.push(m);
-    broadcast(m);
-  })(server.hub.broadcast.bind(server.hub));
+  const events: any[] = recordBroadcasts(server);
   try {
     server.streams.add('cam', 'testsrc://smptebars');
     const gone = await waitFor('a status saying the model is gone', () => events.find((m) => m.type === 'status' && /could not load/.test(m.error ?? '')), 60_000);

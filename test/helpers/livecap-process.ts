@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { waitFor } from './processes.js';
 
@@ -61,3 +62,22 @@ export async function seqViewer(url: string, stream: string): Promise<{ seqs: nu
 
 /** A metric's value (without labels) in a Prometheus text answer; NaN if absent. */
 export const metricValue = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+/**
+ * Starts `livecap args` again and checks that the stream's events carry on past `seen`, the
+ * last seq a viewer got before: no seq is issued twice. Stops the process (SIGTERM, exit 0).
+ */
+export async function restartCarriesOn(args: string[], stream: string, seen: number, timeoutMs: number): Promise<void> {
+  const p = livecap(args);
+  try {
+    const after = await seqViewer(await p.url(), stream);
+    await waitFor('events after the restart', () => after.seqs.length >= 3, timeoutMs);
+    console.log(`# after the restart: seq ${after.seqs[0]}..${after.seqs.at(-1)}`);
+    for (const s of after.seqs) assert.ok(s > seen, `seq ${s} after the restart was already used before it (up to ${seen})`);
+    after.socket.close();
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exited).code, 0, p.stderr());
+  } finally {
+    reap(p);
+  }
+}

@@ -27,12 +27,7 @@ export async function startTestServer(options: { mediaDir?: string; supervisor?:
     search: options.search,
     pipeline: { output: { width: 160, height: 120, fps: 10 }, supervisor: { backoffInitialMs: 250, backoffMaxMs: 1000, ...options.supervisor } },
   });
-  const events: StreamMessage[] = [];
-  const broadcast = server.hub.broadcast.bind(server.hub);
-  server.hub.broadcast = (m) => {
-    events.push(m);
-    broadcast(m);
-  };
+  const events = recordBroadcasts(server);
   return {
     server,
     events,
@@ -41,4 +36,15 @@ export async function startTestServer(options: { mediaDir?: string; supervisor?:
       await releaseCaptioner(EMBEDDED_CAPTIONER);
     },
   };
+}
+
+/** Every stream event the server's hub broadcasts from now on, in order. */
+export function recordBroadcasts(server: RunningServer): StreamMessage[] {
+  const events: StreamMessage[] = [];
+  const broadcast = server.hub.broadcast.bind(server.hub);
+  server.hub.broadcast = (m) => {
+    events.push(m);
+    broadcast(m);
+  };
+  return events;
 }
