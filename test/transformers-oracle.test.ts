@@ -283,8 +283,19 @@ test('transformers.js tokenizes as livecap does', async () => {
   });
 });
 
-test('BART: greedy tokens and log-probabilities match transformers.js generate(), for each generation setting', async (t) => {
-  let least = Infinity;
+/** One BART case: a tiny export, an input text, and a generation setting with `numBeams`. */
+interface BartCase {
+  ours: Parameters<Parameters<typeof withBart>[1]>[0];
+  oracle: Parameters<Parameters<typeof withBart>[1]>[1];
+  text: string;
+  input_ids: Tensor;
+  attention_mask: Tensor;
+  o: Record<string, unknown> & { numBeams: number };
+  what: string;
+}
+
+/** Runs `body` for every tiny BART, input and generation setting (those that end early included). */
+async function eachBartCase(numBeams: number, body: (c: BartCase) => Promise<void>): Promise<void> {
   for (const bart of barts) {
     await withBart(bart, async (ours, oracle, tokenize) => {
       for (const text of INPUTS) {
@@ -292,19 +303,25 @@ test('BART: greedy tokens and log-probabilities match transformers.js generate()
         const attention_mask = new Tensor('int64', new BigInt64Array(input_ids.dims[1]!).fill(1n), input_ids.dims);
         const greedy = (await ours.generate(text, { numBeams: 1 })).tokens;
         for (const setting of [...SETTINGS, ...finishingSettings(greedy)]) {
-          const o = { ...setting, numBeams: 1 };
-          const what = `${basename(bart.dir)} "${text}" ${JSON.stringify(o)}`;
-          const theirs = (await oracle.generate({ input_ids, attention_mask, ...oracleKwargs(o) })).tolist()[0]!.map(Number).slice(1);
-          const steps = await oracleGreedy(OracleSteps.open(oracle, { input_ids, attention_mask }, oracleKwargs(o)));
-          assert.deepEqual(steps.tokens, theirs, `${what}: stepping transformers.js's decoder reproduces its generate()`);
-          const got = await ours.generate(text, o);
-          assert.deepEqual(got.tokens, theirs, `${what}; smallest margin ${steps.margin}`);
-          assertClose(got.logProbability, steps.logProbability, `${what} log-probability`);
-          least = Math.min(least, steps.margin);
+          const o = { ...setting, numBeams };
+          await body({ ours, oracle, text, input_ids, attention_mask, o, what: `${basename(bart.dir)} "${text}" ${JSON.stringify(o)}` });
         }
       }
     });
   }
+}
+
+test('BART: greedy tokens and log-probabilities match transformers.js generate(), for each generation setting', async (t) => {
+  let least = Infinity;
+  await eachBartCase(1, async ({ ours, oracle, text, input_ids, attention_mask, o, what }) => {
+    const theirs = (await oracle.generate({ input_ids, attention_mask, ...oracleKwargs(o) })).tolist()[0]!.map(Number).slice(1);
+    const steps = await oracleGreedy(OracleSteps.open(oracle, { input_ids, attention_mask }, oracleKwargs(o)));
+    assert.deepEqual(steps.tokens, theirs, `${what}: stepping transformers.js's decoder reproduces its generate()`);
+    const got = await ours.generate(text, o);
+    assert.deepEqual(got.tokens, theirs, `${what}; smallest margin ${steps.margin}`);
+    assertClose(got.logProbability, steps.logProbability, `${what} log-probability`);
+    least = Math.min(least, steps.margin);
+  });
   t.diagnostic(`smallest greedy margin: ${least}`);
 });
 
@@ -313,27 +330,16 @@ test('BART: beam search (num_beams 3) matches Hugging Face beam search over tran
   let droppedEos = 0;
   let endedEarly = 0;
   let runs = 0;
-  for (const bart of barts) {
-    await withBart(bart, async (ours, oracle, tokenize) => {
-      for (const text of INPUTS) {
-        const input_ids = await tokenize(text);
-        const attention_mask = new Tensor('int64', new BigInt64Array(input_ids.dims[1]!).fill(1n), input_ids.dims);
-        const greedy = (await ours.generate(text, { numBeams: 1 })).tokens;
-        for (const setting of [...SETTINGS, ...finishingSettings(greedy)]) {
-          const o = { ...setting, numBeams: 3 };
-          const what = `${basename(bart.dir)} "${text}" ${JSON.stringify(o)}`;
-          const want = await oracleBeam(OracleSteps.open(oracle, { input_ids, attention_mask }, oracleKwargs(o)), 3);
-          const got = await ours.generate(text, o);
-          assert.deepEqual(got.tokens, want.tokens, `${what}; smallest margin ${want.margin}`);
-          assertClose(got.score, want.score, `${what} score`);
-          least = Math.min(least, want.margin);
-          droppedEos += want.droppedEos!;
-          endedEarly += want.endedEarly ? 1 : 0;
-          runs++;
-        }
-      }
-    });
-  }
+  await eachBartCase(3, async ({ ours, oracle, text, input_ids, attention_mask, o, what }) => {
+    const want = await oracleBeam(OracleSteps.open(oracle, { input_ids, attention_mask }, oracleKwargs(o)), 3);
+    const got = await ours.generate(text, o);
+    assert.deepEqual(got.tokens, want.tokens, `${what}; smallest margin ${want.margin}`);
+    assertClose(got.score, want.score, `${what} score`);
+    least = Math.min(least, want.margin);
+    droppedEos += want.droppedEos!;
+    endedEarly += want.endedEarly ? 1 : 0;
+    runs++;
+  });
   // The settings reach the paths that matter: hypotheses finishing early, and end tokens ranked too low to count.
   t.diagnostic(`beam searches: ${runs}, ended before max_length: ${endedEarly}, end tokens dropped for rank: ${droppedEos}, smallest margin: ${least}`);
   assert.ok(endedEarly > 0 && endedEarly < runs, `${endedEarly} of ${runs} searches ended early`);
