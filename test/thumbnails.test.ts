@@ -52,3 +52,18 @@ test('a stream given a thumbnailer sends captions with the thumbnail of their ke
     await rpc.close();
   }
 });
+
+test('a frame asked for twice at one quality (thumbnail and model-server request) is encoded once', async () => {
+  const thumbnails = new Thumbnailer();
+  try {
+    const frame = { width: 16, height: 8, data: new Uint8Array(16 * 8 * 3).fill(200) };
+    const [a, b] = await Promise.all([thumbnails.dataUrl(frame), thumbnails.dataUrl(frame)]);
+    assert.equal(a, b);
+    assert.equal(thumbnails.made, 1);
+    await thumbnails.dataUrl(frame, 50);
+    await thumbnails.dataUrl({ ...frame, data: frame.data.slice() });
+    assert.equal(thumbnails.made, 3, 'another quality or another frame is encoded anew');
+  } finally {
+    await thumbnails.close();
+  }
+});

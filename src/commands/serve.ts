@@ -97,7 +97,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Captioners by name: model folders share a worker per spec; model servers get a client each.
   const loaded = new Map<string, Captioner>();
   const release: (() => Promise<void>)[] = [];
-  // Keyframes for model servers are encoded to JPEG in a worker thread, not on the event loop.
+  // Keyframes are encoded to JPEG in a worker thread, not on the event loop: one encode serves
+  // both the caption's thumbnail and a model server's request.
   const encoder = new Thumbnailer();
   let server: RunningServer | undefined;
   // Whatever happens from here on, every worker is released and the store closed: a failed
@@ -111,7 +112,7 @@ export async function serveCommand(args: string[]): Promise<number> {
         release.push(() => releaseCaptioner(setting));
       } else {
         const apiKey = setting.apiKeyEnv === undefined ? undefined : process.env[setting.apiKeyEnv];
-        const client = new OpenAiCaptioner(setting, { apiKey, timeoutMs: deadlines.timeoutMs, encode: (frame) => encoder.dataUrl(frame, 85) });
+        const client = new OpenAiCaptioner(setting, { apiKey, timeoutMs: deadlines.timeoutMs, encode: (frame) => encoder.dataUrl(frame) });
         loaded.set(name, client);
         release.push(() => client.close());
         log.info('captioner: model server', { captioner: name, keyFrom: setting.apiKeyEnv });
@@ -119,6 +120,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     }
     const summary = summarizer && { summarizer, windowMs: settings.summaryWindowS * 1000, hopMs: settings.summaryHopS * 1000 };
     server = await startServer({
+      thumbnails: encoder,
       host: settings.host,
       port: settings.port,
       mediaDir: settings.mediaDir,

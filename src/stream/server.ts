@@ -24,6 +24,8 @@ import { Thumbnailer } from '../media/thumbnails.js';
 import type { Frame } from '../media/image.js';
 
 export interface ServerOptions {
+  /** The JPEG encoder for keyframe thumbnails, when the caller shares one (closed by its owner); else the server starts its own. */
+  thumbnails?: Thumbnailer;
   host: string;
   port: number;
   mediaDir?: string;
@@ -91,7 +93,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   pruner.unref();
   const bus = new EventBus();
   // Keyframe thumbnails are encoded in a worker thread, not on the event loop.
-  const thumbnails = new Thumbnailer();
+  const ownsThumbnails = !options.thumbnails;
+  const thumbnails = options.thumbnails ?? new Thumbnailer();
   const pipeline = { thumbnail: (frame: Frame) => thumbnails.dataUrl(frame), ...options.pipeline };
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
   hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop), status: (id) => streams.status(id) }, options.hub);
@@ -114,7 +117,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.close();
     streams.close();
     store.close();
-    await thumbnails.close();
+    if (ownsThumbnails) await thumbnails.close();
     throw err;
   }
   server.on('upgrade', (req, socket, head) => {
@@ -174,7 +177,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           server.closeAllConnections?.();
         });
         clearInterval(pruner);
-        await thumbnails.close();
+        if (ownsThumbnails) await thumbnails.close();
         // Last: every event written so far is checkpointed into the database file.
         store.close();
       })()),
