@@ -6,6 +6,7 @@
 #   3. 40,000 fresh pictures (seed 3): a second fine-tuning stage; more pictures, not more epochs,
 #      is what teaches the shapes of small objects
 #   4. 1,000 pictures (seed 2): BLEU, CIDEr and colour/shape accuracy
+#   5. the out-of-domain detector (livecap domain)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FINETUNE_EPOCHS="${FINETUNE_EPOCHS:-12}"
@@ -20,3 +21,6 @@ livecap finetune --model models/captioner-synth --dataset data/synth-big --epoch
 livecap finetune --model models/captioner-synth --dataset data/synth-huge --epochs "$HUGE_EPOCHS"
 [ -f data/synth-heldout/captions.txt ] || livecap synth dataset --out data/synth-heldout --count 1000 --seed 2
 livecap eval --dataset data/synth-heldout --split all --model models/captioner-synth --json models/captioner-synth/eval.json
+# 5. the out-of-domain detector: fitted on synthetic pictures, threshold at the 99th percentile
+#    of held-out ones; real photos and footage are reported on when LIVECAP_REAL_MEDIA names them
+livecap domain --model models/captioner-synth ${LIVECAP_REAL_MEDIA:+--real "$LIVECAP_REAL_MEDIA"}

@@ -21,6 +21,7 @@ commands:
   finetune --model DIR --dataset DIR --epochs N   train backbone and decoder together
   train-summarizer --out MODEL_DIR               train the embedded BART summarizer on synthetic windows
   eval --dataset DIR --model MODEL_DIR           BLEU-1..4 and CIDEr on the held-out split
+  domain [--model DIR] [--real PATH]…            fit the detector of frames a captioner does not know
   eval-summarizer [--model DIR]                  ROUGE-L of a summarizer on held-out synthetic videos
   caption IMAGE…                                 print one caption per image
   summarize < captions.txt                       print the summary of captions (one per line)
@@ -76,6 +77,7 @@ const commands: Record<string, () => Promise<Command>> = {
   finetune: async () => (await import('./commands/finetune.js')).finetuneCommand,
   'train-summarizer': async () => (await import('./commands/train-summarizer.js')).trainSummarizerCommand,
   eval: async () => (await import('./commands/eval.js')).evalCommand,
+  domain: async () => (await import('./commands/domain.js')).domainCommand,
   'eval-summarizer': async () => (await import('./commands/eval-summarizer.js')).evalSummarizerCommand,
   caption: async () => (await import('./commands/caption.js')).captionCommand,
   summarize: async () => (await import('./commands/summarize.js')).summarizeCommand,

@@ -7,7 +7,11 @@ import { EMBEDDED_CAPTIONER } from '../paths.js';
 const HELP = `usage: livecap caption [--model MODEL_DIR] [--beam-width N] [--json] IMAGE…
 
   Prints one caption per image (JPEG or PNG), in order: "IMAGE<TAB>caption", or the caption
-  alone for a single image. --json prints one JSON object per line with the score.`;
+  alone for a single image. --json prints one JSON object per line with the score.
+
+  A model with a domain detector (the embedded one has) also tells when a picture lies beyond
+  what it was trained on: such captions end with "[out of domain]" (--json: "outOfDomain": true,
+  and "domainScore", the distance over the threshold), and their words mean nothing.`;
 
 export async function captionCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
@@ -17,11 +21,20 @@ export async function captionCommand(args: string[]): Promise<number> {
   const captioner = await CaptionerClient.start(values.model ?? EMBEDDED_CAPTIONER);
   let failures = 0;
   try {
+    let explained = false;
     for (const path of positionals) {
       try {
         const caption = await captioner.caption(await readImage(path), { beamWidth });
-        if (values.json) console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)) }));
-        else console.log(positionals.length === 1 ? caption.text : `${path}\t${caption.text}`);
+        if (values.json) {
+          console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)), outOfDomain: caption.outOfDomain, domainScore: caption.domainScore }));
+        } else {
+          const text = caption.outOfDomain ? `${caption.text} [out of domain]` : caption.text;
+          console.log(positionals.length === 1 ? text : `${path}\t${text}`);
+        }
+        if (caption.outOfDomain && !explained) {
+          explained = true;
+          console.error(`livecap: ${path} is beyond what this captioner knows, so its caption means nothing. ${captioner.info.domain ?? ''}`.trim());
+        }
       } catch (err) {
         failures++;
         console.error(`livecap: ${(err as Error).message}`);

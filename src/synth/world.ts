@@ -149,3 +149,16 @@ function bounce(t: number, lo: number, hi: number): number {
   if (u < 0) u += 2 * span;
   return lo + (u <= span ? u : 2 * span - u);
 }
+
+/**
+ * What a model trained on this world knows, in words: written into a model folder's manifest
+ * so that users and the viewer can say it plainly.
+ */
+export function describeWorld(): string {
+  return (
+    `Synthetic pictures only: one to three flat shapes (${SHAPES.join(', ')}) in ${COLOURS.join(', ')}, ` +
+    `on a plain backdrop of ${BACKGROUNDS.join(', ')}. Nothing else: people, animals, vehicles, buildings, ` +
+    `text and real places are beyond it, and its captions of real camera footage mean nothing. For real ` +
+    `captions, bring a pretrained ONNX export (livecap models pull) or a vision-language model server (captioner kind openai).`
+  );
+}

@@ -17,6 +17,7 @@ import { resizeFrame, type Frame } from '../../media/image.js';
 import { readManifest, type CaptionerManifest, type PixelScale } from './model-dir.js';
 import { Vocabulary } from './vocabulary.js';
 import { search, type Hypothesis } from './search.js';
+import { DomainDetector } from './domain.js';
 
 export interface CaptionOptions {
   beamWidth?: number;
@@ -32,6 +33,13 @@ export interface Caption {
   text: string;
   /** Mean log-probability per generated token: a rough confidence. */
   score: number;
+  /**
+   * Whether the frame lies beyond what the model was trained on (its captions there mean
+   * nothing); absent when the model has no domain detector.
+   */
+  outOfDomain?: boolean;
+  /** The frame's distance from the training pictures over the detector's threshold (> 1: out of domain). */
+  domainScore?: number;
 }
 
 /** What the loader found out about the two models, after checking they fit together. */
@@ -158,10 +166,12 @@ export class CnnLstmCaptioner {
     readonly decoder: LayersModel,
     readonly vocabulary: Vocabulary,
     readonly shapes: CaptionerShapes,
+    /** Tells frames beyond the training pictures, when the model folder has one. */
+    readonly domain?: DomainDetector,
   ) {}
 
-  /** Loads and checks a model directory (see model-dir.ts). */
-  static async load(tf: Tf, dir: string): Promise<CnnLstmCaptioner> {
+  /** Loads and checks a model directory (see model-dir.ts); `domain: false` skips its domain detector. */
+  static async load(tf: Tf, dir: string, options: { domain?: boolean } = {}): Promise<CnnLstmCaptioner> {
     const manifest = await readManifest(dir);
     const paths = { backbone: join(dir, manifest.backbone.model), decoder: join(dir, manifest.decoder.model), vocabulary: join(dir, manifest.vocabulary) };
     const vocabulary = await Vocabulary.load(paths.vocabulary, manifest.tokens);
@@ -175,7 +185,9 @@ export class CnnLstmCaptioner {
     }
     try {
       const shapes = inspectModels(backbone, decoder, vocabulary, manifest, paths);
-      return new CnnLstmCaptioner(tf, dir, manifest, backbone, decoder, vocabulary, shapes);
+      const domain = options.domain !== false && manifest.domain?.detector ? await DomainDetector.load(join(dir, manifest.domain.detector)) : undefined;
+      if (domain && domain.featureSize !== shapes.featureSize) throw new Error(`${join(dir, manifest.domain!.detector!)}: the domain detector expects ${domain.featureSize} features but the backbone gives ${shapes.featureSize}; run livecap domain again for this backbone`);
+      return new CnnLstmCaptioner(tf, dir, manifest, backbone, decoder, vocabulary, shapes, domain);
     } catch (err) {
       backbone.dispose();
       decoder.dispose();
@@ -234,11 +246,17 @@ export class CnnLstmCaptioner {
     if (frames.length === 0) return [];
     const features = this.features(frames);
     try {
+      const distances = this.domain?.distances((await features.data()) as Float32Array, frames.length);
       const results: Caption[] = [];
       for (let i = 0; i < frames.length; i++) {
         const one = this.tf.tidy(() => features.slice([i, 0], [1, -1]) as Tensor2D);
         try {
-          results.push(this.toCaption(await this.searchFeatures(one, options)));
+          const caption = this.toCaption(await this.searchFeatures(one, options));
+          if (distances && this.domain) {
+            caption.outOfDomain = this.domain.isOutOfDomain(distances[i]!);
+            caption.domainScore = Number((distances[i]! / this.domain.threshold).toFixed(3));
+          }
+          results.push(caption);
         } finally {
           one.dispose();
         }

@@ -9,10 +9,13 @@
  *     "decoder":    { "model": "decoder/model.json", "padding": "pre" },
  *     "vocabulary": "vocab.json",
  *     "tokens":     { "start": "startseq", "end": "endseq" },
- *     "search":     { "beamWidth": 3, "maxLength": 34 }
+ *     "search":     { "beamWidth": 3, "maxLength": 34 },
+ *     "domain":     { "description": "what the model was trained on, in words", "detector": "domain.json" }
  *   }
  *
- * Only the three paths are required; the rest has the defaults below.
+ * Only the three paths are required; the rest has the defaults below. `domain.detector` names
+ * an out-of-domain detector (domain.ts) written by `livecap domain`; without one, captions
+ * carry no out-of-domain flag.
  */
 import { readJsonFile } from '../../util/json-file.js';
 import { join } from 'node:path';
@@ -42,6 +45,8 @@ export interface CaptionerManifest {
   vocabulary: string;
   tokens: TokenNames;
   search: { beamWidth: number; lengthPenalty: number; maxLength?: number };
+  /** What the model knows, in words, and the detector that tells when a frame is beyond it. */
+  domain?: { description?: string; detector?: string };
 }
 
 export const MANIFEST_DEFAULTS = {
@@ -74,6 +79,14 @@ export function parseManifest(json: unknown, file: string): CaptionerManifest {
   positiveInt(search.beamWidth, 'search.beamWidth');
   positiveInt(search.maxLength, 'search.maxLength');
   if (search.lengthPenalty !== undefined && typeof search.lengthPenalty !== 'number') errors.push('search.lengthPenalty must be a number');
+  const domain = obj.domain;
+  if (domain !== undefined) {
+    if (!domain || typeof domain !== 'object' || Array.isArray(domain)) errors.push('domain must be an object with a description and a detector file');
+    else {
+      if (domain.description !== undefined && typeof domain.description !== 'string') errors.push('domain.description must be a string');
+      if (domain.detector !== undefined) str(domain.detector, 'domain.detector');
+    }
+  }
   const tokens = { ...DEFAULT_TOKENS, ...(obj.tokens ?? {}) };
   const manifest: CaptionerManifest = {
     backbone: { model: str(backbone.model, 'backbone.model'), pixelScale },
@@ -85,6 +98,7 @@ export function parseManifest(json: unknown, file: string): CaptionerManifest {
       lengthPenalty: search.lengthPenalty ?? MANIFEST_DEFAULTS.lengthPenalty,
       maxLength: search.maxLength,
     },
+    ...(domain && typeof domain === 'object' ? { domain: { description: domain.description, detector: domain.detector } } : {}),
   };
   if (errors.length) throw new Error(`${file}: ${errors.join('; ')}`);
   return manifest;

@@ -23,6 +23,11 @@ export interface CaptionerInfo {
   inputWidth: number;
   inputHeight: number;
   vocabulary: number;
+  /**
+   * What the model knows, in words, when it can tell frames beyond it (its captions then carry
+   * `outOfDomain`); absent for a model with no domain detector.
+   */
+  domain?: string;
 }
 
 export class CaptionerClient {

@@ -1,0 +1,186 @@
+/**
+ * Fits and calibrates a captioner's out-of-domain detector (models/captioner/domain.ts), then
+ * measures it, for `livecap domain`:
+ *
+ *  - fitted on the synthetic world the embedded model learnt: rendered pictures, a third of them
+ *    through JPEG at random qualities (cameras and the live path compress), and frames of
+ *    synthetic videos (camera noise, drifting objects, transitions);
+ *  - its threshold set at a quantile of held-out renders drawn with another seed;
+ *  - checked on a synthetic video through H.264 (the live demo's path) and on any real photos
+ *    and footage given, each set reported as pictures and how many were flagged.
+ *
+ * The detector and its numbers go into the model folder (domain.json, domain.bin), and the
+ * manifest gets the domain's description in words and the detector's file name.
+ */
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import type { Tensor2D } from '@tensorflow/tfjs';
+import type { Tf } from '../models/tfjs/runtime.js';
+import { CnnLstmCaptioner } from '../models/captioner/captioner.js';
+import { DomainDetector, DOMAIN_FIT_DEFAULTS } from '../models/captioner/domain.js';
+import { MANIFEST_FILE } from '../models/captioner/model-dir.js';
+import { decodeImage, encodeJpeg, readImage, resizeFrame, type Frame } from '../media/image.js';
+import { sampleVideoFrames } from '../media/sample-frames.js';
+import { renderScene } from '../synth/render.js';
+import { describeWorld, randomScene } from '../synth/world.js';
+import { videoFrames, videoScript, writeVideo } from '../synth/video.js';
+import { DATASET_IMAGE_SIZE } from '../synth/dataset.js';
+import { Rng } from '../util/rng.js';
+import { Progress } from '../util/progress.js';
+
+export interface DomainJob {
+  modelDir: string;
+  /** Synthetic renders to fit on (default 2,000; half as many again through JPEG). */
+  pictures?: number;
+  /** Held-out renders to set the threshold on (default 1,000). */
+  heldout?: number;
+  seed?: number;
+  /** Share of held-out in-domain pictures kept under the threshold (default 0.99). */
+  quantile?: number;
+  components?: number;
+  /** Real photos and footage to report on: image or video files, or folders of them. */
+  real?: string[];
+  /** The domain in words for the manifest (default: the synthetic world's). */
+  description?: string;
+}
+
+export interface DomainSetReport {
+  name: string;
+  pictures: number;
+  flagged: number;
+  rate: number;
+}
+
+export interface DomainReport {
+  threshold: number;
+  components: number;
+  fitted: number;
+  sets: DomainSetReport[];
+  seconds: number;
+}
+
+export const DOMAIN_JOB_DEFAULTS = { pictures: 2000, heldout: 1000, seed: 101, quantile: 0.99 } as const;
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
+const VIDEO_EXTENSIONS = new Set(['.avi', '.mp4', '.mkv', '.mov', '.webm', '.ts', '.m4v']);
+const { width: W, height: H } = DATASET_IMAGE_SIZE;
+
+function renders(seed: number, count: number): Frame[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => renderScene(randomScene(rng), W, H));
+}
+
+/** Every `every`-th frame of a synthetic video, at the dataset's size. */
+function syntheticVideoFrames(seed: number, seconds: number, every: number): Frame[] {
+  const out: Frame[] = [];
+  let k = 0;
+  for (const frame of videoFrames(videoScript(seed, { duration: seconds }))) if (k++ % every === 0) out.push(resizeFrame(frame, W, H));
+  return out;
+}
+
+/** Real pictures under a path: images as they are, videos sampled at one frame a second. */
+export async function realPictures(path: string, maxPerVideo = 120): Promise<Frame[]> {
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`${path}: cannot read (${err.code ?? err.message})`);
+  });
+  if (info.isDirectory()) {
+    const names = (await readdir(path)).sort();
+    const out: Frame[] = [];
+    for (const name of names) {
+      const ext = extname(name).toLowerCase();
+      if (IMAGE_EXTENSIONS.has(ext) || VIDEO_EXTENSIONS.has(ext)) out.push(...(await realPictures(join(path, name), maxPerVideo)));
+    }
+    return out;
+  }
+  const ext = extname(path).toLowerCase();
+  if (VIDEO_EXTENSIONS.has(ext)) return sampleVideoFrames(path, { fps: 1, width: W, height: H, limit: maxPerVideo });
+  // A picture that cannot be decoded (an odd PNG, say) is skipped with a note, not fatal.
+  try {
+    return [resizeFrame(await readImage(path), W, H)];
+  } catch (err) {
+    process.stderr.write(`livecap domain: skipped ${path}: ${(err as Error).message}\n`);
+    return [];
+  }
+}
+
+async function featureRows(captioner: CnnLstmCaptioner, frames: readonly Frame[], progress?: Progress): Promise<Float32Array[]> {
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < frames.length; i += 32) {
+    const batch = frames.slice(i, i + 32);
+    const features: Tensor2D = captioner.features(batch);
+    const data = (await features.data()) as Float32Array;
+    const F = features.shape[1];
+    features.dispose();
+    for (let j = 0; j < batch.length; j++) rows.push(data.slice(j * F, (j + 1) * F));
+    progress?.tick(batch.length);
+  }
+  return rows;
+}
+
+export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
+  const started = Date.now();
+  const o = { ...DOMAIN_JOB_DEFAULTS, ...job };
+  // Without its detector: one may not exist yet, or be stale; only the backbone is used.
+  const captioner = await CnnLstmCaptioner.load(tf, job.modelDir, { domain: false });
+  try {
+    const jpegRng = new Rng(o.seed + 7);
+    const fitFrames = [
+      ...renders(o.seed, o.pictures),
+      ...renders(o.seed + 2, Math.round(o.pictures / 2)).map((f) => decodeImage(encodeJpeg(f, jpegRng.int(50, 95)))),
+      ...syntheticVideoFrames(o.seed + 1, 60, 5),
+    ];
+    const heldoutFrames = renders(o.seed + 100, o.heldout);
+    const progress = new Progress({ label: 'domain features', total: fitFrames.length + heldoutFrames.length });
+    const fitRows = await featureRows(captioner, fitFrames, progress);
+    const heldoutRows = await featureRows(captioner, heldoutFrames, progress);
+    process.stderr.write(`livecap domain: fitting ${o.components ?? DOMAIN_FIT_DEFAULTS.components} directions to ${fitRows.length} pictures\n`);
+    const detector = DomainDetector.fit(fitRows, { components: o.components, seed: o.seed });
+    const threshold = detector.calibrate(heldoutRows.map((r) => detector.distance(r)), o.quantile);
+    const measure = (name: string, rows: Float32Array[]): DomainSetReport => {
+      const flagged = rows.filter((r) => detector.isOutOfDomain(detector.distance(r))).length;
+      return { name, pictures: rows.length, flagged, rate: rows.length ? flagged / rows.length : 0 };
+    };
+    const sets = [measure('held-out synthetic pictures', heldoutRows)];
+    // The demo's path: a synthetic video encoded with H.264 and decoded by ffmpeg.
+    const tmp = await mkdtemp(join(tmpdir(), 'livecap-domain-'));
+    try {
+      const clip = join(tmp, 'heldout.mp4');
+      await writeVideo(videoScript(o.seed + 200, { duration: 60 }), clip);
+      sets.push(measure('held-out synthetic video (H.264)', await featureRows(captioner, await sampleVideoFrames(clip, { fps: 2, width: W, height: H }))));
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    for (const path of o.real ?? []) sets.push(measure(`real: ${setName(path)}`, await featureRows(captioner, await realPictures(path))));
+    detector.calibration = {
+      fitted: fitRows.length,
+      quantile: o.quantile,
+      heldout: { pictures: sets[0]!.pictures, flagged: sets[0]!.flagged },
+      real: Object.fromEntries(sets.filter((s) => s.name.startsWith('real: ')).map((s) => [s.name.slice(6), { pictures: s.pictures, flagged: s.flagged }])),
+    };
+    await detector.save(join(job.modelDir, 'domain.json'));
+    await writeManifestDomain(job.modelDir, job.description ?? describeWorld(), 'domain.json');
+    return { threshold, components: detector.directions.length, fitted: fitRows.length, sets, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    captioner.dispose();
+  }
+}
+
+/** A real set's name: the last two parts of its path (folders of samples are often just "data"). */
+function setName(path: string): string {
+  return path.replace(/\/+$/, '').split('/').slice(-2).join('/');
+}
+
+/** Sets the manifest's domain (description and detector), keeping everything else as it was. */
+async function writeManifestDomain(modelDir: string, description: string, detector: string): Promise<void> {
+  const file = join(modelDir, MANIFEST_FILE);
+  const manifest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  manifest.domain = { description, detector };
+  await writeFile(file, JSON.stringify(manifest, null, 2) + '\n');
+}
+
+export function formatDomainReport(report: DomainReport): string {
+  const lines = [`threshold ${report.threshold.toFixed(2)} (${report.components} directions, fitted on ${report.fitted} pictures, ${report.seconds.toFixed(0)} s)`];
+  for (const s of report.sets) lines.push(`  ${s.name.padEnd(40)} ${String(s.flagged).padStart(5)} of ${String(s.pictures).padStart(5)} flagged (${(100 * s.rate).toFixed(1)}%)`);
+  return lines.join('\n');
+}
