@@ -10,6 +10,8 @@ const keyframeEl = $('keyframe');
 const historyEl = $('history');
 
 const HISTORY_LIMIT = 100;
+// The selected stream's captioner, as the server names it.
+let captionerName = '';
 let socket;
 let retryMs = 1000;
 let selected = new URLSearchParams(location.search).get('stream') || '';
@@ -45,7 +47,11 @@ function showCaption(c, { live }) {
   }
   currentEl.dataset.seq = c.seq;
   currentEl.dataset.ts = c.frameTs;
-  currentEl.textContent = c.text;
+  // A caption of a scene the captioner was never trained on means nothing: say that instead,
+  // and only when it changes, so a screen reader is not told the same thing at every keyframe.
+  const text = c.outOfDomain ? notRecognised() : c.text;
+  if (currentEl.textContent !== text) currentEl.textContent = text;
+  currentEl.classList.toggle('unrecognised', Boolean(c.outOfDomain));
   metaEl.textContent = `${timeOf(c.frameTs)} · ${live ? `${c.latencyMs} ms after capture` : 'from history'}`;
   if (c.keyframe) {
     keyframeEl.src = c.keyframe;
@@ -53,6 +59,16 @@ function showCaption(c, { live }) {
     keyframeEl.alt = `Keyframe at ${timeOf(c.frameTs)} from stream ${c.stream}`;
     keyframeEl.hidden = false;
   }
+}
+
+function notRecognised() {
+  return `Scene not recognised: the captioner${captionerName ? ` ${captionerName}` : ''} was not trained on pictures like this, so it has no caption for it.`;
+}
+
+function setNote(note) {
+  const el = $('note');
+  el.textContent = note ? `Note: ${note}` : '';
+  el.hidden = !note;
 }
 
 function showSummary(m) {
@@ -79,6 +95,9 @@ function resetView() {
   metaEl.textContent = '';
   keyframeEl.hidden = true;
   $('captioner').textContent = '';
+  captionerName = '';
+  currentEl.classList.remove('unrecognised');
+  setNote(undefined);
 }
 
 // A server with viewer tokens is opened as /?token=TOKEN; the token goes with every request.
@@ -89,9 +108,11 @@ async function loadHistory(id) {
   // History is oldest first and may hold days: ask only for the newest events the page shows.
   const info = await fetch(`/api/streams/${encodeURIComponent(id)}`, { headers: authHeaders });
   if (!info.ok) return;
-  const { lastSeq: newest, captioner, summaries } = await info.json();
+  const { lastSeq: newest, captioner, summaries, note } = await info.json();
   if (id === selected) {
+    captionerName = captioner;
     $('captioner').textContent = `captioned by ${captioner}`;
+    setNote(note);
     // Without a summarizer no summary will come: say so rather than wait for one forever.
     if (!summaries && $('summary').dataset.seq === undefined) $('summary').textContent = 'Video captions are off on this server (no summarizer).';
   }
@@ -193,6 +214,7 @@ function connect() {
         break;
       case 'status':
         if (msg.stream !== selected) break;
+        setNote(msg.state === 'live' ? msg.note : undefined);
         if (msg.state === 'live') setStatus('live', 'Live');
         else if (msg.state === 'reconnecting') setStatus('reconnecting', `Reconnecting${msg.error ? `: ${msg.error}` : ''}`);
         else if (msg.state === 'stalled') setStatus('stalled', `Stalled${msg.error ? `: ${msg.error}` : ''}`);

@@ -2,7 +2,9 @@
  * One stream's pipeline: supervised ffmpeg frames → scene gate → latest-wins captioning →
  * caption events, with status events for the source's state (and, while the stream is live, a
  * note in `error` when a model missed its deadline or its model server failed a caption,
- * cleared once it answers). Cold: subscribing starts ffmpeg, unsubscribing stops it.
+ * cleared once it answers). A stream whose keyframes are mostly beyond what its captioner knows
+ * gets a `note` on its status saying so and how to bring a real model (domain-watch.ts), once,
+ * until it recovers. Cold: subscribing starts ffmpeg, unsubscribing stops it.
  * Per-subscription state (the gate, counters) lives inside.
  */
 import { Observable, EMPTY, catchError, defer, distinctUntilChanged, filter, from, map, merge, share, Subject, tap } from 'rxjs';
@@ -13,6 +15,7 @@ import { supervisedFrames, type StatusReport, type SupervisorOptions } from '../
 import { SceneGate, type GateDecision, type KeyframeReason, type SceneGateOptions } from './scene-gate.js';
 import { latestWins } from './latest-wins.js';
 import { rollingWindow } from './rolling-window.js';
+import { DomainWatch, outOfDomainNote } from './domain-watch.js';
 import { encodeJpeg, type Frame } from '../media/image.js';
 import type { Caption, CaptionOptions } from '../models/captioner/captioner.js';
 import { log } from '../util/log.js';
@@ -29,6 +32,8 @@ export interface CaptionEvent {
   reason: KeyframeReason;
   /** The keyframe as a small JPEG data URL. */
   keyframe?: string;
+  /** The keyframe lies beyond what the captioner knows (absent when it cannot tell). */
+  outOfDomain?: boolean;
 }
 
 export interface StatusEvent {
@@ -36,6 +41,8 @@ export interface StatusEvent {
   state: StreamState;
   error?: string;
   retryInMs?: number;
+  /** Advice while the stream is live: its captioner does not recognise its scenes. */
+  note?: string;
 }
 
 /** A video caption: the summary of the captions of a rolling window. */
@@ -88,6 +95,8 @@ export interface PipelineOptions {
   thumbnail?: (frame: Frame) => Promise<string>;
   /** For logs. */
   streamId?: string;
+  /** The captioner's name, for the note on a stream it does not recognise. */
+  captionerName?: string;
   /** Video captions over a rolling window; none when absent. */
   summary?: SummaryOptions;
 }
@@ -112,6 +121,10 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
     // A model that missed its deadline (its worker was replaced) is a note on a live stream's
     // status until that model answers again; only the model that set it clears it.
     let modelNote: { by: 'captioner' | 'summarizer'; error: string } | undefined;
+    // Advice on a live stream whose keyframes are mostly beyond its captioner.
+    const domainWatch = new DomainWatch();
+    let domainNote: string | undefined;
+    const liveStatus = (): StatusEvent => ({ type: 'status', state: 'live', ...(modelNote && { error: modelNote.error }), ...(domainNote && { note: domainNote }) });
     const onStatus = (report: StatusReport) => {
       const event = statusEvent(report);
       if (!event) return;
@@ -121,7 +134,20 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
         counters.reconnects++;
       }
       sourceLive = event.state === 'live';
-      statuses.next(sourceLive && modelNote ? { ...event, error: modelNote.error } : event);
+      statuses.next(sourceLive ? liveStatus() : event);
+    };
+    const captionedKeyframe = (outOfDomain: boolean | undefined) => {
+      const change = domainWatch.push(outOfDomain);
+      if (!change) return;
+      const captionerName = options.captionerName ?? 'captioner';
+      if (change.entered) {
+        domainNote = outOfDomainNote(captionerName, change);
+        log.warn(`stream ${options.streamId ?? ''}: ${domainNote}`.replace('stream : ', ''), { stream: options.streamId, captioner: captionerName });
+      } else {
+        domainNote = undefined;
+        log.info('stream scenes recognised by its captioner again', { stream: options.streamId, captioner: captionerName });
+      }
+      if (sourceLive) statuses.next(liveStatus());
     };
     const modelFailed = (by: 'captioner' | 'summarizer', err: Error) => {
       // A stuck model (replaced), a model worker gone for good, or a model server that did not
@@ -129,12 +155,12 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       if (err.name !== 'ModelTimeoutError' && err.name !== 'ModelWorkerError' && err.name !== 'ModelServerError') return;
       if (modelNote?.error === err.message) return;
       modelNote = { by, error: err.message };
-      if (sourceLive) statuses.next({ type: 'status', state: 'live', error: err.message });
+      if (sourceLive) statuses.next(liveStatus());
     };
     const modelAnswered = (by: 'captioner' | 'summarizer') => {
       if (modelNote?.by !== by) return;
       modelNote = undefined;
-      if (sourceLive) statuses.next({ type: 'status', state: 'live' });
+      if (sourceLive) statuses.next(liveStatus());
     };
     const thumbnailOf = (frame: Frame): Promise<string | undefined> => {
       if (options.thumbnails === false) return Promise.resolve(undefined);
@@ -166,7 +192,10 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
           ),
         () => counters.dropped++,
       ),
-      distinctUntilChanged((a, b) => a.caption.text === b.caption.text),
+    ).pipe(
+      // Every captioned keyframe counts, also those whose caption repeats the last one.
+      tap(({ caption }) => captionedKeyframe(caption.outOfDomain)),
+      distinctUntilChanged((a, b) => a.caption.text === b.caption.text && a.caption.outOfDomain === b.caption.outOfDomain),
       map(
         ({ caption, keyframe: k, thumbnail, latencyMs }): CaptionEvent => ({
           type: 'caption',
@@ -175,6 +204,7 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
           latencyMs,
           reason: k.decision.reason,
           keyframe: thumbnail,
+          ...(caption.outOfDomain !== undefined && { outOfDomain: caption.outOfDomain }),
         }),
       ),
       tap(() => counters.captions++),

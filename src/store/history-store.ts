@@ -220,7 +220,7 @@ export class HistoryStore {
       between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
       // Only what subtitles need: the keyframes in the bodies are never parsed.
       captionTimes: this.db.prepare(
-        "SELECT json_extract(body, '$.frameTs') AS frameTs, text FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
+        "SELECT json_extract(body, '$.frameTs') AS frameTs, text, json_extract(body, '$.outOfDomain') AS outOfDomain FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
       ),
     };
     if (options.path === ':memory:') this.searchSql = prepareSearch(this.db);
@@ -313,9 +313,10 @@ export class HistoryStore {
     return rows.map((r) => JSON.parse(r.body) as SequencedMessage);
   }
 
-  /** The frame time and text of a stream's captions made in [from, to], oldest first. */
-  captionTimes(stream: string, from: number, to: number, limit: number): { frameTs: number; text: string }[] {
-    return this.reads.captionTimes.all(stream, from, to, limit) as { frameTs: number; text: string }[];
+  /** The frame time and text of a stream's captions made in [from, to], oldest first, and whether each was out of domain. */
+  captionTimes(stream: string, from: number, to: number, limit: number): { frameTs: number; text: string; outOfDomain: boolean }[] {
+    const rows = this.reads.captionTimes.all(stream, from, to, limit) as { frameTs: number; text: string; outOfDomain: number | null }[];
+    return rows.map((r) => ({ frameTs: r.frameTs, text: r.text, outOfDomain: r.outOfDomain === 1 }));
   }
 
   /**

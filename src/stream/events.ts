@@ -12,6 +12,8 @@ export interface CaptionMessage {
   text: string;
   latencyMs: number;
   keyframe?: string;
+  /** The keyframe lies beyond what the stream's captioner knows: the text means nothing (absent when it cannot tell). */
+  outOfDomain?: boolean;
 }
 
 export interface StatusMessage {
@@ -20,6 +22,8 @@ export interface StatusMessage {
   state: StreamState;
   error?: string;
   retryInMs?: number;
+  /** Advice while live: the captioner does not recognise this stream's scenes, and what to do. */
+  note?: string;
 }
 
 export interface SummaryMessage {

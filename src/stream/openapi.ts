@@ -150,6 +150,7 @@ export function openApiDocument(): object {
             kind: { type: 'string' },
             state: { enum: ['connecting', 'live', 'reconnecting', 'stalled', 'stopped'] },
             error: { type: 'string' },
+            note: { type: 'string', description: 'while live: the captioner does not recognise most of its scenes, and how to bring a real model' },
             lastSeq: { type: 'integer' },
             captioner: { type: 'string' },
             summaries: { type: 'boolean', description: 'whether video captions (summaries) are made for this stream' },
@@ -160,7 +161,7 @@ export function openApiDocument(): object {
         },
         Caption: {
           type: 'object',
-          properties: { type: { const: 'caption' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, frameTs: { type: 'integer' }, text: { type: 'string' }, latencyMs: { type: 'number' }, keyframe: { type: 'string' } },
+          properties: { type: { const: 'caption' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, frameTs: { type: 'integer' }, text: { type: 'string' }, latencyMs: { type: 'number' }, keyframe: { type: 'string' }, outOfDomain: { type: 'boolean', description: 'the keyframe lies beyond what the captioner knows, so the text means nothing; absent when the captioner cannot tell' } },
         },
         Summary: {
           type: 'object',

@@ -51,6 +51,8 @@ export interface StreamInfo {
   kind: Source['kind'];
   state: StreamState | 'connecting';
   error?: string;
+  /** Advice while live: its captioner does not recognise its scenes, and how to bring a real model. */
+  note?: string;
   lastSeq: number;
   counters: PipelineCounters;
   /** Which captioner captions this stream (its spec, as `livecap serve --captioner` names it). */
@@ -84,6 +86,7 @@ interface Running {
   source: Source;
   state: StreamInfo['state'];
   error?: string;
+  note?: string;
   seq: number;
   counters: PipelineCounters;
   captioner: string;
@@ -162,11 +165,12 @@ export class StreamManager {
     // Each stream's heartbeat keyframes in a phase of their own, so streams started together
     // do not all ask the captioner at once.
     const gate = { heartbeatPhase: heartbeatPhase(this.added++), ...this.options.pipeline.gate };
-    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id }, stream.counters).subscribe({
+    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id, captionerName: name }, stream.counters).subscribe({
       next: (event) => {
         if (event.type === 'status') {
           stream.state = event.state;
           stream.error = event.error;
+          stream.note = event.note;
           if (event.state === 'live') log.info('stream live', { stream: id });
           else log.warn(`stream ${event.state}`, { stream: id, error: event.error, retryInMs: event.retryInMs });
           this.emit({ stream: id, ...event } satisfies StatusMessage);
@@ -175,7 +179,7 @@ export class StreamManager {
           const seq = ++stream.seq;
           const message: SequencedMessage =
             event.type === 'caption'
-              ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframe: event.keyframe } satisfies CaptionMessage)
+              ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframe: event.keyframe, outOfDomain: event.outOfDomain } satisfies CaptionMessage)
               : ({ type: 'summary', stream: id, seq, ts: Date.now(), from: event.from, to: event.to, text: event.text } satisfies SummaryMessage);
           if (!this.record(stream, message)) {
             stream.seq--;
@@ -188,12 +192,14 @@ export class StreamManager {
         if (err instanceof SourceFinished) {
           // A file played once: the stream is over, nothing failed.
           stream.state = 'stopped';
+          stream.note = undefined;
           stream.error = undefined;
           log.info('stream ended', { stream: id, reason: err.message });
           this.emit({ type: 'status', stream: id, state: 'stopped' });
           return;
         }
         stream.state = 'stopped';
+        stream.note = undefined;
         stream.error = err.message;
         log.error('stream pipeline failed', { stream: id, error: err.message });
         this.emit({ type: 'status', stream: id, state: 'stopped', error: err.message });
@@ -325,11 +331,11 @@ export class StreamManager {
   status(id: string): StatusMessage | undefined {
     const s = this.streams.get(id);
     if (!s || s.state === 'connecting') return undefined;
-    return { type: 'status', stream: id, state: s.state, error: s.error };
+    return { type: 'status', stream: id, state: s.state, error: s.error, note: s.note };
   }
 
   private info(s: Running): StreamInfo {
-    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, summaries: this.options.pipeline.summary !== undefined, degraded: s.degraded, saved: s.saved };
+    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, note: s.note, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, summaries: this.options.pipeline.summary !== undefined, degraded: s.degraded, saved: s.saved };
   }
 
   /** Stops every stream. Safe to call twice. */

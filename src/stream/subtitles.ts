@@ -17,13 +17,16 @@ export interface Cue {
 
 export const MAX_CUE_MS = 10_000;
 
-export function cues(captions: readonly Pick<CaptionMessage, 'frameTs' | 'text'>[], origin: number, maxCueMs = MAX_CUE_MS): Cue[] {
+/** The cue of a caption whose scene the captioner does not know: its words would mean nothing. */
+export const NOT_RECOGNISED_CUE = '[scene not recognised by the captioner]';
+
+export function cues(captions: readonly Pick<CaptionMessage, 'frameTs' | 'text' | 'outOfDomain'>[], origin: number, maxCueMs = MAX_CUE_MS): Cue[] {
   return captions.map((c, i) => {
     const start = Math.max(0, c.frameTs - origin);
     const next = captions[i + 1];
     const end = Math.min(start + maxCueMs, next ? Math.max(start, next.frameTs - origin) : start + maxCueMs);
     // A cue shorter than 100 ms is not readable; give it that much.
-    return { start, end: Math.max(end, start + 100), text: c.text.replace(/\s+/g, ' ').trim() };
+    return { start, end: Math.max(end, start + 100), text: c.outOfDomain ? NOT_RECOGNISED_CUE : c.text.replace(/\s+/g, ' ').trim() };
   });
 }
 
