@@ -21,8 +21,6 @@
  *
  * Run it in a worker thread (onnx-captioner-worker.ts): inference blocks the thread.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Frame } from '../../media/image.js';
 import type { OnnxSession, OnnxTensor, ProviderPreference } from '../onnx/runtime.js';
 import { openSession } from '../onnx/runtime.js';
@@ -42,16 +40,6 @@ export interface Florence2Result extends Generated {
   text: string;
   /** The prompt the task was turned into. */
   prompt: string;
-}
-
-/** True when `dir/config.json` says the folder is a Florence-2 export. */
-export function isFlorence2Dir(dir: string): boolean {
-  try {
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: unknown };
-    return config.model_type === 'florence2';
-  } catch {
-    return false;
-  }
 }
 
 function stringMap(value: unknown, field: string, where: string): Map<string, string> {

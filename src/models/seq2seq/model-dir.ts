@@ -14,7 +14,7 @@
  * The ONNX files may also sit beside config.json instead of in onnx/. Every missing file is
  * named in one error.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../../util/json-file.js';
 
@@ -90,4 +90,13 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
     visionEncoderPath: visionEncoder,
     embedTokensPath: embedTokens,
   };
+}
+
+/** True when `dir/config.json` says the folder is a Florence-2 export (model_type "florence2"). */
+export function isFlorence2Dir(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: unknown }).model_type === 'florence2';
+  } catch {
+    return false;
+  }
 }
