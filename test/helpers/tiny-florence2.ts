@@ -100,21 +100,33 @@ function visionEncoderGraph(v: Florence2VisionConfig, d: number, seed: number): 
   return g;
 }
 
-export async function makeTinyFlorence2(options: { seed?: number; dir?: string; generation?: Record<string, unknown> } = {}): Promise<TinyFlorence2> {
+/** Sizes beyond the tests' defaults (the benchmark writes a wider model). */
+export interface Florence2Size {
+  dModel?: number;
+  layers?: number;
+  heads?: number;
+  ffn?: number;
+  imageSize?: number;
+  patch?: number;
+}
+
+export async function makeTinyFlorence2(options: { seed?: number; dir?: string; generation?: Record<string, unknown>; size?: Florence2Size } = {}): Promise<TinyFlorence2> {
+  const size = options.size ?? {};
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'livecap-tiny-florence2-')));
   const seed = options.seed ?? 5;
   const tokenizer = trainByteLevelBpe([...TINY_CORPUS, ...Object.values(FLORENCE2_TASK_PROMPTS)], { vocabSize: 340 });
   const vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
   const text: BartConfig = {
     vocabSize,
-    dModel: 16,
-    encoderLayers: 2,
-    decoderLayers: 2,
-    encoderHeads: 2,
-    decoderHeads: 4,
-    encoderFfn: 32,
-    decoderFfn: 24,
-    maxPositions: 96,
+    dModel: size.dModel ?? 16,
+    encoderLayers: size.layers ?? 2,
+    decoderLayers: size.layers ?? 2,
+    encoderHeads: size.heads ?? 2,
+    decoderHeads: size.heads ?? 4,
+    encoderFfn: size.ffn ?? 32,
+    decoderFfn: size.ffn ?? 24,
+    // Room for the image tokens, the prompt and the output.
+    maxPositions: Math.max(96, 64 + ((size.imageSize ?? 32) / (size.patch ?? 8)) ** 2),
     scaleEmbedding: false,
     activation: 'gelu',
     padTokenId: 1,
@@ -122,7 +134,7 @@ export async function makeTinyFlorence2(options: { seed?: number; dir?: string; 
     eosTokenId: 2,
     decoderStartTokenId: 2,
   };
-  const vision: Florence2VisionConfig = { imageSize: 32, patch: 8, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+  const vision: Florence2VisionConfig = { imageSize: size.imageSize ?? 32, patch: size.patch ?? 8, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
   const weights = initBartWeights(text, seed, 0.5, 0.3);
   await mkdir(join(dir, 'onnx'), { recursive: true });
   const json = (name: string, value: unknown) => writeFile(join(dir, name), JSON.stringify(value, null, 2) + '\n');
