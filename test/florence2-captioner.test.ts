@@ -112,3 +112,18 @@ test('the worker captioner runs the spec task, a task per call, and a folder giv
   await assert.rejects(CaptionerClient.start(`onnx:${vit.dir}<CAPTION>`), /only Florence-2 exports take one/);
   await assert.rejects(CaptionerClient.start(`onnx:${join(tiny.dir, 'missing')}<CAPTION>`), /model folder not found/);
 });
+
+test('an export that sets no max_length may caption beyond Hugging Face default of 20 tokens; one that sets it is held to it', async () => {
+  const open = await makeTinyFlorence2({ generation: { max_length: undefined, min_length: 25 } });
+  made.push(open.dir);
+  const unbounded = await Florence2.open(open.dir);
+  const bounded = await Florence2.open(tiny.dir);
+  try {
+    assert.ok((await unbounded.caption(picture(), { numBeams: 1 })).tokens.length >= 24);
+    assert.equal((await unbounded.caption(picture(), { numBeams: 1, maxLength: 12 })).tokens.length, 11);
+    assert.ok((await bounded.caption(picture(), { numBeams: 1, minLength: 25 })).tokens.length <= 19);
+  } finally {
+    await unbounded.release();
+    await bounded.release();
+  }
+});

@@ -29,6 +29,13 @@ import { EncoderDecoder } from './encoder-decoder.js';
 import type { Generated } from './search.js';
 import { imageProcessor, type ImageProcessor } from '../vision/image-processor.js';
 
+/**
+ * The longest output, in tokens, when neither generation_config.json nor config.json sets
+ * max_length (and the decoder has as many positions): Hugging Face's default of 20 would cut
+ * the detailed tasks' paragraphs short.
+ */
+export const FLORENCE2_MAX_LENGTH = 256;
+
 /** The task a Florence-2 captioner runs unless told otherwise. */
 export const DEFAULT_FLORENCE2_TASK = '<CAPTION>';
 
@@ -110,6 +117,8 @@ export class Florence2 {
     readonly tasks: Florence2Tasks,
     /** The task run when a call names none. */
     readonly defaultTask: string,
+    /** FLORENCE2_MAX_LENGTH where the export sets no max_length. */
+    private readonly maxLength: number | undefined,
   ) {}
 
   /**
@@ -133,7 +142,12 @@ export class Florence2 {
       if ((fixed(2) !== undefined && fixed(2) !== processor.height) || (fixed(3) !== undefined && fixed(3) !== processor.width)) {
         throw new Error(`${vision.path}: the encoder takes ${fixed(3)}×${fixed(2)} images, preprocessor_config.json makes ${processor.width}×${processor.height}`);
       }
-      return new Florence2(model, vision, processor, tasks, task);
+      const files = model.files;
+      const text = (files.config.text_config ?? {}) as Record<string, unknown>;
+      const setsMax = [files.generationConfig, files.config, text].some((c) => c.max_length !== undefined) || options.generation?.maxLength !== undefined;
+      // Never past the decoder's position table.
+      const positions = typeof text.max_position_embeddings === 'number' ? text.max_position_embeddings : FLORENCE2_MAX_LENGTH;
+      return new Florence2(model, vision, processor, tasks, task, setsMax ? undefined : Math.min(FLORENCE2_MAX_LENGTH, positions));
     } catch (err) {
       await Promise.all([model.release(), vision?.release()]);
       throw err;
@@ -163,7 +177,8 @@ export class Florence2 {
    */
   async caption(frame: Frame, options: GenerationOverrides & { task?: string } = {}): Promise<Florence2Result> {
     if (this.released) throw new Error(`${this.dir}: model was released`);
-    const { task = this.defaultTask, ...overrides } = options;
+    const { task = this.defaultTask, ...given } = options;
+    const overrides = given.maxLength === undefined && this.maxLength !== undefined ? { ...given, maxLength: this.maxLength } : given;
     const prompt = this.tasks.prompt(task);
     const ids = this.model.tokenizer.encode(prompt).ids;
     const { width, height } = this.processor;
