@@ -29,8 +29,9 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   SPEC is a CNN→LSTM model folder (default: the embedded one; --model DIR is the same),
   onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull),
   onnx:DIR<TASK>, a Florence-2 export asked a task (<CAPTION>, <DETAILED_CAPTION>,
-  <MORE_DETAILED_CAPTION>; quote it for the shell), or openai:MODEL@BASEURL, a vision-language model behind an OpenAI-compatible chat-completions
-  API (Ollama, vLLM, llama.cpp's server…), e.g. openai:llava:7b@http://127.0.0.1:11434/v1;
+  <MORE_DETAILED_CAPTION>; quote it for the shell), or openai:MODEL@BASEURL, a vision-language
+  model behind an OpenAI-compatible chat-completions API (Ollama, vLLM, llama.cpp's server…),
+  e.g. openai:llava:7b@http://127.0.0.1:11434/v1;
   set its prompt, API key (apiKeyEnv), timeout and maxConcurrent in the config file (README).
   Streams added over the API may pick any captioner loaded here by its SPEC.
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
