@@ -122,6 +122,7 @@ test('an export that sets no max_length may caption beyond Hugging Face default 
     assert.ok((await unbounded.caption(picture(), { numBeams: 1 })).tokens.length >= 24);
     assert.equal((await unbounded.caption(picture(), { numBeams: 1, maxLength: 12 })).tokens.length, 11);
     assert.ok((await bounded.caption(picture(), { numBeams: 1, minLength: 25 })).tokens.length <= 19);
+    await assert.rejects(bounded.caption(picture(), { task: 'why '.repeat(60) }), /the prompt is too long: 16 image tokens and \d+ prompt tokens, the encoder has 96 positions/);
   } finally {
     await unbounded.release();
     await bounded.release();

@@ -119,6 +119,8 @@ export class Florence2 {
     readonly defaultTask: string,
     /** FLORENCE2_MAX_LENGTH where the export sets no max_length. */
     private readonly maxLength: number | undefined,
+    /** The encoder's positions: image tokens and prompt together must fit. */
+    private readonly positions: number | undefined,
   ) {}
 
   /**
@@ -146,8 +148,8 @@ export class Florence2 {
       const text = (files.config.text_config ?? {}) as Record<string, unknown>;
       const setsMax = [files.generationConfig, files.config, text].some((c) => c.max_length !== undefined) || options.generation?.maxLength !== undefined;
       // Never past the decoder's position table.
-      const positions = typeof text.max_position_embeddings === 'number' ? text.max_position_embeddings : FLORENCE2_MAX_LENGTH;
-      return new Florence2(model, vision, processor, tasks, task, setsMax ? undefined : Math.min(FLORENCE2_MAX_LENGTH, positions));
+      const positions = typeof text.max_position_embeddings === 'number' ? text.max_position_embeddings : undefined;
+      return new Florence2(model, vision, processor, tasks, task, setsMax ? undefined : Math.min(FLORENCE2_MAX_LENGTH, positions ?? FLORENCE2_MAX_LENGTH), positions);
     } catch (err) {
       await Promise.all([model.release(), vision?.release()]);
       throw err;
@@ -190,6 +192,9 @@ export class Florence2 {
     if (text.dims[2] !== d) throw new Error(`${this.dir}: image features have width ${d}, token embeddings ${text.dims[2]}`);
     // The image comes first, then the prompt; every position is attended to.
     const length = n + ids.length;
+    if (this.positions !== undefined && length > this.positions) {
+      throw new Error(`${this.dir}: the prompt is too long: ${n} image tokens and ${ids.length} prompt tokens, the encoder has ${this.positions} positions`);
+    }
     const embeds = new Float32Array(length * d);
     embeds.set(image.data.subarray(0, n * d), 0);
     embeds.set(text.data, n * d);
