@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { pullModel } from '../src/models/hub/pull.js';
 import { TextSeq2Seq } from '../src/models/seq2seq/text-seq2seq.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { makeTinyBart, type TinyBart } from './helpers/tiny-bart.js';
+import { makeTinyFlorence2 } from './helpers/tiny-florence2.js';
+import { Florence2 } from '../src/models/seq2seq/florence2.js';
 import { startLocalHub, type LocalHub } from './helpers/local-hub.js';
 
 const REPO = 'test-org/tiny-bart';
@@ -109,4 +111,30 @@ test('offline, unknown models, bad names and repositories without ONNX give clea
   await assert.rejects(pull(modelsDir, 'test-org/no-such-model'), /test-org\/no-such-model: not found on http:\/\/127\.0\.0\.1/);
   await assert.rejects(pull(modelsDir, '../../etc'), /'\.\.\/\.\.\/etc' is not a model name on the hub: expected OWNER\/NAME/);
   await assert.rejects(pull(modelsDir, 'test-org/pytorch-only'), /test-org\/pytorch-only has no ONNX export that livecap can run: missing onnx\/encoder_model\.onnx, onnx\/decoder_model_merged\.onnx/);
+});
+
+test('a Florence-2 export is pulled with its vision encoder and token embedding, and captions as the original does', async () => {
+  const florence = await makeTinyFlorence2();
+  const repo = 'test-org/tiny-florence2';
+  const florenceHub = await startLocalHub({ [repo]: florence.dir }, { [repo]: { 'onnx/vision_encoder_q4.onnx': Buffer.alloc(512, 3), 'onnx/embed_tokens_fp16.onnx': Buffer.alloc(512, 4) } });
+  try {
+    const modelsDir = await freshDir();
+    const result = await pullModel(repo, { modelsDir, endpoint: florenceHub.endpoint });
+    const fetched = result.files.map((f) => f.path).sort();
+    assert.deepEqual(fetched, [
+      'config.json', 'generation_config.json', 'onnx/decoder_model_merged.onnx', 'onnx/embed_tokens.onnx', 'onnx/encoder_model.onnx', 'onnx/vision_encoder.onnx',
+      'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json',
+    ]);
+    const frame = { width: 32, height: 32, data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 37) % 256) };
+    const [original, pulled] = [await Florence2.open(florence.dir), await Florence2.open(result.dir)];
+    try {
+      assert.deepEqual((await pulled.caption(frame, { task: '<DETAILED_CAPTION>' })).tokens, (await original.caption(frame, { task: '<DETAILED_CAPTION>' })).tokens);
+    } finally {
+      await original.release();
+      await pulled.release();
+    }
+  } finally {
+    await florenceHub.close();
+    await rm(florence.dir, { recursive: true, force: true });
+  }
 });

@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, string> = {
   scenes: '../../bench/scenes.js',
   ingest: '../../bench/ingest.js',
   generation: '../../bench/generation.js',
+  florence2: '../../bench/florence2.js',
   viewers: '../../bench/viewers.js',
   soak: '../../bench/soak.js',
   hostile: '../../bench/hostile.js',

@@ -4,10 +4,14 @@ import { CaptionerClient } from '../models/worker/captioner-client.js';
 import { readImage } from '../media/image.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
 
-const HELP = `usage: livecap caption [--model MODEL_DIR] [--beam-width N] [--json] IMAGE…
+const HELP = `usage: livecap caption [--model MODEL_DIR] [--task TASK] [--beam-width N] [--json] IMAGE…
 
   Prints one caption per image (JPEG or PNG), in order: "IMAGE<TAB>caption", or the caption
   alone for a single image. --json prints one JSON object per line with the score.
+
+  MODEL_DIR is a CNN→LSTM model folder, onnx:DIR for a Hugging Face ONNX export, or a
+  Florence-2 export's folder. --task (Florence-2 only) is <CAPTION> (the default),
+  <DETAILED_CAPTION> or <MORE_DETAILED_CAPTION>, or a prompt of your own.
 
   A model with a domain detector (the embedded one has) also tells when a picture lies beyond
   what it was trained on: such captions end with "[out of domain]" (--json: "outOfDomain": true,
@@ -15,16 +19,18 @@ const HELP = `usage: livecap caption [--model MODEL_DIR] [--beam-width N] [--jso
 
 export async function captionCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
-  const { values, positionals } = parseFlags(args, { model: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(args, { model: { type: 'string' }, task: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' } }, true);
   if (positionals.length === 0) throw new UsageError('expected one or more images: livecap caption IMAGE…');
   const beamWidth = values['beam-width'] === undefined ? undefined : intFlag('beam-width', values['beam-width']);
+  const task = values.task;
   const captioner = await CaptionerClient.start(values.model ?? EMBEDDED_CAPTIONER);
   let failures = 0;
   try {
+    if (task !== undefined && captioner.info.task === undefined) throw new UsageError(`--task is for Florence-2 models; ${values.model ?? 'the embedded captioner'} takes no task`);
     let explained = false;
     for (const path of positionals) {
       try {
-        const caption = await captioner.caption(await readImage(path), { beamWidth });
+        const caption = await captioner.caption(await readImage(path), { beamWidth, task });
         if (values.json) {
           console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)), outOfDomain: caption.outOfDomain, domainScore: caption.domainScore }));
         } else {

@@ -27,9 +27,11 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   frames are taken from each source for scene detection and captioning.
   --captioner SPEC sets the captioner of every stream, --captioner STREAM=SPEC one stream's.
   SPEC is a CNN→LSTM model folder (default: the embedded one; --model DIR is the same),
-  onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull), or
-  openai:MODEL@BASEURL, a vision-language model behind an OpenAI-compatible chat-completions
-  API (Ollama, vLLM, llama.cpp's server…), e.g. openai:llava:7b@http://127.0.0.1:11434/v1;
+  onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull),
+  onnx:DIR<TASK>, a Florence-2 export asked a task (<CAPTION>, <DETAILED_CAPTION>,
+  <MORE_DETAILED_CAPTION>; quote it for the shell), or openai:MODEL@BASEURL, a vision-language
+  model behind an OpenAI-compatible chat-completions API (Ollama, vLLM, llama.cpp's server…),
+  e.g. openai:llava:7b@http://127.0.0.1:11434/v1;
   set its prompt, API key (apiKeyEnv), timeout and maxConcurrent in the config file (README).
   Streams added over the API may pick any captioner loaded here by its SPEC.
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized

@@ -7,7 +7,8 @@
  *     "host": "127.0.0.1", "port": 8080, "mediaDir": "/srv/media",
  *     "sources": { "cam1": "rtsp://…" },
  *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning",
- *       "cam3": { "kind": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "model": "llava:7b" } },
+ *       "cam3": { "kind": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "model": "llava:7b" },
+ *       "cam4": { "kind": "onnx", "path": "models/onnx-community/Florence-2-base-ft", "task": "<DETAILED_CAPTION>" } },
  *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
  *     "fps": 10, "analysisSize": "160x120",
  *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000, "maxMb": 0 },
@@ -18,7 +19,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
-import { parseCaptionerSpec } from '../models/captioner/spec.js';
+import { onnxCaptionerSpec, parseCaptionerSpec, TASK_TOKEN } from '../models/captioner/spec.js';
 import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptionerSpec } from '../models/openai/spec.js';
 import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
@@ -125,11 +126,13 @@ function flagNumber(p: Problems, name: string, value: string | undefined): numbe
 
 /**
  * A captioner as the file or a flag gives it: a spec string ('embedded', a model folder,
- * onnx:DIR, openai:MODEL@BASEURL) or an object such as {"kind": "openai", …}; undefined (and
+ * onnx:DIR, onnx:DIR<TASK>, openai:MODEL@BASEURL) or an object such as {"kind": "openai", …}
+ * or {"kind": "onnx", "path": DIR, "task": TASK}; undefined (and
  * the problems noted) when it is wrong.
  */
 function captionerSetting(p: Problems, value: unknown, where: string, env: NodeJS.ProcessEnv): CaptionerSetting | undefined {
   if (value === 'embedded') return EMBEDDED_CAPTIONER;
+  if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'onnx') return onnxSetting(p, value as Record<string, unknown>, where);
   if (typeof value === 'string' && !isOpenAiFlag(value)) {
     try {
       parseCaptionerSpec(value);
@@ -141,6 +144,21 @@ function captionerSetting(p: Problems, value: unknown, where: string, env: NodeJ
   const { spec, problems } = checkOpenAiSpec(value, env);
   for (const problem of problems) p.add(where, problem);
   return spec;
+}
+
+/**
+ * {"kind": "onnx", "path": DIR, "task": "<DETAILED_CAPTION>"}: an ONNX export, with a task for
+ * Florence-2; kept as the spec string `onnx:DIR<TASK>`.
+ */
+function onnxSetting(p: Problems, value: Record<string, unknown>, where: string): string | undefined {
+  const unknown = Object.keys(value).filter((k) => !['kind', 'path', 'task'].includes(k));
+  if (unknown.length) p.add(where, `unknown field ${unknown.join(', ')} (known: kind, path, task)`);
+  if (typeof value.path !== 'string' || value.path === '') return p.add(where, 'path must name the export\'s folder');
+  if (value.task !== undefined && (typeof value.task !== 'string' || !TASK_TOKEN.test(value.task))) {
+    return p.add(where, `task must be a task token such as <CAPTION>, <DETAILED_CAPTION> or <MORE_DETAILED_CAPTION>, got ${JSON.stringify(value.task)}`);
+  }
+  if (unknown.length) return undefined;
+  return onnxCaptionerSpec(value.path, value.task as string | undefined);
 }
 
 /** A stream id → string map (sources) from the file. */

@@ -6,6 +6,9 @@
  *   decoder_model_merged.onnx   the same plus past_key_values.N.* and use_cache_branch: with the
  *                               cache, only the new tokens are run and cross-attention keys and
  *                               values are taken from the past instead of recomputed
+ * With `inputsEmbeds` (the language model of a Florence-2 export) the encoder and decoders take
+ * `inputs_embeds` [B, T, d_model] instead of `input_ids`, and embed_tokens.onnx
+ * (input_ids → inputs_embeds, the scaled token embedding) makes them from token ids.
  * Weights use Hugging Face's parameter names (`model.encoder.layers.0.fc1.weight`, PyTorch
  * `[out, in]` layout for linear layers), so a checkpoint's tensors map over one to one.
  * The math is BART's: post-layer-norm blocks, learned positions offset by 2, an embedding
@@ -22,6 +25,15 @@ export interface WeightTensor {
 export type BartWeights = Record<string, WeightTensor>;
 
 const NEG_INF = -1e9;
+
+/** What a graph reads: token ids, or embeddings made by embed_tokens.onnx. */
+type Input = { kind: 'ids' | 'embeds'; name: string };
+
+function textInput(g: Graph, c: BartConfig, embeds: boolean, length: string): Input {
+  return embeds
+    ? { kind: 'embeds', name: g.input('inputs_embeds', 'float32', ['batch_size', length, c.dModel]) }
+    : { kind: 'ids', name: g.input('input_ids', 'int64', ['batch_size', length]) };
+}
 
 /** Graph building with the model's weights at hand; each weight is stored once per graph. */
 class BartGraph {
@@ -110,12 +122,18 @@ class BartGraph {
     return [this.splitHeads(this.linear(x, `${prefix}.k_proj`), heads), this.splitHeads(this.linear(x, `${prefix}.v_proj`), heads)];
   }
 
-  /** Token embedding (scaled if configured) plus learned positions from `start`, then the embedding layer norm. */
-  embed(ids: string, side: 'encoder' | 'decoder', start: string): string {
+  /** The token embedding, scaled if configured: [B, T] ids → [B, T, d_model]. */
+  tokens(ids: string): string {
     const g = this.g;
-    let tokens = g.op('Gather', [this.weight('model.shared.weight'), ids], { axis: 0 });
-    if (this.c.scaleEmbedding) tokens = g.op('Mul', [tokens, g.scalar('embed_scale', Math.sqrt(this.c.dModel))]);
-    const length = this.dim(ids, 1);
+    const tokens = g.op('Gather', [this.weight('model.shared.weight'), ids], { axis: 0 });
+    return this.c.scaleEmbedding ? g.op('Mul', [tokens, g.scalar('embed_scale', Math.sqrt(this.c.dModel))]) : tokens;
+  }
+
+  /** Token embeddings plus learned positions from `start`, then the embedding layer norm. */
+  embed(input: Input, side: 'encoder' | 'decoder', start: string): string {
+    const g = this.g;
+    const tokens = input.kind === 'ids' ? this.tokens(input.name) : input.name;
+    const length = this.dim(input.name, 1);
     const from = g.op('Add', [start, this.int(POSITION_OFFSET)]);
     const positions = g.op('Range', [from, g.op('Add', [from, length]), this.int(1)]);
     const pos = g.op('Gather', [this.weight(`model.${side}.embed_positions.weight`), positions], { axis: 0 });
@@ -135,10 +153,10 @@ class BartGraph {
   }
 }
 
-function encoderGraph(c: BartConfig, w: BartWeights): Graph {
+function encoderGraph(c: BartConfig, w: BartWeights, embeds: boolean): Graph {
   const b = new BartGraph('encoder', c, w);
   const g = b.g;
-  const ids = g.input('input_ids', 'int64', ['batch_size', 'encoder_sequence_length']);
+  const ids = textInput(g, c, embeds, 'encoder_sequence_length');
   const mask = g.input('attention_mask', 'int64', ['batch_size', 'encoder_sequence_length']);
   let x = b.embed(ids, 'encoder', b.int(0));
   const additive = b.paddingMask(mask);
@@ -160,11 +178,11 @@ const kvShape = (c: BartConfig, length: string): Dim[] => ['batch_size', c.decod
  */
 type DecoderKind = 'plain' | 'merged' | 'with-past';
 
-function decoderGraph(c: BartConfig, w: BartWeights, kind: DecoderKind): Graph {
+function decoderGraph(c: BartConfig, w: BartWeights, kind: DecoderKind, embeds: boolean): Graph {
   const withCache = kind !== 'plain';
   const b = new BartGraph(`decoder_${kind}`, c, w);
   const g = b.g;
-  const ids = g.input('input_ids', 'int64', ['batch_size', 'decoder_sequence_length']);
+  const ids = textInput(g, c, embeds, 'decoder_sequence_length');
   const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch_size', 'encoder_sequence_length']);
   const encoderStates = g.input('encoder_hidden_states', 'float32', ['batch_size', 'encoder_sequence_length', c.dModel]);
   const past: { key: string; value: string; encKey: string; encValue: string }[] = [];
@@ -183,7 +201,7 @@ function decoderGraph(c: BartConfig, w: BartWeights, kind: DecoderKind): Graph {
   const pastLength = withCache ? b.dim(past[0]!.key, 2) : b.int(0);
 
   // Causal mask over [past + new] keys: new token t (absolute position P + t) sees keys ≤ P + t.
-  const length = b.dim(ids, 1);
+  const length = b.dim(ids.name, 1);
   const total = g.op('Add', [pastLength, length]);
   const rows = g.op('Unsqueeze', [g.op('Range', [pastLength, total, b.int(1)]), g.int64s('axis_1', [1])]);
   const cols = g.op('Unsqueeze', [g.op('Range', [b.int(0), total, b.int(1)]), g.int64s('axis_0', [0])]);
@@ -246,11 +264,22 @@ function decoderGraph(c: BartConfig, w: BartWeights, kind: DecoderKind): Graph {
  * decoder_model.onnx, and either decoder_model_merged.onnx (today's layout) or
  * decoder_with_past_model.onnx (the older split layout).
  */
-export function exportBartOnnx(config: BartConfig, weights: BartWeights, layout: 'merged' | 'split' = 'merged'): Record<string, Uint8Array> {
+export function exportBartOnnx(config: BartConfig, weights: BartWeights, layout: 'merged' | 'split' = 'merged', options: { inputsEmbeds?: boolean } = {}): Record<string, Uint8Array> {
   const cached = layout === 'merged' ? 'decoder_model_merged.onnx' : 'decoder_with_past_model.onnx';
-  return {
-    'encoder_model.onnx': encodeModel(encoderGraph(config, weights)),
-    'decoder_model.onnx': encodeModel(decoderGraph(config, weights, 'plain')),
-    [cached]: encodeModel(decoderGraph(config, weights, layout === 'merged' ? 'merged' : 'with-past')),
+  const embeds = options.inputsEmbeds ?? false;
+  const files: Record<string, Uint8Array> = {
+    'encoder_model.onnx': encodeModel(encoderGraph(config, weights, embeds)),
+    'decoder_model.onnx': encodeModel(decoderGraph(config, weights, 'plain', embeds)),
+    [cached]: encodeModel(decoderGraph(config, weights, layout === 'merged' ? 'merged' : 'with-past', embeds)),
   };
+  if (embeds) files['embed_tokens.onnx'] = encodeModel(embedTokensGraph(config, weights));
+  return files;
+}
+
+/** embed_tokens.onnx: input_ids [B, T] → inputs_embeds [B, T, d_model]. */
+function embedTokensGraph(c: BartConfig, w: BartWeights): Graph {
+  const b = new BartGraph('embed_tokens', c, w);
+  const ids = b.g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  b.g.output(b.tokens(ids), 'inputs_embeds', 'float32', ['batch_size', 'sequence_length', c.dModel]);
+  return b.g;
 }

@@ -27,6 +27,12 @@ export interface CaptionOptions {
   noRepeatNgramSize?: number;
   /** No word more than this many times in a row (default 2; 0 turns it off). */
   maxRepeatRun?: number;
+  /**
+   * What a captioner that takes a prompt is asked: a Florence-2 task (`<CAPTION>`,
+   * `<DETAILED_CAPTION>`, `<MORE_DETAILED_CAPTION>`) or a prompt of its own; the captioner's
+   * default task when absent. Captioners without prompts ignore it.
+   */
+  task?: string;
 }
 
 export interface Caption {

@@ -3,7 +3,8 @@
  * models/OWNER/NAME, checked and ready for `--summarizer` or `--captioner onnx:`.
  *
  * Only what the engine reads is fetched (the configuration and tokenizer JSON files and the
- * ONNX encoder and decoder, the merged decoder when there is one), not the PyTorch weights or
+ * ONNX encoder and decoder, the merged decoder when there is one, and for Florence-2 the
+ * vision encoder and token embedding), not the PyTorch weights or
  * the quantized variants that such repositories also hold. Files already present with the
  * listed size and hash are skipped, so pulling again updates only what changed.
  */
@@ -21,13 +22,15 @@ export function selectFiles(repo: string, files: readonly HubFile[]): HubFile[] 
   const byPath = new Map(files.map((f) => [f.path, f]));
   const onnx = (name: string) => byPath.get(`onnx/${name}`) ?? byPath.get(name);
   // The same rules that decide whether a folder on disk is complete.
-  const { encoder, decoder } = onnxLayout(onnx);
+  const { encoder, decoder, visionEncoder, embedTokens } = onnxLayout(onnx);
   const decoders = !decoder ? [] : decoder.kind === 'split' ? [decoder.path, decoder.withPastPath] : [decoder.path];
   if (!encoder || decoders.length === 0 || !byPath.has('config.json')) {
     const missing = [!byPath.has('config.json') && 'config.json', !encoder && 'onnx/encoder_model.onnx', decoders.length === 0 && 'onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)'].filter(Boolean);
     throw new HubError(`${repo} has no ONNX export that livecap can run: missing ${missing.join(', ')}; look for a copy of the model converted to ONNX (for example under Xenova/ or onnx-community/)`);
   }
-  return [...CONFIG_FILES.flatMap((p) => byPath.get(p) ?? []), encoder, ...decoders];
+  // A Florence-2 export's image encoder and token embedding (absent from other exports).
+  const extra = [visionEncoder, embedTokens].filter((f): f is HubFile => f !== undefined);
+  return [...CONFIG_FILES.flatMap((p) => byPath.get(p) ?? []), ...extra, encoder, ...decoders];
 }
 
 export interface PullOptions extends HubOptions {

@@ -2,14 +2,14 @@
  * What every Hugging Face encoder-decoder export shares, whatever the encoder reads: the
  * tokenizer, the encoder session, the decoder session(s) in any of the three layouts, the
  * generation options and the cache shape, opened once and released once. TextSeq2Seq (BART
- * and the like) and ImageSeq2Seq (ViT-GPT2 and the like) feed the encoder their own input and
- * share the search.
+ * and the like), ImageSeq2Seq (ViT-GPT2 and the like) and Florence2 (image features and a task
+ * prompt as embeddings) feed the encoder their own input and share the search.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { openSession, type OnnxSession, type OnnxTensor, type ProviderPreference } from '../onnx/runtime.js';
 import { applyOverrides, resolveGeneration, type GenerationOptions, type GenerationOverrides } from './generation-config.js';
 import { readHfModelDir, type HfModelDir } from './model-dir.js';
-import { OnnxDecoderStepper, type CacheShape, type DecoderSessions, type EncoderOutput } from './onnx-decoder.js';
+import { embedTokens, OnnxDecoderStepper, type CacheShape, type DecoderSessions, type EncoderOutput } from './onnx-decoder.js';
 import { generate, type Generated } from './search.js';
 
 export interface OpenOptions {
@@ -31,12 +31,17 @@ function numberField(config: Record<string, unknown>, names: readonly string[], 
 
 /**
  * The decoder's settings: a vision-encoder-decoder config.json keeps them under `decoder`
- * (with the start token at the top level), a BART config.json at the top level.
+ * (with the start token at the top level), a Florence-2 config.json under `text_config`, a
+ * BART config.json at the top level.
  */
 export function decoderConfig(config: Record<string, unknown>): Record<string, unknown> {
-  const { decoder, encoder: _encoder, ...top } = config;
-  return typeof decoder === 'object' && decoder !== null ? { ...(decoder as Record<string, unknown>), ...top } : config;
+  const { decoder, encoder: _encoder, text_config: text, vision_config: _vision, ...top } = config;
+  const section = typeof decoder === 'object' && decoder !== null ? decoder : typeof text === 'object' && text !== null ? text : undefined;
+  return section ? { ...(section as Record<string, unknown>), ...top } : config;
 }
+
+/** What the encoder reads: token ids (BART), pixels (ViT-GPT2), or embeddings (Florence-2). */
+export type EncoderInput = 'input_ids' | 'pixel_values' | 'inputs_embeds';
 
 /** Heads and head size of the decoder's attention cache, from config.json. */
 export function cacheShape(config: Record<string, unknown>, where: string): CacheShape {
@@ -59,10 +64,14 @@ export class EncoderDecoder {
     private readonly cache: CacheShape,
   ) {}
 
-  /** Opens the folder's sessions; `encoderInput` is the input the encoder must have. */
-  static async open(dir: string, encoderInput: 'input_ids' | 'pixel_values', options: OpenOptions = {}): Promise<EncoderDecoder> {
+  /**
+   * Opens the folder's sessions; `encoderInput` is the input the encoder must have. With
+   * `inputs_embeds`, embed_tokens.onnx is opened too and the decoder reads embeddings.
+   */
+  static async open(dir: string, encoderInput: EncoderInput, options: OpenOptions = {}): Promise<EncoderDecoder> {
     const vision = encoderInput === 'pixel_values';
-    const files = await readHfModelDir(dir, { tokenizer: true, preprocessor: vision });
+    const embeds = encoderInput === 'inputs_embeds';
+    const files = await readHfModelDir(dir, { tokenizer: true, preprocessor: vision || embeds, florence: embeds });
     const config = decoderConfig(files.config);
     const generation = resolveGeneration(files.generationConfig, config, options.generation ?? {}, dir);
     const vocabSize = numberField(config, ['vocab_size'], dir);
@@ -82,15 +91,21 @@ export class EncoderDecoder {
       };
       const encoder = await open(files.encoderPath);
       requireInputs(encoder, [encoderInput], vision ? 'vision encoder' : 'text encoder');
+      const embed = embeds ? await open(files.embedTokensPath!) : undefined;
+      if (embed) {
+        requireInputs(embed, ['input_ids'], 'token embedding');
+        if (!embed.outputNames.includes('inputs_embeds')) throw new Error(`${embed.path}: not a token embedding: it has no 'inputs_embeds' output (its outputs: ${embed.outputNames.join(', ')})`);
+      }
       const first = await open(files.decoder.path);
-      requireInputs(first, ['input_ids', 'encoder_hidden_states'], 'decoder');
+      requireInputs(first, [embeds ? 'inputs_embeds' : 'input_ids', 'encoder_hidden_states'], 'decoder');
       if (!first.outputNames.includes('logits')) throw new Error(`${first.path}: not a decoder: it has no 'logits' output (its outputs: ${first.outputNames.join(', ')})`);
       if (files.decoder.kind === 'merged') {
         requireInputs(first, ['use_cache_branch'], 'merged decoder');
         if (!first.inputNames.some((n) => n.startsWith('past_key_values.'))) throw new Error(`${first.path}: not a merged decoder: it has no past_key_values inputs`);
       }
       const withPast = files.decoder.kind === 'split' ? await open(files.decoder.withPastPath) : undefined;
-      return new EncoderDecoder(files, tokenizer, encoder, { kind: files.decoder.kind, first, withPast }, generation, vocabSize, cache);
+      if (withPast) requireInputs(withPast, [embeds ? 'inputs_embeds' : 'input_ids'], 'decoder');
+      return new EncoderDecoder(files, tokenizer, encoder, { kind: files.decoder.kind, first, withPast, embed }, generation, vocabSize, cache);
     } catch (err) {
       await Promise.all(opened.map((s) => s.release()));
       throw err;
@@ -103,6 +118,13 @@ export class EncoderDecoder {
 
   decode(tokens: readonly number[]): string {
     return this.tokenizer.decode([...tokens], { skip_special_tokens: true }).trim();
+  }
+
+  /** Token embeddings [1, T, D] from embed_tokens.onnx; only for exports that have one. */
+  embed(ids: readonly number[]): Promise<OnnxTensor & { type: 'float32' }> {
+    if (this.released) throw new Error(`${this.files.dir}: model was released`);
+    if (!this.decoder.embed) throw new Error(`${this.files.dir}: this export has no embed_tokens.onnx`);
+    return embedTokens(this.decoder.embed, { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims: [1, ids.length] });
   }
 
   /** Runs the encoder on `feeds`, then searches the decoder with the generation options. */
@@ -121,6 +143,6 @@ export class EncoderDecoder {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await Promise.all([this.encoder.release(), this.decoder.first.release(), this.decoder.withPast?.release()]);
+    await Promise.all([this.encoder.release(), this.decoder.first.release(), this.decoder.withPast?.release(), this.decoder.embed?.release()]);
   }
 }

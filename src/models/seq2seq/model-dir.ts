@@ -8,10 +8,13 @@
  *   onnx/decoder_model_merged.onnx                       one decoder with a key/value cache, or
  *   onnx/decoder_model.onnx + decoder_with_past_model.onnx   the older two-file form, or
  *   onnx/decoder_model.onnx                              no cache: every step reruns all tokens
+ * A Florence-2 export (config.json model_type "florence2") adds
+ *   onnx/vision_encoder.onnx   pixel_values → image_features
+ *   onnx/embed_tokens.onnx     input_ids → inputs_embeds, which its encoder and decoder read
  * The ONNX files may also sit beside config.json instead of in onnx/. Every missing file is
  * named in one error.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../../util/json-file.js';
 
@@ -24,7 +27,7 @@ export type DecoderLayout<T = string> =
  * Which ONNX files make the model, by the rules above, whatever `find` looks in (a folder on
  * disk, or a hub listing before anything is downloaded); undefined where none fits.
  */
-export function onnxLayout<T>(find: (name: string) => T | undefined): { encoder?: T; decoder?: DecoderLayout<T> } {
+export function onnxLayout<T>(find: (name: string) => T | undefined): { encoder?: T; decoder?: DecoderLayout<T>; visionEncoder?: T; embedTokens?: T } {
   const merged = find('decoder_model_merged.onnx');
   const plain = find('decoder_model.onnx');
   const withPast = find('decoder_with_past_model.onnx');
@@ -35,7 +38,7 @@ export function onnxLayout<T>(find: (name: string) => T | undefined): { encoder?
       : plain
         ? { kind: 'uncached', path: plain }
         : undefined;
-  return { encoder: find('encoder_model.onnx'), decoder };
+  return { encoder: find('encoder_model.onnx'), decoder, visionEncoder: find('vision_encoder.onnx'), embedTokens: find('embed_tokens.onnx') };
 }
 
 export interface HfModelDir {
@@ -46,6 +49,9 @@ export interface HfModelDir {
   preprocessor?: Record<string, unknown>;
   encoderPath: string;
   decoder: DecoderLayout;
+  /** Florence-2 exports only. */
+  visionEncoderPath?: string;
+  embedTokensPath?: string;
 }
 
 function onnxFile(dir: string, name: string): string | undefined {
@@ -53,7 +59,7 @@ function onnxFile(dir: string, name: string): string | undefined {
   return undefined;
 }
 
-export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; preprocessor?: boolean }): Promise<HfModelDir> {
+export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; preprocessor?: boolean; florence?: boolean }): Promise<HfModelDir> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`model folder not found: ${dir}`);
   const missing: string[] = [];
   const need = (name: string) => {
@@ -64,7 +70,9 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
   const configPath = need('config.json');
   const tokenizerPath = needs.tokenizer ? need('tokenizer.json') : undefined;
   const preprocessorPath = needs.preprocessor ? need('preprocessor_config.json') : undefined;
-  const { encoder: encoderPath, decoder } = onnxLayout((name) => onnxFile(dir, name));
+  const { encoder: encoderPath, decoder, visionEncoder, embedTokens } = onnxLayout((name) => onnxFile(dir, name));
+  if (needs.florence && !visionEncoder) missing.push('onnx/vision_encoder.onnx');
+  if (needs.florence && !embedTokens) missing.push('onnx/embed_tokens.onnx');
   if (!encoderPath) missing.push('onnx/encoder_model.onnx');
   if (!decoder) missing.push('onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)');
   if (missing.length) throw new Error(`${dir} is not a complete ONNX export: missing ${missing.join(', ')}`);
@@ -79,5 +87,16 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
     preprocessor: preprocessorPath ? await json(preprocessorPath) : undefined,
     encoderPath: encoderPath!,
     decoder: decoder!,
+    visionEncoderPath: visionEncoder,
+    embedTokensPath: embedTokens,
   };
+}
+
+/** True when `dir/config.json` says the folder is a Florence-2 export (model_type "florence2"). */
+export function isFlorence2Dir(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: unknown }).model_type === 'florence2';
+  } catch {
+    return false;
+  }
 }

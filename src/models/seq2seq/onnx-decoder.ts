@@ -8,6 +8,8 @@
  *           after it (that file does not return the cross-attention cache; the first one is kept)
  * uncached  every step reruns the whole sequence so far: the cost grows with the output length
  * Beam search reorders rows between steps; the cache rows are gathered to follow them.
+ * A decoder that reads `inputs_embeds` (Florence-2) gets its tokens through the export's
+ * embed_tokens session first.
  */
 import type { OnnxSession, OnnxTensor } from '../onnx/runtime.js';
 import type { Stepper } from './search.js';
@@ -22,6 +24,8 @@ export interface DecoderSessions {
   first: OnnxSession;
   /** The with-past session of the split layout. */
   withPast?: OnnxSession;
+  /** input_ids → inputs_embeds, for decoders that read embeddings (Florence-2). */
+  embed?: OnnxSession;
 }
 
 export interface EncoderOutput {
@@ -76,6 +80,13 @@ function plan(session: OnnxSession, kind: DecoderSessions['kind']): SessionPlan 
   };
 }
 
+/** Runs an embed_tokens session: input_ids [B, T] → inputs_embeds [B, T, D]. */
+export async function embedTokens(session: OnnxSession, ids: OnnxTensor): Promise<OnnxTensor & { type: 'float32' }> {
+  const { inputs_embeds: out } = await session.run({ input_ids: ids }, ['inputs_embeds']);
+  if (!out || out.type !== 'float32') throw new Error(`${session.path}: returned no float inputs_embeds`);
+  return out;
+}
+
 export class OnnxDecoderStepper implements Stepper {
   private past = new Map<string, OnnxTensor & { type: 'float32' }>();
   private sequences: number[][] = [];
@@ -112,9 +123,10 @@ export class OnnxDecoderStepper implements Stepper {
     const { session, takes } = p;
 
     const ids = cached ? tokens.map(BigInt) : this.sequences.flatMap((s) => s.map(BigInt));
-    const feeds: Record<string, OnnxTensor> = {
-      input_ids: { type: 'int64', data: BigInt64Array.from(ids), dims: [this.rows, cached ? 1 : this.sequences[0]!.length] },
-    };
+    const idTensor: OnnxTensor = { type: 'int64', data: BigInt64Array.from(ids), dims: [this.rows, cached ? 1 : this.sequences[0]!.length] };
+    const feeds: Record<string, OnnxTensor> = {};
+    if (this.sessions.embed) feeds.inputs_embeds = await embedTokens(this.sessions.embed, idTensor);
+    else feeds.input_ids = idTensor;
     if (takes.encoder_hidden_states) feeds.encoder_hidden_states = this.states;
     if (this.mask && takes.encoder_attention_mask) feeds.encoder_attention_mask = this.mask;
     for (const name of p.pastNames) {

@@ -7,7 +7,8 @@
  *   await captioner.close();
  *
  * A captioner is named by its spec: a CNN→LSTM model directory (TensorFlow.js layers format),
- * or `onnx:DIR` for a Hugging Face vision-encoder-decoder ONNX export (ViT-GPT2 and the like).
+ * or `onnx:DIR` for a Hugging Face ONNX export (ViT-GPT2 and the like, or Florence-2, whose
+ * folder is also recognised without the prefix), `onnx:DIR<TASK>` for Florence-2 with a task.
  * `acquireCaptioner` shares one worker per spec in a process (the model is loaded once however
  * many streams use it); each acquire is paired with a release.
  */
@@ -16,7 +17,8 @@ import type { Frame } from '../../media/image.js';
 import type { Caption, CaptionOptions } from '../captioner/captioner.js';
 import type { BackendPreference } from '../tfjs/runtime.js';
 import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from './rpc.js';
-import { parseCaptionerSpec } from '../captioner/spec.js';
+import { parseCaptionerSpec, type CaptionerSpec } from '../captioner/spec.js';
+import { isFlorence2Dir } from '../seq2seq/model-dir.js';
 
 export interface CaptionerInfo {
   backend: string;
@@ -28,6 +30,8 @@ export interface CaptionerInfo {
    * `outOfDomain`); absent for a model with no domain detector.
    */
   domain?: string;
+  /** The default task of a captioner that takes one (Florence-2); absent for the others. */
+  task?: string;
 }
 
 export class CaptionerClient {
@@ -39,10 +43,10 @@ export class CaptionerClient {
    * carries on with a fresh worker that loads the model again.
    */
   static async start(spec: string, backend?: BackendPreference, deadlines: ModelDeadlines = {}): Promise<CaptionerClient> {
-    const { kind, dir: modelDir } = parseCaptionerSpec(spec);
+    const { kind, dir: modelDir, task } = resolveSpec(spec);
     const worker = kind === 'onnx' ? './onnx-captioner-worker.js' : './captioner-worker.js';
     const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
-    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend }, {
+    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend, task }, {
       timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
       setup: { method: 'load', timeoutMs: loadTimeoutMs },
     });
@@ -77,9 +81,16 @@ export class CaptionerClient {
   }
 }
 
+/** The spec, with a Florence-2 folder given without `onnx:` recognised by its config.json. */
+function resolveSpec(spec: string): CaptionerSpec {
+  const parsed = parseCaptionerSpec(spec);
+  return parsed.kind === 'cnn-lstm' && isFlorence2Dir(parsed.dir) ? { kind: 'onnx', dir: parsed.dir } : parsed;
+}
+
+/** One worker per model folder and task: a task is the worker's default for every stream it serves. */
 function specKey(spec: string): string {
-  const { kind, dir } = parseCaptionerSpec(spec);
-  return `${kind}:${resolve(dir)}`;
+  const { kind, dir, task } = resolveSpec(spec);
+  return `${kind}:${resolve(dir)}${task ?? ''}`;
 }
 
 const shared = new Map<string, { client: Promise<CaptionerClient>; users: number }>();

@@ -1,29 +1,44 @@
 /**
- * Worker thread that owns one vision-encoder-decoder captioner (a Hugging Face ONNX export such
- * as ViT-GPT2): its onnxruntime sessions are created here once, frames are captioned here, off
- * the event loop, and `dispose` releases the sessions. It answers as the CNN→LSTM worker does.
+ * Worker thread that owns one captioner from a Hugging Face ONNX export: a
+ * vision-encoder-decoder (ViT-GPT2 and the like) or a Florence-2 export (config.json
+ * model_type "florence2", with a default task and a task per call). Its onnxruntime sessions
+ * are created here once, frames are captioned here, off the event loop, and `dispose` releases
+ * the sessions. It answers as the CNN→LSTM worker does.
  */
+import { existsSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { serveRpc } from './rpc.js';
 import { ImageSeq2Seq } from '../seq2seq/image-seq2seq.js';
+import { Florence2 } from '../seq2seq/florence2.js';
+import { isFlorence2Dir } from '../seq2seq/model-dir.js';
 import type { CaptionOptions, Caption } from '../captioner/captioner.js';
 import type { Frame } from '../../media/image.js';
 
-const { modelDir } = workerData as { modelDir: string };
-let model: Promise<ImageSeq2Seq> | undefined;
+const { modelDir, task } = workerData as { modelDir: string; task?: string };
+let model: Promise<ImageSeq2Seq | Florence2> | undefined;
+
+function open(): Promise<ImageSeq2Seq | Florence2> {
+  if (isFlorence2Dir(modelDir)) return Florence2.open(modelDir, { task });
+  // A missing folder is reported as such by the loader below.
+  if (task !== undefined && existsSync(modelDir)) return Promise.reject(new Error(`${modelDir}: a task (${task}) is given, but only Florence-2 exports take one`));
+  return ImageSeq2Seq.open(modelDir);
+}
 
 serveRpc({
   async load() {
-    model ??= ImageSeq2Seq.open(modelDir);
+    model ??= open();
     const m = await model;
-    return { backend: `onnxruntime (${m.provider})`, inputWidth: m.processor.width, inputHeight: m.processor.height, vocabulary: m.vocabularySize };
+    const info = { backend: `onnxruntime (${m.provider})`, inputWidth: m.processor.width, inputHeight: m.processor.height, vocabulary: m.vocabularySize };
+    return m instanceof Florence2 ? { ...info, task: m.defaultTask } : info;
   },
   async caption(frames: Frame[], options: CaptionOptions): Promise<Caption[]> {
     if (!model) throw new Error('captioner not loaded');
     const m = await model;
     const out: Caption[] = [];
     for (const frame of frames) {
-      const r = await m.caption(frame, { numBeams: options.beamWidth, maxLength: options.maxLength, lengthPenalty: options.lengthPenalty });
+      const generation = { numBeams: options.beamWidth, maxLength: options.maxLength, lengthPenalty: options.lengthPenalty };
+      // Only Florence-2 takes a task; the other exports have no prompt to put it in.
+      const r = m instanceof Florence2 ? await m.caption(frame, { ...generation, task: options.task }) : await m.caption(frame, generation);
       out.push({ text: r.text, score: r.logProbability / Math.max(1, r.tokens.length) });
     }
     return out;
