@@ -99,10 +99,10 @@ test('the worker captioner runs the spec task, a task per call, and a folder giv
     assert.equal(plain.info.task, '<CAPTION>');
     assert.deepEqual([plain.info.inputWidth, plain.info.inputHeight], [32, 32]);
     assert.equal((await plain.caption(frame)).text, want.caption);
-    assert.equal((await plain.caption(frame, { task: '<MORE_DETAILED_CAPTION>' })).text, want.more);
+    assert.equal((await plain.caption(frame, { prompt: '<MORE_DETAILED_CAPTION>' })).text, want.more);
     assert.equal(detailed.info.task, '<DETAILED_CAPTION>');
     assert.equal((await detailed.caption(frame)).text, want.detailed);
-    await assert.rejects(plain.caption(frame, { task: '<OD>' }), /task <OD> answers with description_with_bboxes/);
+    await assert.rejects(plain.caption(frame, { prompt: '<OD>' }), /task <OD> answers with description_with_bboxes/);
   } finally {
     await plain.close();
     await detailed.close();

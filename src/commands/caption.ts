@@ -30,7 +30,7 @@ export async function captionCommand(args: string[]): Promise<number> {
     let explained = false;
     for (const path of positionals) {
       try {
-        const caption = await captioner.caption(await readImage(path), { beamWidth, task });
+        const caption = await captioner.caption(await readImage(path), { beamWidth, prompt: task });
         if (values.json) {
           console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)), outOfDomain: caption.outOfDomain, domainScore: caption.domainScore }));
         } else {

@@ -15,7 +15,7 @@ import { readJsonFile } from '../util/json-file.js';
 import { log } from '../util/log.js';
 
 const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR]
-                    [--captioner [STREAM=]SPEC]… [--fps 10] [--analysis-size 160x120]
+                    [--captioner [STREAM=]SPEC]… [--prompt STREAM=TEXT]… [--fps 10] [--analysis-size 160x120]
                     [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
                     [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
                     [--history-max-mb 0] [--max-streams 64] [--cors-origin ORIGIN]… [--allowed-host NAME]…
@@ -26,7 +26,9 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   Open http://HOST:PORT/ for the viewer. --fps and --analysis-size set how often and how large
   frames are taken from each source for scene detection and captioning.
   --captioner SPEC sets the captioner of every stream, --captioner STREAM=SPEC one stream's.
-  SPEC is a CNN→LSTM model folder (default: the embedded one; --model DIR is the same),
+  SPEC is a CNN→LSTM model folder (default: the embedded one, which knows only the synthetic
+  shapes it was trained on: on a real camera its captions are marked out of domain and the
+  stream's status says how to bring a real model; --model DIR is the same),
   onnx:DIR, a vision-encoder-decoder ONNX export such as ViT-GPT2 (see livecap models pull),
   onnx:DIR<TASK>, a Florence-2 export asked a task (<CAPTION>, <DETAILED_CAPTION>,
   <MORE_DETAILED_CAPTION>; quote it for the shell), or openai:MODEL@BASEURL, a vision-language
@@ -34,6 +36,9 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   e.g. openai:llava:7b@http://127.0.0.1:11434/v1;
   set its prompt, API key (apiKeyEnv), timeout and maxConcurrent in the config file (README).
   Streams added over the API may pick any captioner loaded here by its SPEC.
+  --prompt STREAM=TEXT gives a stream its own prompt, for captioners that take one: a Florence-2
+  task or prompt, a model server's prompt (also "prompts" in the config file, and "prompt" when a
+  stream is added over the API).
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
   into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one,
   with a 20 s window every 10 s; other summarizers default to a 60 s window every 15 s).
@@ -71,6 +76,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     'media-dir': { type: 'string' },
     model: { type: 'string' },
     captioner: { type: 'string', multiple: true },
+    prompt: { type: 'string', multiple: true },
     fps: { type: 'string' },
     'analysis-size': { type: 'string' },
     summarizer: { type: 'string' },
@@ -140,8 +146,8 @@ export async function serveCommand(args: string[]): Promise<number> {
       const setting = settings.captioners.get(id);
       return setting === undefined ? undefined : captionerName(setting);
     };
-    if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'));
-    for (const { id, url } of settings.sources) server.streams.add(id, url, chosen(id));
+    if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'), settings.prompts.get('demo'));
+    for (const { id, url } of settings.sources) server.streams.add(id, url, chosen(id), settings.prompts.get(id));
     server.restoreStreams();
     console.log(`livecap serving ${server.streams.list().map((s) => s.id).join(', ')} at ${server.url}/`);
     await new Promise<void>((resolve) => {

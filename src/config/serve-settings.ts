@@ -9,6 +9,7 @@
  *     "captioner": "embedded", "captioners": { "cam2": "onnx:models/Xenova/vit-gpt2-image-captioning",
  *       "cam3": { "kind": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "model": "llava:7b" },
  *       "cam4": { "kind": "onnx", "path": "models/onnx-community/Florence-2-base-ft", "task": "<DETAILED_CAPTION>" } },
+ *     "prompts": { "cam3": "Is anyone at the door? Answer in one sentence.", "cam4": "<MORE_DETAILED_CAPTION>" },
  *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
  *     "fps": 10, "analysisSize": "160x120",
  *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000, "maxMb": 0 },
@@ -24,7 +25,7 @@ import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptione
 import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
 import { redactUrl } from '../ingest/source.js';
-import { STREAM_ID } from '../stream/streams.js';
+import { MAX_PROMPT_LENGTH, STREAM_ID } from '../stream/streams.js';
 import { hostName, originOf } from '../stream/cross-site.js';
 import { UsageError } from '../util/usage-error.js';
 
@@ -39,6 +40,8 @@ export interface ServeSettings {
   /** The default captioner, and streams' own: a spec string, or a model server's settings. */
   captioner: CaptionerSetting;
   captioners: Map<string, CaptionerSetting>;
+  /** Streams' own prompts for their captioners (a Florence-2 task, a model server's prompt). */
+  prompts: Map<string, string>;
   /** A summarizer folder, or 'none'. */
   summarizer: string;
   summaryWindowS: number;
@@ -84,6 +87,7 @@ export interface ServeFlags {
   'media-dir'?: string;
   model?: string;
   captioner?: string[];
+  prompt?: string[];
   fps?: string;
   'analysis-size'?: string;
   summarizer?: string;
@@ -99,7 +103,7 @@ export interface ServeFlags {
   'model-timeout'?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts', 'modelTimeout'] as const;
+const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'prompts', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts', 'modelTimeout'] as const;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -215,6 +219,19 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   for (const id of perStream.keys()) {
     if (!streamIds.includes(id)) p.add(`captioner for '${id}'`, `there is no stream '${id}' (streams: ${streamIds.join(', ')})`);
   }
+  // Prompts per stream: the file's, then --prompt STREAM=TEXT. Whether the stream's captioner
+  // takes one is checked when the stream starts (the captioner must be loaded to tell).
+  const prompts = streamMap(p, fileValue(p, f, 'prompts', 'object', fileName), `${fileName} prompts`);
+  for (const flag of flags.prompt ?? []) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0 || !STREAM_ID.test(flag.slice(0, eq))) p.add('--prompt', `must be STREAM=TEXT with a stream name of letters, digits, - or _; got '${flag}'`);
+    else prompts.set(flag.slice(0, eq), flag.slice(eq + 1));
+  }
+  for (const [id, text] of prompts) {
+    if (!streamIds.includes(id)) p.add(`prompt for '${id}'`, `there is no stream '${id}' (streams: ${streamIds.join(', ')})`);
+    if (!text.trim()) p.add(`prompt for '${id}'`, 'must not be empty');
+    else if (text.length > MAX_PROMPT_LENGTH) p.add(`prompt for '${id}'`, `must be at most ${MAX_PROMPT_LENGTH} characters, got ${text.length}`);
+  }
   // A model server captioner is known by its name (openai:MODEL@BASEURL): one name, one setting.
   const servers = new Map<string, string>();
   for (const setting of [captioner, ...perStream.values()]) {
@@ -285,6 +302,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     sources: [...sources].map(([id, url]) => ({ id, url })),
     captioner,
     captioners: perStream,
+    prompts,
     summarizer,
     summaryWindowS,
     summaryHopS,

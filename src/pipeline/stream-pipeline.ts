@@ -69,6 +69,10 @@ export interface SummaryOptions {
 
 export interface Captioner {
   caption(frame: Frame, options?: CaptionOptions): Promise<Caption>;
+  /** Whether it takes a prompt per caption (Florence-2, a model server); a stream's prompt needs one that does. */
+  readonly takesPrompt?: boolean;
+  /** What is wrong with a prompt for this captioner (a Florence-2 task that answers with boxes), if anything. */
+  promptProblem?(prompt: string): string | undefined;
 }
 
 export interface PipelineCounters {
@@ -97,6 +101,8 @@ export interface PipelineOptions {
   streamId?: string;
   /** The captioner's name, for the note on a stream it does not recognise. */
   captionerName?: string;
+  /** The stream's own prompt for its captioner (a Florence-2 task, a model server's prompt). */
+  prompt?: string;
   /** Video captions over a rolling window; none when absent. */
   summary?: SummaryOptions;
 }
@@ -180,7 +186,7 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       latestWins(
         (k) =>
           // The thumbnail is made while the model captions, so it adds no latency.
-          from(Promise.all([captioner.caption(k.frame).then((caption) => ({ caption, latencyMs: Date.now() - k.frame.capturedAt })), thumbnailOf(k.frame)])).pipe(
+          from(Promise.all([captioner.caption(k.frame, options.prompt === undefined ? undefined : { prompt: options.prompt }).then((caption) => ({ caption, latencyMs: Date.now() - k.frame.capturedAt })), thumbnailOf(k.frame)])).pipe(
             map(([{ caption, latencyMs }, thumbnail]) => ({ caption, keyframe: k, thumbnail, latencyMs })),
             tap(() => modelAnswered('captioner')),
             // One failed caption must not end the stream.

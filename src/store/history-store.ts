@@ -64,6 +64,8 @@ export interface SavedStream {
   id: string;
   url: string;
   captioner?: string;
+  /** Its own prompt for its captioner. */
+  prompt?: string;
 }
 
 
@@ -185,9 +187,12 @@ export class HistoryStore {
       CREATE TRIGGER IF NOT EXISTS events_fts_delete AFTER DELETE ON events BEGIN
         INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', old.id, old.text);
       END;
-      CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, url TEXT NOT NULL, captioner TEXT, added INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, url TEXT NOT NULL, captioner TEXT, prompt TEXT, added INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
+      // Files from before streams had prompts gain the column (empty for the streams already saved).
+      const streamColumns = (db.prepare('PRAGMA table_info(streams)').all() as { name: string }[]).map((c) => c.name);
+      if (!streamColumns.includes('prompt')) db.exec('ALTER TABLE streams ADD COLUMN prompt TEXT');
       // A read-only file (or folder) opens and reads, then fails on the first write: find out now.
       db.prepare("INSERT INTO meta (key, value) VALUES ('opened', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(this.options.now()));
     } catch (err) {
@@ -208,7 +213,7 @@ export class HistoryStore {
     this.insert = this.db.prepare('INSERT INTO events (stream, seq, type, ts, text, body) VALUES (?, ?, ?, ?, ?, ?)');
     this.bumpSeq = this.db.prepare('INSERT INTO stream_seq (stream, last_seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)');
     this.writes = {
-      saveStream: this.db.prepare('INSERT INTO streams (id, url, captioner, added) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, added = excluded.added'),
+      saveStream: this.db.prepare('INSERT INTO streams (id, url, captioner, prompt, added) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, prompt = excluded.prompt, added = excluded.added'),
       forgetStream: this.db.prepare('DELETE FROM streams WHERE id = ?'),
       probe: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'opened'"),
     };
@@ -256,7 +261,7 @@ export class HistoryStore {
 
   /** Saves a stream added over the API (replacing one saved with its id), so it starts again after a restart. */
   saveStream(stream: SavedStream): void {
-    this.writes.saveStream.run(stream.id, stream.url, stream.captioner ?? null, this.options.now());
+    this.writes.saveStream.run(stream.id, stream.url, stream.captioner ?? null, stream.prompt ?? null, this.options.now());
   }
 
   /** Forgets a saved stream for good; false if it was not saved (it came from the command line or config). */
@@ -266,8 +271,8 @@ export class HistoryStore {
 
   /** The streams added over the API, oldest first. */
   savedStreams(): SavedStream[] {
-    const rows = this.db.prepare('SELECT id, url, captioner FROM streams ORDER BY added, id').all() as { id: string; url: string; captioner: string | null }[];
-    return rows.map((r) => ({ id: r.id, url: r.url, ...(r.captioner === null ? {} : { captioner: r.captioner }) }));
+    const rows = this.db.prepare('SELECT id, url, captioner, prompt FROM streams ORDER BY added, id').all() as { id: string; url: string; captioner: string | null; prompt: string | null }[];
+    return rows.map((r) => ({ id: r.id, url: r.url, ...(r.captioner === null ? {} : { captioner: r.captioner }), ...(r.prompt === null ? {} : { prompt: r.prompt }) }));
   }
 
   /** Whether a small write succeeds now (for readiness): undefined if it does, else why not. */

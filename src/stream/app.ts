@@ -132,10 +132,10 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
       throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
-    const { id, url, captioner } = body as { id?: unknown; url?: unknown; captioner?: unknown };
+    const { id, url, captioner, prompt } = body as { id?: unknown; url?: unknown; captioner?: unknown; prompt?: unknown };
     try {
       // Saved, so it comes back after a restart until it is deleted.
-      const info = streams.create(id, url, captioner);
+      const info = streams.create(id, url, captioner, prompt);
       onStreamsChanged();
       return c.json(info, 201);
     } catch (err) {

@@ -68,7 +68,7 @@ export interface RunningServer {
   bus: EventBus;
   /** The HTTP routes (hono), for introspection. */
   app: Hono;
-  addSource(id: string, source: Source, displayUrl: string, captioner?: string): void;
+  addSource(id: string, source: Source, displayUrl: string, captioner?: string, prompt?: string): void;
   /** Starts the streams added over the API before the last restart (see StreamManager.restore). */
   restoreStreams(): void;
   close(): Promise<void>;
@@ -156,8 +156,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hub,
     bus,
     app,
-    addSource: (id, source, displayUrl, captioner) => {
-      streams.addSource(id, source, displayUrl, captioner);
+    addSource: (id, source, displayUrl, captioner, prompt) => {
+      streams.addSource(id, source, displayUrl, captioner, prompt);
       hub!.announceStreams();
     },
     restoreStreams: () => {

@@ -57,6 +57,8 @@ export interface StreamInfo {
   counters: PipelineCounters;
   /** Which captioner captions this stream (its spec, as `livecap serve --captioner` names it). */
   captioner: string;
+  /** The stream's own prompt for its captioner (a Florence-2 task, a model server's prompt), when it has one. */
+  prompt?: string;
   /** Whether video captions (summaries) are made for this stream (false: the server has no summarizer). */
   summaries: boolean;
   /** Why the stream works less well than it should (history not being written), while it lasts. */
@@ -90,10 +92,14 @@ interface Running {
   seq: number;
   counters: PipelineCounters;
   captioner: string;
+  prompt?: string;
   degraded?: string;
   saved?: boolean;
   subscription?: Subscription;
 }
+
+/** The longest prompt a stream may give its captioner, in characters. */
+export const MAX_PROMPT_LENGTH = 2000;
 
 /** A stream id: 1-64 letters, digits, '-' or '_', starting with a letter or digit. */
 export const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -137,8 +143,21 @@ export class StreamManager {
     return { name: name as string, captioner };
   }
 
-  /** Validates and starts a stream from a user's URL, captioned by the named captioner (default if none). */
-  add(id: unknown, url: unknown, captioner?: unknown): StreamInfo {
+  /** A stream's prompt, checked against its captioner; undefined when none was given. */
+  private promptFor(prompt: unknown, name: string, captioner: Captioner): string | undefined {
+    if (prompt === undefined || prompt === null) return undefined;
+    if (typeof prompt !== 'string' || !prompt.trim()) throw new StreamInputError(`prompt must be a non-empty string; got ${JSON.stringify(prompt)}`);
+    if (prompt.length > MAX_PROMPT_LENGTH) throw new StreamInputError(`prompt must be at most ${MAX_PROMPT_LENGTH} characters; got ${prompt.length}`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(prompt)) throw new StreamInputError('prompt must not contain control characters (line breaks and tabs are fine)');
+    if (!captioner.takesPrompt) throw new StreamInputError(`captioner '${name}' takes no prompt; prompts are for Florence-2 exports and vision-language model servers`);
+    const problem = captioner.promptProblem?.(prompt);
+    if (problem) throw new StreamInputError(`prompt for captioner '${name}': ${problem}`);
+    return prompt;
+  }
+
+  /** Validates and starts a stream from a user's URL, captioned by the named captioner (default if none), with its own prompt if given. */
+  add(id: unknown, url: unknown, captioner?: unknown, prompt?: unknown): StreamInfo {
     if (typeof id !== 'string' || !STREAM_ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
     if (typeof url !== 'string') throw new StreamInputError(`stream url must be a string; got ${JSON.stringify(url)}`);
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
@@ -150,22 +169,24 @@ export class StreamManager {
     } catch (err) {
       throw new StreamInputError((err as Error).message);
     }
-    this.captionerFor(captioner);
-    return this.addSource(id, source, redactUrl(url), captioner as string | undefined);
+    const chosen = this.captionerFor(captioner);
+    const checked = this.promptFor(prompt, chosen.name, chosen.captioner);
+    return this.addSource(id, source, redactUrl(url), captioner as string | undefined, checked);
   }
 
-  /** Starts a stream from an already trusted source (the built-in demo). */
-  addSource(id: string, source: Source, displayUrl: string, captionerName?: string): StreamInfo {
+  /** Starts a stream from an already trusted source (the built-in demo, configured streams). */
+  addSource(id: string, source: Source, displayUrl: string, captionerName?: string, prompt?: string): StreamInfo {
     if (this.closed) throw new Error('stream manager is closed');
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
     const { name, captioner } = this.captionerFor(captionerName);
-    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: this.store.lastSeq(id), counters: newCounters(), captioner: name };
+    this.promptFor(prompt, name, captioner);
+    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: this.store.lastSeq(id), counters: newCounters(), captioner: name, ...(prompt !== undefined && { prompt }) };
     this.streams.set(id, stream);
     log.info('stream added', { stream: id, url: displayUrl, captioner: name });
     // Each stream's heartbeat keyframes in a phase of their own, so streams started together
     // do not all ask the captioner at once.
     const gate = { heartbeatPhase: heartbeatPhase(this.added++), ...this.options.pipeline.gate };
-    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id, captionerName: name }, stream.counters).subscribe({
+    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id, captionerName: name, prompt }, stream.counters).subscribe({
       next: (event) => {
         if (event.type === 'status') {
           stream.state = event.state;
@@ -237,11 +258,11 @@ export class StreamManager {
    * Adds a stream as `add` does and saves it, so that it comes back after a restart (for streams
    * added over the API). If it cannot be saved it is not added.
    */
-  create(id: unknown, url: unknown, captioner?: unknown): StreamInfo {
-    this.add(id, url, captioner);
+  create(id: unknown, url: unknown, captioner?: unknown, prompt?: unknown): StreamInfo {
+    this.add(id, url, captioner, prompt);
     const stream = this.streams.get(id as string)!;
     try {
-      this.store.saveStream({ id: stream.id, url: url as string, captioner: captioner as string | undefined });
+      this.store.saveStream({ id: stream.id, url: url as string, captioner: captioner as string | undefined, prompt: stream.prompt });
     } catch (err) {
       this.remove(stream.id);
       throw new StreamStoreError(`stream '${stream.id}' was not added: the history store cannot save it (${(err as Error).message})`);
@@ -275,7 +296,7 @@ export class StreamManager {
         continue;
       }
       try {
-        this.add(saved.id, saved.url, saved.captioner);
+        this.add(saved.id, saved.url, saved.captioner, saved.prompt);
         this.streams.get(saved.id)!.saved = true;
         started.push(saved.id);
       } catch (err) {
@@ -335,7 +356,7 @@ export class StreamManager {
   }
 
   private info(s: Running): StreamInfo {
-    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, note: s.note, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, summaries: this.options.pipeline.summary !== undefined, degraded: s.degraded, saved: s.saved };
+    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, note: s.note, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, prompt: s.prompt, summaries: this.options.pipeline.summary !== undefined, degraded: s.degraded, saved: s.saved };
   }
 
   /** Stops every stream. Safe to call twice. */

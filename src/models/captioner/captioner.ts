@@ -28,11 +28,12 @@ export interface CaptionOptions {
   /** No word more than this many times in a row (default 2; 0 turns it off). */
   maxRepeatRun?: number;
   /**
-   * What a captioner that takes a prompt is asked: a Florence-2 task (`<CAPTION>`,
-   * `<DETAILED_CAPTION>`, `<MORE_DETAILED_CAPTION>`) or a prompt of its own; the captioner's
-   * default task when absent. Captioners without prompts ignore it.
+   * What a captioner that takes a prompt is asked (a stream's prompt): for Florence-2 a task
+   * (`<CAPTION>`, `<DETAILED_CAPTION>`, `<MORE_DETAILED_CAPTION>`) or a prompt of its own, for a
+   * vision-language model server the prompt sent with the keyframe; the captioner's own default
+   * when absent. Captioners without prompts ignore it.
    */
-  task?: string;
+  prompt?: string;
 }
 
 export interface Caption {

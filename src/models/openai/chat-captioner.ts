@@ -70,7 +70,10 @@ export class OpenAiCaptioner {
     this.slots = acquireSlots(spec.baseUrl, spec.maxConcurrent ?? OPENAI_DEFAULTS.maxConcurrent);
   }
 
-  async caption(frame: Frame): Promise<Caption> {
+  /** Takes a prompt per caption (a stream's own), else the spec's. */
+  readonly takesPrompt = true;
+
+  async caption(frame: Frame, options: { prompt?: string } = {}): Promise<Caption> {
     if (this.closed) throw new ModelServerError(`captioner ${this.name}: closed`);
     let image: string;
     try {
@@ -84,7 +87,7 @@ export class OpenAiCaptioner {
         {
           role: 'user',
           content: [
-            { type: 'text', text: this.spec.prompt ?? OPENAI_DEFAULTS.prompt },
+            { type: 'text', text: options.prompt ?? this.spec.prompt ?? OPENAI_DEFAULTS.prompt },
             { type: 'image_url', image_url: { url: image } },
           ],
         },

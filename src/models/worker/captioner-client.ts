@@ -17,6 +17,7 @@ import type { Frame } from '../../media/image.js';
 import type { Caption, CaptionOptions } from '../captioner/captioner.js';
 import type { BackendPreference } from '../tfjs/runtime.js';
 import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from './rpc.js';
+import { FLORENCE2_CAPTION_TASKS } from '../seq2seq/florence2.js';
 import { parseCaptionerSpec, type CaptionerSpec } from '../captioner/spec.js';
 import { isFlorence2Dir } from '../seq2seq/model-dir.js';
 
@@ -57,6 +58,18 @@ export class CaptionerClient {
       await rpc.close();
       throw err;
     }
+  }
+
+  /** Whether a prompt per caption means anything to this model (Florence-2 takes one). */
+  get takesPrompt(): boolean {
+    return this.info.task !== undefined;
+  }
+
+  /** A Florence-2 task token that is not a captioning task would answer with boxes or regions, not a caption. */
+  promptProblem(prompt: string): string | undefined {
+    const task = /^<[A-Z][A-Z_]*>/.exec(prompt.trim())?.[0];
+    if (task === undefined || (FLORENCE2_CAPTION_TASKS as readonly string[]).includes(task)) return undefined;
+    return `task ${task} does not answer with a caption; use ${FLORENCE2_CAPTION_TASKS.join(', ')} or a prompt of your own`;
   }
 
   get threadId(): number {

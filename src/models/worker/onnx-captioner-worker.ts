@@ -38,7 +38,7 @@ serveRpc({
     for (const frame of frames) {
       const generation = { numBeams: options.beamWidth, maxLength: options.maxLength, lengthPenalty: options.lengthPenalty };
       // Only Florence-2 takes a task; the other exports have no prompt to put it in.
-      const r = m instanceof Florence2 ? await m.caption(frame, { ...generation, task: options.task }) : await m.caption(frame, generation);
+      const r = m instanceof Florence2 ? await m.caption(frame, { ...generation, task: options.prompt }) : await m.caption(frame, generation);
       out.push({ text: r.text, score: r.logProbability / Math.max(1, r.tokens.length) });
     }
     return out;
