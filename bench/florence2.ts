@@ -136,7 +136,7 @@ async function benchOne(label: string, dir: string, frames: Frame[], tokens: num
         const r = await engine.caption(frame, exact);
         if (r.tokens.length !== tokens) throw new Error(`engine made ${r.tokens.length} tokens, expected ${tokens}`);
       }],
-      [written ? 'livecap captioner worker' : 'livecap captioner worker (may stop at EOS)', (frame) => worker.caption(frame, { beamWidth: 1, maxLength: tokens + 1, task })],
+      [written ? 'livecap captioner worker' : 'livecap captioner worker (may stop at EOS)', (frame) => worker.caption(frame, { beamWidth: 1, maxLength: tokens + 1, prompt: task })],
     ];
     for (const [, fn] of paths) for (let i = 0; i < 3; i++) await fn(frames[i % frames.length]!); // warm-up
     const ms = paths.map(() => [] as number[]);
