@@ -7,11 +7,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { axeViolations } from './helpers/axe.js';
 import { startServer, type RunningServer } from '../src/stream/server.js';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
@@ -25,7 +25,6 @@ let media: string;
 let server: RunningServer;
 let summarizer: SummarizerClient;
 let browser: Browser;
-let axeSource: string;
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 before(async () => {
@@ -43,7 +42,6 @@ before(async () => {
     pipeline: { output: { width: 160, height: 120, fps: 10 }, summary: { summarizer, windowMs: 4000, hopMs: 1000 } },
   });
   server.addSource('demo', { kind: 'file', input: clip, loop: true }, 'demo');
-  axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await mkdir(OUTPUT, { recursive: true });
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
@@ -81,17 +79,6 @@ async function searchForCurrentCaption(page: Page) {
   await page.waitForSelector('#search-results li mark', { timeout: 10_000 });
 }
 
-/** axe-core's violations on the page as it is now: every rule, every impact level. */
-async function axeViolations(page: Page): Promise<string[]> {
-  // Served from the page's own origin, so a strict `script-src 'self'` lets it run.
-  await page.route('**/test-only/axe.min.js', (route) => route.fulfill({ body: axeSource, contentType: 'text/javascript' }));
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ url: '/test-only/axe.min.js' });
-  const violations = await page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v: any) => `${v.id} (${v.impact}): ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
-  });
-  return violations;
-}
 
 test('the viewer loads, connects, and shows live captions from the demo stream in a live region', async () => {
   const { page, errors } = await openViewer('/');

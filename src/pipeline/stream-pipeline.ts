@@ -148,7 +148,7 @@ export function streamPipeline(source: Source, captioner: Captioner, options: Pi
       const captionerName = options.captionerName ?? 'captioner';
       if (change.entered) {
         domainNote = outOfDomainNote(captionerName, change);
-        log.warn(`stream ${options.streamId ?? ''}: ${domainNote}`.replace('stream : ', ''), { stream: options.streamId, captioner: captionerName });
+        log.warn(domainNote, { stream: options.streamId, captioner: captionerName });
       } else {
         domainNote = undefined;
         log.info('stream scenes recognised by its captioner again', { stream: options.streamId, captioner: captionerName });
