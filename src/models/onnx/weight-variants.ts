@@ -1,0 +1,153 @@
+/**
+ * Rewrites a float32 graph built in code into the smaller variants that Hugging Face ONNX
+ * repositories publish beside the float32 files, in the same forms the usual tools write:
+ *
+ *   fp16   every float32 weight stored as float16, followed by a Cast back to float32; the
+ *          inputs, outputs and arithmetic stay float32 (half the file, the same interface)
+ *   q8 / uint8   dynamic quantization of the MatMul weights, as onnxruntime's quantize_dynamic
+ *          writes it: weights uint8 with a zero point and a scale per output column, the
+ *          activations quantized at run time (DynamicQuantizeLinear → MatMulInteger → Cast →
+ *          Mul by both scales)
+ *   int8   the same with int8 weights, symmetric (zero point 0)
+ *   q4     4-bit block quantization of the MatMul weights (com.microsoft MatMulNBits, blocks of
+ *          16 along K, symmetric, one float32 scale per block), other weights float32
+ *   q4f16  q4, with the other weights stored as float16 as in fp16
+ *
+ * Only MatMuls whose second input is a 2-D weight of the same graph, used nowhere else, are
+ * quantized; a weight shared with another op (a tied embedding) stays as it is. Subgraphs (the
+ * branches of a merged decoder's If) are rewritten with their own weights. The graph is changed
+ * in place: build a fresh one per variant.
+ *
+ *   const g = decoderGraph(config, weights);
+ *   writeWeightVariant(g, 'q8');
+ *   await writeFile('onnx/decoder_model_merged_quantized.onnx', encodeModel(g));
+ */
+import { toFloat16 } from './float16.js';
+import { Graph, type GraphNode, type Tensor } from './onnx-graph.js';
+
+export type WeightVariant = 'fp16' | 'q8' | 'uint8' | 'int8' | 'q4' | 'q4f16';
+
+/** The block length along K of the q4 variant (MatMulNBits needs a power of two, at least 16). */
+export const Q4_BLOCK = 16;
+
+export function writeWeightVariant(graph: Graph, variant: WeightVariant): void {
+  if (variant !== 'fp16') quantizeMatMuls(graph, variant === 'int8' ? 'int8' : variant === 'q4' || variant === 'q4f16' ? 'q4' : 'uint8');
+  if (variant === 'fp16' || variant === 'q4f16') storeFloat16(graph);
+}
+
+/** How often each value name is read, in this graph and every subgraph below it. */
+function uses(graph: Graph, counts = new Map<string, number>()): Map<string, number> {
+  for (const n of graph.parts.nodes) {
+    for (const i of n.inputs) counts.set(i, (counts.get(i) ?? 0) + 1);
+    for (const a of Object.values(n.attrs)) if (a instanceof Graph) uses(a, counts);
+  }
+  return counts;
+}
+
+function subgraphs(graph: Graph): Graph[] {
+  return graph.parts.nodes.flatMap((n) => Object.values(n.attrs).filter((a): a is Graph => a instanceof Graph));
+}
+
+function quantizeMatMuls(graph: Graph, kind: 'uint8' | 'int8' | 'q4'): void {
+  const { nodes, initializers } = graph.parts;
+  const counts = uses(graph);
+  const byName = new Map(initializers.map((t) => [t.name, t]));
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    if (node.op !== 'MatMul' || node.domain) continue;
+    const weight = byName.get(node.inputs[1]!);
+    if (!weight || weight.type !== 'float32' || weight.dims.length !== 2 || counts.get(weight.name) !== 1) continue;
+    const replacement = kind === 'q4' ? matMulNBits(graph, node, weight) : matMulInteger(graph, node, weight, kind);
+    initializers.splice(initializers.indexOf(weight), 1);
+    nodes.splice(i, 1, ...replacement);
+    i += replacement.length - 1;
+  }
+  for (const sub of subgraphs(graph)) quantizeMatMuls(sub, kind);
+}
+
+/** Takes the nodes that `build` adds to the end of the graph back out, to put them elsewhere. */
+function detached(graph: Graph, build: () => void): GraphNode[] {
+  const { nodes } = graph.parts;
+  const before = nodes.length;
+  build();
+  return nodes.splice(before);
+}
+
+function matMulInteger(graph: Graph, node: GraphNode, w: Tensor, type: 'uint8' | 'int8'): GraphNode[] {
+  const [k, n] = w.dims as [number, number];
+  const data = w.data as Float32Array;
+  const q = type === 'uint8' ? new Uint8Array(k * n) : new Int8Array(k * n);
+  const zeros = type === 'uint8' ? new Uint8Array(n) : new Int8Array(n);
+  const scales = new Float32Array(n);
+  for (let c = 0; c < n; c++) {
+    let lo = 0;
+    let hi = 0;
+    for (let r = 0; r < k; r++) {
+      lo = Math.min(lo, data[r * n + c]!);
+      hi = Math.max(hi, data[r * n + c]!);
+    }
+    // uint8: the column's range (with 0 in it) over 0…255; int8: ±max|w| over −127…127.
+    const scale = type === 'uint8' ? (hi - lo) / 255 || 1 : Math.max(-lo, hi) / 127 || 1;
+    const zero = type === 'uint8' ? Math.min(255, Math.max(0, Math.round(-lo / scale))) : 0;
+    const [min, max] = type === 'uint8' ? [0, 255] : [-127, 127];
+    scales[c] = scale;
+    zeros[c] = zero;
+    for (let r = 0; r < k; r++) q[r * n + c] = Math.min(max, Math.max(min, Math.round(data[r * n + c]! / scale) + zero));
+  }
+  const [a, y] = [node.inputs[0]!, node.outputs[0]!];
+  return detached(graph, () => {
+    const weight = graph.constant(`${w.name}_quantized`, q, [k, n], type);
+    const zero = graph.constant(`${w.name}_zero_point`, zeros, [n], type);
+    const scale = graph.constant(`${w.name}_scale`, scales, [n]);
+    const [aq, aScale, aZero] = graph.opMulti('DynamicQuantizeLinear', [a], 3);
+    const product = graph.op('Cast', [graph.op('MatMulInteger', [aq!, weight, aZero!, zero])], { to: 1 });
+    graph.op('Mul', [product, graph.op('Mul', [aScale!, scale])], {}, [y]);
+  });
+}
+
+function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, block = Q4_BLOCK): GraphNode[] {
+  const [k, n] = w.dims as [number, number];
+  const data = w.data as Float32Array;
+  const blocks = Math.ceil(k / block);
+  const blob = block / 2;
+  // B is [N, blocks, block/2]: column n's weights along K, two 4-bit values a byte, low nibble first.
+  const packed = new Uint8Array(n * blocks * blob);
+  const scales = new Float32Array(n * blocks);
+  for (let c = 0; c < n; c++) {
+    for (let b = 0; b < blocks; b++) {
+      let absmax = 0;
+      for (let r = b * block; r < Math.min(k, (b + 1) * block); r++) absmax = Math.max(absmax, Math.abs(data[r * n + c]!));
+      const scale = absmax / 7 || 1;
+      scales[c * blocks + b] = scale;
+      for (let j = 0; j < block; j++) {
+        const r = b * block + j;
+        // Stored as q + 8, so that the default zero point (8) gives back q · scale; padding is 0.
+        const q = r < k ? Math.min(7, Math.max(-8, Math.round(data[r * n + c]! / scale))) + 8 : 8;
+        packed[(c * blocks + b) * blob + (j >> 1)]! |= j & 1 ? q << 4 : q;
+      }
+    }
+  }
+  const [a, y] = [node.inputs[0]!, node.outputs[0]!];
+  return detached(graph, () => {
+    const weight = graph.constant(`${w.name}_q4`, packed, [n, blocks, blob], 'uint8');
+    const scale = graph.constant(`${w.name}_scales`, scales, [n * blocks]);
+    const out = graph.opIn('com.microsoft', 'MatMulNBits', [a, weight, scale], { K: k, N: n, bits: 4, block_size: block });
+    graph.op('Identity', [out], {}, [y]);
+  });
+}
+
+/** Every float32 weight becomes a float16 one of a new name and a Cast that restores the old. */
+function storeFloat16(graph: Graph): void {
+  const { nodes, initializers } = graph.parts;
+  const casts = detached(graph, () => {
+    for (const [i, t] of initializers.entries()) {
+      if (t.type !== 'float32') continue;
+      const half: Tensor = { name: graph.fresh(`${t.name}_fp16`), type: 'float16', dims: t.dims, data: toFloat16(t.data as Float32Array) };
+      initializers[i] = half;
+      graph.op('Cast', [half.name], { to: 1 }, [t.name]);
+    }
+  });
+  // Casts first, so the nodes stay in topological order.
+  nodes.unshift(...casts);
+  for (const sub of subgraphs(graph)) storeFloat16(sub);
+}
