@@ -34,10 +34,10 @@ export class CaptionerClient {
    * carries on with a fresh worker that loads the model again.
    */
   static async start(spec: string, backend?: BackendPreference, deadlines: ModelDeadlines = {}): Promise<CaptionerClient> {
-    const { kind, dir: modelDir } = parseCaptionerSpec(spec);
+    const { kind, dir: modelDir, dtype } = parseCaptionerSpec(spec);
     const worker = kind === 'onnx' ? './onnx-captioner-worker.js' : './captioner-worker.js';
     const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
-    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend }, {
+    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend, dtype }, {
       timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
       setup: { method: 'load', timeoutMs: loadTimeoutMs },
     });
@@ -73,8 +73,8 @@ export class CaptionerClient {
 }
 
 function specKey(spec: string): string {
-  const { kind, dir } = parseCaptionerSpec(spec);
-  return `${kind}:${resolve(dir)}`;
+  const { kind, dir, dtype } = parseCaptionerSpec(spec);
+  return `${kind}:${resolve(dir)}?dtype=${dtype ?? 'auto'}`;
 }
 
 const shared = new Map<string, { client: Promise<CaptionerClient>; users: number }>();

@@ -8,15 +8,17 @@ import { serveRpc } from './rpc.js';
 import { ImageSeq2Seq } from '../seq2seq/image-seq2seq.js';
 import type { CaptionOptions, Caption } from '../captioner/captioner.js';
 import type { Frame } from '../../media/image.js';
+import type { DtypeChoice } from '../seq2seq/dtype.js';
 
-const { modelDir } = workerData as { modelDir: string };
+const { modelDir, dtype } = workerData as { modelDir: string; dtype?: DtypeChoice };
 let model: Promise<ImageSeq2Seq> | undefined;
 
 serveRpc({
   async load() {
-    model ??= ImageSeq2Seq.open(modelDir);
+    model ??= ImageSeq2Seq.open(modelDir, { dtype });
     const m = await model;
-    return { backend: `onnxruntime (${m.provider})`, inputWidth: m.processor.width, inputHeight: m.processor.height, vocabulary: m.vocabularySize };
+    // The variant is named unless it is the export's own float32 one.
+    return { backend: `onnxruntime (${m.provider}${m.dtype === 'fp32' ? '' : `, ${m.dtype}`})`, inputWidth: m.processor.width, inputHeight: m.processor.height, vocabulary: m.vocabularySize };
   },
   async caption(frames: Frame[], options: CaptionOptions): Promise<Caption[]> {
     if (!model) throw new Error('captioner not loaded');
