@@ -27,6 +27,8 @@ import { Graph, type GraphNode, type Tensor } from './onnx-graph.js';
 
 export type WeightVariant = 'fp16' | 'q8' | 'uint8' | 'int8' | 'q4' | 'q4f16';
 
+const FLOAT16_MAX = 65504;
+
 /** The block length along K of the q4 variant (MatMulNBits needs a power of two, at least 16). */
 export const Q4_BLOCK = 16;
 
@@ -95,13 +97,21 @@ function matMulInteger(graph: Graph, node: GraphNode, w: Tensor, type: 'uint8' |
     for (let r = 0; r < k; r++) q[r * n + c] = Math.min(max, Math.max(min, Math.round(data[r * n + c]! / scale) + zero));
   }
   const [a, y] = [node.inputs[0]!, node.outputs[0]!];
+  // New values are named after the MatMul's output: a subgraph may not reuse a name of the
+  // graph around it (single assignment holds across scopes), and `y` is unique in both.
+  const named = (what: string) => graph.fresh(`${y}_${what}`);
   return detached(graph, () => {
     const weight = graph.constant(`${w.name}_quantized`, q, [k, n], type);
     const zero = graph.constant(`${w.name}_zero_point`, zeros, [n], type);
     const scale = graph.constant(`${w.name}_scale`, scales, [n]);
-    const [aq, aScale, aZero] = graph.opMulti('DynamicQuantizeLinear', [a], 3);
-    const product = graph.op('Cast', [graph.op('MatMulInteger', [aq!, weight, aZero!, zero])], { to: 1 });
-    graph.op('Mul', [product, graph.op('Mul', [aScale!, scale])], {}, [y]);
+    const [aq, aScale, aZero] = graph.opMulti('DynamicQuantizeLinear', [a], [named('input_quantized'), named('input_scale'), named('input_zero_point')]);
+    const product = named('int32');
+    graph.op('MatMulInteger', [aq!, weight, aZero!, zero], {}, [product]);
+    const scales2 = named('scales');
+    graph.op('Mul', [aScale!, scale], {}, [scales2]);
+    const float = named('float');
+    graph.op('Cast', [product], { to: 1 }, [float]);
+    graph.op('Mul', [float, scales2], {}, [y]);
   });
 }
 
@@ -131,8 +141,7 @@ function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, block = Q4_BLOCK)
   return detached(graph, () => {
     const weight = graph.constant(`${w.name}_q4`, packed, [n, blocks, blob], 'uint8');
     const scale = graph.constant(`${w.name}_scales`, scales, [n * blocks]);
-    const out = graph.opIn('com.microsoft', 'MatMulNBits', [a, weight, scale], { K: k, N: n, bits: 4, block_size: block });
-    graph.op('Identity', [out], {}, [y]);
+    graph.parts.nodes.push({ op: 'MatMulNBits', domain: 'com.microsoft', inputs: [a, weight, scale], outputs: [y], attrs: { K: k, N: n, bits: 4, block_size: block }, name: graph.fresh(`${y}_MatMulNBits`) });
   });
 }
 
@@ -142,7 +151,10 @@ function storeFloat16(graph: Graph): void {
   const casts = detached(graph, () => {
     for (const [i, t] of initializers.entries()) {
       if (t.type !== 'float32') continue;
-      const half: Tensor = { name: graph.fresh(`${t.name}_fp16`), type: 'float16', dims: t.dims, data: toFloat16(t.data as Float32Array) };
+      // Clamped to float16's finite range, as onnxconverter-common does: a mask of -3.4e38 stays
+      // a very large negative number instead of becoming -Inf (and NaN after a Softmax).
+      const clamped = (t.data as Float32Array).map((v) => Math.min(FLOAT16_MAX, Math.max(-FLOAT16_MAX, v)));
+      const half: Tensor = { name: graph.fresh(`${t.name}_fp16`), type: 'float16', dims: t.dims, data: toFloat16(clamped) };
       initializers[i] = half;
       graph.op('Cast', [half.name], { to: 1 }, [t.name]);
     }
