@@ -11,7 +11,8 @@
  *   int8   the same with int8 weights, symmetric (zero point 0)
  *   q4     4-bit block quantization of the MatMul weights (com.microsoft MatMulNBits, blocks of
  *          16 along K, symmetric, one float32 scale per block), other weights float32
- *   q4f16  q4, with the other weights stored as float16 as in fp16
+ *   q4f16  q4 with float16 arithmetic in the MatMulNBits (activations cast to float16 and back,
+ *          float16 scales), and the other weights stored as float16 as in fp16
  *
  * Only MatMuls whose second input is a 2-D weight of the same graph, used nowhere else, are
  * quantized; a weight shared with another op (a tied embedding) stays as it is. Subgraphs (the
@@ -33,7 +34,7 @@ const FLOAT16_MAX = 65504;
 export const Q4_BLOCK = 16;
 
 export function writeWeightVariant(graph: Graph, variant: WeightVariant): void {
-  if (variant !== 'fp16') quantizeMatMuls(graph, variant === 'int8' ? 'int8' : variant === 'q4' || variant === 'q4f16' ? 'q4' : 'uint8');
+  if (variant !== 'fp16') quantizeMatMuls(graph, variant === 'int8' ? 'int8' : variant === 'q4' ? 'q4' : variant === 'q4f16' ? 'q4f16' : 'uint8');
   if (variant === 'fp16' || variant === 'q4f16') storeFloat16(graph);
 }
 
@@ -50,7 +51,7 @@ function subgraphs(graph: Graph): Graph[] {
   return graph.parts.nodes.flatMap((n) => Object.values(n.attrs).filter((a): a is Graph => a instanceof Graph));
 }
 
-function quantizeMatMuls(graph: Graph, kind: 'uint8' | 'int8' | 'q4'): void {
+function quantizeMatMuls(graph: Graph, kind: 'uint8' | 'int8' | 'q4' | 'q4f16'): void {
   const { nodes, initializers } = graph.parts;
   const counts = uses(graph);
   const byName = new Map(initializers.map((t) => [t.name, t]));
@@ -59,7 +60,7 @@ function quantizeMatMuls(graph: Graph, kind: 'uint8' | 'int8' | 'q4'): void {
     if (node.op !== 'MatMul' || node.domain) continue;
     const weight = byName.get(node.inputs[1]!);
     if (!weight || weight.type !== 'float32' || weight.dims.length !== 2 || counts.get(weight.name) !== 1) continue;
-    const replacement = kind === 'q4' ? matMulNBits(graph, node, weight) : matMulInteger(graph, node, weight, kind);
+    const replacement = kind === 'q4' || kind === 'q4f16' ? matMulNBits(graph, node, weight, kind === 'q4f16') : matMulInteger(graph, node, weight, kind);
     initializers.splice(initializers.indexOf(weight), 1);
     nodes.splice(i, 1, ...replacement);
     i += replacement.length - 1;
@@ -115,7 +116,7 @@ function matMulInteger(graph: Graph, node: GraphNode, w: Tensor, type: 'uint8' |
   });
 }
 
-function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, block = Q4_BLOCK): GraphNode[] {
+function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, half: boolean, block = Q4_BLOCK): GraphNode[] {
   const [k, n] = w.dims as [number, number];
   const data = w.data as Float32Array;
   const blocks = Math.ceil(k / block);
@@ -140,8 +141,15 @@ function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, block = Q4_BLOCK)
   const [a, y] = [node.inputs[0]!, node.outputs[0]!];
   return detached(graph, () => {
     const weight = graph.constant(`${w.name}_q4`, packed, [n, blocks, blob], 'uint8');
-    const scale = graph.constant(`${w.name}_scales`, scales, [n * blocks]);
-    graph.parts.nodes.push({ op: 'MatMulNBits', domain: 'com.microsoft', inputs: [a, weight, scale], outputs: [y], attrs: { K: k, N: n, bits: 4, block_size: block }, name: graph.fresh(`${y}_MatMulNBits`) });
+    const attrs = { K: k, N: n, bits: 4, block_size: block };
+    const nbits = (input: string, scale: string, output: string) =>
+      graph.parts.nodes.push({ op: 'MatMulNBits', domain: 'com.microsoft', inputs: [input, weight, scale], outputs: [output], attrs, name: graph.fresh(`${y}_MatMulNBits`) });
+    if (!half) return void nbits(a, graph.constant(`${w.name}_scales`, scales, [n * blocks]), y);
+    // Named after y, as in matMulInteger, so that no name is reused across a subgraph's scope.
+    const [a16, y16] = [graph.fresh(`${y}_input_fp16`), graph.fresh(`${y}_fp16`)];
+    graph.op('Cast', [a], { to: 10 }, [a16]);
+    nbits(a16, graph.constant(`${w.name}_scales_fp16`, toFloat16(scales), [n * blocks], 'float16'), y16);
+    graph.op('Cast', [y16], { to: 1 }, [y]);
   });
 }
 
