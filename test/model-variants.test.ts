@@ -10,6 +10,8 @@
  *   missing is an error naming the variants and files that are there.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,9 @@ import { TextSeq2Seq } from '../src/models/seq2seq/text-seq2seq.js';
 import { ImageSeq2Seq } from '../src/models/seq2seq/image-seq2seq.js';
 import { availableDtypes, chooseVariant, parseDtype, splitModelSpec, withDtype, type ModelDtype } from '../src/models/seq2seq/dtype.js';
 import { parseCaptionerSpec } from '../src/models/captioner/spec.js';
+import { CaptionerClient } from '../src/models/worker/captioner-client.js';
+import { SummarizerClient } from '../src/models/worker/summarizer-client.js';
+import { PROJECT_ROOT } from '../src/paths.js';
 import type { WeightVariant } from '../src/models/onnx/weight-variants.js';
 import type { Frame } from '../src/media/image.js';
 import { makeTinyBart, type TinyBart } from './helpers/tiny-bart.js';
@@ -217,4 +222,43 @@ test('variant names and specs: transformers.js file names, ?dtype= in a spec, er
   assert.equal(withDtype('models/x?dtype=fp16', 'q4'), 'models/x?dtype=fp16', "the spec's own choice wins");
   assert.deepEqual(parseCaptionerSpec('onnx:models/vit?dtype=fp16'), { kind: 'onnx', dir: 'models/vit', dtype: 'fp16' });
   assert.throws(() => parseCaptionerSpec('models/cnn-lstm?dtype=q8'), /a CNN→LSTM model has one set of weights/);
+});
+
+test('the worker clients and the summarize command load the variant that a spec or --dtype names', async () => {
+  const frame = picture();
+  const inProcess = await ImageSeq2Seq.open(vit.dir, { dtype: 'q4' });
+  const captioner = await CaptionerClient.start(`onnx:${vit.dir}?dtype=q4`);
+  try {
+    assert.equal(captioner.info.backend, 'onnxruntime (cpu, q4)');
+    assert.equal((await captioner.caption(frame)).text, (await inProcess.caption(frame)).text);
+  } finally {
+    await captioner.close();
+    await inProcess.release();
+  }
+  const summarizer = await SummarizerClient.start(`${bart.dir}?dtype=int8`);
+  try {
+    assert.equal(summarizer.dtype, 'int8');
+  } finally {
+    await summarizer.close();
+  }
+
+  const text = 'a large red star on the grass\na blue circle in the sky\n';
+  const summarize = async (...flags: string[]) => {
+    const child = execFile(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'summarize', '--model', bart.dir, '--json', ...flags]);
+    child.stdin!.end(text);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const code = await new Promise((ok) => child.on('close', ok));
+    return { code, out };
+  };
+  const ours = await TextSeq2Seq.open(bart.dir, { dtype: 'uint8' });
+  try {
+    const want = (await ours.generate('a large red star on the grass. a blue circle in the sky.')).text;
+    const { code, out } = await summarize('--dtype', 'uint8');
+    assert.equal(code, 0);
+    assert.equal(JSON.parse(out).summary, want);
+  } finally {
+    await ours.release();
+  }
+  assert.notEqual((await summarize('--dtype', 'bnb4')).code, 0, 'a variant that is not there fails');
 });
