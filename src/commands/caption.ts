@@ -1,10 +1,10 @@
 /** `livecap caption IMAGE…`: one caption per image, from a model running in a worker thread. */
-import { parseFlags, intFlag, UsageError, wantsHelp } from '../cli.js';
+import { dtypeFlag, parseFlags, intFlag, UsageError, wantsHelp } from '../cli.js';
 import { CaptionerClient } from '../models/worker/captioner-client.js';
 import { readImage } from '../media/image.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
 import { captionerSpecWithDtype } from '../models/captioner/spec.js';
-import { MODEL_DTYPES, parseDtype } from '../models/seq2seq/dtype.js';
+import { MODEL_DTYPES } from '../models/seq2seq/dtype.js';
 
 const HELP = `usage: livecap caption [--model SPEC] [--dtype auto|${MODEL_DTYPES.join('|')}] [--beam-width N] [--json] IMAGE…
 
@@ -20,8 +20,8 @@ export async function captionCommand(args: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('expected one or more images: livecap caption IMAGE…');
   const beamWidth = values['beam-width'] === undefined ? undefined : intFlag('beam-width', values['beam-width']);
   const spec = values.model ?? EMBEDDED_CAPTIONER;
-  if (values.dtype !== undefined && !spec.startsWith('onnx:')) throw new UsageError(`--dtype chooses among the files of an ONNX export (--model onnx:DIR); ${spec} is a CNN→LSTM model`);
-  const dtype = values.dtype === undefined ? undefined : parseDtype(values.dtype, '--dtype');
+  const dtype = dtypeFlag(values.dtype);
+  if (dtype !== undefined && !spec.startsWith('onnx:')) throw new UsageError(`--dtype chooses among the files of an ONNX export (--model onnx:DIR); ${spec} is a CNN→LSTM model`);
   const captioner = await CaptionerClient.start(captionerSpecWithDtype(spec, dtype));
   let failures = 0;
   try {
