@@ -14,7 +14,7 @@ import { HubClient, HubError, type HubFile, type HubOptions } from './hub-client
 import { downloadFile, isUpToDate } from './download.js';
 import { Progress } from '../../util/progress.js';
 import { log } from '../../util/log.js';
-import { chooseVariant, type DtypeChoice, type ModelDtype } from '../seq2seq/dtype.js';
+import { chooseVariant, missingExportFiles, type ChosenVariant, type DtypeChoice, type ModelDtype } from '../seq2seq/dtype.js';
 
 const CONFIG_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'special_tokens_map.json'];
 
@@ -26,14 +26,14 @@ export function selectFiles(repo: string, files: readonly HubFile[], dtype: Dtyp
   const byPath = new Map(files.map((f) => [f.path, f]));
   const onnx = (name: string) => byPath.get(`onnx/${name}`) ?? byPath.get(name);
   // The same rules that decide whether a folder on disk is complete, and which variant loads.
-  let variant: ReturnType<typeof chooseVariant<HubFile>>;
+  let variant: ChosenVariant<HubFile> | undefined;
   try {
-    variant = chooseVariant(onnx, dtype, { model: repo, onnxFiles: files.map((f) => f.path).filter((p) => p.endsWith('.onnx')) });
+    variant = chooseVariant(onnx, dtype, { model: repo, onnxFiles: files.map((f) => f.path).filter((p) => p.endsWith('.onnx')), hint: 'Choose one with --dtype' });
   } catch (err) {
-    throw new HubError((err as Error).message.replace(/, or pull the variant with .*$/, ''));
+    throw new HubError((err as Error).message);
   }
   if (!variant || !byPath.has('config.json')) {
-    const missing = [!byPath.has('config.json') && 'config.json', !variant && 'onnx/encoder_model.onnx, onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)'].filter(Boolean);
+    const missing = [...(byPath.has('config.json') ? [] : ['config.json']), ...(variant ? [] : missingExportFiles(onnx))];
     throw new HubError(`${repo} has no ONNX export that livecap can run: missing ${missing.join(', ')}; look for a copy of the model converted to ONNX (for example under Xenova/ or onnx-community/)`);
   }
   const { encoder, decoder } = variant;

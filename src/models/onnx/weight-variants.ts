@@ -108,11 +108,11 @@ function matMulInteger(graph: Graph, node: GraphNode, w: Tensor, type: 'uint8' |
     const [aq, aScale, aZero] = graph.opMulti('DynamicQuantizeLinear', [a], [named('input_quantized'), named('input_scale'), named('input_zero_point')]);
     const product = named('int32');
     graph.op('MatMulInteger', [aq!, weight, aZero!, zero], {}, [product]);
-    const scales2 = named('scales');
-    graph.op('Mul', [aScale!, scale], {}, [scales2]);
+    const bothScales = named('scales');
+    graph.op('Mul', [aScale!, scale], {}, [bothScales]);
     const float = named('float');
     graph.op('Cast', [product], { to: 1 }, [float]);
-    graph.op('Mul', [float, scales2], {}, [y]);
+    graph.op('Mul', [float, bothScales], {}, [y]);
   });
 }
 

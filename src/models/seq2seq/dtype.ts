@@ -114,7 +114,7 @@ export function availableDtypes<T>(find: (name: string) => T | undefined): Model
 export function chooseVariant<T>(
   find: (name: string) => T | undefined,
   choice: DtypeChoice,
-  where: { model: string; onnxFiles: readonly string[] },
+  where: { model: string; onnxFiles: readonly string[]; hint?: string },
 ): ChosenVariant<T> | undefined {
   if (choice === 'auto') {
     for (const d of AUTO_ORDER) {
@@ -130,6 +130,12 @@ export function chooseVariant<T>(
   throw new Error(
     `${where.model} has no ${choice} variant (it needs onnx/encoder_model${suffix}.onnx and onnx/decoder_model_merged${suffix}.onnx or onnx/decoder_model${suffix}.onnx); ` +
       `variants there: ${present.join(', ') || 'none'}; ONNX files there: ${where.onnxFiles.join(', ') || 'none'}. ` +
-      `Choose one with --dtype, or ?dtype=NAME after the model folder, or pull the variant with livecap models pull --dtype ${choice}`,
+      (where.hint ?? `Choose one with --dtype, or ?dtype=NAME after the model folder, or pull the variant with livecap models pull --dtype ${choice}`),
   );
+}
+
+/** The fp32 files that a folder or listing lacks, named for an error, when no variant is complete. */
+export function missingExportFiles<T>(find: (name: string) => T | undefined): string[] {
+  const { encoder, decoder } = onnxLayout(find);
+  return [...(encoder ? [] : ['onnx/encoder_model.onnx']), ...(decoder ? [] : ['onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)'])];
 }

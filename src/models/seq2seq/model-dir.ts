@@ -15,7 +15,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../../util/json-file.js';
 import { log } from '../../util/log.js';
-import { chooseVariant, type DecoderLayout, type DtypeChoice, type ModelDtype } from './dtype.js';
+import { chooseVariant, missingExportFiles, type ChosenVariant, type DecoderLayout, type DtypeChoice, type ModelDtype } from './dtype.js';
 
 export type { DecoderLayout } from './dtype.js';
 
@@ -59,9 +59,17 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
   const configPath = need('config.json');
   const tokenizerPath = needs.tokenizer ? need('tokenizer.json') : undefined;
   const preprocessorPath = needs.preprocessor ? need('preprocessor_config.json') : undefined;
-  const variant = chooseVariant((name) => onnxFile(dir, name), dtype, { model: dir, onnxFiles: onnxFilesIn(dir) });
-  if (!variant) missing.push('onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)');
-  if (missing.length) throw new Error(`${dir} is not a complete ONNX export: missing ${missing.join(', ')}`);
+  const find = (name: string) => onnxFile(dir, name);
+  let variant: ChosenVariant<string> | undefined;
+  let variantError: Error | undefined;
+  try {
+    variant = chooseVariant(find, dtype, { model: dir, onnxFiles: onnxFilesIn(dir) });
+  } catch (err) {
+    variantError = err as Error;
+  }
+  if (!variant && !variantError) missing.push(...missingExportFiles(find));
+  if (missing.length) throw new Error(`${dir} is not a complete ONNX export: missing ${missing.join(', ')}${variantError ? `; and ${variantError.message}` : ''}`);
+  if (variantError) throw variantError;
   if (dtype === 'auto' && variant!.dtype !== 'fp32') log.info('model has no fp32 files; running another variant', { dir, dtype: variant!.dtype });
 
   const json = async (path: string) => (await readJsonFile(path, 'model file')) as Record<string, unknown>;
