@@ -35,13 +35,13 @@ env.allowLocalModels = true;
 env.useFSCache = false;
 env.useBrowserCache = false;
 
-const VARIANTS: readonly WeightVariant[] = ['fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16'];
+const VARIANTS: readonly WeightVariant[] = ['fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'];
 const ALL: readonly ModelDtype[] = ['fp32', ...VARIANTS];
 
 /**
  * How far each variant's logits may move from fp32's, as a share of the fp32 logits' range
  * over the sequence: float16 weights round at 2⁻¹¹, 8-bit weights at 1/255 of a column's range,
- * 4-bit ones at 1/14 of a block's.
+ * 4-bit ones at 1/14 of a block's (NF4: up to 1/7 of a block's, nearer zero finer).
  */
 const TOLERANCE: Record<ModelDtype, number> = { fp32: 0, fp16: 0.005, q8: 0.05, int8: 0.05, uint8: 0.05, q4: 0.3, q4f16: 0.3, bnb4: 0.3 };
 
@@ -174,7 +174,7 @@ test('ViT-GPT2: every variant loads, its greedy caption equals transformers.js w
 test('each variant file is smaller than its fp32 file (the tiny models are mostly embeddings, which stay float32 but in fp16)', () => {
   for (const name of ['encoder_model', 'decoder_model_merged']) {
     const size = (suffix: string) => statSync(join(bart.dir, 'onnx', `${name}${suffix}.onnx`)).size;
-    for (const suffix of ['_fp16', '_quantized', '_int8', '_uint8', '_q4', '_q4f16']) assert.ok(size(suffix) < size(''), `${name}${suffix}`);
+    for (const suffix of ['_fp16', '_quantized', '_int8', '_uint8', '_q4', '_q4f16', '_bnb4']) assert.ok(size(suffix) < size(''), `${name}${suffix}`);
     assert.ok(size('_q4') < size('_int8') && size('_q4f16') < size('_fp16'), `${name}: 4-bit weights below 8-bit ones`);
   }
 });
@@ -188,7 +188,7 @@ test('auto takes fp32 where present, else the next variant in order; a missing v
   await auto.release();
 
   // Without the fp32 and q8 files, auto runs int8.
-  for (const name of readdirSync(join(dir, 'onnx'))) if (!/_(fp16|int8|uint8|q4|q4f16)\.onnx$/.test(name)) await rm(join(dir, 'onnx', name));
+  for (const name of readdirSync(join(dir, 'onnx'))) if (!/_(fp16|int8|uint8|q4|q4f16|bnb4)\.onnx$/.test(name)) await rm(join(dir, 'onnx', name));
   const fallback = await TextSeq2Seq.open(dir);
   assert.equal(fallback.dtype, 'int8');
   await fallback.release();
@@ -197,7 +197,7 @@ test('auto takes fp32 where present, else the next variant in order; a missing v
     TextSeq2Seq.open(dir, { dtype: 'q8' }),
     (err: Error) =>
       /has no q8 variant \(it needs onnx\/encoder_model_quantized\.onnx and onnx\/decoder_model_merged_quantized\.onnx/.test(err.message) &&
-      /variants there: int8, uint8, fp16, q4, q4f16;/.test(err.message) &&
+      /variants there: int8, uint8, fp16, q4, q4f16, bnb4;/.test(err.message) &&
       err.message.includes('onnx/encoder_model_int8.onnx') &&
       /--dtype/.test(err.message),
   );
@@ -243,8 +243,8 @@ test('the worker clients and the summarize command load the variant that a spec 
   }
 
   const text = 'a large red star on the grass\na blue circle in the sky\n';
-  const summarize = async (...flags: string[]) => {
-    const child = execFile(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'summarize', '--model', bart.dir, '--json', ...flags]);
+  const summarize = async (model: string, ...flags: string[]) => {
+    const child = execFile(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'summarize', '--model', model, '--json', ...flags]);
     child.stdin!.end(text);
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
@@ -254,11 +254,15 @@ test('the worker clients and the summarize command load the variant that a spec 
   const ours = await TextSeq2Seq.open(bart.dir, { dtype: 'uint8' });
   try {
     const want = (await ours.generate('a large red star on the grass. a blue circle in the sky.')).text;
-    const { code, out } = await summarize('--dtype', 'uint8');
+    const { code, out } = await summarize(bart.dir, '--dtype', 'uint8');
     assert.equal(code, 0);
     assert.equal(JSON.parse(out).summary, want);
   } finally {
     await ours.release();
   }
-  assert.notEqual((await summarize('--dtype', 'bnb4')).code, 0, 'a variant that is not there fails');
+  const withoutBnb4 = await mkdtemp(join(tmpdir(), 'livecap-variants-'));
+  made.push(withoutBnb4);
+  await cp(bart.dir, withoutBnb4, { recursive: true });
+  for (const name of readdirSync(join(withoutBnb4, 'onnx'))) if (name.includes('_bnb4')) await rm(join(withoutBnb4, 'onnx', name));
+  assert.notEqual((await summarize(withoutBnb4, '--dtype', 'bnb4')).code, 0, 'a variant that is not there fails');
 });

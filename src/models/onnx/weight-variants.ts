@@ -13,6 +13,9 @@
  *          16 along K, symmetric, one float32 scale per block), other weights float32
  *   q4f16  q4 with float16 arithmetic in the MatMulNBits (activations cast to float16 and back,
  *          float16 scales), and the other weights stored as float16 as in fp16
+ *   bnb4   4-bit NF4 quantization as bitsandbytes does it (com.microsoft MatMulBnb4: the
+ *          transposed weight in blocks of 64, each a float32 absmax and 4-bit indices into the
+ *          NF4 table, high nibble first)
  *
  * Only MatMuls whose second input is a 2-D weight of the same graph, used nowhere else, are
  * quantized; a weight shared with another op (a tied embedding) stays as it is. Subgraphs (the
@@ -26,15 +29,26 @@
 import { toFloat16 } from './float16.js';
 import { Graph, type GraphNode, type Tensor } from './onnx-graph.js';
 
-export type WeightVariant = 'fp16' | 'q8' | 'uint8' | 'int8' | 'q4' | 'q4f16';
+export type WeightVariant = 'fp16' | 'q8' | 'uint8' | 'int8' | 'q4' | 'q4f16' | 'bnb4';
 
 const FLOAT16_MAX = 65504;
 
 /** The block length along K of the q4 variant (MatMulNBits needs a power of two, at least 16). */
 export const Q4_BLOCK = 16;
 
+/** The bnb4 block length over the flattened [N, K] weight (bitsandbytes' default). */
+export const BNB4_BLOCK = 64;
+
+/** bitsandbytes' NF4 code book: the quantiles of a normal distribution, scaled to [-1, 1]. */
+const NF4 = [
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+];
+
+type Quantization = 'uint8' | 'int8' | 'q4' | 'q4f16' | 'bnb4';
+
 export function writeWeightVariant(graph: Graph, variant: WeightVariant): void {
-  if (variant !== 'fp16') quantizeMatMuls(graph, variant === 'int8' ? 'int8' : variant === 'q4' ? 'q4' : variant === 'q4f16' ? 'q4f16' : 'uint8');
+  if (variant !== 'fp16') quantizeMatMuls(graph, variant === 'q8' ? 'uint8' : variant);
   if (variant === 'fp16' || variant === 'q4f16') storeFloat16(graph);
 }
 
@@ -51,7 +65,7 @@ function subgraphs(graph: Graph): Graph[] {
   return graph.parts.nodes.flatMap((n) => Object.values(n.attrs).filter((a): a is Graph => a instanceof Graph));
 }
 
-function quantizeMatMuls(graph: Graph, kind: 'uint8' | 'int8' | 'q4' | 'q4f16'): void {
+function quantizeMatMuls(graph: Graph, kind: Quantization): void {
   const { nodes, initializers } = graph.parts;
   const counts = uses(graph);
   const byName = new Map(initializers.map((t) => [t.name, t]));
@@ -60,7 +74,8 @@ function quantizeMatMuls(graph: Graph, kind: 'uint8' | 'int8' | 'q4' | 'q4f16'):
     if (node.op !== 'MatMul' || node.domain) continue;
     const weight = byName.get(node.inputs[1]!);
     if (!weight || weight.type !== 'float32' || weight.dims.length !== 2 || counts.get(weight.name) !== 1) continue;
-    const replacement = kind === 'q4' || kind === 'q4f16' ? matMulNBits(graph, node, weight, kind === 'q4f16') : matMulInteger(graph, node, weight, kind);
+    const replacement =
+      kind === 'q4' || kind === 'q4f16' ? matMulNBits(graph, node, weight, kind === 'q4f16') : kind === 'bnb4' ? matMulBnb4(graph, node, weight) : matMulInteger(graph, node, weight, kind);
     initializers.splice(initializers.indexOf(weight), 1);
     nodes.splice(i, 1, ...replacement);
     i += replacement.length - 1;
@@ -150,6 +165,29 @@ function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, half: boolean, bl
     graph.op('Cast', [a], { to: 10 }, [a16]);
     nbits(a16, graph.constant(`${w.name}_scales_fp16`, toFloat16(scales), [n * blocks], 'float16'), y16);
     graph.op('Cast', [y16], { to: 1 }, [y]);
+  });
+}
+
+function matMulBnb4(graph: Graph, node: GraphNode, w: Tensor, block = BNB4_BLOCK): GraphNode[] {
+  const [k, n] = w.dims as [number, number];
+  const data = w.data as Float32Array;
+  const total = n * k;
+  const absmax = new Float32Array(Math.ceil(total / block));
+  // The weight transposed to [N, K] and flattened: element i is W[i % K][⌊i / K⌋].
+  const at = (i: number) => data[(i % k) * n + Math.floor(i / k)]!;
+  for (let i = 0; i < total; i++) absmax[Math.floor(i / block)] = Math.max(absmax[Math.floor(i / block)]!, Math.abs(at(i)));
+  const packed = new Uint8Array(Math.ceil(total / 2));
+  for (let i = 0; i < total; i++) {
+    const v = at(i) / (absmax[Math.floor(i / block)]! || 1);
+    let code = 0;
+    for (let c = 1; c < NF4.length; c++) if (Math.abs(NF4[c]! - v) < Math.abs(NF4[code]! - v)) code = c;
+    packed[i >> 1]! |= i & 1 ? code : code << 4;
+  }
+  const [a, y] = [node.inputs[0]!, node.outputs[0]!];
+  return detached(graph, () => {
+    const weight = graph.constant(`${w.name}_bnb4`, packed, [packed.length], 'uint8');
+    const scale = graph.constant(`${w.name}_absmax`, absmax, [absmax.length]);
+    graph.parts.nodes.push({ op: 'MatMulBnb4', domain: 'com.microsoft', inputs: [a, weight, scale], outputs: [y], attrs: { K: k, N: n, block_size: block, quant_type: 1 }, name: graph.fresh(`${y}_MatMulBnb4`) });
   });
 }
 
