@@ -65,7 +65,14 @@ function subgraphs(graph: Graph): Graph[] {
   return graph.parts.nodes.flatMap((n) => Object.values(n.attrs).filter((a): a is Graph => a instanceof Graph));
 }
 
-function quantizeMatMuls(graph: Graph, kind: Quantization): void {
+/**
+ * The prefix of every name a rewrite adds to a graph: none at the top, the path of graph names
+ * in a subgraph. Single assignment holds across scopes (a subgraph may not define a name that
+ * the graph around it defines), and separately built graphs may well have used the same names.
+ */
+const inner = (scope: string, sub: Graph) => `${scope}${sub.name}/`;
+
+function quantizeMatMuls(graph: Graph, kind: Quantization, scope = ''): void {
   const { nodes, initializers } = graph.parts;
   const counts = uses(graph);
   const byName = new Map(initializers.map((t) => [t.name, t]));
@@ -75,12 +82,16 @@ function quantizeMatMuls(graph: Graph, kind: Quantization): void {
     const weight = byName.get(node.inputs[1]!);
     if (!weight || weight.type !== 'float32' || weight.dims.length !== 2 || counts.get(weight.name) !== 1) continue;
     const replacement =
-      kind === 'q4' || kind === 'q4f16' ? matMulNBits(graph, node, weight, kind === 'q4f16') : kind === 'bnb4' ? matMulBnb4(graph, node, weight) : matMulInteger(graph, node, weight, kind);
+      kind === 'q4' || kind === 'q4f16'
+        ? matMulNBits(graph, scope, node, weight, kind === 'q4f16')
+        : kind === 'bnb4'
+          ? matMulBnb4(graph, scope, node, weight)
+          : matMulInteger(graph, scope, node, weight, kind);
     initializers.splice(initializers.indexOf(weight), 1);
     nodes.splice(i, 1, ...replacement);
     i += replacement.length - 1;
   }
-  for (const sub of subgraphs(graph)) quantizeMatMuls(sub, kind);
+  for (const sub of subgraphs(graph)) quantizeMatMuls(sub, kind, inner(scope, sub));
 }
 
 /** Takes the nodes that `build` adds to the end of the graph back out, to put them elsewhere. */
@@ -91,7 +102,7 @@ function detached(graph: Graph, build: () => void): GraphNode[] {
   return nodes.splice(before);
 }
 
-function matMulInteger(graph: Graph, node: GraphNode, w: Tensor, type: 'uint8' | 'int8'): GraphNode[] {
+function matMulInteger(graph: Graph, scope: string, node: GraphNode, w: Tensor, type: 'uint8' | 'int8'): GraphNode[] {
   const [k, n] = w.dims as [number, number];
   const data = w.data as Float32Array;
   const q = type === 'uint8' ? new Uint8Array(k * n) : new Int8Array(k * n);
@@ -113,13 +124,11 @@ function matMulInteger(graph: Graph, node: GraphNode, w: Tensor, type: 'uint8' |
     for (let r = 0; r < k; r++) q[r * n + c] = Math.min(max, Math.max(min, Math.round(data[r * n + c]! / scale) + zero));
   }
   const [a, y] = [node.inputs[0]!, node.outputs[0]!];
-  // New values are named after the MatMul's output: a subgraph may not reuse a name of the
-  // graph around it (single assignment holds across scopes), and `y` is unique in both.
-  const named = (what: string) => graph.fresh(`${y}_${what}`);
+  const named = (what: string) => graph.fresh(`${scope}${y}_${what}`);
   return detached(graph, () => {
-    const weight = graph.constant(`${w.name}_quantized`, q, [k, n], type);
-    const zero = graph.constant(`${w.name}_zero_point`, zeros, [n], type);
-    const scale = graph.constant(`${w.name}_scale`, scales, [n]);
+    const weight = graph.constant(`${scope}${w.name}_quantized`, q, [k, n], type);
+    const zero = graph.constant(`${scope}${w.name}_zero_point`, zeros, [n], type);
+    const scale = graph.constant(`${scope}${w.name}_scale`, scales, [n]);
     const [aq, aScale, aZero] = graph.opMulti('DynamicQuantizeLinear', [a], [named('input_quantized'), named('input_scale'), named('input_zero_point')]);
     const product = named('int32');
     graph.op('MatMulInteger', [aq!, weight, aZero!, zero], {}, [product]);
@@ -131,7 +140,7 @@ function matMulInteger(graph: Graph, node: GraphNode, w: Tensor, type: 'uint8' |
   });
 }
 
-function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, half: boolean, block = Q4_BLOCK): GraphNode[] {
+function matMulNBits(graph: Graph, scope: string, node: GraphNode, w: Tensor, half: boolean, block = Q4_BLOCK): GraphNode[] {
   const [k, n] = w.dims as [number, number];
   const data = w.data as Float32Array;
   const blocks = Math.ceil(k / block);
@@ -155,20 +164,19 @@ function matMulNBits(graph: Graph, node: GraphNode, w: Tensor, half: boolean, bl
   }
   const [a, y] = [node.inputs[0]!, node.outputs[0]!];
   return detached(graph, () => {
-    const weight = graph.constant(`${w.name}_q4`, packed, [n, blocks, blob], 'uint8');
+    const weight = graph.constant(`${scope}${w.name}_q4`, packed, [n, blocks, blob], 'uint8');
     const attrs = { K: k, N: n, bits: 4, block_size: block };
     const nbits = (input: string, scale: string, output: string) =>
-      graph.parts.nodes.push({ op: 'MatMulNBits', domain: 'com.microsoft', inputs: [input, weight, scale], outputs: [output], attrs, name: graph.fresh(`${y}_MatMulNBits`) });
-    if (!half) return void nbits(a, graph.constant(`${w.name}_scales`, scales, [n * blocks]), y);
-    // Named after y, as in matMulInteger, so that no name is reused across a subgraph's scope.
-    const [a16, y16] = [graph.fresh(`${y}_input_fp16`), graph.fresh(`${y}_fp16`)];
+      graph.parts.nodes.push({ op: 'MatMulNBits', domain: 'com.microsoft', inputs: [input, weight, scale], outputs: [output], attrs, name: graph.fresh(`${scope}${y}_MatMulNBits`) });
+    if (!half) return void nbits(a, graph.constant(`${scope}${w.name}_scales`, scales, [n * blocks]), y);
+    const [a16, y16] = [graph.fresh(`${scope}${y}_input_fp16`), graph.fresh(`${scope}${y}_fp16`)];
     graph.op('Cast', [a], { to: 10 }, [a16]);
-    nbits(a16, graph.constant(`${w.name}_scales_fp16`, toFloat16(scales), [n * blocks], 'float16'), y16);
+    nbits(a16, graph.constant(`${scope}${w.name}_scales_fp16`, toFloat16(scales), [n * blocks], 'float16'), y16);
     graph.op('Cast', [y16], { to: 1 }, [y]);
   });
 }
 
-function matMulBnb4(graph: Graph, node: GraphNode, w: Tensor, block = BNB4_BLOCK): GraphNode[] {
+function matMulBnb4(graph: Graph, scope: string, node: GraphNode, w: Tensor, block = BNB4_BLOCK): GraphNode[] {
   const [k, n] = w.dims as [number, number];
   const data = w.data as Float32Array;
   const total = n * k;
@@ -185,14 +193,14 @@ function matMulBnb4(graph: Graph, node: GraphNode, w: Tensor, block = BNB4_BLOCK
   }
   const [a, y] = [node.inputs[0]!, node.outputs[0]!];
   return detached(graph, () => {
-    const weight = graph.constant(`${w.name}_bnb4`, packed, [packed.length], 'uint8');
-    const scale = graph.constant(`${w.name}_absmax`, absmax, [absmax.length]);
-    graph.parts.nodes.push({ op: 'MatMulBnb4', domain: 'com.microsoft', inputs: [a, weight, scale], outputs: [y], attrs: { K: k, N: n, block_size: block, quant_type: 1 }, name: graph.fresh(`${y}_MatMulBnb4`) });
+    const weight = graph.constant(`${scope}${w.name}_bnb4`, packed, [packed.length], 'uint8');
+    const scale = graph.constant(`${scope}${w.name}_absmax`, absmax, [absmax.length]);
+    graph.parts.nodes.push({ op: 'MatMulBnb4', domain: 'com.microsoft', inputs: [a, weight, scale], outputs: [y], attrs: { K: k, N: n, block_size: block, quant_type: 1 }, name: graph.fresh(`${scope}${y}_MatMulBnb4`) });
   });
 }
 
 /** Every float32 weight becomes a float16 one of a new name and a Cast that restores the old. */
-function storeFloat16(graph: Graph): void {
+function storeFloat16(graph: Graph, scope = ''): void {
   const { nodes, initializers } = graph.parts;
   const casts = detached(graph, () => {
     for (const [i, t] of initializers.entries()) {
@@ -200,12 +208,12 @@ function storeFloat16(graph: Graph): void {
       // Clamped to float16's finite range, as onnxconverter-common does: a mask of -3.4e38 stays
       // a very large negative number instead of becoming -Inf (and NaN after a Softmax).
       const clamped = (t.data as Float32Array).map((v) => Math.min(FLOAT16_MAX, Math.max(-FLOAT16_MAX, v)));
-      const half: Tensor = { name: graph.fresh(`${t.name}_fp16`), type: 'float16', dims: t.dims, data: toFloat16(clamped) };
+      const half: Tensor = { name: graph.fresh(`${scope}${t.name}_fp16`), type: 'float16', dims: t.dims, data: toFloat16(clamped) };
       initializers[i] = half;
       graph.op('Cast', [half.name], { to: 1 }, [t.name]);
     }
   });
   // Casts first, so the nodes stay in topological order.
   nodes.unshift(...casts);
-  for (const sub of subgraphs(graph)) storeFloat16(sub);
+  for (const sub of subgraphs(graph)) storeFloat16(sub, inner(scope, sub));
 }
