@@ -26,6 +26,8 @@ import { CaptionerClient } from '../src/models/worker/captioner-client.js';
 import { SummarizerClient } from '../src/models/worker/summarizer-client.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import type { WeightVariant } from '../src/models/onnx/weight-variants.js';
+import { exportBartOnnx } from '../src/models/bart/bart-onnx.js';
+import { writeFile } from 'node:fs/promises';
 import type { Frame } from '../src/media/image.js';
 import { makeTinyBart, type TinyBart } from './helpers/tiny-bart.js';
 import { makeTinyVitGpt2, type TinyVitGpt2 } from './helpers/tiny-vit-gpt2.js';
@@ -265,4 +267,29 @@ test('the worker clients and the summarize command load the variant that a spec 
   await cp(bart.dir, withoutBnb4, { recursive: true });
   for (const name of readdirSync(join(withoutBnb4, 'onnx'))) if (name.includes('_bnb4')) await rm(join(withoutBnb4, 'onnx', name));
   assert.notEqual((await summarize(withoutBnb4, '--dtype', 'bnb4')).code, 0, 'a variant that is not there fails');
+});
+
+test('an fp16 export whose inputs and outputs are float16 too (key/value cache, logits) runs, with the tokens transformers.js gets', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'livecap-fp16-io-'));
+  made.push(dir);
+  await cp(bart.dir, dir, { recursive: true });
+  for (const [name, bytes] of Object.entries(exportBartOnnx(bart.config, bart.weights, 'merged', 'fp16', { halfIo: true }))) await writeFile(join(dir, 'onnx', name), bytes);
+  const id = localId(dir);
+  const tokenizer = await AutoTokenizer.from_pretrained(id);
+  const oracle = (await AutoModelForSeq2SeqLM.from_pretrained(id, { dtype: 'fp16' })) as unknown as OracleModel & { sessions: Record<string, { inputMetadata: { name: string; type?: string }[] }> };
+  const ours = await TextSeq2Seq.open(dir, { dtype: 'fp16' });
+  try {
+    const types = new Map(oracle.sessions.decoder_model_merged!.inputMetadata.map((m) => [m.name, m.type]));
+    assert.equal(types.get('encoder_hidden_states'), 'float16');
+    assert.equal(types.get('past_key_values.0.decoder.key'), 'float16');
+    for (const text of TEXTS) {
+      const input_ids = (tokenizer(text) as { input_ids: Tensor }).input_ids;
+      const attention_mask = new Tensor('int64', new BigInt64Array(input_ids.dims[1]!).fill(1n), input_ids.dims);
+      const theirs = (await oracle.generate({ input_ids, attention_mask, num_beams: 1 })).tolist()[0]!.map(Number).slice(1);
+      assert.deepEqual((await ours.generate(text, { numBeams: 1 })).tokens, theirs, text);
+    }
+  } finally {
+    await oracle.dispose();
+    await ours.release();
+  }
 });

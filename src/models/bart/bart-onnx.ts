@@ -13,7 +13,7 @@
  * `final_logits_bias`.
  */
 import { Graph, encodeModel, float, type Dim } from '../onnx/onnx-graph.js';
-import { writeWeightVariant, type WeightVariant } from '../onnx/weight-variants.js';
+import { writeWeightVariant, type VariantOptions, type WeightVariant } from '../onnx/weight-variants.js';
 import { DTYPE_SUFFIX } from '../seq2seq/dtype.js';
 import { POSITION_OFFSET, type BartConfig } from './bart-config.js';
 
@@ -249,10 +249,16 @@ function decoderGraph(c: BartConfig, w: BartWeights, kind: DecoderKind): Graph {
  * decoder_with_past_model.onnx (the older split layout). With `variant`, the files of that
  * variant instead (encoder_model_quantized.onnx… for q8; weight-variants.ts).
  */
-export function exportBartOnnx(config: BartConfig, weights: BartWeights, layout: 'merged' | 'split' = 'merged', variant?: WeightVariant): Record<string, Uint8Array> {
+export function exportBartOnnx(
+  config: BartConfig,
+  weights: BartWeights,
+  layout: 'merged' | 'split' = 'merged',
+  variant?: WeightVariant,
+  options: VariantOptions = {},
+): Record<string, Uint8Array> {
   const suffix = variant ? DTYPE_SUFFIX[variant] : '';
   const encode = (g: Graph) => {
-    if (variant) writeWeightVariant(g, variant);
+    if (variant) writeWeightVariant(g, variant, options);
     return encodeModel(g);
   };
   const cached = layout === 'merged' ? 'decoder_model_merged' : 'decoder_with_past_model';

@@ -51,11 +51,13 @@ export interface GraphNode {
   name: string;
 }
 type Node = GraphNode;
-interface ValueInfo {
+/** A graph input or output: its name, element type and shape. */
+export interface GraphValue {
   name: string;
   type: ElementType;
   shape: Dim[];
 }
+type ValueInfo = GraphValue;
 
 function elementTypeOf(data: TensorData): ElementType {
   if (data instanceof Float32Array) return 'float32';
@@ -111,8 +113,8 @@ export class Graph {
    * The graph's nodes and weights themselves, for passes that rewrite a built graph (such as
    * weight-variants.ts, which stores weights quantized); changes made to them are kept.
    */
-  get parts(): { nodes: GraphNode[]; initializers: Tensor[] } {
-    return { nodes: this.nodes, initializers: this.initializers };
+  get parts(): { nodes: GraphNode[]; initializers: Tensor[]; inputs: GraphValue[]; outputs: GraphValue[] } {
+    return { nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }
 
   /** A small constant, stored once per graph however often it is asked for. */

@@ -47,9 +47,50 @@ const NF4 = [
 
 type Quantization = 'uint8' | 'int8' | 'q4' | 'q4f16' | 'bnb4';
 
-export function writeWeightVariant(graph: Graph, variant: WeightVariant): void {
+export interface VariantOptions {
+  /**
+   * fp16 and q4f16: make the graph's float inputs and outputs float16 too (Casts at the edges),
+   * as exports whose key/value cache and logits are float16 have them.
+   */
+  halfIo?: boolean;
+}
+
+export function writeWeightVariant(graph: Graph, variant: WeightVariant, options: VariantOptions = {}): void {
   if (variant !== 'fp16') quantizeMatMuls(graph, variant === 'q8' ? 'uint8' : variant);
-  if (variant === 'fp16' || variant === 'q4f16') storeFloat16(graph);
+  if (variant === 'fp16' || variant === 'q4f16') {
+    storeFloat16(graph);
+    if (options.halfIo) halfInterface(graph);
+  }
+}
+
+/** Every read of `from`, in the graph and its subgraphs, reads `to` instead. */
+function renameReads(graph: Graph, from: string, to: string): void {
+  for (const n of graph.parts.nodes) {
+    n.inputs = n.inputs.map((i) => (i === from ? to : i));
+    for (const a of Object.values(n.attrs)) if (a instanceof Graph) renameReads(a, from, to);
+  }
+}
+
+/** float32 inputs and outputs become float16 ones, cast to and from float32 inside. */
+function halfInterface(graph: Graph): void {
+  const { nodes, inputs, outputs } = graph.parts;
+  const entry: GraphNode[] = [];
+  for (const input of inputs) {
+    if (input.type !== 'float32') continue;
+    const inside = graph.fresh(`${input.name}_float32`);
+    renameReads(graph, input.name, inside);
+    input.type = 'float16';
+    entry.push(...detached(graph, () => graph.op('Cast', [input.name], { to: 1 }, [inside])));
+  }
+  nodes.unshift(...entry);
+  for (const output of outputs) {
+    if (output.type !== 'float32') continue;
+    const inside = graph.fresh(`${output.name}_float32`);
+    for (const n of nodes) n.outputs = n.outputs.map((o) => (o === output.name ? inside : o));
+    renameReads(graph, output.name, inside);
+    output.type = 'float16';
+    graph.op('Cast', [inside], { to: 10 }, [output.name]);
+  }
 }
 
 /** How often each value name is read, in this graph and every subgraph below it. */
