@@ -7,7 +7,9 @@
  *   (an implementation nobody here wrote) loading the same folder with the same `dtype`;
  * - each variant's logits stay close to fp32's (the quantization is real, and not wrong);
  * - auto takes fp32 when present and the next variant in order when not; a variant that is
- *   missing is an error naming the variants and files that are there.
+ *   missing is an error naming the variants and files that are there;
+ * - the worker clients, `livecap summarize --dtype` and `livecap serve --dtype` load the
+ *   variant named, and an fp16 export with float16 inputs and outputs runs too.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -27,6 +29,7 @@ import { SummarizerClient } from '../src/models/worker/summarizer-client.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import type { WeightVariant } from '../src/models/onnx/weight-variants.js';
 import { exportBartOnnx } from '../src/models/bart/bart-onnx.js';
+import { livecap, reap, type LivecapProcess } from './helpers/livecap-process.js';
 import { writeFile } from 'node:fs/promises';
 import type { Frame } from '../src/media/image.js';
 import { makeTinyBart, type TinyBart } from './helpers/tiny-bart.js';
@@ -291,5 +294,36 @@ test('an fp16 export whose inputs and outputs are float16 too (key/value cache, 
   } finally {
     await oracle.dispose();
     await ours.release();
+  }
+});
+
+test('serve --dtype applies to the ONNX captioners and summarizer that name no variant of their own', async () => {
+  // Copies without the q4 files: --dtype q4 must fail on them, and a spec's own choice must win.
+  const copies: string[] = [];
+  for (const from of [bart.dir, vit.dir]) {
+    const to = await mkdtemp(join(tmpdir(), 'livecap-no-q4-'));
+    made.push(to);
+    await cp(from, to, { recursive: true });
+    for (const name of readdirSync(join(to, 'onnx'))) if (name.includes('_q4.')) await rm(join(to, 'onnx', name));
+    copies.push(to);
+  }
+  const [summarizerDir, captionerDir] = copies as [string, string];
+  const serve = (...args: string[]) => livecap(['serve', '--port', '0', '--history', ':memory:', '--source', 'bars=testsrc://smptebars', ...args]);
+  let p: LivecapProcess | undefined;
+  try {
+    p = serve('--summarizer', summarizerDir, '--captioner', `bars=onnx:${captionerDir}`, '--dtype', 'q4');
+    const { code } = await p.exited;
+    assert.equal(code, 1, p.stderr());
+    assert.match(p.stderr(), /has no q4 variant/);
+    assert.ok(p.stderr().includes(summarizerDir), 'the summarizer, loaded first, is named');
+
+    p = serve('--summarizer', `${summarizerDir}?dtype=q8`, '--captioner', `bars=onnx:${captionerDir}?dtype=fp16`, '--dtype', 'q4');
+    const url = await p.url();
+    const { streams } = (await (await fetch(`${url}/api/streams`)).json()) as { streams: { id: string; captioner: string }[] };
+    assert.equal(streams.find((s) => s.id === 'bars')?.captioner, `onnx:${captionerDir}?dtype=fp16`, 'the stream names its captioner as it was given');
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exited).code, 0, 'a clean shutdown');
+  } finally {
+    reap(p);
   }
 });
