@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createRequire } from 'node:module';
 import { UsageError } from './util/usage-error.js';
+import { parseDtype, type DtypeChoice } from './models/seq2seq/dtype.js';
 
 export { UsageError };
 
@@ -42,6 +43,16 @@ export function wantsHelp(args: readonly string[], help: string): boolean {
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** `--dtype`: which variant of an ONNX export runs (seq2seq/dtype.ts); undefined when not given. */
+export function dtypeFlag(value: string | undefined): DtypeChoice | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDtype(value, '--dtype');
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

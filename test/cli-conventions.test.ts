@@ -89,6 +89,9 @@ test('usage errors: a message on stderr naming the problem, nothing on stdout, s
     [['eval', '--dataset', '/nonexistent', '--split', 'nope'], /--split must be test, val, train or all, got 'nope'/],
     [['bench', 'ingest', '--runs', 'many'], /--runs must be a number, got 'many'/],
     [['synth', 'dataset', '--out'], /--out/],
+    [['models', 'pull', 'a/b', '--dtype', 'q3'], /--dtype: unknown dtype 'q3' \(expected auto, fp32, fp16, q8/],
+    [['summarize', '--dtype', 'half'], /--dtype: unknown dtype 'half'/],
+    [['caption', '--dtype', 'q8', 'x.jpg'], /--dtype chooses among the files of an ONNX export/],
   ];
   const runs = await runAll(cases.map(([args]) => args));
   cases.forEach(([args, message], i) => {

@@ -1,7 +1,8 @@
 /**
  * `livecap models pull` against a hub on 127.0.0.1 that serves the Hugging Face URL layout:
  * the pulled folder runs, a broken download resumes, a corrupt file is refused, and being
- * offline, an unknown model or a model without an ONNX export each give a clear error.
+ * offline, an unknown model or a model without an ONNX export each give a clear error. From a
+ * repository that holds several variants (fp32, fp16, q8, q4), only the chosen one is fetched.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,16 +22,21 @@ import { Florence2 } from '../src/models/seq2seq/florence2.js';
 import { startLocalHub, type LocalHub } from './helpers/local-hub.js';
 
 const REPO = 'test-org/tiny-bart';
+const VARIANTS_REPO = 'test-org/tiny-bart-variants';
 const ENCODER = 'onnx/encoder_model.onnx';
 let tiny: TinyBart;
+let variants: TinyBart;
 let hub: LocalHub;
 
 before(async () => {
   tiny = await makeTinyBart();
+  variants = await makeTinyBart({ variants: ['fp16', 'q8', 'q4'] });
   const noOnnx = await mkdtemp(join(tmpdir(), 'livecap-no-onnx-'));
   hub = await startLocalHub(
-    { [REPO]: tiny.dir, 'test-org/pytorch-only': noOnnx },
+    { [REPO]: tiny.dir, 'test-org/pytorch-only': noOnnx, [VARIANTS_REPO]: variants.dir },
     {
+      // External data beside a model (what exports over 2 GB have) goes with its variant.
+      [VARIANTS_REPO]: { 'onnx/decoder_model_merged_q4.onnx_data': Buffer.alloc(512, 3), 'onnx/decoder_model_merged_fp16.onnx_data': Buffer.alloc(512, 4) },
       [REPO]: { 'pytorch_model.bin': Buffer.alloc(4096, 7), 'onnx/encoder_model_quantized.onnx': Buffer.alloc(2048, 1), 'README.md': Buffer.from('# tiny\n') },
       'test-org/pytorch-only': { 'config.json': Buffer.from('{}'), 'pytorch_model.bin': Buffer.alloc(100) },
     },
@@ -137,4 +143,55 @@ test('a Florence-2 export is pulled with its vision encoder and token embedding,
     await florenceHub.close();
     await rm(florence.dir, { recursive: true, force: true });
   }
+});
+
+const CONFIG = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/** The paths a pull fetched from the hub, sorted. */
+async function fetched(run: () => Promise<unknown>): Promise<string[]> {
+  const from = hub.requests.length;
+  await run();
+  return hub.requests.slice(from).map((r) => r.path).sort();
+}
+
+test('--dtype q8 fetches only the q8 files of a repository that has several variants, and they run as q8', async () => {
+  const modelsDir = await freshDir();
+  let stdout = '';
+  const paths = await fetched(async () => {
+    ({ stdout } = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'models', 'pull', VARIANTS_REPO, '--dtype', 'q8', '--endpoint', hub.endpoint, '--models-dir', modelsDir]));
+  });
+  assert.deepEqual(paths, [...CONFIG, 'onnx/decoder_model_merged_quantized.onnx', 'onnx/encoder_model_quantized.onnx'].sort());
+  assert.match(stdout, /tiny-bart-variants \(q8\) is in /);
+
+  // The folder holds q8 only, so auto runs q8 too; the tokens are those of the original's q8 files.
+  const dir = join(modelsDir, 'test-org', 'tiny-bart-variants');
+  const input = 'a red circle on the grass. a large blue star in the sky on the left.';
+  const [original, pulled] = [await TextSeq2Seq.open(variants.dir, { dtype: 'q8' }), await TextSeq2Seq.open(dir)];
+  try {
+    assert.equal(pulled.dtype, 'q8');
+    assert.deepEqual((await pulled.generate(input, { numBeams: 2 })).tokens, (await original.generate(input, { numBeams: 2 })).tokens);
+  } finally {
+    await original.release();
+    await pulled.release();
+  }
+});
+
+test('without --dtype only the fp32 files are fetched; a variant brings its external data files; a missing variant names those there', async () => {
+  assert.deepEqual(await fetched(async () => pull(await freshDir(), VARIANTS_REPO)), [...CONFIG, 'onnx/decoder_model_merged.onnx', 'onnx/encoder_model.onnx'].sort());
+  const q4 = await fetched(async () => {
+    const result = await pullModel(VARIANTS_REPO, { modelsDir: await freshDir(), endpoint: hub.endpoint, dtype: 'q4' });
+    assert.equal(result.dtype, 'q4');
+  });
+  assert.deepEqual(q4, [...CONFIG, 'onnx/decoder_model_merged_q4.onnx', 'onnx/decoder_model_merged_q4.onnx_data', 'onnx/encoder_model_q4.onnx'].sort());
+
+  const before = hub.requests.length;
+  await assert.rejects(
+    pullModel(VARIANTS_REPO, { modelsDir: await freshDir(), endpoint: hub.endpoint, dtype: 'int8' }),
+    (err: Error) =>
+      /test-org\/tiny-bart-variants has no int8 variant \(it needs onnx\/encoder_model_int8\.onnx/.test(err.message) &&
+      /variants there: fp32, q8, fp16, q4;/.test(err.message) &&
+      err.message.includes('onnx/encoder_model_q4.onnx') &&
+      !/livecap models pull --dtype/.test(err.message),
+  );
+  assert.equal(hub.requests.length, before, 'nothing is downloaded for a variant that is not there');
 });

@@ -100,3 +100,20 @@ test('stream cap, CORS origins and allowed hosts: defaults, file and flags, and 
   );
   assert.throws(() => resolveServeSettings({ source: ['a=testsrc://smptebars', 'b=testsrc://smptebars'], 'max-streams': '1' }, {}, 'c.json', {}), /2 sources are configured but at most 1 streams may run/);
 });
+
+test('dtype: none by default, from the file or --dtype, checked with the spec suffixes', () => {
+  assert.equal(resolveServeSettings({}, {}, 'c.json', {}).dtype, undefined);
+  assert.equal(resolveServeSettings({}, { dtype: 'q8' }, 'c.json', {}).dtype, 'q8');
+  assert.equal(resolveServeSettings({ dtype: 'fp16' }, { dtype: 'q8' }, 'c.json', {}).dtype, 'fp16', 'the flag wins');
+  const s = resolveServeSettings({ source: ['cam=testsrc://smptebars'], captioner: ['cam=onnx:models/vit?dtype=q4'], summarizer: 'models/bart?dtype=q8' }, {}, 'c.json', {});
+  assert.equal(s.captioners.get('cam'), 'onnx:models/vit?dtype=q4');
+  assert.equal(s.summarizer, 'models/bart?dtype=q8');
+  assert.throws(
+    () => resolveServeSettings({ source: ['cam=testsrc://smptebars'], captioner: ['cam=onnx:models/vit?dtype=q5'], summarizer: 'models/bart?dtype=int4' }, { dtype: 'half' }, 'c.json', {}),
+    (err: Error) =>
+      /3 settings are wrong/.test(err.message) &&
+      /--captioner cam: models\/vit\?dtype=q5: unknown dtype 'q5'/.test(err.message) &&
+      /summarizer: models\/bart\?dtype=int4: unknown dtype 'int4'/.test(err.message) &&
+      /c\.json dtype: unknown dtype 'half' \(expected auto, fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4\)/.test(err.message),
+  );
+});

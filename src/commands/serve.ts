@@ -13,13 +13,15 @@ import { openAiCaptionerName } from '../models/openai/spec.js';
 import { Thumbnailer } from '../media/thumbnails.js';
 import { readJsonFile } from '../util/json-file.js';
 import { log } from '../util/log.js';
+import { captionerSpecWithDtype } from '../models/captioner/spec.js';
+import { withDtype } from '../models/seq2seq/dtype.js';
 
 const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR]
                     [--captioner [STREAM=]SPEC]… [--prompt STREAM=TEXT]… [--fps 10] [--analysis-size 160x120]
                     [--summarizer DIR|none] [--summary-window S] [--summary-hop S]
                     [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
                     [--history-max-mb 0] [--max-streams 64] [--cors-origin ORIGIN]… [--allowed-host NAME]…
-                    [--model-timeout 30]
+                    [--model-timeout 30] [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -39,6 +41,9 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   --prompt STREAM=TEXT gives a stream its own prompt, for captioners that take one: a Florence-2
   task or prompt, a model server's prompt (also "prompts" in the config file, and "prompt" when a
   stream is added over the API).
+  --dtype picks which ONNX files of every onnx: captioner and --summarizer export run: fp16,
+  q8 (*_quantized.onnx), int8, uint8, q4…; the default, auto, runs the fp32 files where the
+  folder has them. A spec may name its own: onnx:DIR?dtype=q8, --summarizer DIR?dtype=q8.
   Every --summary-hop seconds the captions of the last --summary-window seconds are summarized
   into a video caption by --summarizer (a Hugging Face ONNX export; default: the embedded one,
   with a 20 s window every 10 s; other summarizers default to a 60 s window every 15 s).
@@ -90,6 +95,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     'allowed-host': { type: 'string', multiple: true },
     'history-max-mb': { type: 'string' },
     'model-timeout': { type: 'string' },
+    dtype: { type: 'string' },
   });
   const file = values.config === undefined ? {} : await readJsonFile(values.config, 'config file');
   const settings = resolveServeSettings(values, file, values.config);
@@ -101,7 +107,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
   const demo = settings.sources.length === 0 ? await demoSource() : undefined;
   const deadlines = { timeoutMs: settings.modelTimeoutS * 1000 };
-  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerDir, {}, deadlines);
+  // --dtype applies to the ONNX exports a user brings; the embedded models have only fp32 files.
+  const summarizerSpec = summarizerDir === EMBEDDED_SUMMARIZER ? summarizerDir : withDtype(summarizerDir, settings.dtype);
+  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerSpec, {}, deadlines);
   // Captioners by name: model folders share a worker per spec; model servers get a client each.
   const loaded = new Map<string, Captioner>();
   const release: (() => Promise<void>)[] = [];
@@ -116,8 +124,10 @@ export async function serveCommand(args: string[]): Promise<number> {
       const name = captionerName(setting);
       if (loaded.has(name)) continue;
       if (typeof setting === 'string') {
-        loaded.set(name, await acquireCaptioner(setting, deadlines));
-        release.push(() => releaseCaptioner(setting));
+        // Streams name the captioner as the user wrote it; the variant is chosen when it loads.
+        const spec = captionerSpecWithDtype(setting, settings.dtype);
+        loaded.set(name, await acquireCaptioner(spec, deadlines));
+        release.push(() => releaseCaptioner(spec));
       } else {
         const apiKey = setting.apiKeyEnv === undefined ? undefined : process.env[setting.apiKeyEnv];
         const client = new OpenAiCaptioner(setting, { apiKey, timeoutMs: deadlines.timeoutMs, encode: (frame) => encoder.dataUrl(frame) });

@@ -10,7 +10,7 @@
  *       "cam3": { "kind": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "model": "llava:7b" },
  *       "cam4": { "kind": "onnx", "path": "models/onnx-community/Florence-2-base-ft", "task": "<DETAILED_CAPTION>" } },
  *     "prompts": { "cam3": "Is anyone at the door? Answer in one sentence.", "cam4": "<MORE_DETAILED_CAPTION>" },
- *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10,
+ *     "summarizer": "embedded", "summaryWindow": 20, "summaryHop": 10, "dtype": "auto",
  *     "fps": 10, "analysisSize": "160x120",
  *     "history": { "path": "/var/lib/livecap/history.db", "days": 30, "maxEvents": 1000000, "maxMb": 0 },
  *     "auth": { "viewerTokens": ["…"], "adminTokens": ["…"] },
@@ -21,6 +21,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { onnxCaptionerSpec, parseCaptionerSpec, TASK_TOKEN } from '../models/captioner/spec.js';
+import { parseDtype, splitModelSpec, type DtypeChoice } from '../models/seq2seq/dtype.js';
 import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptionerSpec } from '../models/openai/spec.js';
 import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
@@ -42,8 +43,13 @@ export interface ServeSettings {
   captioners: Map<string, CaptionerSetting>;
   /** Streams' own prompts for their captioners (a Florence-2 task, a model server's prompt). */
   prompts: Map<string, string>;
-  /** A summarizer folder, or 'none'. */
+  /** A summarizer folder (with ?dtype=NAME to choose a variant), or 'none'. */
   summarizer: string;
+  /**
+   * The variant of every ONNX export (onnx: captioners, the summarizer) whose spec names none
+   * (seq2seq/dtype.ts); undefined: auto. The embedded models have only fp32 and keep it.
+   */
+  dtype?: DtypeChoice;
   summaryWindowS: number;
   summaryHopS: number;
   fps: number;
@@ -101,9 +107,10 @@ export interface ServeFlags {
   'allowed-host'?: string[];
   'history-max-mb'?: string;
   'model-timeout'?: string;
+  dtype?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'prompts', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts', 'modelTimeout'] as const;
+const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'prompts', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts', 'modelTimeout', 'dtype'] as const;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -244,6 +251,18 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
 
   let summarizer = flags.summarizer ?? fileValue<string>(p, f, 'summarizer', 'string', fileName) ?? 'embedded';
   if (summarizer === 'embedded') summarizer = EMBEDDED_SUMMARIZER;
+  try {
+    splitModelSpec(summarizer);
+  } catch (err) {
+    p.add('summarizer', (err as Error).message);
+  }
+  const dtypeText = flags.dtype ?? fileValue<string>(p, f, 'dtype', 'string', fileName);
+  let dtype: DtypeChoice | undefined;
+  try {
+    dtype = dtypeText === undefined ? undefined : parseDtype(dtypeText, flags.dtype === undefined ? `${fileName} dtype` : '--dtype');
+  } catch (err) {
+    p.list.push((err as Error).message);
+  }
   const windows = summarizer === EMBEDDED_SUMMARIZER ? SERVE_DEFAULTS.embeddedSummaryWindow : SERVE_DEFAULTS.summaryWindow;
   const summaryWindowS = flagNumber(p, 'summary-window', flags['summary-window']) ?? fileValue<number>(p, f, 'summaryWindow', 'number', fileName) ?? windows.window;
   const summaryHopS = flagNumber(p, 'summary-hop', flags['summary-hop']) ?? fileValue<number>(p, f, 'summaryHop', 'number', fileName) ?? windows.hop;
@@ -304,6 +323,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     captioners: perStream,
     prompts,
     summarizer,
+    dtype,
     summaryWindowS,
     summaryHopS,
     fps,

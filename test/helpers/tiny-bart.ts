@@ -13,6 +13,7 @@ import type { BartConfig } from '../../src/models/bart/bart-config.js';
 import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
 import { initBartWeights } from '../../src/models/bart/bart-weights.js';
 import { writeBartModelDir } from '../../src/models/bart/write-bart-dir.js';
+import type { WeightVariant } from '../../src/models/onnx/weight-variants.js';
 import { tokenizerConfigJson, trainByteLevelBpe } from '../../src/models/tokenizer/byte-level-bpe.js';
 
 export const TINY_CORPUS = [
@@ -51,7 +52,9 @@ export function tinyBartConfig(vocabSize: number, activation: BartConfig['activa
   };
 }
 
-export async function makeTinyBart(options: { layout?: 'merged' | 'split'; seed?: number; dir?: string; generation?: Record<string, unknown> } = {}): Promise<TinyBart> {
+export async function makeTinyBart(
+  options: { layout?: 'merged' | 'split'; seed?: number; dir?: string; generation?: Record<string, unknown>; variants?: readonly WeightVariant[] } = {},
+): Promise<TinyBart> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'livecap-tiny-bart-')));
   const tokenizer = trainByteLevelBpe(TINY_CORPUS, { vocabSize: 320 });
   const vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
@@ -64,6 +67,7 @@ export async function makeTinyBart(options: { layout?: 'merged' | 'split'; seed?
     tokenizerConfig: tokenizerConfigJson(config.maxPositions),
     generation: { max_length: 12, num_beams: 3, no_repeat_ngram_size: 2, length_penalty: 1.0, early_stopping: true, ...options.generation },
     layout: options.layout,
+    variants: options.variants,
   });
   return { dir, config, weights };
 }

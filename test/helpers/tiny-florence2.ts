@@ -183,7 +183,7 @@ export async function makeTinyFlorence2(options: { seed?: number; dir?: string; 
   });
   await json('tokenizer.json', tokenizer);
   await json('tokenizer_config.json', tokenizerConfigJson(text.maxPositions));
-  for (const [name, bytes] of Object.entries(exportBartOnnx(text, weights, 'merged', { inputsEmbeds: true }))) await writeFile(join(dir, 'onnx', name), bytes);
+  for (const [name, bytes] of Object.entries(exportBartOnnx(text, weights, 'merged', undefined, { inputsEmbeds: true }))) await writeFile(join(dir, 'onnx', name), bytes);
   await writeFile(join(dir, 'onnx', 'vision_encoder.onnx'), encodeModel(visionEncoderGraph(vision, text.dModel, seed + 1)));
   return { dir, text, vision, weights };
 }

@@ -12,6 +12,8 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph, encodeModel, float } from '../../src/models/onnx/onnx-graph.js';
+import { writeWeightVariant, type WeightVariant } from '../../src/models/onnx/weight-variants.js';
+import { DTYPE_SUFFIX } from '../../src/models/seq2seq/dtype.js';
 import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
 import { trainByteLevelBpe } from '../../src/models/tokenizer/byte-level-bpe.js';
 import { Rng } from '../../src/util/rng.js';
@@ -224,7 +226,7 @@ function decoderGraph(c: VitGpt2Config, w: BartWeights): Graph {
   return g;
 }
 
-export async function makeTinyVitGpt2(options: { seed?: number; dir?: string; generation?: Record<string, unknown> } = {}): Promise<TinyVitGpt2> {
+export async function makeTinyVitGpt2(options: { seed?: number; dir?: string; generation?: Record<string, unknown>; variants?: readonly WeightVariant[] } = {}): Promise<TinyVitGpt2> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'livecap-tiny-vit-gpt2-')));
   const tokenizer = trainByteLevelBpe(TINY_CORPUS, { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
   tokenizer.post_processor = null;
@@ -247,8 +249,13 @@ export async function makeTinyVitGpt2(options: { seed?: number; dir?: string; ge
   await json('preprocessor_config.json', { feature_extractor_type: 'ViTFeatureExtractor', image_processor_type: 'ViTImageProcessor', do_resize: true, size: { height: config.imageSize, width: config.imageSize }, resample: 2, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: config.mean, image_std: config.std });
   await json('tokenizer.json', tokenizer);
   await json('tokenizer_config.json', { tokenizer_class: 'GPT2Tokenizer', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: config.positions });
-  await writeFile(join(dir, 'onnx', 'encoder_model.onnx'), encodeModel(encoderGraph(config, weights)));
-  await writeFile(join(dir, 'onnx', 'decoder_model_merged.onnx'), encodeModel(decoderGraph(config, weights)));
+  for (const variant of [undefined, ...(options.variants ?? [])]) {
+    const suffix = variant ? DTYPE_SUFFIX[variant] : '';
+    for (const [name, graph] of [['encoder_model', encoderGraph(config, weights)], ['decoder_model_merged', decoderGraph(config, weights)]] as const) {
+      if (variant) writeWeightVariant(graph, variant);
+      await writeFile(join(dir, 'onnx', `${name}${suffix}.onnx`), encodeModel(graph));
+    }
+  }
   return { dir, config, weights };
 }
 

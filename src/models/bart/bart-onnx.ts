@@ -16,6 +16,8 @@
  * `final_logits_bias`.
  */
 import { Graph, encodeModel, float, type Dim } from '../onnx/onnx-graph.js';
+import { writeWeightVariant, type VariantOptions, type WeightVariant } from '../onnx/weight-variants.js';
+import { DTYPE_SUFFIX } from '../seq2seq/dtype.js';
 import { POSITION_OFFSET, type BartConfig } from './bart-config.js';
 
 export interface WeightTensor {
@@ -262,17 +264,29 @@ function decoderGraph(c: BartConfig, w: BartWeights, kind: DecoderKind, embeds: 
 /**
  * The ONNX files of a Hugging Face BART export, as bytes keyed by file name: the encoder,
  * decoder_model.onnx, and either decoder_model_merged.onnx (today's layout) or
- * decoder_with_past_model.onnx (the older split layout).
+ * decoder_with_past_model.onnx (the older split layout). With `variant`, the files of that
+ * variant instead (encoder_model_quantized.onnx… for q8; weight-variants.ts).
  */
-export function exportBartOnnx(config: BartConfig, weights: BartWeights, layout: 'merged' | 'split' = 'merged', options: { inputsEmbeds?: boolean } = {}): Record<string, Uint8Array> {
-  const cached = layout === 'merged' ? 'decoder_model_merged.onnx' : 'decoder_with_past_model.onnx';
+export function exportBartOnnx(
+  config: BartConfig,
+  weights: BartWeights,
+  layout: 'merged' | 'split' = 'merged',
+  variant?: WeightVariant,
+  options: VariantOptions & { inputsEmbeds?: boolean } = {},
+): Record<string, Uint8Array> {
+  const suffix = variant ? DTYPE_SUFFIX[variant] : '';
+  const encode = (g: Graph) => {
+    if (variant) writeWeightVariant(g, variant, options);
+    return encodeModel(g);
+  };
+  const cached = layout === 'merged' ? 'decoder_model_merged' : 'decoder_with_past_model';
   const embeds = options.inputsEmbeds ?? false;
   const files: Record<string, Uint8Array> = {
-    'encoder_model.onnx': encodeModel(encoderGraph(config, weights, embeds)),
-    'decoder_model.onnx': encodeModel(decoderGraph(config, weights, 'plain', embeds)),
-    [cached]: encodeModel(decoderGraph(config, weights, layout === 'merged' ? 'merged' : 'with-past', embeds)),
+    [`encoder_model${suffix}.onnx`]: encode(encoderGraph(config, weights, embeds)),
+    [`decoder_model${suffix}.onnx`]: encode(decoderGraph(config, weights, 'plain', embeds)),
+    [`${cached}${suffix}.onnx`]: encode(decoderGraph(config, weights, layout === 'merged' ? 'merged' : 'with-past', embeds)),
   };
-  if (embeds) files['embed_tokens.onnx'] = encodeModel(embedTokensGraph(config, weights));
+  if (embeds) files[`embed_tokens${suffix}.onnx`] = encode(embedTokensGraph(config, weights));
   return files;
 }
 

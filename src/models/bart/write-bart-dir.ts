@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bartConfigJson, type BartConfig } from './bart-config.js';
 import { exportBartOnnx, type BartWeights } from './bart-onnx.js';
+import type { WeightVariant } from '../onnx/weight-variants.js';
 
 export interface BartDirContents {
   config: BartConfig;
@@ -18,6 +19,8 @@ export interface BartDirContents {
   generation: Record<string, unknown>;
   /** decoder_model_merged.onnx (default) or the older decoder_with_past_model.onnx. */
   layout?: 'merged' | 'split';
+  /** Variants written beside the float32 files (encoder_model_fp16.onnx…). */
+  variants?: readonly WeightVariant[];
 }
 
 export async function writeBartModelDir(dir: string, m: BartDirContents): Promise<void> {
@@ -36,5 +39,7 @@ export async function writeBartModelDir(dir: string, m: BartDirContents): Promis
   });
   await json('tokenizer.json', m.tokenizer);
   await json('tokenizer_config.json', m.tokenizerConfig);
-  for (const [name, bytes] of Object.entries(exportBartOnnx(c, m.weights, m.layout))) await writeFile(join(dir, 'onnx', name), bytes);
+  for (const variant of [undefined, ...(m.variants ?? [])]) {
+    for (const [name, bytes] of Object.entries(exportBartOnnx(c, m.weights, m.layout, variant))) await writeFile(join(dir, 'onnx', name), bytes);
+  }
 }

@@ -11,16 +11,18 @@
  *   const bytes = encodeModel(g);
  *
  * Only the parts of onnx.proto that such models need are written (ir_version 8, the default
- * domain at opset 17, float32/int64/bool tensors as raw data).
+ * domain at opset 17, `com.microsoft` at version 1 where a node uses it, tensors as raw data).
  */
 import { ProtoWriter } from './protobuf.js';
 
-export type ElementType = 'float32' | 'int64' | 'int32' | 'bool';
+export type ElementType = 'float32' | 'float16' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 /** A dimension: a fixed size, or a name for a size known only at run time. */
 export type Dim = number | string;
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+/** float16 values travel as their bit patterns in a Uint16Array (see float16.ts). */
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
 
-const DATA_TYPE: Record<ElementType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
+// TensorProto.DataType
+const DATA_TYPE: Record<ElementType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 };
 
 export const OPSET = 17;
 const IR_VERSION = 8;
@@ -39,23 +41,30 @@ export interface Tensor {
   data: TensorData;
 }
 
-interface Node {
+export interface GraphNode {
   op: string;
+  /** The operator set the op belongs to: '' (the default ONNX domain) or e.g. 'com.microsoft'. */
+  domain?: string;
   inputs: string[];
   outputs: string[];
   attrs: Record<string, AttrValue>;
   name: string;
 }
-interface ValueInfo {
+type Node = GraphNode;
+/** A graph input or output: its name, element type and shape. */
+export interface GraphValue {
   name: string;
   type: ElementType;
   shape: Dim[];
 }
+type ValueInfo = GraphValue;
 
 function elementTypeOf(data: TensorData): ElementType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint16Array) return 'float16';
   return 'bool';
 }
 
@@ -93,11 +102,19 @@ export class Graph {
     this.outputs.push({ name, type, shape });
   }
 
-  /** A weight or constant stored in the model. */
-  constant(name: string, data: TensorData, dims: number[]): string {
+  /** A weight or constant stored in the model (a Uint8Array is bool unless `type` says uint8). */
+  constant(name: string, data: TensorData, dims: number[], type: ElementType = elementTypeOf(data)): string {
     const unique = this.fresh(name);
-    this.initializers.push({ name: unique, type: elementTypeOf(data), dims, data });
+    this.initializers.push({ name: unique, type, dims, data });
     return unique;
+  }
+
+  /**
+   * The graph's nodes and weights themselves, for passes that rewrite a built graph (such as
+   * weight-variants.ts, which stores weights quantized); changes made to them are kept.
+   */
+  get parts(): { nodes: GraphNode[]; initializers: Tensor[]; inputs: GraphValue[]; outputs: GraphValue[] } {
+    return { nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }
 
   /** A small constant, stored once per graph however often it is asked for. */
@@ -132,6 +149,23 @@ export class Graph {
     return names[0]!;
   }
 
+  /** A node of another operator set than the default one, such as com.microsoft's contrib ops. */
+  opIn(domain: string, op: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
+    const output = this.fresh(op.toLowerCase());
+    this.nodes.push({ op, domain, inputs, outputs: [output], attrs, name: this.fresh(`${op}_node`) });
+    return output;
+  }
+
+  /** The operator sets that this graph and its subgraphs use, besides the default one. */
+  domains(): Set<string> {
+    const out = new Set<string>();
+    for (const n of this.nodes) {
+      if (n.domain) out.add(n.domain);
+      for (const a of Object.values(n.attrs)) if (a instanceof Graph) for (const d of a.domains()) out.add(d);
+    }
+    return out;
+  }
+
   /** Like `op`, returning every output name. */
   opMulti(op: string, inputs: string[], outputs: string[] | number, attrs: Record<string, AttrValue> = {}): string[] {
     const names = Array.isArray(outputs) ? outputs : Array.from({ length: outputs }, (_, i) => this.fresh(`${op.toLowerCase()}_${i}`));
@@ -155,6 +189,7 @@ function encodeNode(node: Node): ProtoWriter {
   for (const i of node.inputs) w.string(1, i);
   for (const o of node.outputs) w.string(2, o);
   w.string(3, node.name).string(4, node.op);
+  if (node.domain) w.string(7, node.domain);
   for (const [name, value] of Object.entries(node.attrs)) w.message(5, encodeAttribute(name, value));
   return w;
 }
@@ -187,6 +222,8 @@ function encodeValueInfo(v: ValueInfo): ProtoWriter {
 
 /** The bytes of an `.onnx` file holding `graph`. */
 export function encodeModel(graph: Graph, producer = 'livecap'): Uint8Array {
-  const opset = new ProtoWriter().string(1, '').int(2, OPSET);
-  return new ProtoWriter().int(1, IR_VERSION).string(2, producer).message(7, graph.encode()).message(8, opset).finish();
+  const model = new ProtoWriter().int(1, IR_VERSION).string(2, producer).message(7, graph.encode());
+  model.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
+  for (const domain of graph.domains()) model.message(8, new ProtoWriter().string(1, domain).int(2, 1));
+  return model.finish();
 }

@@ -16,6 +16,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { log } from '../../util/log.js';
+import { fromFloat16, toFloat16 } from './float16.js';
 import { encodeModel, Graph } from './onnx-graph.js';
 
 export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
@@ -132,13 +133,20 @@ export function usableProviders(preference: ProviderPreference = envPreference()
   return probed;
 }
 
-function toOrt(t: OnnxTensor) {
+/**
+ * livecap's tensor as onnxruntime's; a float32 tensor fed to an input declared float16 (an
+ * fp16 export whose inputs stayed float16, such as its key/value cache) is converted here.
+ */
+function toOrt(t: OnnxTensor, declared: string | undefined) {
   const { Tensor } = loadOrt();
+  if (declared === 'float16' && t.type === 'float32') return new Tensor('float16', toFloat16(t.data), [...t.dims]);
   return new Tensor(t.type, t.data, [...t.dims]);
 }
 
+/** onnxruntime's tensor as livecap's; float16 outputs (fp16 exports) come back as float32. */
 function fromOrt(t: { type: string; data: unknown; dims: readonly number[] }, name: string): OnnxTensor {
   if (t.type === 'float32') return { type: 'float32', data: t.data as Float32Array, dims: t.dims };
+  if (t.type === 'float16') return { type: 'float32', data: fromFloat16(t.data as Uint16Array), dims: t.dims };
   if (t.type === 'int64') return { type: 'int64', data: t.data as BigInt64Array, dims: t.dims };
   if (t.type === 'bool') return { type: 'bool', data: t.data as Uint8Array, dims: t.dims };
   throw new Error(`output '${name}' has element type ${t.type}, which livecap does not read`);
@@ -164,6 +172,7 @@ export async function openSession(path: string, preference?: ProviderPreference)
     }
     log.debug('onnx session opened', { path, provider });
     let released = false;
+    const declared = new Map(session.inputMetadata.flatMap((m) => ('type' in m && m.isTensor ? [[m.name, String(m.type)]] : [])));
     return {
       path,
       provider,
@@ -171,7 +180,7 @@ export async function openSession(path: string, preference?: ProviderPreference)
       outputNames: session.outputNames,
       inputDims: Object.fromEntries(session.inputMetadata.flatMap((m) => ('shape' in m && m.isTensor ? [[m.name, m.shape]] : []))),
       async run(feeds, fetch) {
-        const input = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+        const input = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v, declared.get(k))]));
         const out = fetch ? await session.run(input, [...fetch]) : await session.run(input);
         return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromOrt(v, k)]));
       },

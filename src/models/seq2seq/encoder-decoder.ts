@@ -8,6 +8,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { openSession, type OnnxSession, type OnnxTensor, type ProviderPreference } from '../onnx/runtime.js';
 import { applyOverrides, resolveGeneration, type GenerationOptions, type GenerationOverrides } from './generation-config.js';
+import type { DtypeChoice, ModelDtype } from './dtype.js';
 import { readHfModelDir, type HfModelDir } from './model-dir.js';
 import { embedTokens, OnnxDecoderStepper, type CacheShape, type DecoderSessions, type EncoderOutput } from './onnx-decoder.js';
 import { generate, type Generated } from './search.js';
@@ -15,6 +16,8 @@ import { generate, type Generated } from './search.js';
 export interface OpenOptions {
   provider?: ProviderPreference;
   generation?: GenerationOverrides;
+  /** Which variant's ONNX files to load (dtype.ts); default auto: fp32 where present. */
+  dtype?: DtypeChoice;
 }
 
 function requireInputs(session: OnnxSession, needed: readonly string[], what: string): void {
@@ -71,7 +74,7 @@ export class EncoderDecoder {
   static async open(dir: string, encoderInput: EncoderInput, options: OpenOptions = {}): Promise<EncoderDecoder> {
     const vision = encoderInput === 'pixel_values';
     const embeds = encoderInput === 'inputs_embeds';
-    const files = await readHfModelDir(dir, { tokenizer: true, preprocessor: vision || embeds, florence: embeds });
+    const files = await readHfModelDir(dir, { tokenizer: true, preprocessor: vision || embeds, florence: embeds }, options.dtype);
     const config = decoderConfig(files.config);
     const generation = resolveGeneration(files.generationConfig, config, options.generation ?? {}, dir);
     const vocabSize = numberField(config, ['vocab_size'], dir);
@@ -114,6 +117,11 @@ export class EncoderDecoder {
 
   get provider(): string {
     return this.encoder.provider;
+  }
+
+  /** The variant that was loaded. */
+  get dtype(): ModelDtype {
+    return this.files.dtype;
   }
 
   decode(tokens: readonly number[]): string {

@@ -22,10 +22,11 @@
  * Run it in a worker thread (onnx-captioner-worker.ts): inference blocks the thread.
  */
 import type { Frame } from '../../media/image.js';
-import type { OnnxSession, OnnxTensor, ProviderPreference } from '../onnx/runtime.js';
+import type { OnnxSession, OnnxTensor } from '../onnx/runtime.js';
 import { openSession } from '../onnx/runtime.js';
+import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
+import type { ModelDtype } from './dtype.js';
 import type { GenerationOverrides } from './generation-config.js';
-import { EncoderDecoder } from './encoder-decoder.js';
 import type { Generated } from './search.js';
 import { imageProcessor, type ImageProcessor } from '../vision/image-processor.js';
 
@@ -127,7 +128,7 @@ export class Florence2 {
    * Opens the export's sessions. `task` is the default task (`<CAPTION>` unless given); it is
    * checked here, so a bad one fails at load time rather than at the first frame.
    */
-  static async open(dir: string, options: { provider?: ProviderPreference; generation?: GenerationOverrides; task?: string } = {}): Promise<Florence2> {
+  static async open(dir: string, options: OpenOptions & { task?: string } = {}): Promise<Florence2> {
     const model = await EncoderDecoder.open(dir, 'inputs_embeds', options);
     let vision: OnnxSession | undefined;
     try {
@@ -158,6 +159,11 @@ export class Florence2 {
 
   get provider(): string {
     return this.model.provider;
+  }
+
+  /** The variant whose ONNX files run. */
+  get dtype(): ModelDtype {
+    return this.model.dtype;
   }
 
   get vocabularySize(): number {

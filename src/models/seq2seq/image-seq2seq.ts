@@ -9,9 +9,9 @@
  * Run it in a worker thread (onnx-captioner-worker.ts): inference blocks the thread.
  */
 import type { Frame } from '../../media/image.js';
-import type { ProviderPreference } from '../onnx/runtime.js';
 import type { GenerationOverrides } from './generation-config.js';
-import { EncoderDecoder } from './encoder-decoder.js';
+import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
+import type { ModelDtype } from './dtype.js';
 import type { Generated } from './search.js';
 import { imageProcessor, type ImageProcessor } from '../vision/image-processor.js';
 
@@ -21,7 +21,7 @@ export class ImageSeq2Seq {
     readonly processor: ImageProcessor,
   ) {}
 
-  static async open(dir: string, options: { provider?: ProviderPreference; generation?: GenerationOverrides } = {}): Promise<ImageSeq2Seq> {
+  static async open(dir: string, options: OpenOptions = {}): Promise<ImageSeq2Seq> {
     const model = await EncoderDecoder.open(dir, 'pixel_values', options);
     try {
       const processor = imageProcessor(model.files.preprocessor!, `${dir}/preprocessor_config.json`);
@@ -39,6 +39,11 @@ export class ImageSeq2Seq {
 
   get provider(): string {
     return this.model.provider;
+  }
+
+  /** The variant that was loaded (fp32, q8…). */
+  get dtype(): ModelDtype {
+    return this.model.dtype;
   }
 
   get vocabularySize(): number {

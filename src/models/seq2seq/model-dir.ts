@@ -12,34 +12,15 @@
  *   onnx/vision_encoder.onnx   pixel_values → image_features
  *   onnx/embed_tokens.onnx     input_ids → inputs_embeds, which its encoder and decoder read
  * The ONNX files may also sit beside config.json instead of in onnx/. Every missing file is
- * named in one error.
+ * named in one error. Which variant's files (encoder_model_quantized.onnx…) is dtype.ts's choice.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../../util/json-file.js';
+import { log } from '../../util/log.js';
+import { chooseVariant, florenceFiles, missingExportFiles, type ChosenVariant, type DecoderLayout, type DtypeChoice, type ModelDtype } from './dtype.js';
 
-export type DecoderLayout<T = string> =
-  | { kind: 'merged'; path: T }
-  | { kind: 'split'; path: T; withPastPath: T }
-  | { kind: 'uncached'; path: T };
-
-/**
- * Which ONNX files make the model, by the rules above, whatever `find` looks in (a folder on
- * disk, or a hub listing before anything is downloaded); undefined where none fits.
- */
-export function onnxLayout<T>(find: (name: string) => T | undefined): { encoder?: T; decoder?: DecoderLayout<T>; visionEncoder?: T; embedTokens?: T } {
-  const merged = find('decoder_model_merged.onnx');
-  const plain = find('decoder_model.onnx');
-  const withPast = find('decoder_with_past_model.onnx');
-  const decoder: DecoderLayout<T> | undefined = merged
-    ? { kind: 'merged', path: merged }
-    : plain && withPast
-      ? { kind: 'split', path: plain, withPastPath: withPast }
-      : plain
-        ? { kind: 'uncached', path: plain }
-        : undefined;
-  return { encoder: find('encoder_model.onnx'), decoder, visionEncoder: find('vision_encoder.onnx'), embedTokens: find('embed_tokens.onnx') };
-}
+export type { DecoderLayout } from './dtype.js';
 
 export interface HfModelDir {
   dir: string;
@@ -47,6 +28,8 @@ export interface HfModelDir {
   generationConfig: Record<string, unknown>;
   tokenizer?: { json: Record<string, unknown>; config: Record<string, unknown> };
   preprocessor?: Record<string, unknown>;
+  /** The variant whose ONNX files these are. */
+  dtype: ModelDtype;
   encoderPath: string;
   decoder: DecoderLayout;
   /** Florence-2 exports only. */
@@ -59,7 +42,19 @@ function onnxFile(dir: string, name: string): string | undefined {
   return undefined;
 }
 
-export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; preprocessor?: boolean; florence?: boolean }): Promise<HfModelDir> {
+/** The .onnx files of a folder (in onnx/ and beside config.json), for error messages. */
+function onnxFilesIn(dir: string): string[] {
+  const list = (sub: string) => {
+    try {
+      return readdirSync(join(dir, sub)).filter((n) => n.endsWith('.onnx')).map((n) => (sub ? `${sub}/${n}` : n));
+    } catch {
+      return [];
+    }
+  };
+  return [...list('onnx'), ...list('')].sort();
+}
+
+export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; preprocessor?: boolean; florence?: boolean }, dtype: DtypeChoice = 'auto'): Promise<HfModelDir> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`model folder not found: ${dir}`);
   const missing: string[] = [];
   const need = (name: string) => {
@@ -70,12 +65,22 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
   const configPath = need('config.json');
   const tokenizerPath = needs.tokenizer ? need('tokenizer.json') : undefined;
   const preprocessorPath = needs.preprocessor ? need('preprocessor_config.json') : undefined;
-  const { encoder: encoderPath, decoder, visionEncoder, embedTokens } = onnxLayout((name) => onnxFile(dir, name));
-  if (needs.florence && !visionEncoder) missing.push('onnx/vision_encoder.onnx');
-  if (needs.florence && !embedTokens) missing.push('onnx/embed_tokens.onnx');
-  if (!encoderPath) missing.push('onnx/encoder_model.onnx');
-  if (!decoder) missing.push('onnx/decoder_model_merged.onnx (or onnx/decoder_model.onnx)');
-  if (missing.length) throw new Error(`${dir} is not a complete ONNX export: missing ${missing.join(', ')}`);
+  const find = (name: string) => onnxFile(dir, name);
+  let variant: ChosenVariant<string> | undefined;
+  let variantError: Error | undefined;
+  try {
+    variant = chooseVariant(find, dtype, { model: dir, onnxFiles: onnxFilesIn(dir) });
+  } catch (err) {
+    variantError = err as Error;
+  }
+  if (!variant && !variantError) missing.push(...missingExportFiles(find));
+  // A Florence-2 export's image encoder and token embedding, of the same variant where it has them.
+  const extras = florenceFiles(find, variant?.dtype ?? 'fp32');
+  if (needs.florence && !extras.visionEncoder) missing.push('onnx/vision_encoder.onnx');
+  if (needs.florence && !extras.embedTokens) missing.push('onnx/embed_tokens.onnx');
+  if (missing.length) throw new Error(`${dir} is not a complete ONNX export: missing ${missing.join(', ')}${variantError ? `; and ${variantError.message}` : ''}`);
+  if (variantError) throw variantError;
+  if (dtype === 'auto' && variant!.dtype !== 'fp32') log.info('model has no fp32 files; running another variant', { dir, dtype: variant!.dtype });
 
   const json = async (path: string) => (await readJsonFile(path, 'model file')) as Record<string, unknown>;
   const optional = async (name: string) => (existsSync(join(dir, name)) ? json(join(dir, name)) : {});
@@ -85,10 +90,11 @@ export async function readHfModelDir(dir: string, needs: { tokenizer: boolean; p
     generationConfig: await optional('generation_config.json'),
     tokenizer: tokenizerPath ? { json: await json(tokenizerPath), config: await optional('tokenizer_config.json') } : undefined,
     preprocessor: preprocessorPath ? await json(preprocessorPath) : undefined,
-    encoderPath: encoderPath!,
-    decoder: decoder!,
-    visionEncoderPath: visionEncoder,
-    embedTokensPath: embedTokens,
+    dtype: variant!.dtype,
+    encoderPath: variant!.encoder,
+    decoder: variant!.decoder,
+    visionEncoderPath: needs.florence ? extras.visionEncoder : undefined,
+    embedTokensPath: needs.florence ? extras.embedTokens : undefined,
   };
 }
 

@@ -9,10 +9,10 @@
  *
  * Run it in a worker thread (summarizer-worker.ts): search runs JavaScript between the steps.
  */
-import type { ProviderPreference } from '../onnx/runtime.js';
 import type { GenerationOptions, GenerationOverrides } from './generation-config.js';
 import type { HfModelDir } from './model-dir.js';
-import { EncoderDecoder } from './encoder-decoder.js';
+import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
+import type { ModelDtype } from './dtype.js';
 import type { Generated } from './search.js';
 
 export interface GenerateResult extends Generated {
@@ -27,7 +27,7 @@ export class TextSeq2Seq {
     private readonly maxInputTokens: number,
   ) {}
 
-  static async open(dir: string, options: { provider?: ProviderPreference; generation?: GenerationOverrides } = {}): Promise<TextSeq2Seq> {
+  static async open(dir: string, options: OpenOptions = {}): Promise<TextSeq2Seq> {
     const model = await EncoderDecoder.open(dir, 'input_ids', options);
     const max = model.files.config.max_position_embeddings;
     return new TextSeq2Seq(model, typeof max === 'number' ? max : 1024);
@@ -44,6 +44,11 @@ export class TextSeq2Seq {
   /** Which execution provider the sessions run on. */
   get provider(): string {
     return this.model.provider;
+  }
+
+  /** The variant that was loaded (fp32, q8…). */
+  get dtype(): ModelDtype {
+    return this.model.dtype;
   }
 
   /** Token ids of `text` with the tokenizer's special tokens, cut to the model's input limit. */

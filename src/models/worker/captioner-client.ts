@@ -44,10 +44,10 @@ export class CaptionerClient {
    * carries on with a fresh worker that loads the model again.
    */
   static async start(spec: string, backend?: BackendPreference, deadlines: ModelDeadlines = {}): Promise<CaptionerClient> {
-    const { kind, dir: modelDir, task } = resolveSpec(spec);
+    const { kind, dir: modelDir, task, dtype } = resolveSpec(spec);
     const worker = kind === 'onnx' ? './onnx-captioner-worker.js' : './captioner-worker.js';
     const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
-    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend, task }, {
+    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend, task, dtype }, {
       timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
       setup: { method: 'load', timeoutMs: loadTimeoutMs },
     });
@@ -102,8 +102,8 @@ function resolveSpec(spec: string): CaptionerSpec {
 
 /** One worker per model folder and task: a task is the worker's default for every stream it serves. */
 function specKey(spec: string): string {
-  const { kind, dir, task } = resolveSpec(spec);
-  return `${kind}:${resolve(dir)}${task ?? ''}`;
+  const { kind, dir, task, dtype } = resolveSpec(spec);
+  return `${kind}:${resolve(dir)}${task ?? ''}?dtype=${dtype ?? 'auto'}`;
 }
 
 const shared = new Map<string, { client: Promise<CaptionerClient>; users: number }>();

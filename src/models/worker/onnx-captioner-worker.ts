@@ -13,22 +13,24 @@ import { Florence2 } from '../seq2seq/florence2.js';
 import { isFlorence2Dir } from '../seq2seq/model-dir.js';
 import type { CaptionOptions, Caption } from '../captioner/captioner.js';
 import type { Frame } from '../../media/image.js';
+import type { DtypeChoice } from '../seq2seq/dtype.js';
 
-const { modelDir, task } = workerData as { modelDir: string; task?: string };
+const { modelDir, task, dtype } = workerData as { modelDir: string; task?: string; dtype?: DtypeChoice };
 let model: Promise<ImageSeq2Seq | Florence2> | undefined;
 
 function open(): Promise<ImageSeq2Seq | Florence2> {
-  if (isFlorence2Dir(modelDir)) return Florence2.open(modelDir, { task });
+  if (isFlorence2Dir(modelDir)) return Florence2.open(modelDir, { task, dtype });
   // A missing folder is reported as such by the loader below.
   if (task !== undefined && existsSync(modelDir)) return Promise.reject(new Error(`${modelDir}: a task (${task}) is given, but only Florence-2 exports take one`));
-  return ImageSeq2Seq.open(modelDir);
+  return ImageSeq2Seq.open(modelDir, { dtype });
 }
 
 serveRpc({
   async load() {
     model ??= open();
     const m = await model;
-    const info = { backend: `onnxruntime (${m.provider})`, inputWidth: m.processor.width, inputHeight: m.processor.height, vocabulary: m.vocabularySize };
+    // The variant is named unless it is the export's own float32 one.
+    const info = { backend: `onnxruntime (${m.provider}${m.dtype === 'fp32' ? '' : `, ${m.dtype}`})`, inputWidth: m.processor.width, inputHeight: m.processor.height, vocabulary: m.vocabularySize };
     return m instanceof Florence2 ? { ...info, task: m.defaultTask } : info;
   },
   async caption(frames: Frame[], options: CaptionOptions): Promise<Caption[]> {

@@ -9,6 +9,7 @@
 import type { GenerationOptions, GenerationOverrides } from '../seq2seq/generation-config.js';
 import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from './rpc.js';
 import { captionsAsText } from '../seq2seq/summary-input.js';
+import { splitModelSpec, type ModelDtype } from '../seq2seq/dtype.js';
 
 export interface Summary {
   text: string;
@@ -19,22 +20,31 @@ export interface Summary {
 }
 
 export class SummarizerClient {
-  private constructor(private readonly rpc: WorkerRpc, readonly modelDir: string, readonly provider: string, readonly generation: GenerationOptions) {}
+  private constructor(
+    private readonly rpc: WorkerRpc,
+    readonly modelDir: string,
+    readonly provider: string,
+    /** The variant that was loaded (fp32, q8…). */
+    readonly dtype: ModelDtype,
+    readonly generation: GenerationOptions,
+  ) {}
 
   /**
    * Starts a worker and opens the model in it; rejects with the loader's error if the folder is
    * bad. A summary that misses its deadline rejects with `ModelTimeoutError`, and the client
-   * carries on with a fresh worker that opens the model again.
+   * carries on with a fresh worker that opens the model again. `spec` is the model folder,
+   * with `?dtype=NAME` after it to choose a variant (seq2seq/dtype.ts).
    */
-  static async start(modelDir: string, generation: GenerationOverrides = {}, deadlines: ModelDeadlines = {}): Promise<SummarizerClient> {
+  static async start(spec: string, generation: GenerationOverrides = {}, deadlines: ModelDeadlines = {}): Promise<SummarizerClient> {
+    const { dir: modelDir, dtype } = splitModelSpec(spec);
     const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
-    const rpc = new WorkerRpc(new URL('./summarizer-worker.js', import.meta.url), `summarizer ${modelDir}`, { modelDir, generation }, {
+    const rpc = new WorkerRpc(new URL('./summarizer-worker.js', import.meta.url), `summarizer ${spec}`, { modelDir, generation, dtype }, {
       timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
       setup: { method: 'load', timeoutMs: loadTimeoutMs },
     });
     try {
-      const info = await rpc.call<{ provider: string; generation: GenerationOptions }>('load', [], [], { timeoutMs: loadTimeoutMs });
-      return new SummarizerClient(rpc, modelDir, info.provider, info.generation);
+      const info = await rpc.call<{ provider: string; dtype: ModelDtype; generation: GenerationOptions }>('load', [], [], { timeoutMs: loadTimeoutMs });
+      return new SummarizerClient(rpc, modelDir, info.provider, info.dtype, info.generation);
     } catch (err) {
       await rpc.close();
       throw err;

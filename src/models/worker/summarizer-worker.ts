@@ -6,15 +6,16 @@ import { workerData } from 'node:worker_threads';
 import { serveRpc } from './rpc.js';
 import { TextSeq2Seq } from '../seq2seq/text-seq2seq.js';
 import type { GenerationOverrides } from '../seq2seq/generation-config.js';
+import type { DtypeChoice } from '../seq2seq/dtype.js';
 
-const { modelDir, generation } = workerData as { modelDir: string; generation?: GenerationOverrides };
+const { modelDir, generation, dtype } = workerData as { modelDir: string; generation?: GenerationOverrides; dtype?: DtypeChoice };
 let model: Promise<TextSeq2Seq> | undefined;
 
 serveRpc({
   async load() {
-    model ??= TextSeq2Seq.open(modelDir, { generation });
+    model ??= TextSeq2Seq.open(modelDir, { generation, dtype });
     const m = await model;
-    return { provider: m.provider, generation: m.generation };
+    return { provider: m.provider, dtype: m.dtype, generation: m.generation };
   },
   async summarize(text: string, overrides: GenerationOverrides) {
     if (!model) throw new Error('summarizer not loaded');
