@@ -12,7 +12,11 @@ mkdir -p "$dest"
 for pkg in opencv-doc python3-skimage; do
   [ -d "$dest/$pkg" ] && continue
   tmp="$(mktemp -d)"
-  (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null)
+  # A fresh machine may have no package lists yet: fetch them once (as root) and try again.
+  if ! (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null 2>&1); then
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
+    (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null)
+  fi
   dpkg-deb -x "$tmp"/"$pkg"_*.deb "$dest/$pkg.partial"
   mv "$dest/$pkg.partial" "$dest/$pkg"
   rm -rf "$tmp"
