@@ -25,7 +25,7 @@ import type { Frame } from '../../media/image.js';
 import type { OnnxSession, OnnxTensor } from '../onnx/runtime.js';
 import { openSession } from '../onnx/runtime.js';
 import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
-import type { ModelDtype } from './dtype.js';
+import { Seq2SeqModel } from './seq2seq-model.js';
 import type { GenerationOverrides } from './generation-config.js';
 import type { Generated } from './search.js';
 import { imageProcessor, type ImageProcessor } from '../vision/image-processor.js';
@@ -108,11 +108,11 @@ export class Florence2Tasks {
   }
 }
 
-export class Florence2 {
+export class Florence2 extends Seq2SeqModel {
   private released = false;
 
   private constructor(
-    private readonly model: EncoderDecoder,
+    model: EncoderDecoder,
     private readonly vision: OnnxSession,
     readonly processor: ImageProcessor,
     readonly tasks: Florence2Tasks,
@@ -122,7 +122,9 @@ export class Florence2 {
     private readonly maxLength: number | undefined,
     /** The encoder's positions: image tokens and prompt together must fit. */
     private readonly positions: number | undefined,
-  ) {}
+  ) {
+    super(model);
+  }
 
   /**
    * Opens the export's sessions. `task` is the default task (`<CAPTION>` unless given); it is
@@ -155,23 +157,6 @@ export class Florence2 {
       await Promise.all([model.release(), vision?.release()]);
       throw err;
     }
-  }
-
-  get provider(): string {
-    return this.model.provider;
-  }
-
-  /** The variant whose ONNX files run. */
-  get dtype(): ModelDtype {
-    return this.model.dtype;
-  }
-
-  get vocabularySize(): number {
-    return this.model.vocabSize;
-  }
-
-  get dir(): string {
-    return this.model.files.dir;
   }
 
   /** The prompt's token ids, the tokenizer's <s> and </s> included, as the processor makes them. */

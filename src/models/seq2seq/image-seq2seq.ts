@@ -11,15 +11,17 @@
 import type { Frame } from '../../media/image.js';
 import type { GenerationOverrides } from './generation-config.js';
 import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
-import type { ModelDtype } from './dtype.js';
+import { Seq2SeqModel } from './seq2seq-model.js';
 import type { Generated } from './search.js';
 import { imageProcessor, type ImageProcessor } from '../vision/image-processor.js';
 
-export class ImageSeq2Seq {
+export class ImageSeq2Seq extends Seq2SeqModel {
   private constructor(
-    private readonly model: EncoderDecoder,
+    model: EncoderDecoder,
     readonly processor: ImageProcessor,
-  ) {}
+  ) {
+    super(model);
+  }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<ImageSeq2Seq> {
     const model = await EncoderDecoder.open(dir, 'pixel_values', options);
@@ -35,23 +37,6 @@ export class ImageSeq2Seq {
       await model.release();
       throw err;
     }
-  }
-
-  get provider(): string {
-    return this.model.provider;
-  }
-
-  /** The variant that was loaded (fp32, q8…). */
-  get dtype(): ModelDtype {
-    return this.model.dtype;
-  }
-
-  get vocabularySize(): number {
-    return this.model.vocabSize;
-  }
-
-  get dir(): string {
-    return this.model.files.dir;
   }
 
   async caption(frame: Frame, overrides: GenerationOverrides = {}): Promise<Generated & { text: string }> {

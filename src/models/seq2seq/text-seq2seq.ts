@@ -12,7 +12,7 @@
 import type { GenerationOptions, GenerationOverrides } from './generation-config.js';
 import type { HfModelDir } from './model-dir.js';
 import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
-import type { ModelDtype } from './dtype.js';
+import { Seq2SeqModel } from './seq2seq-model.js';
 import type { Generated } from './search.js';
 
 export interface GenerateResult extends Generated {
@@ -21,11 +21,13 @@ export interface GenerateResult extends Generated {
   inputTokens: number;
 }
 
-export class TextSeq2Seq {
+export class TextSeq2Seq extends Seq2SeqModel {
   private constructor(
-    private readonly model: EncoderDecoder,
+    model: EncoderDecoder,
     private readonly maxInputTokens: number,
-  ) {}
+  ) {
+    super(model);
+  }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<TextSeq2Seq> {
     const model = await EncoderDecoder.open(dir, 'input_ids', options);
@@ -39,16 +41,6 @@ export class TextSeq2Seq {
 
   get generation(): GenerationOptions {
     return this.model.generation;
-  }
-
-  /** Which execution provider the sessions run on. */
-  get provider(): string {
-    return this.model.provider;
-  }
-
-  /** The variant that was loaded (fp32, q8…). */
-  get dtype(): ModelDtype {
-    return this.model.dtype;
   }
 
   /** Token ids of `text` with the tokenizer's special tokens, cut to the model's input limit. */
