@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DomainDetector } from '../src/models/captioner/domain.js';
+import { DomainDetector, DomainModel } from '../src/models/captioner/domain.js';
+import { lumaStats, stretchContrast } from '../src/media/contrast.js';
 import { Rng } from '../src/util/rng.js';
 
 /** n samples of F correlated non-negative features (as pooled ReLU activations are). */
@@ -97,21 +98,57 @@ test('frames far from the training features score above the calibrated threshold
   assert.equal(far.filter((x) => detector.isOutOfDomain(detector.distance(x))).length, 50);
 });
 
-test('a saved detector loads with the same distances; a damaged one is refused with what is wrong', async () => {
+test('a saved model loads with the same distances and thresholds; a damaged one is refused with what is wrong', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'livecap-domain-'));
   try {
-    const detector = DomainDetector.fit(samples(200, 12, 8), { components: 5 });
-    detector.threshold = 3.5;
-    await detector.save(join(dir, 'domain.json'));
-    const loaded = await DomainDetector.load(join(dir, 'domain.json'));
-    assert.equal(loaded.threshold, 3.5);
-    for (const x of samples(10, 12, 9)) assert.ok(Math.abs(loaded.distance(x) - detector.distance(x)) < 1e-4 * detector.distance(x));
-    await writeFile(join(dir, 'domain.bin'), Buffer.alloc(100));
-    await assert.rejects(DomainDetector.load(join(dir, 'domain.json')), /domain\.bin: expected \d+ bytes \(12 features, 5 directions\), found 100/);
-    await writeFile(join(dir, 'domain.json'), JSON.stringify({ format: 'other', featureSize: -1 }));
-    await assert.rejects(DomainDetector.load(join(dir, 'domain.json')), /format must be "livecap-domain-1".*featureSize must be a positive number.*components/);
-    assert.throws(() => detector.distance(new Float32Array(3)), /expects 12 features, got 3/);
+    const features = DomainDetector.fit(samples(200, 12, 8), { components: 5 });
+    const stretched = DomainDetector.fit(samples(200, 12, 10), { components: 4 });
+    features.threshold = 3.5;
+    stretched.threshold = 4.5;
+    await new DomainModel(features, stretched, 6.25).save(join(dir, 'domain.json'));
+    const loaded = await DomainModel.load(join(dir, 'domain.json'));
+    assert.deepEqual([loaded.features.threshold, loaded.stretched.threshold, loaded.minContrast], [3.5, 4.5, 6.25]);
+    for (const x of samples(10, 12, 9)) {
+      assert.ok(Math.abs(loaded.features.distance(x) - features.distance(x)) < 1e-4 * features.distance(x));
+      assert.ok(Math.abs(loaded.stretched.distance(x) - stretched.distance(x)) < 1e-4 * stretched.distance(x));
+    }
+    await writeFile(join(dir, 'domain-stretched.bin'), Buffer.alloc(100));
+    await assert.rejects(DomainModel.load(join(dir, 'domain.json')), /domain-stretched\.bin: expected \d+ bytes \(12 features, 4 directions\), found 100/);
+    await writeFile(join(dir, 'domain.json'), JSON.stringify({ format: 'livecap-domain-2', minContrast: 1, features: { featureSize: -1 }, stretched: {} }));
+    await assert.rejects(DomainModel.load(join(dir, 'domain.json')), /features\.featureSize must be a positive number.*features\.components/);
+    await writeFile(join(dir, 'domain.json'), JSON.stringify({ format: 'livecap-domain-1' }));
+    await assert.rejects(DomainModel.load(join(dir, 'domain.json')), /format must be "livecap-domain-2", got "livecap-domain-1"; run livecap domain again/);
+    assert.throws(() => features.distance(new Float32Array(3)), /expects 12 features, got 3/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the verdict is the worst of the three checks, and says which', () => {
+  const d = DomainDetector.fit(samples(100, 6, 11), { components: 3 });
+  d.threshold = 2;
+  const model = new DomainModel(d, d, 5);
+  assert.deepEqual(model.judge(1, 1, 20), { outOfDomain: false, score: 0.5 });
+  assert.deepEqual(model.judge(3, 1, 20), { outOfDomain: true, score: 1.5, check: 'features' });
+  assert.deepEqual(model.judge(1, 5, 20), { outOfDomain: true, score: 2.5, check: 'stretched' });
+  assert.deepEqual(model.judge(1, 1, 2), { outOfDomain: true, score: 2.5, check: 'flat' });
+  assert.deepEqual(model.judge(1, 1, 0), { outOfDomain: true, score: 99, check: 'flat' });
+});
+
+test('contrast: a dim or washed-out frame stretched to full range looks like the original; a flat one is left alone', () => {
+  // A picture with structure: grey levels from black to white across.
+  const original = { width: 40, height: 30, data: Uint8Array.from({ length: 40 * 30 * 3 }, (_, i) => Math.min(255, Math.floor((Math.floor(i / 3) % 40) * 6.5))) };
+  const dim = { ...original, data: original.data.map((v) => Math.round(v * 0.2)) };
+  const washed = { ...original, data: original.data.map((v) => Math.round(128 + (v - 128) * 0.25)) };
+  const o = lumaStats(original);
+  assert.ok(lumaStats(dim).std < o.std * 0.21 && lumaStats(washed).std < o.std * 0.26);
+  for (const frame of [dim, washed]) {
+    const back = stretchContrast(frame);
+    const s = lumaStats(back);
+    assert.ok(s.low <= 3 && s.high >= 252, `${s.low}..${s.high}`);
+    assert.ok(Math.abs(s.std - o.std) < 0.15 * o.std, `${s.std} vs ${o.std}`);
+  }
+  const flat = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(90) };
+  assert.equal(stretchContrast(flat), flat);
+  assert.equal(lumaStats(flat).std, 0);
 });

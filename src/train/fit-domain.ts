@@ -5,7 +5,8 @@
  *  - fitted on the synthetic world the embedded model learnt: rendered pictures, a third of them
  *    through JPEG at random qualities (cameras and the live path compress), and frames of
  *    synthetic videos (camera noise, drifting objects, transitions);
- *  - its threshold set at a quantile of held-out renders drawn with another seed;
+ *  - as they are and stretched to full contrast (two detectors), with the lowest contrast seen;
+ *  - each threshold set at a quantile of held-out renders drawn with another seed;
  *  - checked on a synthetic video through H.264 (the live demo's path) and on any real photos
  *    and footage given, each set reported as pictures and how many were flagged.
  *
@@ -18,7 +19,8 @@ import { extname, join } from 'node:path';
 import type { Tensor2D } from '@tensorflow/tfjs';
 import type { Tf } from '../models/tfjs/runtime.js';
 import { CnnLstmCaptioner } from '../models/captioner/captioner.js';
-import { DomainDetector, DOMAIN_FIT_DEFAULTS } from '../models/captioner/domain.js';
+import { DomainDetector, DomainModel, DOMAIN_FIT_DEFAULTS } from '../models/captioner/domain.js';
+import { lumaStats, stretchContrast } from '../media/contrast.js';
 import { MANIFEST_FILE } from '../models/captioner/model-dir.js';
 import { decodeImage, encodeJpeg, readImage, resizeFrame, type Frame } from '../media/image.js';
 import { sampleVideoFrames } from '../media/sample-frames.js';
@@ -53,14 +55,14 @@ export interface DomainSetReport {
 }
 
 export interface DomainReport {
-  threshold: number;
+  thresholds: { features: number; stretched: number; minContrast: number };
   components: number;
   fitted: number;
   sets: DomainSetReport[];
   seconds: number;
 }
 
-export const DOMAIN_JOB_DEFAULTS = { pictures: 2000, heldout: 1000, seed: 101, quantile: 0.99 } as const;
+export const DOMAIN_JOB_DEFAULTS = { pictures: 2000, heldout: 1000, seed: 101, quantile: 0.995 } as const;
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
 const VIDEO_EXTENSIONS = new Set(['.avi', '.mp4', '.mkv', '.mov', '.webm', '.ts', '.m4v']);
@@ -104,7 +106,14 @@ export async function realPictures(path: string, maxPerVideo = 120): Promise<Fra
   }
 }
 
-async function featureRows(captioner: CnnLstmCaptioner, frames: readonly Frame[], progress?: Progress): Promise<Float32Array[]> {
+/** What the detector looks at in each frame: its features, those of its stretched copy, its contrast. */
+interface Looks {
+  plain: Float32Array[];
+  stretched: Float32Array[];
+  contrast: number[];
+}
+
+async function featureRows(captioner: CnnLstmCaptioner, frames: readonly Frame[]): Promise<Float32Array[]> {
   const rows: Float32Array[] = [];
   for (let i = 0; i < frames.length; i += 32) {
     const batch = frames.slice(i, i + 32);
@@ -113,10 +122,25 @@ async function featureRows(captioner: CnnLstmCaptioner, frames: readonly Frame[]
     const F = features.shape[1];
     features.dispose();
     for (let j = 0; j < batch.length; j++) rows.push(data.slice(j * F, (j + 1) * F));
-    progress?.tick(batch.length);
   }
   return rows;
 }
+
+async function looksOf(captioner: CnnLstmCaptioner, frames: readonly Frame[], progress?: Progress): Promise<Looks> {
+  const looks: Looks = { plain: [], stretched: [], contrast: [] };
+  for (let i = 0; i < frames.length; i += 64) {
+    const batch = frames.slice(i, i + 64);
+    const stats = batch.map((f) => lumaStats(f));
+    looks.plain.push(...(await featureRows(captioner, batch)));
+    looks.stretched.push(...(await featureRows(captioner, batch.map((f, j) => stretchContrast(f, stats[j])))));
+    looks.contrast.push(...stats.map((s) => s.std));
+    progress?.tick(batch.length);
+  }
+  return looks;
+}
+
+/** How much flatter than the flattest training picture a frame must be to be called flat. */
+const FLAT_MARGIN = 0.9;
 
 export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
   const started = Date.now();
@@ -132,35 +156,41 @@ export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
     ];
     const heldoutFrames = renders(o.seed + 100, o.heldout);
     const progress = new Progress({ label: 'domain features', total: fitFrames.length + heldoutFrames.length });
-    const fitRows = await featureRows(captioner, fitFrames, progress);
-    const heldoutRows = await featureRows(captioner, heldoutFrames, progress);
-    process.stderr.write(`livecap domain: fitting ${o.components ?? DOMAIN_FIT_DEFAULTS.components} directions to ${fitRows.length} pictures\n`);
-    const detector = DomainDetector.fit(fitRows, { components: o.components, seed: o.seed });
-    const threshold = detector.calibrate(heldoutRows.map((r) => detector.distance(r)), o.quantile);
-    const measure = (name: string, rows: Float32Array[]): DomainSetReport => {
-      const flagged = rows.filter((r) => detector.isOutOfDomain(detector.distance(r))).length;
-      return { name, pictures: rows.length, flagged, rate: rows.length ? flagged / rows.length : 0 };
+    const fit = await looksOf(captioner, fitFrames, progress);
+    const heldout = await looksOf(captioner, heldoutFrames, progress);
+    const components = o.components ?? DOMAIN_FIT_DEFAULTS.components;
+    process.stderr.write(`livecap domain: fitting ${components} directions to ${fitFrames.length} pictures, as they are and stretched to full contrast\n`);
+    const detector = (rows: Float32Array[], held: Float32Array[]) => {
+      const d = DomainDetector.fit(rows, { components, seed: o.seed });
+      d.calibrate(held.map((r) => d.distance(r)), o.quantile);
+      return d;
     };
-    const sets = [measure('held-out synthetic pictures', heldoutRows)];
+    const model = new DomainModel(detector(fit.plain, heldout.plain), detector(fit.stretched, heldout.stretched), FLAT_MARGIN * Math.min(...fit.contrast));
+    const measure = (name: string, looks: Looks): DomainSetReport => {
+      const flagged = looks.plain.filter((row, i) => model.judge(model.features.distance(row), model.stretched.distance(looks.stretched[i]!), looks.contrast[i]!).outOfDomain).length;
+      const pictures = looks.plain.length;
+      return { name, pictures, flagged, rate: pictures ? flagged / pictures : 0 };
+    };
+    const sets = [measure('held-out synthetic pictures', heldout)];
     // The demo's path: a synthetic video encoded with H.264 and decoded by ffmpeg.
     const tmp = await mkdtemp(join(tmpdir(), 'livecap-domain-'));
     try {
       const clip = join(tmp, 'heldout.mp4');
       await writeVideo(videoScript(o.seed + 200, { duration: 60 }), clip);
-      sets.push(measure('held-out synthetic video (H.264)', await featureRows(captioner, await sampleVideoFrames(clip, { fps: 2, width: W, height: H }))));
+      sets.push(measure('held-out synthetic video (H.264)', await looksOf(captioner, await sampleVideoFrames(clip, { fps: 2, width: W, height: H }))));
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
-    for (const path of o.real ?? []) sets.push(measure(`real: ${setName(path)}`, await featureRows(captioner, await realPictures(path))));
-    detector.calibration = {
-      fitted: fitRows.length,
+    for (const path of o.real ?? []) sets.push(measure(`real: ${setName(path)}`, await looksOf(captioner, await realPictures(path))));
+    model.calibration = {
+      fitted: fitFrames.length,
       quantile: o.quantile,
       heldout: { pictures: sets[0]!.pictures, flagged: sets[0]!.flagged },
       real: Object.fromEntries(sets.filter((s) => s.name.startsWith('real: ')).map((s) => [s.name.slice(6), { pictures: s.pictures, flagged: s.flagged }])),
     };
-    await detector.save(join(job.modelDir, 'domain.json'));
+    await model.save(join(job.modelDir, 'domain.json'));
     await writeManifestDomain(job.modelDir, job.description ?? describeWorld(), 'domain.json');
-    return { threshold, components: detector.directions.length, fitted: fitRows.length, sets, seconds: (Date.now() - started) / 1000 };
+    return { thresholds: { features: model.features.threshold, stretched: model.stretched.threshold, minContrast: model.minContrast }, components, fitted: fitFrames.length, sets, seconds: (Date.now() - started) / 1000 };
   } finally {
     captioner.dispose();
   }
@@ -180,7 +210,8 @@ async function writeManifestDomain(modelDir: string, description: string, detect
 }
 
 export function formatDomainReport(report: DomainReport): string {
-  const lines = [`threshold ${report.threshold.toFixed(2)} (${report.components} directions, fitted on ${report.fitted} pictures, ${report.seconds.toFixed(0)} s)`];
+  const t = report.thresholds;
+  const lines = [`thresholds ${t.features.toFixed(2)} (features), ${t.stretched.toFixed(2)} (stretched), contrast under ${t.minContrast.toFixed(1)} is flat (${report.components} directions, fitted on ${report.fitted} pictures, ${report.seconds.toFixed(0)} s)`];
   for (const s of report.sets) lines.push(`  ${s.name.padEnd(40)} ${String(s.flagged).padStart(5)} of ${String(s.pictures).padStart(5)} flagged (${(100 * s.rate).toFixed(1)}%)`);
   return lines.join('\n');
 }

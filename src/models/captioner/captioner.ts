@@ -17,7 +17,8 @@ import { resizeFrame, type Frame } from '../../media/image.js';
 import { readManifest, type CaptionerManifest, type PixelScale } from './model-dir.js';
 import { Vocabulary } from './vocabulary.js';
 import { search, type Hypothesis } from './search.js';
-import { DomainDetector } from './domain.js';
+import { DomainModel, type DomainCheck } from './domain.js';
+import { lumaStats, stretchContrast } from '../../media/contrast.js';
 
 export interface CaptionOptions {
   beamWidth?: number;
@@ -45,8 +46,10 @@ export interface Caption {
    * nothing); absent when the model has no domain detector.
    */
   outOfDomain?: boolean;
-  /** The frame's distance from the training pictures over the detector's threshold (> 1: out of domain). */
+  /** How far beyond the training pictures the frame is, over the detector's threshold (> 1: out of domain). */
   domainScore?: number;
+  /** Which of the detector's checks found it out of domain (features, stretched, flat). */
+  domainCheck?: DomainCheck;
 }
 
 /** What the loader found out about the two models, after checking they fit together. */
@@ -174,7 +177,7 @@ export class CnnLstmCaptioner {
     readonly vocabulary: Vocabulary,
     readonly shapes: CaptionerShapes,
     /** Tells frames beyond the training pictures, when the model folder has one. */
-    readonly domain?: DomainDetector,
+    readonly domain?: DomainModel,
   ) {}
 
   /** Loads and checks a model directory (see model-dir.ts); `domain: false` skips its domain detector. */
@@ -192,7 +195,7 @@ export class CnnLstmCaptioner {
     }
     try {
       const shapes = inspectModels(backbone, decoder, vocabulary, manifest, paths);
-      const domain = options.domain !== false && manifest.domain?.detector ? await DomainDetector.load(join(dir, manifest.domain.detector)) : undefined;
+      const domain = options.domain !== false && manifest.domain?.detector ? await DomainModel.load(join(dir, manifest.domain.detector)) : undefined;
       if (domain && domain.featureSize !== shapes.featureSize) throw new Error(`${join(dir, manifest.domain!.detector!)}: the domain detector expects ${domain.featureSize} features but the backbone gives ${shapes.featureSize}; run livecap domain again for this backbone`);
       return new CnnLstmCaptioner(tf, dir, manifest, backbone, decoder, vocabulary, shapes, domain);
     } catch (err) {
@@ -253,15 +256,17 @@ export class CnnLstmCaptioner {
     if (frames.length === 0) return [];
     const features = this.features(frames);
     try {
-      const distances = this.domain?.distances((await features.data()) as Float32Array, frames.length);
+      const verdicts = this.domain && (await this.domainVerdicts(frames, features));
       const results: Caption[] = [];
       for (let i = 0; i < frames.length; i++) {
         const one = this.tf.tidy(() => features.slice([i, 0], [1, -1]) as Tensor2D);
         try {
           const caption = this.toCaption(await this.searchFeatures(one, options));
-          if (distances && this.domain) {
-            caption.outOfDomain = this.domain.isOutOfDomain(distances[i]!);
-            caption.domainScore = Number((distances[i]! / this.domain.threshold).toFixed(3));
+          if (verdicts) {
+            const v = verdicts[i]!;
+            caption.outOfDomain = v.outOfDomain;
+            caption.domainScore = Number(v.score.toFixed(3));
+            if (v.check) caption.domainCheck = v.check;
           }
           results.push(caption);
         } finally {
@@ -271,6 +276,20 @@ export class CnnLstmCaptioner {
       return results;
     } finally {
       features.dispose();
+    }
+  }
+
+  /** The domain detector's verdicts on frames whose features [n, F] are known. */
+  private async domainVerdicts(frames: readonly Frame[], features: Tensor2D) {
+    const domain = this.domain!;
+    const stats = frames.map((f) => lumaStats(f));
+    const stretched = this.features(frames.map((f, i) => stretchContrast(f, stats[i])));
+    try {
+      const plain = domain.features.distances((await features.data()) as Float32Array, frames.length);
+      const wide = domain.stretched.distances((await stretched.data()) as Float32Array, frames.length);
+      return frames.map((_, i) => domain.judge(plain[i]!, wide[i]!, stats[i]!.std));
+    } finally {
+      stretched.dispose();
     }
   }
 

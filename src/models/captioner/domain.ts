@@ -1,29 +1,37 @@
 /**
- * Knowing when the captioner does not know: a frame is out of domain when its backbone features
- * lie far from the pictures the model was trained on.
+ * Knowing when the captioner does not know: a frame is out of domain when it lies far from the
+ * pictures the model was trained on. Three checks, any of which flags a frame:
  *
- * The distance is a Mahalanobis distance under a probabilistic-PCA model of the training
- * features: features are square-rooted (the backbone's pooled ReLU activations are skewed
- * towards zero), centred, and measured along the k directions of most variance with their own
+ *  - its backbone features are far from the training pictures' (`features`);
+ *  - the same, for the frame stretched to full contrast (`stretched`): a dim night camera or a
+ *    washed-out foggy one gives weak activations that sit near the synthetic world's dark
+ *    backdrops, while the stretched frame shows what it really is;
+ *  - it is flatter than any training picture (`flat`: luma deviation below the lowest seen, with
+ *    a margin): a covered lens or a blank signal has nothing in it to caption.
+ *
+ * Each distance is a Mahalanobis distance under a probabilistic-PCA model of the training
+ * features: features are square-rooted (the backbone's ReLU activations are skewed towards
+ * zero), centred, and measured along the k directions of most variance with their own
  * variances, and off that subspace with the mean of the remaining variances. A ridge (a fraction
  * of the mean variance) keeps directions the training pictures never moved in from dominating.
  * Only the mean, k directions and k + 1 variances are stored, so checking a frame costs k dot
- * products of the feature size.
+ * products of the feature size (and a second pass of the backbone, for the stretched frame).
  *
- * The threshold is a quantile of the distances of held-out pictures from the same world (the
- * share of in-domain pictures it flags); `livecap domain` fits, calibrates and reports both
- * rates (held-out synthetic pictures, real photos and footage) in the file it writes:
+ * Each threshold is a quantile of the distances of held-out pictures from the same world;
+ * `livecap domain` fits, calibrates and reports the rates (held-out synthetic pictures, real
+ * photos and footage) in the file it writes:
  *
- *   MODEL_DIR/domain.json  { "format": "livecap-domain-1", "featureSize": F, "components": k,
- *                            "residualVariance": v, "threshold": t, "weights": "domain.bin", … }
- *   MODEL_DIR/domain.bin   float32 little-endian: mean [F], directions [k][F], variances [k]
+ *   MODEL_DIR/domain.json  { "format": "livecap-domain-2", "minContrast": c,
+ *                            "features":  { "featureSize": F, "components": k, "residualVariance": v, "threshold": t, "weights": "domain.bin" },
+ *                            "stretched": { …, "weights": "domain-stretched.bin" }, "calibration": {…} }
+ *   each .bin              float32 little-endian: mean [F], directions [k][F], variances [k]
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readJsonFile } from '../../util/json-file.js';
 import { Rng } from '../../util/rng.js';
 
-export const DOMAIN_FORMAT = 'livecap-domain-1';
+export const DOMAIN_FORMAT = 'livecap-domain-2';
 
 /** How a detector was calibrated, as `livecap domain` measured it; kept in domain.json. */
 export interface DomainCalibration {
@@ -36,16 +44,35 @@ export interface DomainCalibration {
   real?: Record<string, { pictures: number; flagged: number }>;
 }
 
-export interface DomainFile {
-  format: typeof DOMAIN_FORMAT;
-  method: 'mahalanobis-ppca';
-  transform: 'sqrt';
+/** One Gaussian model's entry in domain.json. */
+export interface DetectorEntry {
   featureSize: number;
   components: number;
   residualVariance: number;
   threshold: number;
   weights: string;
+}
+
+export interface DomainFile {
+  format: typeof DOMAIN_FORMAT;
+  method: 'mahalanobis-ppca';
+  transform: 'sqrt';
+  /** Frames with a luma deviation under this are flat: nothing to caption. */
+  minContrast: number;
+  features: DetectorEntry;
+  stretched: DetectorEntry;
   calibration?: DomainCalibration;
+}
+
+/** Which check found a frame out of domain. */
+export type DomainCheck = 'features' | 'stretched' | 'flat';
+
+export interface DomainVerdict {
+  outOfDomain: boolean;
+  /** The largest of the checks' ratios to their thresholds (> 1: out of domain). */
+  score: number;
+  /** The check with that ratio, when out of domain. */
+  check?: DomainCheck;
 }
 
 export interface DomainFitOptions {
@@ -73,7 +100,6 @@ export class DomainDetector {
     readonly residualVariance: number,
     /** Distances above this are out of domain. */
     public threshold = Infinity,
-    public calibration?: DomainCalibration,
   ) {}
 
   /** Distance of one feature vector [F] from the training distribution. */
@@ -146,46 +172,35 @@ export class DomainDetector {
     return new DomainDetector(F, mean, vectors, Float64Array.from(values, (v) => v + ridge), rest + ridge);
   }
 
-  /** Writes domain.json and its weights file beside it. */
-  async save(file: string): Promise<void> {
-    const weights = file.replace(/\.json$/, '') + '.bin';
+  /** Writes the weights file and returns the entry that names it in domain.json. */
+  async saveWeights(path: string, name: string): Promise<DetectorEntry> {
     const F = this.featureSize;
     const k = this.directions.length;
     const packed = new Float32Array(F + k * F + k);
     packed.set(this.mean, 0);
     this.directions.forEach((d, c) => packed.set(d, F + c * F));
     packed.set(this.variances, F + k * F);
-    const json: DomainFile = {
-      format: DOMAIN_FORMAT,
-      method: 'mahalanobis-ppca',
-      transform: 'sqrt',
-      featureSize: F,
-      components: k,
-      residualVariance: this.residualVariance,
-      threshold: this.threshold,
-      weights: weights.slice(dirname(file).length + 1),
-      calibration: this.calibration,
-    };
-    await writeFile(weights, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength));
-    await writeFile(file, JSON.stringify(json, null, 2) + '\n');
+    await writeFile(path, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength));
+    return { featureSize: F, components: k, residualVariance: this.residualVariance, threshold: this.threshold, weights: name };
   }
 
-  static async load(file: string): Promise<DomainDetector> {
-    const json = (await readJsonFile(file, 'domain detector (the features the captioner was trained on)')) as Partial<DomainFile>;
+  /** A detector from its entry in `file` (domain.json) and its weights beside it. */
+  static async fromEntry(entry: Partial<DetectorEntry> | undefined, file: string, where: string): Promise<DomainDetector> {
     const errors: string[] = [];
-    if (json.format !== DOMAIN_FORMAT) errors.push(`format must be "${DOMAIN_FORMAT}", got ${JSON.stringify(json.format)}`);
+    const e = entry ?? {};
+    if (entry === undefined || typeof entry !== 'object') errors.push(`${where} must be an object`);
     const positive = (v: unknown, name: string) => {
-      if (typeof v !== 'number' || !(v > 0)) errors.push(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !(v > 0)) errors.push(`${where}.${name} must be a positive number, got ${JSON.stringify(v)}`);
     };
-    positive(json.featureSize, 'featureSize');
-    positive(json.components, 'components');
-    positive(json.residualVariance, 'residualVariance');
-    positive(json.threshold, 'threshold');
-    if (typeof json.weights !== 'string' || json.weights === '') errors.push('weights must name the weights file');
+    positive(e.featureSize, 'featureSize');
+    positive(e.components, 'components');
+    positive(e.residualVariance, 'residualVariance');
+    positive(e.threshold, 'threshold');
+    if (typeof e.weights !== 'string' || e.weights === '') errors.push(`${where}.weights must name the weights file`);
     if (errors.length) throw new Error(`${file}: ${errors.join('; ')}`);
-    const F = json.featureSize!;
-    const k = json.components!;
-    const path = join(dirname(file), json.weights!);
+    const F = e.featureSize!;
+    const k = e.components!;
+    const path = join(dirname(file), e.weights!);
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -199,7 +214,60 @@ export class DomainDetector {
     const directions = Array.from({ length: k }, (_, c) => Float64Array.from(floats.subarray(F + c * F, F + (c + 1) * F)));
     const variances = Float64Array.from(floats.subarray(F + k * F));
     if (variances.some((v) => !(v > 0))) throw new Error(`${path}: variances must be positive`);
-    return new DomainDetector(F, mean, directions, variances, json.residualVariance!, json.threshold!, json.calibration);
+    return new DomainDetector(F, mean, directions, variances, e.residualVariance!, e.threshold!);
+  }
+}
+
+/** The three checks together, as a captioner uses them (see the header). */
+export class DomainModel {
+  constructor(
+    readonly features: DomainDetector,
+    readonly stretched: DomainDetector,
+    /** Luma deviations under this are flat. */
+    public minContrast: number,
+    public calibration?: DomainCalibration,
+  ) {}
+
+  get featureSize(): number {
+    return this.features.featureSize;
+  }
+
+  /** The verdict on one frame from its two distances and its luma deviation. */
+  judge(featureDistance: number, stretchedDistance: number, contrast: number): DomainVerdict {
+    const ratios: [DomainCheck, number][] = [
+      ['features', featureDistance / this.features.threshold],
+      ['stretched', stretchedDistance / this.stretched.threshold],
+      // A perfectly flat frame would be infinitely flat: cap it.
+      ['flat', contrast > 0 ? Math.min(99, this.minContrast / contrast) : 99],
+    ];
+    const [check, score] = ratios.reduce((a, b) => (b[1] > a[1] ? b : a));
+    return score > 1 ? { outOfDomain: true, score, check } : { outOfDomain: false, score };
+  }
+
+  /** Writes domain.json and the two weights files beside it. */
+  async save(file: string): Promise<void> {
+    const dir = dirname(file);
+    const base = basename(file).replace(/\.json$/, '');
+    const json: DomainFile = {
+      format: DOMAIN_FORMAT,
+      method: 'mahalanobis-ppca',
+      transform: 'sqrt',
+      minContrast: this.minContrast,
+      features: await this.features.saveWeights(join(dir, `${base}.bin`), `${base}.bin`),
+      stretched: await this.stretched.saveWeights(join(dir, `${base}-stretched.bin`), `${base}-stretched.bin`),
+      calibration: this.calibration,
+    };
+    await writeFile(file, JSON.stringify(json, null, 2) + '\n');
+  }
+
+  static async load(file: string): Promise<DomainModel> {
+    const json = (await readJsonFile(file, 'domain detector (the features the captioner was trained on)')) as Partial<DomainFile>;
+    if (json.format !== DOMAIN_FORMAT) throw new Error(`${file}: format must be "${DOMAIN_FORMAT}", got ${JSON.stringify(json.format)}; run livecap domain again`);
+    if (typeof json.minContrast !== 'number' || !(json.minContrast >= 0)) throw new Error(`${file}: minContrast must be a number from 0, got ${JSON.stringify(json.minContrast)}`);
+    const features = await DomainDetector.fromEntry(json.features, file, 'features');
+    const stretched = await DomainDetector.fromEntry(json.stretched, file, 'stretched');
+    if (features.featureSize !== stretched.featureSize) throw new Error(`${file}: features and stretched detectors disagree on the feature size (${features.featureSize}, ${stretched.featureSize})`);
+    return new DomainModel(features, stretched, json.minContrast, json.calibration);
   }
 }
 
