@@ -37,8 +37,18 @@ export interface SceneGateOptions {
   gradualFloor: number;
   /** Longest gradual transition considered, in seconds. */
   maxTransitionSec: number;
-  /** No two cuts closer than this, in seconds. */
+  /** Fewest changing frames in a gradual transition: one step alone is a jump, not a fade. */
+  minTransitionFrames: number;
+  /** No two cuts closer than this, in seconds, unless the later one is clearly the stronger. */
   minSceneSec: number;
+  /** Share of the picture (0..1) a hard cut must change: less is something moving in the scene. */
+  cutSpread: number;
+  /** A hard cut's next frame changes by at most this share of the cut's own change (0..1). */
+  cutIsolation: number;
+  /** Share of the picture (0..1) a gradual transition must change from before it to after it. */
+  gradualSpread: number;
+  /** How far a gradual transition's frames may stray from a blend (see `blendResidual`). */
+  maxBlendResidual: number;
   /** Emit a heartbeat keyframe when a scene lasts this long without one, in seconds (0: never). */
   maxGapSec: number;
   /**
@@ -55,7 +65,12 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   historySec: 4,
   gradualFloor: 0.008,
   maxTransitionSec: 2,
+  minTransitionFrames: 3,
   minSceneSec: 1,
+  cutSpread: 0.1,
+  cutIsolation: 0.5,
+  gradualSpread: 0.4,
+  maxBlendResidual: 0.1,
   maxGapSec: 30,
   heartbeatPhase: 0,
 };
@@ -136,6 +151,58 @@ export function change(a: Signature, b: Signature): number {
   return 0.5 * (h / 2) + 0.5 * (p / a.thumb.length / 255);
 }
 
+/** Share of thumbnail cells whose colour moved by more than `level` (0..255) between two signatures. */
+export function spread(a: Signature, b: Signature, level = Number((globalThis as any).SPREAD_LEVEL ?? 8)): number {
+  let changed = 0;
+  const cells = a.thumb.length / 3;
+  for (let t = 0; t < cells; t++) {
+    const d = Math.abs(a.thumb[t * 3] - b.thumb[t * 3]) + Math.abs(a.thumb[t * 3 + 1] - b.thumb[t * 3 + 1]) + Math.abs(a.thumb[t * 3 + 2] - b.thumb[t * 3 + 2]);
+    if (d > level * 3) changed++;
+  }
+  return changed / cells;
+}
+
+/**
+ * How far a run of thumbnails strays from a blend, 0 (a perfect dissolve or fade) upwards: each
+ * frame is fitted as `from + a·(to − from)` and the residual is measured against the size of
+ * the change. A fade through black or white is two blends (into the darkest or brightest frame,
+ * then out of it), so the better of one leg and two legs through the frame that strays most is
+ * taken. Moving things and moving cameras do not blend: their frames stray far from the line.
+ */
+export function blendResidual(frames: readonly Signature[]): number {
+  const n = frames.length;
+  if (n < 3) return 0;
+  const leg = (i: number, j: number): { sum: number; worst: number; at: number } => {
+    const p = frames[i].thumb;
+    const q = frames[j].thumb;
+    let dd = 0;
+    for (let k = 0; k < p.length; k++) dd += (q[k] - p[k]) ** 2;
+    let sum = 0;
+    let worst = -1;
+    let at = i;
+    for (let f = i + 1; f < j; f++) {
+      const x = frames[f].thumb;
+      let dot = 0;
+      for (let k = 0; k < p.length; k++) dot += (x[k] - p[k]) * (q[k] - p[k]);
+      const a = dd > 0 ? Math.min(1, Math.max(0, dot / dd)) : 0;
+      let r = 0;
+      for (let k = 0; k < p.length; k++) r += (x[k] - p[k] - a * (q[k] - p[k])) ** 2;
+      r /= Math.max(dd, 1e-9);
+      sum += r;
+      if (r > worst) {
+        worst = r;
+        at = f;
+      }
+    }
+    return { sum, worst, at };
+  };
+  const one = leg(0, n - 1);
+  const inner = n - 2;
+  if (one.at <= 0 || one.at >= n - 1) return one.sum / inner;
+  const two = leg(0, one.at).sum + leg(one.at, n - 1).sum;
+  return Math.min(one.sum, two) / inner;
+}
+
 /**
  * Per-stream gate state. `push` takes frames in order and returns a decision for frames that
  * should be captioned (a keyframe), or undefined.
@@ -144,10 +211,13 @@ export class SceneGate {
   private readonly options: SceneGateOptions;
   private previous: Signature | undefined;
   private readonly history: { pts: number; score: number }[] = [];
-  private lastCut = -Infinity;
+  /** The last cut: when, how sure (its score against its own threshold), and the picture before it. */
+  private lastCut: { at: number; strength: number; before: Signature | undefined } = { at: -Infinity, strength: Infinity, before: undefined };
   private lastKeyframe = -Infinity;
-  /** An open gradual transition: the signature before it and when it began. */
-  private transition: { before: Signature; start: number; peak: number; drifted: boolean; quiet: number } | undefined;
+  /** A jump that may be a hard cut, waiting for the next frame to show whether the picture settles. */
+  private candidate: { pts: number; score: number; strength: number; before: Signature; sig: Signature } | undefined;
+  /** An open gradual transition: the frames since the one before it, when it began, its scores. */
+  private transition: { frames: Signature[]; start: number; scores: number[]; drifted: boolean; quiet: number; threshold: number } | undefined;
 
   constructor(options: Partial<SceneGateOptions> = {}) {
     this.options = { ...SCENE_DEFAULTS, ...options };
@@ -163,46 +233,115 @@ export class SceneGate {
       this.lastKeyframe -= Math.min(1, Math.max(0, o.heartbeatPhase)) * o.maxGapSec;
       return start;
     }
-
     const score = change(prev, sig);
-    const recent = this.history.filter((h) => h.pts >= frame.pts - o.historySec).map((h) => h.score);
-    const mean = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
-    const std = recent.length ? Math.sqrt(recent.reduce((a, b) => a + (b - mean) ** 2, 0) / recent.length) : 0;
+
+    // A candidate cut from the frame before is confirmed or not by this frame: a cut is one
+    // jump and the picture settles right after it; a hand, a passer-by or a fade keep changing.
+    const candidate = this.candidate;
+    if (candidate) {
+      this.candidate = undefined;
+      if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.strength, candidate.sig)) {
+        if (this.transition) this.closeTransition(this.transition, true);
+        this.lastCut = { at: candidate.pts, strength: candidate.strength, before: candidate.before };
+        this.history.push({ pts: frame.pts, score });
+        return this.keyframe(frame.pts, { reason: 'cut', cutAt: candidate.pts, score: candidate.score });
+      }
+      // Not a cut: the jump is part of whatever is changing (motion, or a transition).
+      const early = this.step(candidate.pts, candidate.before, candidate.sig, candidate.score, false);
+      if (early) return early;
+    }
+    return this.step(frame.pts, prev, sig, score, true);
+  }
+
+  /** One frame's change, `prev` → `sig`, outside a confirmed cut. */
+  private step(pts: number, prev: Signature, sig: Signature, score: number, mayCut: boolean): GateDecision | undefined {
+    const o = this.options;
+    const t = this.transition;
+    // While a transition is open, the motion level is the one from before it.
+    const { mean, std } = this.level(t ? t.start : pts);
     const cutThreshold = Math.max(o.cutFloor, mean + o.sensitivity * std);
     const gradualThreshold = Math.max(o.gradualFloor, mean + 2 * std);
-    while (this.history.length && this.history[0].pts < frame.pts - o.historySec) this.history.shift();
-    const sceneLongEnough = frame.pts - this.lastCut >= o.minSceneSec;
 
-    if (this.transition) {
-      const t = this.transition;
-      t.peak = Math.max(t.peak, score);
-      const drift = change(t.before, sig);
+    // A hard cut is a cut at its own time, inside an open transition too: a jump that stands
+    // out from the motion level and from every step of the transition so far. It is confirmed
+    // by the next frame.
+    if (mayCut && score >= cutThreshold && (!t || score >= 2 * Math.max(...t.scores)) && spread(prev, sig) >= o.cutSpread) {
+      this.candidate = { pts, score, strength: score / cutThreshold, before: prev, sig };
+      return undefined;
+    }
+
+    if (t) {
+      t.frames.push(sig);
+      t.scores.push(score);
+      const before = t.frames[0];
+      const drift = change(before, sig);
       if (drift >= o.cutFloor * 1.5) t.drifted = true;
-      t.quiet = score < gradualThreshold ? t.quiet + 1 : 0;
-      const tooLong = frame.pts - t.start > o.maxTransitionSec;
+      t.quiet = score < t.threshold ? t.quiet + 1 : 0;
+      const tooLong = pts - t.start > o.maxTransitionSec;
       // The picture is still again (two quiet frames): decide what the transition was.
       if (t.quiet >= 2 || tooLong) {
         this.transition = undefined;
-        if (t.drifted && drift >= o.cutFloor && frame.pts - this.lastCut >= o.minSceneSec) {
-          const cutAt = (t.start + frame.pts) / 2;
-          this.lastCut = cutAt;
-          return this.keyframe(frame.pts, { reason: 'gradual', cutAt, score: drift });
+        const frames = t.quiet >= 2 ? t.frames.slice(0, -1) : t.frames;
+        const end = frames[frames.length - 1];
+        const settled = change(before, end);
+        const isTransition =
+          t.quiet >= 2 && frames.length >= o.minTransitionFrames + 1 && t.drifted && settled >= o.cutFloor && spread(before, end) >= o.gradualSpread && blendResidual(frames) <= o.maxBlendResidual;
+        const strength = settled / Math.max(o.cutFloor, t.threshold);
+        if ((globalThis as any).GATE_DEBUG) console.error(`DBG window ${t.start.toFixed(2)}-${pts.toFixed(2)} n=${frames.length} drifted=${t.drifted} settled=${settled.toFixed(3)} spread=${spread(before, end).toFixed(2)} resid=${blendResidual(frames).toFixed(3)} quiet=${t.quiet}`);
+        if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
+          const cutAt = (t.start + pts) / 2;
+          this.lastCut = { at: cutAt, strength, before };
+          return this.keyframe(pts, { reason: 'gradual', cutAt, score: settled });
         }
+        // Not a transition: it was motion, and it counts towards the motion level.
+        this.closeTransition(t, true);
       }
-      return this.heartbeat(frame.pts, score);
+      return this.heartbeat(pts, score);
     }
 
-    if (score >= cutThreshold && sceneLongEnough) {
-      this.lastCut = frame.pts;
-      return this.keyframe(frame.pts, { reason: 'cut', cutAt: frame.pts, score });
-    }
-    if (score >= gradualThreshold && sceneLongEnough) {
-      this.transition = { before: prev, start: frame.pts, peak: score, drifted: false, quiet: 0 };
+    if (score >= gradualThreshold && pts - this.lastCut.at >= o.minSceneSec) {
+      this.transition = { frames: [prev, sig], start: pts, scores: [score], drifted: false, quiet: 0, threshold: gradualThreshold };
       return undefined;
     }
     // Only ordinary frames set the motion level: a cut must not raise the bar for the next one.
-    this.history.push({ pts: frame.pts, score });
-    return this.heartbeat(frame.pts, score);
+    this.history.push({ pts, score });
+    return this.heartbeat(pts, score);
+  }
+
+  /** Mean and standard deviation of the ordinary changes in the `historySec` before `pts`. */
+  private level(pts: number): { mean: number; std: number } {
+    const from = pts - this.options.historySec;
+    while (this.history.length && this.history[0].pts < from - this.options.maxTransitionSec) this.history.shift();
+    let n = 0;
+    let sum = 0;
+    let sq = 0;
+    for (const h of this.history) {
+      if (h.pts < from || h.pts > pts) continue;
+      n++;
+      sum += h.score;
+      sq += h.score * h.score;
+    }
+    if (n === 0) return { mean: 0, std: 0 };
+    const mean = sum / n;
+    return { mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
+  }
+
+  /**
+   * The minimum scene length stops one transition from firing twice, but a doubtful cut must
+   * not hide a confident one: inside it, a cut still counts when it is clearly stronger than
+   * the last and does not merely return to the picture from before the last cut (a flash).
+   */
+  private cutAllowed(pts: number, strength: number, sig: Signature): boolean {
+    const last = this.lastCut;
+    if (pts - last.at >= this.options.minSceneSec) return true;
+    if (strength < 2 * last.strength) return false;
+    return !last.before || change(last.before, sig) >= this.options.cutFloor;
+  }
+
+  private closeTransition(t: NonNullable<SceneGate['transition']>, motion: boolean): void {
+    this.transition = undefined;
+    if (!motion) return;
+    for (const score of t.scores) this.history.push({ pts: t.start, score });
   }
 
   private heartbeat(pts: number, score: number): GateDecision | undefined {
