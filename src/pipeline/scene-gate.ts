@@ -37,8 +37,12 @@ export interface SceneGateOptions {
   gradualFloor: number;
   /** Longest gradual transition considered, in seconds. */
   maxTransitionSec: number;
-  /** Fewest changing frames in a gradual transition: one step alone is a jump, not a fade. */
+  /**
+   * Fewest changing frames in a gradual transition: one step alone is a jump, not a fade,
+   * unless the picture changed by at least `strongChange` (the first half of a fast fade through black).
+   */
   minTransitionFrames: number;
+  strongChange: number;
   /** No two cuts closer than this, in seconds, unless the later one is clearly the stronger. */
   minSceneSec: number;
   /** Share of the picture (0..1) a hard cut must change: less is something moving in the scene. */
@@ -66,10 +70,11 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   gradualFloor: 0.008,
   maxTransitionSec: 2,
   minTransitionFrames: 3,
+  strongChange: 0.2,
   minSceneSec: 1,
   cutSpread: 0.1,
   cutIsolation: 0.5,
-  gradualSpread: 0.4,
+  gradualSpread: 0.25,
   maxBlendResidual: 0.1,
   maxGapSec: 30,
   heartbeatPhase: 0,
@@ -152,7 +157,7 @@ export function change(a: Signature, b: Signature): number {
 }
 
 /** Share of thumbnail cells whose colour moved by more than `level` (0..255) between two signatures. */
-export function spread(a: Signature, b: Signature, level = Number((globalThis as any).SPREAD_LEVEL ?? 8)): number {
+export function spread(a: Signature, b: Signature, level = 8): number {
   let changed = 0;
   const cells = a.thumb.length / 3;
   for (let t = 0; t < cells; t++) {
@@ -285,9 +290,8 @@ export class SceneGate {
         const end = frames[frames.length - 1];
         const settled = change(before, end);
         const isTransition =
-          t.quiet >= 2 && frames.length >= o.minTransitionFrames + 1 && t.drifted && settled >= o.cutFloor && spread(before, end) >= o.gradualSpread && blendResidual(frames) <= o.maxBlendResidual;
+          t.quiet >= 2 && (frames.length >= o.minTransitionFrames + 1 || settled >= o.strongChange) && t.drifted && settled >= o.cutFloor && spread(before, end) >= o.gradualSpread && blendResidual(frames) <= o.maxBlendResidual;
         const strength = settled / Math.max(o.cutFloor, t.threshold);
-        if ((globalThis as any).GATE_DEBUG) console.error(`DBG window ${t.start.toFixed(2)}-${pts.toFixed(2)} n=${frames.length} drifted=${t.drifted} settled=${settled.toFixed(3)} spread=${spread(before, end).toFixed(2)} resid=${blendResidual(frames).toFixed(3)} quiet=${t.quiet}`);
         if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
           const cutAt = (t.start + pts) / 2;
           this.lastCut = { at: cutAt, strength, before };
