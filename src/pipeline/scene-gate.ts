@@ -37,6 +37,8 @@ export interface SceneGateOptions {
   gradualFloor: number;
   /** Longest gradual transition considered, in seconds. */
   maxTransitionSec: number;
+  /** A transition is over when its change falls below this share of its largest step (0..1). */
+  quietShare: number;
   /**
    * Fewest changing frames in a gradual transition: one step alone is a jump, not a fade,
    * unless the picture changed by at least `strongChange` (the first half of a fast fade through black).
@@ -51,8 +53,12 @@ export interface SceneGateOptions {
   cutIsolation: number;
   /** Share of the picture (0..1) a gradual transition must change from before it to after it. */
   gradualSpread: number;
-  /** How far a gradual transition's frames may stray from a blend (see `blendResidual`). */
+  /**
+   * How far a gradual transition's frames may stray from a blend (see `blendResidual`); a
+   * smaller change than `strongChange` must be a cleaner blend, as moving things make small ones.
+   */
   maxBlendResidual: number;
+  maxSmallBlendResidual: number;
   /** Emit a heartbeat keyframe when a scene lasts this long without one, in seconds (0: never). */
   maxGapSec: number;
   /**
@@ -69,13 +75,15 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   historySec: 4,
   gradualFloor: 0.008,
   maxTransitionSec: 2,
+  quietShare: 0.25,
   minTransitionFrames: 3,
   strongChange: 0.2,
   minSceneSec: 1,
   cutSpread: 0.1,
-  cutIsolation: 0.5,
-  gradualSpread: 0.25,
+  cutIsolation: 0.4,
+  gradualSpread: 0.15,
   maxBlendResidual: 0.1,
+  maxSmallBlendResidual: 0.03,
   maxGapSec: 30,
   heartbeatPhase: 0,
 };
@@ -208,6 +216,17 @@ export function blendResidual(frames: readonly Signature[]): number {
   return Math.min(one.sum, two) / inner;
 }
 
+/** A picture of one flat colour: the middle of a fade through black or white. */
+export function blank(sig: Signature): boolean {
+  const th = sig.thumb;
+  let mean = 0;
+  for (let k = 0; k < th.length; k++) mean += th[k];
+  mean /= th.length;
+  let dev = 0;
+  for (let k = 0; k < th.length; k++) dev += Math.abs(th[k] - mean);
+  return dev / th.length < 6;
+}
+
 /**
  * Per-stream gate state. `push` takes frames in order and returns a decision for frames that
  * should be captioned (a keyframe), or undefined.
@@ -221,6 +240,8 @@ export class SceneGate {
   private lastKeyframe = -Infinity;
   /** A jump that may be a hard cut, waiting for the next frame to show whether the picture settles. */
   private candidate: { pts: number; score: number; strength: number; before: Signature; sig: Signature } | undefined;
+  /** After a gradual transition, the change below which the picture is still again. */
+  private settling: number | undefined;
   /** An open gradual transition: the frames since the one before it, when it began, its scores. */
   private transition: { frames: Signature[]; start: number; scores: number[]; drifted: boolean; quiet: number; threshold: number } | undefined;
 
@@ -281,7 +302,10 @@ export class SceneGate {
       const before = t.frames[0];
       const drift = change(before, sig);
       if (drift >= o.cutFloor * 1.5) t.drifted = true;
-      t.quiet = score < t.threshold ? t.quiet + 1 : 0;
+      // Still means: back at the motion level, or well below the transition's own steps (a
+      // dissolve into a moving scene). A blank frame in the middle of a fade is not the end of it.
+      const still = score < Math.max(t.threshold, o.quietShare * Math.max(...t.scores));
+      t.quiet = still && !blank(sig) ? t.quiet + 1 : 0;
       const tooLong = pts - t.start > o.maxTransitionSec;
       // The picture is still again (two quiet frames): decide what the transition was.
       if (t.quiet >= 2 || tooLong) {
@@ -290,11 +314,12 @@ export class SceneGate {
         const end = frames[frames.length - 1];
         const settled = change(before, end);
         const isTransition =
-          t.quiet >= 2 && (frames.length >= o.minTransitionFrames + 1 || settled >= o.strongChange) && t.drifted && settled >= o.cutFloor && spread(before, end) >= o.gradualSpread && blendResidual(frames) <= o.maxBlendResidual;
+          t.quiet >= 2 && (frames.length >= o.minTransitionFrames + 1 || settled >= o.strongChange) && t.drifted && settled >= o.cutFloor && spread(before, end) >= o.gradualSpread && blendResidual(frames) <= (settled >= o.strongChange ? o.maxBlendResidual : o.maxSmallBlendResidual);
         const strength = settled / Math.max(o.cutFloor, t.threshold);
         if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
           const cutAt = (t.start + pts) / 2;
           this.lastCut = { at: cutAt, strength, before };
+          this.settling = t.threshold;
           return this.keyframe(pts, { reason: 'gradual', cutAt, score: settled });
         }
         // Not a transition: it was motion, and it counts towards the motion level.
@@ -307,27 +332,26 @@ export class SceneGate {
       this.transition = { frames: [prev, sig], start: pts, scores: [score], drifted: false, quiet: 0, threshold: gradualThreshold };
       return undefined;
     }
+    // The rest of a transition that was decided early (a fade decided at its darkest frame)
+    // is not motion either.
+    if (this.settling !== undefined) {
+      if (score >= this.settling) return this.heartbeat(pts, score);
+      this.settling = undefined;
+    }
     // Only ordinary frames set the motion level: a cut must not raise the bar for the next one.
     this.history.push({ pts, score });
     return this.heartbeat(pts, score);
   }
 
-  /** Mean and standard deviation of the ordinary changes in the `historySec` before `pts`. */
+  /** The motion level: mean and standard deviation of the ordinary changes in the `historySec` before `pts`. */
   private level(pts: number): { mean: number; std: number } {
     const from = pts - this.options.historySec;
     while (this.history.length && this.history[0].pts < from - this.options.maxTransitionSec) this.history.shift();
-    let n = 0;
-    let sum = 0;
-    let sq = 0;
-    for (const h of this.history) {
-      if (h.pts < from || h.pts > pts) continue;
-      n++;
-      sum += h.score;
-      sq += h.score * h.score;
-    }
-    if (n === 0) return { mean: 0, std: 0 };
-    const mean = sum / n;
-    return { mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
+    const scores: number[] = [];
+    for (const h of this.history) if (h.pts >= from && h.pts <= pts) scores.push(h.score);
+    if (scores.length === 0) return { mean: 0, std: 0 };
+    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+    return { mean, std: Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length) };
   }
 
   /**
