@@ -256,6 +256,8 @@ export class SceneGate {
     this.previous = sig;
     if (!prev) {
       const start = this.keyframe(frame.pts, { reason: 'start', cutAt: frame.pts, score: 0 });
+      // The start is a scene boundary: the minimum scene length counts from it, as from a doubtful cut.
+      this.lastCut = { at: frame.pts, strength: 1, before: undefined };
       this.lastKeyframe -= Math.min(1, Math.max(0, o.heartbeatPhase)) * o.maxGapSec;
       return start;
     }
@@ -269,6 +271,8 @@ export class SceneGate {
       if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.strength, candidate.sig)) {
         if (this.transition) this.closeTransition(this.transition, true);
         this.lastCut = { at: candidate.pts, strength: candidate.strength, before: candidate.before };
+        // A new scene, a new motion level.
+        this.history.length = 0;
         this.history.push({ pts: frame.pts, score });
         return this.keyframe(frame.pts, { reason: 'cut', cutAt: candidate.pts, score: candidate.score });
       }
@@ -320,6 +324,7 @@ export class SceneGate {
           const cutAt = (t.start + pts) / 2;
           this.lastCut = { at: cutAt, strength, before };
           this.settling = t.threshold;
+          this.history.length = 0;
           return this.keyframe(pts, { reason: 'gradual', cutAt, score: settled });
         }
         // Not a transition: it was motion, and it counts towards the motion level.
