@@ -7,15 +7,24 @@
  * the thumbnail's mean absolute difference (both 0..1).
  *
  *  - Hard cut: a change that stands out from the recent level of motion (above
- *    mean + k·std of the last few seconds, and above an absolute floor).
+ *    mean + k·std of the last few seconds, and above an absolute floor), across more than a
+ *    corner of the picture, and after which the picture settles at once: the next frame
+ *    confirms it (so the keyframe is the frame after the cut; `cutAt` is the cut's own time).
+ *    A hand or a passer-by keeps changing the picture; a cut is one jump. This holds inside an
+ *    open gradual window too: a cut is never folded into a transition.
  *  - Gradual transition (fade, dissolve): "twin comparison". When the change rises above a
- *    lower threshold, the frame before is remembered; if the picture then drifts far from it
- *    (its own change against that frame passes the cut threshold) before the change settles,
- *    it was a transition. The keyframe is emitted once the picture is still again, and the cut
- *    time is the middle of the transition.
- *  - A minimum scene length stops one transition from firing twice, and a heartbeat emits a
- *    keyframe when a scene has lasted `maxGapSec` without one, so a static view is re-captioned;
- *    each stream's heartbeats keep their own phase in that period.
+ *    lower threshold, the frame before is remembered; once the change settles (back to the
+ *    motion level, or well below the transition's own steps; never on the blank middle of a
+ *    fade) it was a transition if the picture drifted far from that frame, across most of it,
+ *    over several frames, and the frames in between are a blend of the two ends (one blend, or
+ *    two through black or white). Pans, zooms and moving things are not blends, and a camera
+ *    that keeps moving never settles. The cut time is the middle of the transition.
+ *  - A window that was not a transition counts as motion, raising the motion level; a cut
+ *    starts a new scene with a new motion level.
+ *  - A minimum scene length stops one transition from firing twice, but a doubtful cut never
+ *    hides a clearly stronger one. A heartbeat emits a keyframe when a scene has lasted
+ *    `maxGapSec` without one, so a static view is re-captioned; each stream's heartbeats keep
+ *    their own phase in that period.
  */
 
 export interface GateFrame {
@@ -269,7 +278,7 @@ export class SceneGate {
     if (candidate) {
       this.candidate = undefined;
       if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.strength, candidate.sig)) {
-        if (this.transition) this.closeTransition(this.transition, true);
+        this.transition = undefined;
         this.lastCut = { at: candidate.pts, strength: candidate.strength, before: candidate.before };
         // A new scene, a new motion level.
         this.history.length = 0;
@@ -317,8 +326,14 @@ export class SceneGate {
         const frames = t.quiet >= 2 ? t.frames.slice(0, -1) : t.frames;
         const end = frames[frames.length - 1];
         const settled = change(before, end);
+        const strong = settled >= o.strongChange;
         const isTransition =
-          t.quiet >= 2 && (frames.length >= o.minTransitionFrames + 1 || settled >= o.strongChange) && t.drifted && settled >= o.cutFloor && spread(before, end) >= o.gradualSpread && blendResidual(frames) <= (settled >= o.strongChange ? o.maxBlendResidual : o.maxSmallBlendResidual);
+          t.quiet >= 2 && // a camera that keeps moving never settles
+          t.drifted &&
+          settled >= o.cutFloor &&
+          (strong || frames.length >= o.minTransitionFrames + 1) &&
+          spread(before, end) >= o.gradualSpread &&
+          blendResidual(frames) <= (strong ? o.maxBlendResidual : o.maxSmallBlendResidual);
         const strength = settled / Math.max(o.cutFloor, t.threshold);
         if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
           const cutAt = (t.start + pts) / 2;
@@ -328,7 +343,7 @@ export class SceneGate {
           return this.keyframe(pts, { reason: 'gradual', cutAt, score: settled });
         }
         // Not a transition: it was motion, and it counts towards the motion level.
-        this.closeTransition(t, true);
+        this.absorb(t);
       }
       return this.heartbeat(pts, score);
     }
@@ -371,9 +386,8 @@ export class SceneGate {
     return !last.before || change(last.before, sig) >= this.options.cutFloor;
   }
 
-  private closeTransition(t: NonNullable<SceneGate['transition']>, motion: boolean): void {
-    this.transition = undefined;
-    if (!motion) return;
+  /** A window that was not a transition was motion: its changes join the motion level. */
+  private absorb(t: NonNullable<SceneGate['transition']>): void {
     for (const score of t.scores) this.history.push({ pts: t.start, score });
   }
 
