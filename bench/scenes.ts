@@ -206,7 +206,7 @@ export async function run(args: string[]): Promise<number> {
       const bestT = SCDET_THRESHOLDS.reduce((a, t) => (r.scdet.get(t)!.fp < r.scdet.get(a)!.fp ? t : a), SCDET_THRESHOLDS[0]);
       console.log(`| ${label} | livecap | false cuts: ${r.livecap.fp} | | |`);
       console.log(`| ${label} | ffmpeg scdet, t=10 (default) | false cuts: ${r.scdet.get(10)!.fp} | | |`);
-      console.log(`| ${label} | ffmpeg scdet, fewest (t=${bestT}) | false cuts: ${r.scdet.get(bestT)!.fp} | | |`);
+      if (bestT !== 10) console.log(`| ${label} | ffmpeg scdet, fewest (t=${bestT}) | false cuts: ${r.scdet.get(bestT)!.fp} | | |`);
       continue;
     }
     const best = SCDET_THRESHOLDS.reduce((a, t) => (f1(r.scdet.get(t)!).f1 > f1(r.scdet.get(a)!).f1 ? t : a), SCDET_THRESHOLDS[0]);

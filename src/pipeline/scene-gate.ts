@@ -245,10 +245,10 @@ export class SceneGate {
   private previous: Signature | undefined;
   private readonly history: { pts: number; score: number }[] = [];
   /** The last cut: when, how sure (its score against its own threshold), and the picture before it. */
-  private lastCut: { at: number; strength: number; before: Signature | undefined } = { at: -Infinity, strength: Infinity, before: undefined };
+  private lastCut: { at: number; score: number; before: Signature | undefined } = { at: -Infinity, score: Infinity, before: undefined };
   private lastKeyframe = -Infinity;
   /** A jump that may be a hard cut, waiting for the next frame to show whether the picture settles. */
-  private candidate: { pts: number; score: number; strength: number; before: Signature; sig: Signature } | undefined;
+  private candidate: { pts: number; score: number; before: Signature; sig: Signature } | undefined;
   /** After a gradual transition, the change below which the picture is still again. */
   private settling: number | undefined;
   /** An open gradual transition: the frames since the one before it, when it began, its scores. */
@@ -266,7 +266,7 @@ export class SceneGate {
     if (!prev) {
       const start = this.keyframe(frame.pts, { reason: 'start', cutAt: frame.pts, score: 0 });
       // The start is a scene boundary: the minimum scene length counts from it, as from a doubtful cut.
-      this.lastCut = { at: frame.pts, strength: 1, before: undefined };
+      this.lastCut = { at: frame.pts, score: o.cutFloor, before: undefined };
       this.lastKeyframe -= Math.min(1, Math.max(0, o.heartbeatPhase)) * o.maxGapSec;
       return start;
     }
@@ -277,15 +277,21 @@ export class SceneGate {
     const candidate = this.candidate;
     if (candidate) {
       this.candidate = undefined;
-      if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.strength, candidate.sig)) {
+      if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.score, candidate.sig)) {
         this.transition = undefined;
-        this.lastCut = { at: candidate.pts, strength: candidate.strength, before: candidate.before };
+        this.lastCut = { at: candidate.pts, score: candidate.score, before: candidate.before };
         // A new scene, a new motion level.
         this.history.length = 0;
         this.history.push({ pts: frame.pts, score });
         return this.keyframe(frame.pts, { reason: 'cut', cutAt: candidate.pts, score: candidate.score });
       }
-      // Not a cut: the jump is part of whatever is changing (motion, or a transition).
+      // Not a cut: the jump is part of whatever is changing. It stood out from every step of an
+      // open window, so something new starts here (a fade while people walk): the window so
+      // far was motion, and a new one opens at the jump.
+      if (this.transition) {
+        this.absorb(this.transition);
+        this.transition = undefined;
+      }
       const early = this.step(candidate.pts, candidate.before, candidate.sig, candidate.score, false);
       if (early) return early;
     }
@@ -305,7 +311,7 @@ export class SceneGate {
     // out from the motion level and from every step of the transition so far. It is confirmed
     // by the next frame.
     if (mayCut && score >= cutThreshold && (!t || score >= 2 * Math.max(...t.scores)) && spread(prev, sig) >= o.cutSpread) {
-      this.candidate = { pts, score, strength: score / cutThreshold, before: prev, sig };
+      this.candidate = { pts, score, before: prev, sig };
       return undefined;
     }
 
@@ -334,10 +340,9 @@ export class SceneGate {
           (strong || frames.length >= o.minTransitionFrames + 1) &&
           spread(before, end) >= o.gradualSpread &&
           blendResidual(frames) <= (strong ? o.maxBlendResidual : o.maxSmallBlendResidual);
-        const strength = settled / Math.max(o.cutFloor, t.threshold);
         if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
           const cutAt = (t.start + pts) / 2;
-          this.lastCut = { at: cutAt, strength, before };
+          this.lastCut = { at: cutAt, score: settled, before };
           this.settling = t.threshold;
           this.history.length = 0;
           return this.keyframe(pts, { reason: 'gradual', cutAt, score: settled });
@@ -376,14 +381,17 @@ export class SceneGate {
 
   /**
    * The minimum scene length stops one transition from firing twice, but a doubtful cut must
-   * not hide a confident one: inside it, a cut still counts when it is clearly stronger than
-   * the last and does not merely return to the picture from before the last cut (a flash).
+   * not hide a confident one: inside it, a cut still counts when it is far larger than the
+   * last and does not merely return to the picture from before the last cut (a flash).
    */
-  private cutAllowed(pts: number, strength: number, sig: Signature): boolean {
+  private cutAllowed(pts: number, score: number, sig: Signature): boolean {
     const last = this.lastCut;
-    if (pts - last.at >= this.options.minSceneSec) return true;
-    if (strength < 2 * last.strength) return false;
-    return !last.before || change(last.before, sig) >= this.options.cutFloor;
+    const o = this.options;
+    if (pts - last.at >= o.minSceneSec) return true;
+    // Two steps of one transition come close together and are alike; a real cut after a
+    // doubtful one comes once the doubtful scene has been seen for a moment, and is far larger.
+    if (score < 3 * last.score || pts - last.at < 0.3 * o.minSceneSec) return false;
+    return !last.before || change(last.before, sig) >= o.cutFloor;
   }
 
   /** A window that was not a transition was motion: its changes join the motion level. */
