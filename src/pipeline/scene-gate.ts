@@ -91,7 +91,7 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   cutSpread: 0.1,
   cutIsolation: 0.4,
   gradualSpread: 0.15,
-  maxBlendResidual: 0.1,
+  maxBlendResidual: 0.15,
   maxSmallBlendResidual: 0.03,
   maxGapSec: 30,
   heartbeatPhase: 0,
@@ -188,8 +188,8 @@ export function spread(a: Signature, b: Signature, level = 8): number {
  * How far a run of thumbnails strays from a blend, 0 (a perfect dissolve or fade) upwards: each
  * frame is fitted as `from + a·(to − from)` and the residual is measured against the size of
  * the change. A fade through black or white is two blends (into the darkest or brightest frame,
- * then out of it), so the better of one leg and two legs through the frame that strays most is
- * taken. Moving things and moving cameras do not blend: their frames stray far from the line.
+ * then out of it), so where the frame that strays most is darker or brighter than both ends,
+ * the better of one leg and two legs through it is taken. Moving things and moving cameras do not blend: their frames stray far from the line.
  */
 export function blendResidual(frames: readonly Signature[]): number {
   const n = frames.length;
@@ -221,6 +221,10 @@ export function blendResidual(frames: readonly Signature[]): number {
   const one = leg(0, n - 1);
   const inner = n - 2;
   if (one.at <= 0 || one.at >= n - 1) return one.sum / inner;
+  // Two legs only through a frame darker or brighter than both ends: a fade, not an object
+  // that leaves one place and arrives at another.
+  const m = frames[one.at].luma;
+  if (m > Math.min(frames[0].luma, frames[n - 1].luma) - 0.03 && m < Math.max(frames[0].luma, frames[n - 1].luma) + 0.03) return one.sum / inner;
   const two = leg(0, one.at).sum + leg(one.at, n - 1).sum;
   return Math.min(one.sum, two) / inner;
 }
