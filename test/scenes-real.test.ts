@@ -16,7 +16,7 @@ const media = await footageDir();
 test('real footage: hard cuts and gradual transitions found, local motion, pans and zooms ignored', { skip: media.reason, timeout: 600_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'livecap-footage-'));
   try {
-    const sets = await footageSets(media.dir!, dir, { clips: 2 });
+    const sets = await footageSets(media.dir!, dir);
     const found: Record<string, Counts> = {};
     for (const set of sets) {
       let counts: Counts = { tp: 0, fp: 0, fn: 0 };
@@ -28,8 +28,9 @@ test('real footage: hard cuts and gradual transitions found, local motion, pans 
     const motion = found['real: motion, no edit'];
     const report = JSON.stringify(found);
     assert.ok(hard.f1 >= 0.95, `hard cuts F1 ${hard.f1.toFixed(3)} ≥ 0.95 (${report})`);
-    assert.ok(gradual.f1 >= 0.9, `fades and dissolves F1 ${gradual.f1.toFixed(3)} ≥ 0.9 (${report})`);
-    assert.ok(motion.fp <= 2, `at most 2 false cuts in ${sets[2].clips.length} clips of motion with no edit (${report})`);
+    assert.ok(gradual.f1 >= 0.95, `fades and dissolves F1 ${gradual.f1.toFixed(3)} ≥ 0.95 (${report})`);
+    // One false cut is known: the hand in tree.avi jumps into a corner between two frames and holds still.
+    assert.ok(motion.fp <= 1, `at most 1 false cut in ${sets[2].clips.length} clips of motion with no edit (${report})`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
