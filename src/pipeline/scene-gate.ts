@@ -229,7 +229,7 @@ export function blendResidual(frames: readonly Signature[]): number {
   return Math.min(one.sum, two) / inner;
 }
 
-/** A picture of one flat colour: the middle of a fade through black or white. */
+/** A flat black or white picture: the middle of a fade (a dark scene is not one). */
 export function blank(sig: Signature): boolean {
   const th = sig.thumb;
   let mean = 0;
@@ -237,7 +237,7 @@ export function blank(sig: Signature): boolean {
   mean /= th.length;
   let dev = 0;
   for (let k = 0; k < th.length; k++) dev += Math.abs(th[k] - mean);
-  return dev / th.length < 6;
+  return dev / th.length < 6 && (sig.luma < 0.05 || sig.luma > 0.95);
 }
 
 /**
