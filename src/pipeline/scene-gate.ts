@@ -54,7 +54,7 @@ export interface SceneGateOptions {
    */
   minTransitionFrames: number;
   strongChange: number;
-  /** No two cuts closer than this, in seconds, unless the later one is clearly the stronger. */
+  /** No two cuts closer than this, in seconds, unless the later one is far larger (a doubtful cut never hides a real one). */
   minSceneSec: number;
   /** Share of the picture (0..1) a hard cut must change: less is something moving in the scene. */
   cutSpread: number;
