@@ -137,3 +137,20 @@ test('the hash split puts about 80/10/10 percent of names in train/val/test', ()
   assert.ok(Math.abs(counts.train / 5000 - 0.8) < 0.03, JSON.stringify(counts));
   assert.ok(Math.abs(counts.val / 5000 - 0.1) < 0.02, JSON.stringify(counts));
 });
+
+test('a moving camera pans or zooms through a scene without changing the script it is added to', () => {
+  const still = videoScript(77, { duration: 20 });
+  const moving = videoScript(77, { duration: 20, camera: 1 });
+  assert.deepEqual(
+    moving.scenes.map(({ scene, start, end }) => ({ scene, start, end })),
+    still.scenes,
+    'the same scenes and cuts, with or without camera moves',
+  );
+  assert.deepEqual(moving.transitions, still.transitions);
+  assert.ok(moving.scenes.every((s) => s.camera !== undefined));
+  // The camera frames the scene differently, at the frame's own size.
+  const seen = [...videoFrames({ ...moving, duration: 1, noise: 0 })];
+  const plain = [...videoFrames({ ...still, duration: 1, noise: 0 })];
+  assert.equal(seen[10].data.length, moving.width * moving.height * 3);
+  assert.notDeepEqual(seen[10].data, plain[10].data);
+});

@@ -7,15 +7,24 @@
  * the thumbnail's mean absolute difference (both 0..1).
  *
  *  - Hard cut: a change that stands out from the recent level of motion (above
- *    mean + k·std of the last few seconds, and above an absolute floor).
+ *    mean + k·std of the last few seconds, and above an absolute floor), across more than a
+ *    corner of the picture, and after which the picture settles at once: the next frame
+ *    confirms it (so the keyframe is the frame after the cut; `cutAt` is the cut's own time).
+ *    A hand or a passer-by keeps changing the picture; a cut is one jump. This holds inside an
+ *    open gradual window too: a cut is never folded into a transition.
  *  - Gradual transition (fade, dissolve): "twin comparison". When the change rises above a
- *    lower threshold, the frame before is remembered; if the picture then drifts far from it
- *    (its own change against that frame passes the cut threshold) before the change settles,
- *    it was a transition. The keyframe is emitted once the picture is still again, and the cut
- *    time is the middle of the transition.
- *  - A minimum scene length stops one transition from firing twice, and a heartbeat emits a
- *    keyframe when a scene has lasted `maxGapSec` without one, so a static view is re-captioned;
- *    each stream's heartbeats keep their own phase in that period.
+ *    lower threshold, the frame before is remembered; once the change settles (back to the
+ *    motion level, or well below the transition's own steps; never on the blank middle of a
+ *    fade) it was a transition if the picture drifted far from that frame, across most of it,
+ *    over several frames, and the frames in between are a blend of the two ends (one blend, or
+ *    two through black or white). Pans, zooms and moving things are not blends, and a camera
+ *    that keeps moving never settles. The cut time is the middle of the transition.
+ *  - A window that was not a transition counts as motion, raising the motion level; a cut
+ *    starts a new scene with a new motion level.
+ *  - A minimum scene length stops one transition from firing twice, but a doubtful cut never
+ *    hides a clearly stronger one. A heartbeat emits a keyframe when a scene has lasted
+ *    `maxGapSec` without one, so a static view is re-captioned; each stream's heartbeats keep
+ *    their own phase in that period.
  */
 
 export interface GateFrame {
@@ -37,8 +46,28 @@ export interface SceneGateOptions {
   gradualFloor: number;
   /** Longest gradual transition considered, in seconds. */
   maxTransitionSec: number;
-  /** No two cuts closer than this, in seconds. */
+  /** A transition is over when its change falls below this share of its largest step (0..1). */
+  quietShare: number;
+  /**
+   * Fewest changing frames in a gradual transition: one step alone is a jump, not a fade,
+   * unless the picture changed by at least `strongChange` (the first half of a fast fade through black).
+   */
+  minTransitionFrames: number;
+  strongChange: number;
+  /** No two cuts closer than this, in seconds, unless the later one is far larger (a doubtful cut never hides a real one). */
   minSceneSec: number;
+  /** Share of the picture (0..1) a hard cut must change: less is something moving in the scene. */
+  cutSpread: number;
+  /** A hard cut's next frame changes by at most this share of the cut's own change (0..1). */
+  cutIsolation: number;
+  /** Share of the picture (0..1) a gradual transition must change from before it to after it. */
+  gradualSpread: number;
+  /**
+   * How far a gradual transition's frames may stray from a blend (see `blendResidual`); a
+   * smaller change than `strongChange` must be a cleaner blend, as moving things make small ones.
+   */
+  maxBlendResidual: number;
+  maxSmallBlendResidual: number;
   /** Emit a heartbeat keyframe when a scene lasts this long without one, in seconds (0: never). */
   maxGapSec: number;
   /**
@@ -55,7 +84,15 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   historySec: 4,
   gradualFloor: 0.008,
   maxTransitionSec: 2,
+  quietShare: 0.25,
+  minTransitionFrames: 3,
+  strongChange: 0.2,
   minSceneSec: 1,
+  cutSpread: 0.1,
+  cutIsolation: 0.4,
+  gradualSpread: 0.15,
+  maxBlendResidual: 0.15,
+  maxSmallBlendResidual: 0.03,
   maxGapSec: 30,
   heartbeatPhase: 0,
 };
@@ -136,6 +173,73 @@ export function change(a: Signature, b: Signature): number {
   return 0.5 * (h / 2) + 0.5 * (p / a.thumb.length / 255);
 }
 
+/** Share of thumbnail cells whose colour moved by more than `level` (0..255) between two signatures. */
+export function spread(a: Signature, b: Signature, level = 8): number {
+  let changed = 0;
+  const cells = a.thumb.length / 3;
+  for (let t = 0; t < cells; t++) {
+    const d = Math.abs(a.thumb[t * 3] - b.thumb[t * 3]) + Math.abs(a.thumb[t * 3 + 1] - b.thumb[t * 3 + 1]) + Math.abs(a.thumb[t * 3 + 2] - b.thumb[t * 3 + 2]);
+    if (d > level * 3) changed++;
+  }
+  return changed / cells;
+}
+
+/**
+ * How far a run of thumbnails strays from a blend, 0 (a perfect dissolve or fade) upwards: each
+ * frame is fitted as `from + a·(to − from)` and the residual is measured against the size of
+ * the change. A fade through black or white is two blends (into the darkest or brightest frame,
+ * then out of it), so where the frame that strays most is darker or brighter than both ends,
+ * the better of one leg and two legs through it is taken. Moving things and moving cameras do not blend: their frames stray far from the line.
+ */
+export function blendResidual(frames: readonly Signature[]): number {
+  const n = frames.length;
+  if (n < 3) return 0;
+  const leg = (i: number, j: number): { sum: number; worst: number; at: number } => {
+    const p = frames[i].thumb;
+    const q = frames[j].thumb;
+    let dd = 0;
+    for (let k = 0; k < p.length; k++) dd += (q[k] - p[k]) ** 2;
+    let sum = 0;
+    let worst = -1;
+    let at = i;
+    for (let f = i + 1; f < j; f++) {
+      const x = frames[f].thumb;
+      let dot = 0;
+      for (let k = 0; k < p.length; k++) dot += (x[k] - p[k]) * (q[k] - p[k]);
+      const a = dd > 0 ? Math.min(1, Math.max(0, dot / dd)) : 0;
+      let r = 0;
+      for (let k = 0; k < p.length; k++) r += (x[k] - p[k] - a * (q[k] - p[k])) ** 2;
+      r /= Math.max(dd, 1e-9);
+      sum += r;
+      if (r > worst) {
+        worst = r;
+        at = f;
+      }
+    }
+    return { sum, worst, at };
+  };
+  const one = leg(0, n - 1);
+  const inner = n - 2;
+  if (one.at <= 0 || one.at >= n - 1) return one.sum / inner;
+  // Two legs only through a frame darker or brighter than both ends: a fade, not an object
+  // that leaves one place and arrives at another.
+  const m = frames[one.at].luma;
+  if (m > Math.min(frames[0].luma, frames[n - 1].luma) - 0.03 && m < Math.max(frames[0].luma, frames[n - 1].luma) + 0.03) return one.sum / inner;
+  const two = leg(0, one.at).sum + leg(one.at, n - 1).sum;
+  return Math.min(one.sum, two) / inner;
+}
+
+/** A flat black or white picture: the middle of a fade (a dark scene is not one). */
+export function blank(sig: Signature): boolean {
+  const th = sig.thumb;
+  let mean = 0;
+  for (let k = 0; k < th.length; k++) mean += th[k];
+  mean /= th.length;
+  let dev = 0;
+  for (let k = 0; k < th.length; k++) dev += Math.abs(th[k] - mean);
+  return dev / th.length < 6 && (sig.luma < 0.05 || sig.luma > 0.95);
+}
+
 /**
  * Per-stream gate state. `push` takes frames in order and returns a decision for frames that
  * should be captioned (a keyframe), or undefined.
@@ -144,10 +248,15 @@ export class SceneGate {
   private readonly options: SceneGateOptions;
   private previous: Signature | undefined;
   private readonly history: { pts: number; score: number }[] = [];
-  private lastCut = -Infinity;
+  /** The last cut: when, how sure (its score against its own threshold), and the picture before it. */
+  private lastCut: { at: number; score: number; before: Signature | undefined } = { at: -Infinity, score: Infinity, before: undefined };
   private lastKeyframe = -Infinity;
-  /** An open gradual transition: the signature before it and when it began. */
-  private transition: { before: Signature; start: number; peak: number; drifted: boolean; quiet: number } | undefined;
+  /** A jump that may be a hard cut, waiting for the next frame to show whether the picture settles. */
+  private candidate: { pts: number; score: number; before: Signature; sig: Signature } | undefined;
+  /** After a gradual transition, the change below which the picture is still again. */
+  private settling: number | undefined;
+  /** An open gradual transition: the frames since the one before it, when it began, its scores. */
+  private transition: { frames: Signature[]; start: number; scores: number[]; drifted: boolean; quiet: number; threshold: number } | undefined;
 
   constructor(options: Partial<SceneGateOptions> = {}) {
     this.options = { ...SCENE_DEFAULTS, ...options };
@@ -160,49 +269,138 @@ export class SceneGate {
     this.previous = sig;
     if (!prev) {
       const start = this.keyframe(frame.pts, { reason: 'start', cutAt: frame.pts, score: 0 });
+      // The start is a scene boundary: the minimum scene length counts from it, as from a doubtful cut.
+      this.lastCut = { at: frame.pts, score: o.cutFloor, before: undefined };
       this.lastKeyframe -= Math.min(1, Math.max(0, o.heartbeatPhase)) * o.maxGapSec;
       return start;
     }
-
     const score = change(prev, sig);
-    const recent = this.history.filter((h) => h.pts >= frame.pts - o.historySec).map((h) => h.score);
-    const mean = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
-    const std = recent.length ? Math.sqrt(recent.reduce((a, b) => a + (b - mean) ** 2, 0) / recent.length) : 0;
+
+    // A candidate cut from the frame before is confirmed or not by this frame: a cut is one
+    // jump and the picture settles right after it; a hand, a passer-by or a fade keep changing.
+    const candidate = this.candidate;
+    if (candidate) {
+      this.candidate = undefined;
+      if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.score, candidate.sig)) {
+        this.transition = undefined;
+        this.lastCut = { at: candidate.pts, score: candidate.score, before: candidate.before };
+        // A new scene, a new motion level.
+        this.history.length = 0;
+        this.history.push({ pts: frame.pts, score });
+        return this.keyframe(frame.pts, { reason: 'cut', cutAt: candidate.pts, score: candidate.score });
+      }
+      // Not a cut: the jump is part of whatever is changing. It stood out from every step of an
+      // open window, so something new starts here (a fade while people walk): the window so
+      // far was motion, and a new one opens at the jump.
+      if (this.transition) {
+        this.absorb(this.transition);
+        this.transition = undefined;
+      }
+      const early = this.step(candidate.pts, candidate.before, candidate.sig, candidate.score, false);
+      if (early) return early;
+    }
+    return this.step(frame.pts, prev, sig, score, true);
+  }
+
+  /** One frame's change, `prev` → `sig`, outside a confirmed cut. */
+  private step(pts: number, prev: Signature, sig: Signature, score: number, mayCut: boolean): GateDecision | undefined {
+    const o = this.options;
+    const t = this.transition;
+    // While a transition is open, the motion level is the one from before it.
+    const { mean, std } = this.level(t ? t.start : pts);
     const cutThreshold = Math.max(o.cutFloor, mean + o.sensitivity * std);
     const gradualThreshold = Math.max(o.gradualFloor, mean + 2 * std);
-    while (this.history.length && this.history[0].pts < frame.pts - o.historySec) this.history.shift();
-    const sceneLongEnough = frame.pts - this.lastCut >= o.minSceneSec;
 
-    if (this.transition) {
-      const t = this.transition;
-      t.peak = Math.max(t.peak, score);
-      const drift = change(t.before, sig);
+    // A hard cut is a cut at its own time, inside an open transition too: a jump that stands
+    // out from the motion level and from every step of the transition so far. It is confirmed
+    // by the next frame.
+    if (mayCut && score >= cutThreshold && (!t || score >= 2 * Math.max(...t.scores)) && spread(prev, sig) >= o.cutSpread) {
+      this.candidate = { pts, score, before: prev, sig };
+      return undefined;
+    }
+
+    if (t) {
+      t.frames.push(sig);
+      t.scores.push(score);
+      const before = t.frames[0];
+      const drift = change(before, sig);
       if (drift >= o.cutFloor * 1.5) t.drifted = true;
-      t.quiet = score < gradualThreshold ? t.quiet + 1 : 0;
-      const tooLong = frame.pts - t.start > o.maxTransitionSec;
+      // Still means: back at the motion level, or well below the transition's own steps (a
+      // dissolve into a moving scene). A blank frame in the middle of a fade is not the end of it.
+      const still = score < Math.max(t.threshold, o.quietShare * Math.max(...t.scores));
+      t.quiet = still && !blank(sig) ? t.quiet + 1 : 0;
+      const tooLong = pts - t.start > o.maxTransitionSec;
       // The picture is still again (two quiet frames): decide what the transition was.
       if (t.quiet >= 2 || tooLong) {
         this.transition = undefined;
-        if (t.drifted && drift >= o.cutFloor && frame.pts - this.lastCut >= o.minSceneSec) {
-          const cutAt = (t.start + frame.pts) / 2;
-          this.lastCut = cutAt;
-          return this.keyframe(frame.pts, { reason: 'gradual', cutAt, score: drift });
+        const frames = t.quiet >= 2 ? t.frames.slice(0, -1) : t.frames;
+        const end = frames[frames.length - 1];
+        const settled = change(before, end);
+        const strong = settled >= o.strongChange;
+        const isTransition =
+          t.quiet >= 2 && // a camera that keeps moving never settles
+          t.drifted &&
+          settled >= o.cutFloor &&
+          (strong || frames.length >= o.minTransitionFrames + 1) &&
+          spread(before, end) >= o.gradualSpread &&
+          blendResidual(frames) <= (strong ? o.maxBlendResidual : o.maxSmallBlendResidual);
+        if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
+          const cutAt = (t.start + pts) / 2;
+          this.lastCut = { at: cutAt, score: settled, before };
+          this.settling = t.threshold;
+          this.history.length = 0;
+          return this.keyframe(pts, { reason: 'gradual', cutAt, score: settled });
         }
+        // Not a transition: it was motion, and it counts towards the motion level.
+        this.absorb(t);
       }
-      return this.heartbeat(frame.pts, score);
+      return this.heartbeat(pts, score);
     }
 
-    if (score >= cutThreshold && sceneLongEnough) {
-      this.lastCut = frame.pts;
-      return this.keyframe(frame.pts, { reason: 'cut', cutAt: frame.pts, score });
-    }
-    if (score >= gradualThreshold && sceneLongEnough) {
-      this.transition = { before: prev, start: frame.pts, peak: score, drifted: false, quiet: 0 };
+    if (score >= gradualThreshold && pts - this.lastCut.at >= o.minSceneSec) {
+      this.transition = { frames: [prev, sig], start: pts, scores: [score], drifted: false, quiet: 0, threshold: gradualThreshold };
       return undefined;
     }
+    // The rest of a transition that was decided early (a fade decided at its darkest frame)
+    // is not motion either.
+    if (this.settling !== undefined) {
+      if (score >= this.settling) return this.heartbeat(pts, score);
+      this.settling = undefined;
+    }
     // Only ordinary frames set the motion level: a cut must not raise the bar for the next one.
-    this.history.push({ pts: frame.pts, score });
-    return this.heartbeat(frame.pts, score);
+    this.history.push({ pts, score });
+    return this.heartbeat(pts, score);
+  }
+
+  /** The motion level: mean and standard deviation of the ordinary changes in the `historySec` before `pts`. */
+  private level(pts: number): { mean: number; std: number } {
+    const from = pts - this.options.historySec;
+    while (this.history.length && this.history[0].pts < from - this.options.maxTransitionSec) this.history.shift();
+    const scores: number[] = [];
+    for (const h of this.history) if (h.pts >= from && h.pts <= pts) scores.push(h.score);
+    if (scores.length === 0) return { mean: 0, std: 0 };
+    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+    return { mean, std: Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length) };
+  }
+
+  /**
+   * The minimum scene length stops one transition from firing twice, but a doubtful cut must
+   * not hide a confident one: inside it, a cut still counts when it is far larger than the
+   * last and does not merely return to the picture from before the last cut (a flash).
+   */
+  private cutAllowed(pts: number, score: number, sig: Signature): boolean {
+    const last = this.lastCut;
+    const o = this.options;
+    if (pts - last.at >= o.minSceneSec) return true;
+    // Two steps of one transition come close together and are alike; a real cut after a
+    // doubtful one comes once the doubtful scene has been seen for a moment, and is far larger.
+    if (score < 3 * last.score || pts - last.at < 0.3 * o.minSceneSec) return false;
+    return !last.before || change(last.before, sig) >= o.cutFloor;
+  }
+
+  /** A window that was not a transition was motion: its changes join the motion level. */
+  private absorb(t: NonNullable<SceneGate['transition']>): void {
+    for (const score of t.scores) this.history.push({ pts: t.start, score });
   }
 
   private heartbeat(pts: number, score: number): GateDecision | undefined {

@@ -17,7 +17,24 @@ export interface ScriptedScene {
   /** Seconds; the scene owns [start, end). A transition straddles the boundary. */
   start: number;
   end: number;
+  /** A camera that pans or zooms through the scene, and objects that sweep across it. */
+  camera?: CameraMove;
 }
+
+/**
+ * A steady camera move over a scene rendered larger than the frame: the view's centre (0..1 of
+ * the larger picture) and zoom (1: the widest view) go linearly from `from` to `to` over the
+ * scene; objects swing left and right by `sweep` (a share of the width) every `period` seconds.
+ */
+export interface CameraMove {
+  from: { x: number; y: number; zoom: number };
+  to: { x: number; y: number; zoom: number };
+  sweep: number;
+  period: number;
+}
+
+/** How much larger than the frame a scene with a camera move is rendered. */
+const CAMERA_MARGIN = 1.5;
 
 export interface Transition {
   kind: TransitionKind;
@@ -51,6 +68,8 @@ export interface VideoOptions {
   noise?: number;
   /** Relative weights of transition kinds. */
   transitions?: Partial<Record<TransitionKind, number>>;
+  /** Share of scenes (0..1) filmed by a panning or zooming camera, with objects sweeping across. */
+  camera?: number;
 }
 
 export const VIDEO_DEFAULTS = {
@@ -62,12 +81,14 @@ export const VIDEO_DEFAULTS = {
   maxScene: 7,
   noise: 3,
   transitions: { cut: 0.6, fade: 0.2, dissolve: 0.2 },
+  camera: 0,
 } as const;
 
 /** Draws a video script from a seed. The same seed and options always give the same video. */
 export function videoScript(seed: number, options: VideoOptions = {}): VideoScript {
   const o = { ...VIDEO_DEFAULTS, ...options, transitions: { ...VIDEO_DEFAULTS.transitions, ...options.transitions } };
   const rng = new Rng(seed);
+  const cameraRng = new Rng(seed ^ 0x63616d65);
   const scenes: ScriptedScene[] = [];
   const transitions: Transition[] = [];
   let t = 0;
@@ -78,7 +99,9 @@ export function videoScript(seed: number, options: VideoOptions = {}): VideoScri
     let length = rng.range(o.minScene, o.maxScene);
     // Do not leave a sliver of a scene at the end.
     if (o.duration - (t + length) < o.minScene) length = o.duration - t;
-    scenes.push({ scene, start: t, end: t + length });
+    // Camera moves come from their own generator, so that scripts without them stay as they were.
+    const camera = o.camera > 0 && cameraRng.chance(o.camera) ? cameraMove(cameraRng) : undefined;
+    scenes.push({ scene, start: t, end: t + length, ...(camera ? { camera } : {}) });
     t += length;
     if (t < o.duration - 1e-9) {
       const kind = rng.weighted<TransitionKind>(Object.entries(o.transitions) as [TransitionKind, number][]);
@@ -89,6 +112,55 @@ export function videoScript(seed: number, options: VideoOptions = {}): VideoScri
   return { seed, width: o.width, height: o.height, fps: o.fps, duration: o.duration, noise: o.noise, scenes, transitions };
 }
 
+function cameraMove(rng: Rng): CameraMove {
+  const kind = rng.pick(['pan', 'tilt', 'zoom', 'pan and zoom'] as const);
+  const zoomFrom = kind === 'zoom' || kind === 'pan and zoom' ? rng.range(1, 1.1) : 1;
+  const zoomTo = kind === 'zoom' || kind === 'pan and zoom' ? rng.range(1.4, 1.8) : 1;
+  const [z0, z1] = rng.chance(0.5) ? [zoomFrom, zoomTo] : [zoomTo, zoomFrom];
+  // The widest view covers 1/CAMERA_MARGIN of the picture; its centre stays inside it.
+  const room = (zoom: number) => 0.5 - 0.5 / (CAMERA_MARGIN * zoom);
+  const r = Math.min(room(z0), room(z1));
+  const along = (moves: boolean) => (moves ? rng.range(0.6, 1) * r : 0);
+  const dx = along(kind === 'pan' || kind === 'pan and zoom') * (rng.chance(0.5) ? 1 : -1);
+  const dy = along(kind === 'tilt') * (rng.chance(0.5) ? 1 : -1);
+  return {
+    from: { x: 0.5 - dx, y: 0.5 - dy, zoom: z0 },
+    to: { x: 0.5 + dx, y: 0.5 + dy, zoom: z1 },
+    sweep: rng.range(0.1, 0.25),
+    period: rng.range(2, 4),
+  };
+}
+
+/** The camera's view of a larger picture: bilinear samples of the window it frames. */
+function cameraView(big: Frame, cx: number, cy: number, zoom: number, width: number, height: number): Frame {
+  const out = new Uint8Array(width * height * 3);
+  const vw = 1 / (CAMERA_MARGIN * zoom);
+  const x0 = (cx - vw / 2) * big.width;
+  const y0 = (cy - vw / 2) * big.height;
+  const sx = (vw * big.width) / width;
+  const sy = (vw * big.height) / height;
+  const d = big.data;
+  for (let py = 0; py < height; py++) {
+    const by = Math.min(big.height - 1.001, Math.max(0, y0 + (py + 0.5) * sy - 0.5));
+    const iy = Math.floor(by);
+    const fy = by - iy;
+    for (let px = 0; px < width; px++) {
+      const bx = Math.min(big.width - 1.001, Math.max(0, x0 + (px + 0.5) * sx - 0.5));
+      const ix = Math.floor(bx);
+      const fx = bx - ix;
+      const a = (iy * big.width + ix) * 3;
+      const b = a + big.width * 3;
+      const o = (py * width + px) * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = d[a + c] + (d[a + 3 + c] - d[a + c]) * fx;
+        const bottom = d[b + c] + (d[b + 3 + c] - d[b + c]) * fx;
+        out[o + c] = Math.round(top + (bottom - top) * fy);
+      }
+    }
+  }
+  return { width, height, data: out };
+}
+
 export function frameCount(script: VideoScript): number {
   return Math.round(script.duration * script.fps);
 }
@@ -97,14 +169,21 @@ export function frameCount(script: VideoScript): number {
 export function* videoFrames(script: VideoScript): Generator<Frame> {
   const backgrounds = new Map<number, Frame>();
   const sceneFrame = (index: number, t: number): Frame => {
-    const { scene, start } = script.scenes[index];
+    const { scene, start, end, camera } = script.scenes[index];
+    const scale = camera ? CAMERA_MARGIN : 1;
     let bg = backgrounds.get(index);
     if (!bg) {
-      bg = renderBackground(scene.background, scene.textureSeed, script.width, script.height);
+      bg = renderBackground(scene.background, scene.textureSeed, Math.round(script.width * scale), Math.round(script.height * scale));
       backgrounds.set(index, bg);
       backgrounds.delete(index - 2);
     }
-    return renderOver(bg, advanceScene(scene, t - start));
+    const moved = advanceScene(scene, t - start);
+    if (!camera) return renderOver(bg, moved);
+    const swing = camera.sweep * Math.sin((2 * Math.PI * (t - start)) / camera.period);
+    const swept = { ...moved, objects: moved.objects.map((o, k) => ({ ...o, x: Math.min(0.95, Math.max(0.05, o.x + (k % 2 ? -swing : swing))) })) };
+    const p = Math.min(1, Math.max(0, (t - start) / Math.max(1e-9, end - start)));
+    const lerp = (a: number, b: number) => a + (b - a) * p;
+    return cameraView(renderOver(bg, swept), lerp(camera.from.x, camera.to.x), lerp(camera.from.y, camera.to.y), lerp(camera.from.zoom, camera.to.zoom), script.width, script.height);
   };
   const noise = new Rng(script.seed ^ 0x6e6f6973);
   const total = frameCount(script);
