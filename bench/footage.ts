@@ -14,16 +14,16 @@
  *  - joined by hard cuts, or by dissolves and fades through black or white (ffmpeg `xfade`);
  *  - and clips of one segment each (local motion, a hand, pans, zooms) where nothing is a cut.
  *
- * Media files are never part of the repository: `mediaDir` is where opencv-doc's data folder
- * was extracted (`.ci/run` puts its path in LIVECAP_REAL_MEDIA).
+ * Media files are never part of the repository: `mediaDir` is opencv-doc's data folder as
+ * scripts/fetch-real-media.sh unpacks it (see real-media.ts).
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
 import { Rng } from '../src/util/rng.js';
 import type { Transition, TransitionKind } from '../src/synth/video.js';
+import { opencvData, realMediaRoot, REAL_MEDIA_ENV } from './real-media.js';
 
-export const FOOTAGE_ENV = 'LIVECAP_REAL_MEDIA';
 const W = 320;
 const H = 240;
 const FPS = 25;
@@ -57,15 +57,14 @@ export interface FootageSet {
   clips: FootageClip[];
 }
 
-/** The media folder from LIVECAP_REAL_MEDIA, or undefined with the reason it cannot be used. */
+/** opencv-doc's data folder (real-media.ts), or undefined with the reason it cannot be used. */
 export async function footageDir(env: NodeJS.ProcessEnv = process.env): Promise<{ dir?: string; reason?: string }> {
-  const dir = env[FOOTAGE_ENV];
-  if (!dir) return { reason: `${FOOTAGE_ENV} is not set (.ci/run sets it to opencv-doc's examples/data folder)` };
+  const dir = opencvData(realMediaRoot(env));
   for (const f of ['vtest.avi', 'tree.avi', 'Megamind.avi', ...PHOTOS]) {
     try {
       await access(join(dir, f));
     } catch {
-      return { reason: `${FOOTAGE_ENV}=${dir} has no ${f} (expected opencv-doc's examples/data folder)` };
+      return { reason: `no ${f} in ${dir}: run scripts/fetch-real-media.sh (CI does), or set ${REAL_MEDIA_ENV} to where it unpacked them` };
     }
   }
   return { dir };

@@ -4,7 +4,7 @@
  * Synthetic sets (clips rendered with known cuts): hard cuts only; mixed (hard cuts, fades
  * through black, dissolves; objects drift, the camera is noisy); and a moving camera (pans,
  * tilts and zooms, objects sweeping across the frame, with cuts, fades and dissolves). With
- * LIVECAP_REAL_MEDIA set (see bench/footage.ts), three real sets too: hard cuts and gradual
+ * the sample footage fetched (scripts/fetch-real-media.sh, bench/real-media.ts), three real sets too: hard cuts and gradual
  * transitions between real videos, pans and zooms over photos, and real clips with motion but
  * no edit, where every mark is a false cut.
  *
@@ -158,8 +158,8 @@ async function gateCost(paths: readonly string[]): Promise<{ usPerFrame: number;
 const HELP = `usage: livecap bench scenes [--videos 6] [--duration SEC] [--out DIR]
 
   Scene-cut precision, recall and cost of livecap's gate against ffmpeg's scdet (best of a
-  threshold sweep), on synthetic clips with known cuts and, with LIVECAP_REAL_MEDIA set to
-  opencv-doc's examples/data folder, on real clips assembled with known edits.`;
+  threshold sweep), on synthetic clips with known cuts and, once scripts/fetch-real-media.sh has
+  fetched Debian's sample footage, on real clips assembled from it with known edits.`;
 
 export async function run(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;

@@ -1,7 +1,7 @@
 /**
  * Scene detection on real footage with known edits (bench/footage.ts): clips assembled from
- * the sample videos and photos in Debian's opencv-doc. Needs LIVECAP_REAL_MEDIA (set by
- * .ci/run); without it the test is skipped and says why.
+ * the sample videos and photos in Debian's opencv-doc, fetched by scripts/fetch-real-media.sh
+ * (CI runs it); without them the test is skipped and says why.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

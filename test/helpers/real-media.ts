@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/paths.js';
+import { opencvData, realMediaRoot, skimageData } from '../../bench/real-media.js';
 
 export interface RealMedia {
   /** Photographs of real things: people, animals, objects, buildings, landscapes, the sky. */
@@ -18,9 +18,9 @@ export interface RealMedia {
   animation: string;
 }
 
-const ROOT = process.env.LIVECAP_REAL_MEDIA ?? join(PROJECT_ROOT, 'data', 'cache', 'real-media');
-const OPENCV = join(ROOT, 'opencv-doc', 'usr', 'share', 'doc', 'opencv-doc', 'examples', 'data');
-const SKIMAGE = join(ROOT, 'python3-skimage', 'usr', 'lib', 'python3', 'dist-packages', 'skimage', 'data');
+const ROOT = realMediaRoot();
+const OPENCV = opencvData(ROOT);
+const SKIMAGE = skimageData(ROOT);
 
 // Photographs only: the packages also hold drawings, charts, logos, test patterns and scans.
 const OPENCV_PHOTOS = ['aero1.jpg', 'aero3.jpg', 'aloeL.jpg', 'apple.jpg', 'baboon.jpg', 'basketball1.png', 'board.jpg', 'box_in_scene.png', 'building.jpg', 'butterfly.jpg', 'fruits.jpg', 'graf1.png', 'HappyFish.jpg', 'home.jpg', 'left01.jpg', 'leuvenA.jpg', 'licenseplate_motion.jpg', 'messi5.jpg', 'orange.jpg', 'rubberwhale1.png', 'smarties.png', 'squirrel_cls.jpg', 'stuff.jpg'];
