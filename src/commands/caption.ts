@@ -20,7 +20,8 @@ const HELP = `usage: livecap caption [--model SPEC] [--task TASK] [--dtype auto|
 
   A model with a domain detector (the embedded one has) also tells when a picture lies beyond
   what it was trained on: such captions end with "[out of domain]" (--json: "outOfDomain": true,
-  and "domainScore", the distance over the threshold), and their words mean nothing.`;
+  "domainScore", how far beyond its threshold, and "domainCheck": features, stretched (seen at
+  full contrast) or flat), and their words mean nothing.`;
 
 export async function captionCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
@@ -40,7 +41,7 @@ export async function captionCommand(args: string[]): Promise<number> {
       try {
         const caption = await captioner.caption(await readImage(path), { beamWidth, prompt: task });
         if (values.json) {
-          console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)), outOfDomain: caption.outOfDomain, domainScore: caption.domainScore }));
+          console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)), outOfDomain: caption.outOfDomain, domainScore: caption.domainScore, domainCheck: caption.domainCheck }));
         } else {
           const text = caption.outOfDomain ? `${caption.text} [out of domain]` : caption.text;
           console.log(positionals.length === 1 ? text : `${path}\t${text}`);

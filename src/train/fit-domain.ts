@@ -165,7 +165,10 @@ export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
       d.calibrate(held.map((r) => d.distance(r)), o.quantile);
       return d;
     };
-    const model = new DomainModel(detector(fit.plain, heldout.plain), detector(fit.stretched, heldout.stretched), FLAT_MARGIN * Math.min(...fit.contrast));
+    // Flat is judged against the pictures the model learnt from, not the video frames, which pass
+    // through fades to black.
+    const rendered = o.pictures + Math.round(o.pictures / 2);
+    const model = new DomainModel(detector(fit.plain, heldout.plain), detector(fit.stretched, heldout.stretched), FLAT_MARGIN * Math.min(...fit.contrast.slice(0, rendered)));
     const measure = (name: string, looks: Looks): DomainSetReport => {
       const flagged = looks.plain.filter((row, i) => model.judge(model.features.distance(row), model.stretched.distance(looks.stretched[i]!), looks.contrast[i]!).outOfDomain).length;
       const pictures = looks.plain.length;
