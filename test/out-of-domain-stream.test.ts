@@ -96,7 +96,7 @@ test('the viewer says the scene is not recognised, names the captioner, shows th
     await page.goto(`${server.url}/?stream=lawn`);
     await page.waitForSelector('#current.unrecognised', { timeout: 30_000 });
     const current = (await page.textContent('#current'))!;
-    assert.equal(current, 'Scene not recognised: the captioner embedded was not trained on pictures like this, so it has no caption for it.');
+    assert.equal(current, 'Scene not recognised: the captioner “embedded” was not trained on pictures like this, so it has no caption for it.');
     const shown = captions('lawn').filter((c) => c.outOfDomain).map((c) => c.text);
     assert.ok(!shown.some((t) => current.includes(t)), 'the confident sentence is not shown');
     assert.equal(await page.getAttribute('#current', 'aria-live'), 'polite');

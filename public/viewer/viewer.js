@@ -62,7 +62,7 @@ function showCaption(c, { live }) {
 }
 
 function notRecognised() {
-  return `Scene not recognised: the captioner${captionerName ? ` ${captionerName}` : ''} was not trained on pictures like this, so it has no caption for it.`;
+  return `Scene not recognised: the captioner${captionerName ? ` “${captionerName}”` : ''} was not trained on pictures like this, so it has no caption for it.`;
 }
 
 function setNote(note) {

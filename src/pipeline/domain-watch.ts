@@ -16,7 +16,8 @@ export interface DomainWatchOptions {
   leaveShare: number;
 }
 
-export const DOMAIN_WATCH_DEFAULTS: DomainWatchOptions = { window: 10, minSeen: 5, enterShare: 0.5, leaveShare: 0.2 };
+// Three keyframes at least: on a still camera with 30 s heartbeats the note comes in about a minute.
+export const DOMAIN_WATCH_DEFAULTS: DomainWatchOptions = { window: 10, minSeen: 3, enterShare: 0.5, leaveShare: 0.2 };
 
 export type DomainChange = { entered: true; outOfDomain: number; seen: number } | { entered: false; outOfDomain: number; seen: number };
 
