@@ -13,6 +13,13 @@
  *   }
  *
  * Only the three paths are required; the rest has the defaults below.
+ *
+ * `decoder.kind` says what the decoder file is:
+ *  - "layers" (the default): a TensorFlow.js layers model over a pooled feature vector and the
+ *    words, as Keras "merge" and "inject" captioners are; `decoder.model` is its model.json;
+ *  - "attention": livecap's attention decoder over the backbone's spatial feature map (see
+ *    attention.ts); `decoder.model` is its attention.json, e.g.
+ *      "decoder": { "kind": "attention", "model": "decoder/attention.json", "maxLength": 21 }
  */
 import { readJsonFile } from '../../util/json-file.js';
 import { join } from 'node:path';
@@ -33,6 +40,8 @@ const PIXEL_SCALES: readonly PixelScale[] = ['0..1', '-1..1', 'caffe', 'torch'];
 export interface CaptionerManifest {
   backbone: { model: string; pixelScale: PixelScale };
   decoder: {
+    /** "layers" (a layers model, the default) or "attention" (attention.ts). */
+    kind: DecoderKind;
     model: string;
     /** Where padding goes in a fixed-length word input: Keras' pad_sequences default is "pre". */
     padding: 'pre' | 'post';
@@ -43,6 +52,9 @@ export interface CaptionerManifest {
   tokens: TokenNames;
   search: { beamWidth: number; lengthPenalty: number; maxLength?: number };
 }
+
+export type DecoderKind = 'layers' | 'attention';
+const DECODER_KINDS: readonly DecoderKind[] = ['layers', 'attention'];
 
 export const MANIFEST_DEFAULTS = {
   pixelScale: '0..1' as PixelScale,
@@ -65,6 +77,8 @@ export function parseManifest(json: unknown, file: string): CaptionerManifest {
   const search = obj.search ?? {};
   const pixelScale = backbone.pixelScale ?? MANIFEST_DEFAULTS.pixelScale;
   if (!PIXEL_SCALES.includes(pixelScale)) errors.push(`backbone.pixelScale must be one of ${PIXEL_SCALES.join(', ')}, got ${JSON.stringify(pixelScale)}`);
+  const kind = decoder.kind ?? 'layers';
+  if (!DECODER_KINDS.includes(kind)) errors.push(`decoder.kind must be one of ${DECODER_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   const padding = decoder.padding ?? MANIFEST_DEFAULTS.padding;
   if (padding !== 'pre' && padding !== 'post') errors.push(`decoder.padding must be "pre" or "post", got ${JSON.stringify(padding)}`);
   const positiveInt = (v: unknown, name: string) => {
@@ -77,7 +91,7 @@ export function parseManifest(json: unknown, file: string): CaptionerManifest {
   const tokens = { ...DEFAULT_TOKENS, ...(obj.tokens ?? {}) };
   const manifest: CaptionerManifest = {
     backbone: { model: str(backbone.model, 'backbone.model'), pixelScale },
-    decoder: { model: str(decoder.model, 'decoder.model'), padding, maxLength: decoder.maxLength },
+    decoder: { kind, model: str(decoder.model, 'decoder.model'), padding, maxLength: decoder.maxLength },
     vocabulary: str(obj.vocabulary, 'vocabulary'),
     tokens,
     search: {
