@@ -4,8 +4,10 @@
  * also checks the content words: for single-object scenes, whether the caption names exactly
  * the object's colour and shape; and for every scene kind (single, pair, triple, group), whether
  * the caption names exactly the scene's objects: the same (colour, shape) pairs, as many times.
+ * For a model with an attention decoder it draws where the decoder looked for each word of a
+ * few frames (one of each scene kind where it can) into MODEL_DIR/attention.png.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tf } from '../models/tfjs/runtime.js';
@@ -14,6 +16,7 @@ import { readImage } from '../media/image.js';
 import { contentWords, namesExactObjects } from '../synth/grammar.js';
 import type { Scene } from '../synth/world.js';
 import { Progress } from '../util/progress.js';
+import { attentionHeatmaps } from '../plot/attention-map.js';
 import { readCaptionDataset, type Split } from './caption-dataset.js';
 import { corpusBleu, ciderD } from './metrics.js';
 
@@ -23,7 +26,12 @@ export interface EvalOptions {
   split: Split | 'all';
   beamWidth?: number;
   limit?: number;
+  /** Where attention heatmaps go for an attention decoder (default MODEL_DIR/attention.png; null: none). */
+  heatmaps?: string | null;
 }
+
+/** Frames drawn in the attention heatmaps. */
+export const HEATMAP_FRAMES = 4;
 
 export interface EvalReport {
   images: number;
@@ -40,6 +48,8 @@ export interface EvalReport {
    */
   objects?: { kinds: Record<string, Accuracy>; overall: Accuracy };
   msPerImage: number;
+  /** The attention heatmaps written, if any. */
+  heatmaps?: string;
   samples: { image: string; caption: string; reference: string }[];
 }
 
@@ -114,6 +124,21 @@ export async function evaluateCaptioner(tf: Tf, options: EvalOptions): Promise<E
       return scene ? [{ scene, caption: candidates[i] }] : [];
     });
     const objects = known.length ? objectAccuracy(known) : undefined;
+    let heatmaps: string | undefined;
+    if (captioner.attention && options.heatmaps !== null) {
+      heatmaps = options.heatmaps ?? join(options.modelDir, 'attention.png');
+      // One frame of each scene kind first (pairs and triples are where attention matters), then any.
+      const chosen: typeof images = [];
+      for (const kind of ['pair', 'triple', 'single', 'group']) {
+        const img = images.find((i) => scenes.get(i.name)?.kind === kind);
+        if (img) chosen.push(img);
+      }
+      for (const img of images) if (chosen.length < HEATMAP_FRAMES && !chosen.includes(img)) chosen.push(img);
+      const frames = await Promise.all(chosen.slice(0, HEATMAP_FRAMES).map((i) => readImage(join(dataset.imagesDir, i.name))));
+      const attended = await captioner.captionWithAttention(frames, { beamWidth });
+      const rows = attended.map((a, k) => ({ frame: frames[k], words: a.alphas.length > a.words.length ? [...a.words, '(end)'] : a.words, alphas: a.alphas, grid: a.grid }));
+      await writeFile(heatmaps, attentionHeatmaps(rows));
+    }
     return {
       images: images.length,
       split: options.split,
@@ -124,6 +149,7 @@ export async function evaluateCaptioner(tf: Tf, options: EvalOptions): Promise<E
       content,
       objects,
       msPerImage: ms / images.length,
+      heatmaps,
       samples: images.slice(0, 8).map((img, i) => ({ image: img.name, caption: candidates[i], reference: img.captions[0] })),
     };
   } finally {
@@ -145,6 +171,7 @@ export function formatReport(r: EvalReport): string {
     lines.push(row('overall', r.objects.overall));
   }
   lines.push(`${r.msPerImage.toFixed(1)} ms per image (decoding, in-process)`);
+  if (r.heatmaps) lines.push(`attention heatmaps: ${r.heatmaps}`);
   for (const s of r.samples) lines.push(`  ${s.image}: ${s.caption}   [ref: ${s.reference}]`);
   return lines.join('\n');
 }
