@@ -114,3 +114,16 @@ test('fine-tuning trains the backbone and the attention decoder together', async
   assert.ok(change(snap(after.attention!.trainableVariables()), decoderBefore) > 0);
   after.dispose();
 });
+
+test('loading says when an attention decoder does not fit its backbone or the manifest names an unknown kind', async () => {
+  const { AttentionDecoder } = await import('../src/models/captioner/attention.js');
+  const { parseManifest } = await import('../src/models/captioner/model-dir.js');
+  const bad = join(root, 'bad');
+  await cp(options.outDir, bad, { recursive: true });
+  const vocab = JSON.parse(await readFile(join(bad, 'vocab.json'), 'utf8')) as unknown[];
+  const other = AttentionDecoder.create(tf, { grid: [3, 4, 64], vocabularySize: vocab.length, embedding: 4, units: 4, attention: 4, dropout: 0 });
+  await other.save(join(bad, 'decoder'));
+  other.dispose();
+  await assert.rejects(CnnLstmCaptioner.load(tf, bad), /attends over a 3×4×64 feature map but the backbone .* gives 5×6×64/);
+  assert.throws(() => parseManifest({ backbone: { model: 'b' }, decoder: { kind: 'transformer', model: 'd' }, vocabulary: 'v' }, 'x.json'), /decoder.kind must be one of layers, attention, got "transformer"/);
+});
