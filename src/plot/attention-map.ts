@@ -51,7 +51,7 @@ export function upsampleAttention(alpha: Float32Array, grid: readonly [number, n
 }
 
 /** Renders the rows into one PNG. */
-export function attentionHeatmaps(rows: readonly AttendedFrame[], title = 'where the decoder looked for each word (bright: attended; each map scaled to its peak)'): Buffer {
+export function attentionHeatmaps(rows: readonly AttendedFrame[], title = 'where the decoder looked for each word (bright: attended, each map scaled to its peak)'): Buffer {
   const cols = Math.max(1, ...rows.map((r) => Math.min(MAX_TILES, r.words.length) + 1));
   const width = GAP + cols * (TILE_W + GAP);
   const header = LABEL + GAP;
