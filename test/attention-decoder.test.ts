@@ -42,7 +42,9 @@ const sig = (x: number) => 1 / (1 + Math.exp(-x));
 test('one attention step matches the equations computed by hand in float64', () => {
   const w = values(SPEC);
   const dec = AttentionDecoder.fromValues(tf, SPEC, w);
-  const cellsIn = [[0.5, -1.0], [1.5, 0.25]]; // two cells, two channels
+  const raw = [[0.5, -1.0], [1.5, 0.25]]; // two cells, two channels, as the backbone gives them
+  // Each cell gets its learned position added.
+  const cellsIn = raw.map((cell, l) => cell.map((v, ch) => v + rows(w.get('position')!)[l][ch]));
   const word = 2;
   const h0 = [0.3, -0.6];
   const c0 = [-0.2, 0.4];
@@ -75,7 +77,7 @@ test('one attention step matches the equations computed by hand in float64', () 
   const logProbs = logits.map((l) => l - lse);
 
   const r = tf.tidy(() => {
-    const cells = tf.tensor3d([cellsIn], [1, 2, 2]);
+    const cells = dec.cellsOf(tf.tensor2d([raw.flat()]));
     const s = dec.step(cells, dec.projectCells(cells), tf.tensor1d([word], 'int32') as Tensor1D, tf.tensor2d([h0]) as Tensor2D, tf.tensor2d([c0]) as Tensor2D);
     return [s.alpha, s.h, s.c, s.logProbs].map(vec);
   });
@@ -89,15 +91,14 @@ test('one attention step matches the equations computed by hand in float64', () 
   tf.dispose([...w.values()]);
 });
 
-test('the initial state is tanh of the mean cell through its dense layers', () => {
+test('the initial state is tanh of the whole flattened map through its dense layers', () => {
   const w = values(SPEC);
   const dec = AttentionDecoder.fromValues(tf, SPEC, w);
   const [h, c] = tf.tidy(() => {
-    const s = dec.initialState(tf.tensor3d([[[1, 2], [3, -2]]]));
+ const s = dec.initialState(tf.tensor2d([[1, 2, 3, -2]]));
     return [vec(s.h), vec(s.c)];
   });
-  const mean = [2, 0];
-  const want = (n: string) => dense(mean, rows(w.get(`${n}/kernel`)!), vec(w.get(`${n}/bias`)!)).map(Math.tanh);
+  const want = (n: string) => dense([1, 2, 3, -2], rows(w.get(`${n}/kernel`)!), vec(w.get(`${n}/bias`)!)).map(Math.tanh);
   want('init_h').forEach((v, i) => assert.ok(Math.abs(v - h[i]) < 1e-6));
   want('init_c').forEach((v, i) => assert.ok(Math.abs(v - c[i]) < 1e-6));
   dec.dispose();
@@ -120,7 +121,7 @@ test('the teacher-forcing loss is the mean of the step-by-step negative log-like
     const proj = dec.projectCells(cells);
     let total = 0;
     for (const [seq, target] of [[caption.slice(0, -1), caption.slice(1)], [[1, 5], [5, 2]]]) {
-      let { h, c } = dec.initialState(cells);
+      let { h, c } = dec.initialState(tf.tensor2d([feats]));
       seq.forEach((wd, t) => {
         const s = dec.step(cells, proj, tf.tensor1d([wd], 'int32') as Tensor1D, h, c);
         total -= s.logProbs.dataSync()[target[t]];
@@ -166,7 +167,7 @@ test('loading refuses weights of the wrong shape, naming the file and the weight
     const json = JSON.parse(await readFile(join(dir, ATTENTION_FILE), 'utf8'));
     json.spec.units = 3;
     await writeFile(join(dir, ATTENTION_FILE), JSON.stringify(json));
-    await assert.rejects(AttentionDecoder.load(tf, join(dir, ATTENTION_FILE)), (err: Error) => err.message.includes(ATTENTION_FILE) && /init_h\/kernel is \[2, 2\], the spec needs \[2, 3\]/.test(err.message));
+    await assert.rejects(AttentionDecoder.load(tf, join(dir, ATTENTION_FILE)), (err: Error) => err.message.includes(ATTENTION_FILE) && /init_h\/kernel is \[4, 2\], the spec needs \[4, 3\]/.test(err.message));
   } finally {
     dec.dispose();
     await rm(dir, { recursive: true, force: true });

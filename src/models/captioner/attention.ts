@@ -5,6 +5,8 @@
  * the softmax of the scores weights the cells into a context vector, a sigmoid gate of the
  * state scales it, and the context goes into the LSTM with the previous word's embedding:
  *
+ *   a_l   = cell_l + p_l                                      a learned position per cell, so
+ *                                                            the context says where, not only what
  *   e_t   = embedding[word_t]                                 [E]
  *   s_tl  = v · tanh(W_f a_l + W_h h_{t-1} + b_a)              one score per cell l
  *   α_t   = softmax_l(s_t)                                     where the model looks
@@ -13,7 +15,8 @@
  *   c_t = σ(f) c_{t-1} + σ(i) tanh(g);  h_t = σ(o) tanh(c_t)
  *   y_t   = softmax(W_y relu(W_o [h_t, z_t, e_t] + b_o) + b_y)   the next word
  *
- * with h_0, c_0 = tanh(W a̅ + b) from the mean cell a̅. tfjs layers has no attention LSTM, so
+ * with h_0, c_0 = tanh(W [cell_1 … cell_L] + b) from the whole map flattened, so the first
+ * state already knows the picture as the merge decoder's feature vector does. tfjs layers has no attention LSTM, so
  * the weights are plain variables and a step is plain tf ops: training unrolls the steps over
  * the caption (teacher forcing, masked), inference runs one step per word for all beams at
  * once, keeping each prefix's LSTM state so a beam step costs one step.
@@ -46,7 +49,8 @@ export interface AttentionSpec {
  * weights.bin is the weights' float32 values in that order, little-endian (as tfjs writes
  * layers models' shards). Names and shapes, with C channels, U units, A attention, E embedding,
  * V vocabulary:
- *   embedding [V, E]; init_h/kernel [C, U], init_h/bias [U]; init_c/kernel [C, U], init_c/bias [U];
+ *   embedding [V, E]; position [L, C] (L = H·W cells, row-major);
+ *   init_h/kernel [L·C, U], init_h/bias [U]; init_c/kernel [L·C, U], init_c/bias [U];
  *   attention/features [C, A], attention/hidden [U, A], attention/bias [A], attention/score [A, 1];
  *   gate/kernel [U, C], gate/bias [C]; lstm/kernel [E + C, 4U], lstm/recurrent [U, 4U], lstm/bias [4U];
  *   output/kernel [U + C + E, U], output/bias [U]; next_word/kernel [U, V], next_word/bias [V].
@@ -56,12 +60,14 @@ export const ATTENTION_FILE = 'attention.json';
 
 function weightShapes(s: AttentionSpec): [string, number[]][] {
   const C = s.grid[2];
+  const L = s.grid[0] * s.grid[1];
   const { units: U, attention: A, embedding: E, vocabularySize: V } = s;
   return [
     ['embedding', [V, E]],
-    ['init_h/kernel', [C, U]],
+    ['position', [L, C]],
+    ['init_h/kernel', [L * C, U]],
     ['init_h/bias', [U]],
-    ['init_c/kernel', [C, U]],
+    ['init_c/kernel', [L * C, U]],
     ['init_c/bias', [U]],
     ['attention/features', [C, A]],
     ['attention/hidden', [U, A]],
@@ -130,7 +136,7 @@ export class AttentionDecoder {
           return tf.concat([tf.zeros([u]), tf.ones([u]), tf.zeros([2 * u])]);
         }
         if (shape.length === 1) return tf.zeros(shape);
-        if (name === 'embedding') return tf.randomUniform(shape, -0.05, 0.05, 'float32', seed * 1000 + n);
+        if (name === 'embedding' || name === 'position') return tf.randomUniform(shape, -0.05, 0.05, 'float32', seed * 1000 + n);
         const limit = Math.sqrt(6 / (shape[0] + shape[1]));
         return tf.randomUniform(shape, -limit, limit, 'float32', seed * 1000 + n);
       });
@@ -221,9 +227,9 @@ export class AttentionDecoder {
     return this.weights.get(name)!;
   }
 
-  /** Flattened features [B, H·W·C] → cells [B, H·W, C]. */
+  /** Flattened features [B, H·W·C] → cells with their positions added [B, H·W, C]. */
   cellsOf(features: Tensor2D): Tensor3D {
-    return features.reshape([features.shape[0], this.cells, this.channels]);
+    return this.tf.add(features.reshape([features.shape[0], this.cells, this.channels]), this.w('position')) as Tensor3D;
   }
 
   /** The cells' side of the attention scores, computed once per image: [B, L, A]. */
@@ -233,13 +239,12 @@ export class AttentionDecoder {
     return tf.add(tf.matMul(cells.reshape([b * l, c]), this.w('attention/features') as Tensor2D), this.w('attention/bias')).reshape([b, l, this.spec.attention]);
   }
 
-  /** The LSTM's first state from the mean cell. */
-  initialState(cells: Tensor3D): { h: Tensor2D; c: Tensor2D } {
+  /** The LSTM's first state from the flattened features [B, H·W·C] (positions not added). */
+  initialState(features: Tensor2D): { h: Tensor2D; c: Tensor2D } {
     const tf = this.tf;
-    const mean = tf.mean(cells, 1) as Tensor2D;
     return {
-      h: tf.tanh(tf.add(tf.matMul(mean, this.w('init_h/kernel') as Tensor2D), this.w('init_h/bias'))),
-      c: tf.tanh(tf.add(tf.matMul(mean, this.w('init_c/kernel') as Tensor2D), this.w('init_c/bias'))),
+      h: tf.tanh(tf.add(tf.matMul(features, this.w('init_h/kernel') as Tensor2D), this.w('init_h/bias'))),
+      c: tf.tanh(tf.add(tf.matMul(features, this.w('init_c/kernel') as Tensor2D), this.w('init_c/bias'))),
     };
   }
 
@@ -286,7 +291,7 @@ export class AttentionDecoder {
     const tf = this.tf;
     const cells = this.cellsOf(features);
     const projected = this.projectCells(cells);
-    let { h, c } = this.initialState(cells);
+    let { h, c } = this.initialState(features);
     const T = words.shape[1];
     const B = words.shape[0];
     const V = this.spec.vocabularySize;
@@ -324,7 +329,7 @@ export class AttentionDecoder {
     // After consuming a prefix: its LSTM state and the attention that chose the word after it.
     const states = new Map<string, { h: Float32Array; c: Float32Array; alpha?: Float32Array }>();
     try {
-      const init = tf.tidy(() => this.initialState(cells));
+      const init = tf.tidy(() => this.initialState(features));
       states.set('', { h: (await init.h.data()) as Float32Array, c: (await init.c.data()) as Float32Array });
       tf.dispose([init.h, init.c]);
       const run = async (prefixes: readonly number[][]): Promise<Float32Array[]> => {
