@@ -159,7 +159,11 @@ export class AttentionDecoder {
       else if (t.shape.join(',') !== shape.join(',')) problems.push(`weight ${name} is [${t.shape.join(', ')}], the spec needs [${shape.join(', ')}]`);
     }
     if (problems.length) throw new Error(`${where}: ${problems.join('; ')}`);
-    for (const [name] of weightShapes(spec)) weights.set(name, tf.variable(values.get(name)!.clone().asType('float32'), true, `attention_decoder_${id}/${name}`));
+    for (const [name] of weightShapes(spec)) {
+      const value = tf.cast(values.get(name)!, 'float32');
+      weights.set(name, tf.variable(value, true, `attention_decoder_${id}/${name}`));
+      value.dispose();
+    }
     return new AttentionDecoder(tf, spec, weights);
   }
 
