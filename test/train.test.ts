@@ -60,14 +60,14 @@ test('fine-tuning trains backbone and decoder together, changes both, and resume
   const before = await CnnLstmCaptioner.load(tf, options.outDir);
   const snapshot = (m: { getWeights(): { dataSync(): ArrayLike<number> }[] }) => m.getWeights().map((t) => Array.from(t.dataSync()));
   const backboneBefore = snapshot(before.backbone);
-  const decoderBefore = snapshot(before.decoder);
+  const decoderBefore = snapshot(before.decoder!);
   before.dispose();
   const result = await trainCaptioner(tf, { ...options, epochs: 2, finetuneEpochs: 1 });
   assert.equal(result.history.finetune?.length, 1);
   const after = await CnnLstmCaptioner.load(tf, options.outDir);
   const maxChange = (a: number[][], b: number[][]) => Math.max(...a.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - b[i][j])))));
   const backboneChange = maxChange(snapshot(after.backbone), backboneBefore);
-  const decoderChange = maxChange(snapshot(after.decoder), decoderBefore);
+  const decoderChange = maxChange(snapshot(after.decoder!), decoderBefore);
   assert.ok(backboneChange > 0 && decoderChange > 0, `backbone changed by ${backboneChange}, decoder by ${decoderChange}`);
   const tuned = await after.captionAll(await someImages(3), { beamWidth: 1 });
   after.dispose();
@@ -88,7 +88,7 @@ test('save → load of a trained model gives the same captions, in process and i
   const before = await a.captionAll(images, { beamWidth: 3 });
   const copy = join(root, 'copy');
   await a.backbone.save(fileSaveHandler(tf, join(copy, 'backbone')));
-  await a.decoder.save(fileSaveHandler(tf, join(copy, 'decoder')));
+  await a.decoder!.save(fileSaveHandler(tf, join(copy, 'decoder')));
   a.dispose();
   await cp(join(options.outDir, 'vocab.json'), join(copy, 'vocab.json'));
   await writeFile(join(copy, 'captioner.json'), await readFile(join(options.outDir, 'captioner.json')));

@@ -7,7 +7,8 @@ const HELP = `usage: livecap finetune --model MODEL_DIR --dataset DIR --epochs N
 
   Trains the backbone and the decoder of MODEL_DIR together on the captions of DIR (Flickr8k
   layout), in place. Resumable from MODEL_DIR/checkpoint/finetune-DATASET; raising --epochs
-  continues. Fine-tuning on another dataset afterwards is a further stage.`;
+  continues. Fine-tuning on another dataset afterwards is a further stage. Either decoder kind
+  fine-tunes (the manifest's decoder.kind: a layers decoder, or an attention decoder).`;
 
 export async function finetuneCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;

@@ -20,6 +20,10 @@ const HELP = `usage: livecap train --dataset DIR --out MODEL_DIR [options]
   --learning-rate X      Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
   --units N              LSTM and dense width (default ${TRAIN_DEFAULTS.units})
   --embedding N          word embedding size (default ${TRAIN_DEFAULTS.embedding})
+  --decoder KIND         layers: an LSTM over the pooled feature vector (default); attention: an
+                         LSTM with soft attention over the backbone's spatial feature map
+  --attention N          attention width of the attention decoder (default ${TRAIN_DEFAULTS.attention})
+  --attention-penalty X  doubly stochastic attention penalty (default ${TRAIN_DEFAULTS.attentionPenalty}: off)
   --min-word-count N     drop rarer words from the vocabulary (default ${TRAIN_DEFAULTS.minWordCount})
   --limit N              use at most N training images
   --seed S               shuffling seed (default ${TRAIN_DEFAULTS.seed})`;
@@ -39,12 +43,17 @@ export async function trainCommand(args: string[]): Promise<number> {
     'learning-rate': { type: 'string' },
     units: { type: 'string' },
     embedding: { type: 'string' },
+    decoder: { type: 'string' },
+    attention: { type: 'string' },
+    'attention-penalty': { type: 'string' },
     'min-word-count': { type: 'string' },
     limit: { type: 'string' },
     seed: { type: 'string' },
   });
   const scale = values['pixel-scale'];
   if (scale !== undefined && !['0..1', '-1..1', 'caffe', 'torch'].includes(scale)) throw new UsageError(`--pixel-scale must be 0..1, -1..1, caffe or torch, got '${scale}'`);
+  const decoder = values.decoder ?? TRAIN_DEFAULTS.decoder;
+  if (decoder !== 'layers' && decoder !== 'attention') throw new UsageError(`--decoder must be layers or attention, got '${decoder}'`);
   const { tf } = await loadTf();
   const result = await trainCaptioner(tf, {
     datasetDir: requiredFlag('dataset', values.dataset),
@@ -59,6 +68,9 @@ export async function trainCommand(args: string[]): Promise<number> {
     learningRate: numberFlag('learning-rate', values['learning-rate'], TRAIN_DEFAULTS.learningRate),
     units: intFlag('units', values.units, TRAIN_DEFAULTS.units),
     embedding: intFlag('embedding', values.embedding, TRAIN_DEFAULTS.embedding),
+    decoder,
+    attention: intFlag('attention', values.attention, TRAIN_DEFAULTS.attention),
+    attentionPenalty: numberFlag('attention-penalty', values['attention-penalty'], TRAIN_DEFAULTS.attentionPenalty),
     minWordCount: intFlag('min-word-count', values['min-word-count'], TRAIN_DEFAULTS.minWordCount),
     limit: values.limit === undefined ? undefined : intFlag('limit', values.limit),
     seed: intFlag('seed', values.seed, TRAIN_DEFAULTS.seed),

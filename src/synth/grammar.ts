@@ -139,3 +139,72 @@ export function contentWords(caption: string): { colours: Colour[]; shapes: Shap
   }
   return { colours, shapes };
 }
+
+/** An object a caption names: its colour, its shape (null when the caption names none) and how many. */
+export interface NamedObjects {
+  colour: Colour | null;
+  shape: Shape | null;
+  count: number;
+}
+
+const COUNT_WORDS: ReadonlyMap<string, number> = new Map([['one', 1], ['two', 2], ['three', 3], ['a', 1]]);
+const SIZE_WORD_SET: ReadonlySet<string> = new Set(Object.values(SIZE_WORDS).flat());
+
+/**
+ * The objects a caption names, read with the grammar's own words: "a (size) COLOUR SHAPE" is
+ * one object, "two|three (size) COLOUR SHAPES", "a pair of …" and "a row of three …" are
+ * several of one kind. A colour with no shape after it, or a shape with no colour before it,
+ * is kept with the missing part null, so a half-named object never passes for a right one.
+ *
+ *   captionObjects('two red circles and a blue star')
+ *   // [{colour: 'red', shape: 'circle', count: 2}, {colour: 'blue', shape: 'star', count: 1}]
+ */
+export function captionObjects(caption: string): NamedObjects[] {
+  const words = caption.toLowerCase().split(/[^a-z]+/).filter(Boolean);
+  const out: NamedObjects[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const colour = (COLOUR_WORDS as readonly string[]).includes(words[i]) ? (words[i] as Colour) : null;
+    const shapeHere = SHAPE_WORDS.get(words[i]);
+    if (!colour && !shapeHere) continue;
+    if (!colour) {
+      out.push({ colour: null, shape: shapeHere!, count: 1 });
+      continue;
+    }
+    const shapeWord = words[i + 1];
+    const shape = shapeWord === undefined ? undefined : SHAPE_WORDS.get(shapeWord);
+    if (!shape) {
+      out.push({ colour, shape: null, count: 1 });
+      continue;
+    }
+    i++;
+    let count = 1;
+    if (shapeWord !== shape) {
+      // A plural: its count is the number word before the colour, past any size word.
+      let j = i - 2;
+      while (j >= 0 && SIZE_WORD_SET.has(words[j])) j--;
+      if (words[j] === 'of' && words[j - 1] === 'pair') count = 2;
+      else count = COUNT_WORDS.get(words[j]) ?? 0;
+      if (count === 1) count = 0; // "one red circles" names no right count
+    }
+    out.push({ colour, shape, count });
+  }
+  return out;
+}
+
+/**
+ * Whether a caption names exactly the scene's objects: the same (colour, shape) pairs with the
+ * same multiplicities, nothing missing, nothing extra, nothing half-named.
+ */
+export function namesExactObjects(scene: Scene, caption: string): boolean {
+  const key = (colour: string | null, shape: string | null) => `${colour} ${shape}`;
+  const want = new Map<string, number>();
+  for (const o of scene.objects) want.set(key(o.colour, o.shape), (want.get(key(o.colour, o.shape)) ?? 0) + 1);
+  const got = new Map<string, number>();
+  for (const o of captionObjects(caption)) {
+    if (o.colour === null || o.shape === null || o.count < 1) return false;
+    got.set(key(o.colour, o.shape), (got.get(key(o.colour, o.shape)) ?? 0) + o.count);
+  }
+  if (got.size !== want.size) return false;
+  for (const [k, n] of want) if (got.get(k) !== n) return false;
+  return true;
+}

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import type { Tf } from '../models/tfjs/runtime.js';
 import { fileSaveHandler, readModelArtifacts } from '../models/tfjs/file-io.js';
+import { AttentionDecoder, ATTENTION_FILE } from '../models/captioner/attention.js';
 
 /** Saves the optimizer's slots (Adam moments, iteration count) as a weights file. */
 export async function saveOptimizer(tf: Tf, optimizer: Optimizer, dir: string): Promise<void> {
@@ -50,4 +51,42 @@ export async function restoreTrainingState(tf: Tf, model: LayersModel, optimizer
 
 export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, 'model.json')) && existsSync(join(dir, 'optimizer.json'));
+}
+
+/**
+ * Checkpoint of training with an attention decoder: its weights under DIR/attention/, the
+ * backbone being fine-tuned with it (if any) as DIR/model.json, and the optimizer; replaced
+ * atomically like saveTrainingState.
+ */
+export async function saveAttentionState(tf: Tf, decoder: AttentionDecoder, backbone: LayersModel | undefined, optimizer: Optimizer, dir: string): Promise<void> {
+  const { rm } = await import('node:fs/promises');
+  const tmp = `${dir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  if (backbone) await backbone.save(fileSaveHandler(tf, tmp));
+  await decoder.save(join(tmp, 'attention'));
+  await saveOptimizer(tf, optimizer, tmp);
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
+export async function restoreAttentionState(tf: Tf, decoder: AttentionDecoder, backbone: LayersModel | undefined, optimizer: Optimizer, dir: string): Promise<void> {
+  if (backbone) {
+    const artifacts = await readModelArtifacts(join(dir, 'model.json'));
+    const map = tf.io.decodeWeights(artifacts.weightData as ArrayBuffer, artifacts.weightSpecs!);
+    const values = artifacts.weightSpecs!.map((s) => map[s.name]);
+    if (values.length !== backbone.weights.length) throw new Error(`${dir}: checkpoint holds ${values.length} backbone weights, the backbone has ${backbone.weights.length}`);
+    backbone.setWeights(values);
+    tf.dispose(values);
+  }
+  const saved = await AttentionDecoder.load(tf, join(dir, 'attention', ATTENTION_FILE));
+  try {
+    decoder.assignFrom(saved, join(dir, 'attention'));
+  } finally {
+    saved.dispose();
+  }
+  await restoreOptimizer(tf, optimizer, dir);
+}
+
+export function hasAttentionCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, 'attention', ATTENTION_FILE)) && existsSync(join(dir, 'optimizer.json'));
 }

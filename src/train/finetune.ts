@@ -5,6 +5,8 @@
  * from MODEL_DIR/checkpoint/finetune-DATASET after every epoch. Writes the tuned backbone and
  * decoder back into the model directory. Fine-tuning again on another dataset is a new stage
  * that starts from the model as the last stage left it; training.json keeps every stage.
+ * An attention decoder (models/captioner/attention.ts) is fine-tuned the same way, with the
+ * backbone's feature map flowing into it.
  */
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { Rng } from '../util/rng.js';
 import { log } from '../util/log.js';
 import { readCaptionDataset } from './caption-dataset.js';
 import { loadPixels } from './pixels.js';
-import { hasCheckpoint, restoreTrainingState, saveTrainingState } from './checkpoint.js';
+import { hasAttentionCheckpoint, hasCheckpoint, restoreAttentionState, restoreTrainingState, saveAttentionState, saveTrainingState } from './checkpoint.js';
 import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
 import { trainingCurve } from './training-curve.js';
 
@@ -36,7 +38,7 @@ export const FINETUNE_DEFAULTS = { batchSize: 32, learningRate: 3e-4 } as const;
 
 export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promise<number[]> {
   const captioner = await CnnLstmCaptioner.load(tf, options.modelDir);
-  const { backbone, decoder, vocabulary, shapes, manifest } = captioner;
+  const { backbone, decoder, attention, vocabulary, shapes, manifest } = captioner;
   if (!shapes.perPosition) throw new Error(`${options.modelDir}: fine-tuning needs a per-position decoder (output [batch, time, vocabulary])`);
   const dataset = await readCaptionDataset(options.datasetDir);
   let train = dataset.images.filter((i) => i.split === 'train');
@@ -47,16 +49,32 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
   const state: { epochs: number; losses: number[] } = existsSync(statePath) ? JSON.parse(await readFile(statePath, 'utf8')) : { epochs: 0, losses: [] };
 
   const { inputWidth: w, inputHeight: h } = shapes;
-  const image = tf.input({ shape: [h, w, 3], name: 'finetune_image' });
-  const words = tf.input({ shape: [null], name: 'finetune_words' });
-  const features = backbone.apply(image) as SymbolicTensor;
-  const inputs: SymbolicTensor[] = [];
-  inputs[shapes.featureInput] = features;
-  inputs[shapes.wordsInput] = words;
-  const joint = tf.model({ inputs: [image, words], outputs: decoder.apply(inputs) as SymbolicTensor, name: 'captioner_finetune' });
   const optimizer = tf.train.adam(options.learningRate);
-  if (state.epochs > 0 && hasCheckpoint(ckpt)) await restoreTrainingState(tf, joint, optimizer, ckpt);
-  const vars = joint.trainableWeights.map((v) => v.read() as Variable);
+  // The loss of a batch, the variables it trains, and how a checkpoint is written and read.
+  let lossOf: (x: Tensor, t: ReturnType<typeof teacherForcing>) => Tensor;
+  let vars: Variable[];
+  let saveCheckpoint: () => Promise<void>;
+  if (attention) {
+    vars = [...backbone.trainableWeights.map((v) => v.read() as Variable), ...attention.trainableVariables()];
+    lossOf = (x, t) => {
+      const map = backbone.apply(x, { training: true }) as Tensor;
+      return attention.loss(map.reshape([map.shape[0], -1]), t.words, t.next, t.mask, true);
+    };
+    saveCheckpoint = () => saveAttentionState(tf, attention, backbone, optimizer, ckpt);
+    if (state.epochs > 0 && hasAttentionCheckpoint(ckpt)) await restoreAttentionState(tf, attention, backbone, optimizer, ckpt);
+  } else {
+    const image = tf.input({ shape: [h, w, 3], name: 'finetune_image' });
+    const words = tf.input({ shape: [null], name: 'finetune_words' });
+    const features = backbone.apply(image) as SymbolicTensor;
+    const inputs: SymbolicTensor[] = [];
+    inputs[shapes.featureInput] = features;
+    inputs[shapes.wordsInput] = words;
+    const joint = tf.model({ inputs: [image, words], outputs: decoder!.apply(inputs) as SymbolicTensor, name: 'captioner_finetune' });
+    if (state.epochs > 0 && hasCheckpoint(ckpt)) await restoreTrainingState(tf, joint, optimizer, ckpt);
+    vars = joint.trainableWeights.map((v) => v.read() as Variable);
+    lossOf = (x, t) => maskedCrossEntropy(tf, joint.apply([x, t.words], { training: true }) as Tensor, t.next, t.mask, vocabulary.size);
+    saveCheckpoint = () => saveTrainingState(tf, joint, optimizer, ckpt);
+  }
   const pixels = state.epochs < options.epochs ? await loadPixels(dataset.imagesDir, train.map((i) => i.name), w, h, 'fine-tune: loading images') : new Uint8Array(0);
   const size = w * h * 3;
   const captions = train.map((img) => img.captions.map((c) => vocabulary.encode(c)));
@@ -73,7 +91,7 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
       const x = tf.tensor4d(preprocess(frames, w, h, manifest.backbone.pixelScale), [idx.length, h, w, 3]);
       // One caption per image per step, a different phrasing each epoch.
       const t = teacherForcing(tf, idx.map((i) => captions[i][rng.int(0, captions[i].length - 1)]));
-      const loss = optimizer.minimize(() => maskedCrossEntropy(tf, joint.apply([x, t.words], { training: true }) as Tensor, t.next, t.mask, vocabulary.size) as never, true, vars)!;
+      const loss = optimizer.minimize(() => lossOf(x, t) as never, true, vars)!;
       sum += (await loss.data())[0];
       batches++;
       tf.dispose([x, t.words, t.next, t.mask, loss]);
@@ -82,14 +100,15 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
     bar.finish();
     state.epochs = epoch + 1;
     state.losses.push(sum / batches);
-    await saveTrainingState(tf, joint, optimizer, ckpt);
+    await saveCheckpoint();
     await mkdir(ckpt, { recursive: true });
     await writeFile(statePath, JSON.stringify(state));
   }
-  for (const [model, sub] of [[backbone, 'backbone'], [decoder, 'decoder']] as const) {
-    await rm(join(options.modelDir, sub), { recursive: true, force: true });
-    await model.save(fileSaveHandler(tf, join(options.modelDir, sub)));
-  }
+  await rm(join(options.modelDir, 'backbone'), { recursive: true, force: true });
+  await backbone.save(fileSaveHandler(tf, join(options.modelDir, 'backbone')));
+  await rm(join(options.modelDir, 'decoder'), { recursive: true, force: true });
+  if (attention) await attention.save(join(options.modelDir, 'decoder'));
+  else await decoder!.save(fileSaveHandler(tf, join(options.modelDir, 'decoder')));
   await recordHistory(options.modelDir, stage, state.losses);
   optimizer.dispose();
   captioner.dispose();

@@ -6,8 +6,10 @@
  *   1. backbone: with no pretrained backbone given, the embedded CNN is trained to detect the
  *      captions' concepts (words and word pairs) in its image;
  *   2. features: every image's backbone feature vector is computed once and cached;
- *   3. decoder: the merge LSTM decoder is trained on the cached features with teacher forcing,
- *      a masked cross-entropy over every next word of every caption.
+ *   3. decoder: the merge LSTM decoder (or, with `decoder: 'attention'`, the attention decoder
+ *      over the backbone's spatial feature map, models/captioner/attention.ts) is trained on
+ *      the cached features with teacher forcing, a masked cross-entropy over every next word
+ *      of every caption.
  * A training-curve PNG in MODEL_DIR is redrawn after every epoch.
  */
 import { mkdir, readFile, writeFile, cp, rm } from 'node:fs/promises';
@@ -17,8 +19,9 @@ import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs'
 import type { Tf } from '../models/tfjs/runtime.js';
 import { fileSaveHandler, loadLayersModel } from '../models/tfjs/file-io.js';
 import { buildBackbone, buildDecoder, EMBEDDED_BACKBONE, EMBEDDED_DECODER } from '../models/captioner/architecture.js';
-import { MANIFEST_FILE, type CaptionerManifest, type PixelScale } from '../models/captioner/model-dir.js';
-import { preprocess } from '../models/captioner/captioner.js';
+import { MANIFEST_FILE, type CaptionerManifest, type DecoderKind, type PixelScale } from '../models/captioner/model-dir.js';
+import { backboneGrid, preprocess } from '../models/captioner/captioner.js';
+import { AttentionDecoder, ATTENTION_FILE } from '../models/captioner/attention.js';
 import { Vocabulary } from '../models/captioner/vocabulary.js';
 import { Progress } from '../util/progress.js';
 import { Rng, hashString } from '../util/rng.js';
@@ -26,7 +29,7 @@ import { log } from '../util/log.js';
 import { readCaptionDataset, type CaptionedImage } from './caption-dataset.js';
 import { mineConcepts } from './concepts.js';
 import { loadPixels } from './pixels.js';
-import { hasCheckpoint, restoreTrainingState, saveTrainingState } from './checkpoint.js';
+import { hasAttentionCheckpoint, hasCheckpoint, restoreAttentionState, restoreTrainingState, saveAttentionState, saveTrainingState } from './checkpoint.js';
 import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
 import { finetuneCaptioner, FINETUNE_DEFAULTS } from './finetune.js';
 import { trainingCurve, type History } from './training-curve.js';
@@ -46,6 +49,12 @@ export interface TrainOptions {
   learningRate: number;
   embedding: number;
   units: number;
+  /** "layers": the merge LSTM over a feature vector; "attention": attention over the feature map. */
+  decoder?: DecoderKind;
+  /** Width of the attention decoder's additive attention (default 128). */
+  attention?: number;
+  /** Weight of the doubly stochastic attention penalty (default 0: off). */
+  attentionPenalty?: number;
   seed: number;
   /** Use at most this many training images (quick runs and tests). */
   limit?: number;
@@ -61,6 +70,9 @@ export const TRAIN_DEFAULTS = {
   learningRate: 1e-3,
   embedding: EMBEDDED_DECODER.embedding,
   units: EMBEDDED_DECODER.units,
+  decoder: 'layers' as DecoderKind,
+  attention: 128,
+  attentionPenalty: 0,
   seed: 1,
   minWordCount: 1,
 };
@@ -81,6 +93,13 @@ export interface TrainResult {
   valImages: number;
   vocabularySize: number;
   seconds: number;
+}
+
+/** The decoder options in a checkpoint's fingerprint: none for a layers decoder, as before there was a choice. */
+function decoderFingerprint(o: TrainOptions) {
+  return o.decoder === 'attention'
+    ? { decoder: 'attention', attention: o.attention ?? TRAIN_DEFAULTS.attention, attentionPenalty: o.attentionPenalty ?? 0 }
+    : { decoder: undefined, attention: undefined, attentionPenalty: undefined };
 }
 
 function trainableVariables(model: LayersModel): Variable[] {
@@ -105,7 +124,7 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
   const ckptDir = join(options.outDir, 'checkpoint');
   const statePath = join(ckptDir, 'state.json');
   const fingerprint = String(
-    hashString(JSON.stringify({ names: train.map((i) => i.name), val: val.map((i) => i.name), vocab: vocabulary.words, o: { ...options, outDir: undefined, datasetDir: undefined, epochs: undefined, backboneEpochs: undefined, finetuneEpochs: undefined } })),
+    hashString(JSON.stringify({ names: train.map((i) => i.name), val: val.map((i) => i.name), vocab: vocabulary.words, o: { ...options, outDir: undefined, datasetDir: undefined, epochs: undefined, backboneEpochs: undefined, finetuneEpochs: undefined, ...decoderFingerprint(options) } })),
   );
   let state: TrainState = { fingerprint, backboneEpochs: 0, backboneDone: false, decoderEpochs: 0, history: { backbone: [], decoderTrain: [], decoderVal: [] } };
   if (existsSync(statePath)) {
@@ -136,49 +155,80 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
 
   // Stage 2: features, computed once and cached.
   const all = [...train, ...val];
-  const features = await cachedFeatures(tf, backbone, pixelScale, dataset.imagesDir, all, width, height, join(options.outDir, 'cache'), trainPixels);
+  const kind = options.decoder ?? 'layers';
+  const grid = kind === 'attention' ? backboneGrid(backbone) : null;
+  if (kind === 'attention' && !grid) throw new Error(`${options.backbone ?? 'the backbone'}: an attention decoder needs a backbone that yields a spatial feature map (or flattens one)`);
+  const features = await cachedFeatures(tf, backbone, pixelScale, dataset.imagesDir, all, width, height, join(options.outDir, 'cache'), trainPixels, kind === 'attention');
   const featureSize = features.length / all.length;
-
-  // Stage 3: the decoder.
-  const decoder = buildDecoder(tf, { featureSize, vocabularySize: vocabulary.size, embedding: options.embedding, units: options.units, dropout: EMBEDDED_DECODER.dropout });
-  const optimizer = tf.train.adam(options.learningRate);
-  const decoderCkpt = join(ckptDir, 'decoder');
-  if (state.decoderEpochs > 0 && hasCheckpoint(decoderCkpt)) await restoreTrainingState(tf, decoder, optimizer, decoderCkpt);
   const encode = (imgs: CaptionedImage[], offset: number) => imgs.flatMap((img, i) => img.captions.map((c) => ({ feature: offset + i, tokens: vocabulary.encode(c) })));
   const trainSeqs = encode(train, 0);
   const valSeqs = encode(val, train.length);
   const maxLength = Math.max(...trainSeqs.map((s) => s.tokens.length));
-  for (let epoch = state.decoderEpochs; epoch < options.epochs; epoch++) {
-    const rng = new Rng(options.seed * 1000 + epoch);
-    const order = rng.shuffle(trainSeqs.map((_, i) => i));
-    const bar = new Progress({ label: `decoder epoch ${epoch + 1}/${options.epochs}`, total: order.length });
-    let sum = 0;
-    let batches = 0;
-    for (let b = 0; b < order.length; b += options.batchSize) {
-      const batch = order.slice(b, b + options.batchSize).map((i) => trainSeqs[i]);
-      const loss = decoderStep(tf, decoder, features, featureSize, batch, vocabulary.size, optimizer);
-      sum += loss;
-      batches++;
-      bar.tick(batch.length, { loss: sum / batches });
+  const runEpochs = async (step: (batch: Sequence[]) => number, valLoss: () => number, checkpoint: () => Promise<void>) => {
+    for (let epoch = state.decoderEpochs; epoch < options.epochs; epoch++) {
+      const rng = new Rng(options.seed * 1000 + epoch);
+      const order = rng.shuffle(trainSeqs.map((_, i) => i));
+      const bar = new Progress({ label: `decoder epoch ${epoch + 1}/${options.epochs}`, total: order.length });
+      let sum = 0;
+      let batches = 0;
+      for (let b = 0; b < order.length; b += options.batchSize) {
+        const batch = order.slice(b, b + options.batchSize).map((i) => trainSeqs[i]);
+        sum += step(batch);
+        batches++;
+        bar.tick(batch.length, { loss: sum / batches });
+      }
+      const val = valSeqs.length ? valLoss() : NaN;
+      bar.finish({ loss: sum / batches, val });
+      state.history.decoderTrain.push(sum / batches);
+      state.history.decoderVal.push(val);
+      state.decoderEpochs = epoch + 1;
+      await checkpoint();
+      await saveState();
+      await drawCurve();
     }
-    const valLoss = valSeqs.length ? decoderLoss(tf, decoder, features, featureSize, valSeqs, vocabulary.size) : NaN;
-    bar.finish({ loss: sum / batches, val: valLoss });
-    state.history.decoderTrain.push(sum / batches);
-    state.history.decoderVal.push(valLoss);
-    state.decoderEpochs = epoch + 1;
-    await saveTrainingState(tf, decoder, optimizer, decoderCkpt);
-    await saveState();
-    await drawCurve();
+  };
+
+  // Stage 3: the decoder.
+  let decoder: LayersModel | undefined;
+  let attention: AttentionDecoder | undefined;
+  const optimizer = tf.train.adam(options.learningRate);
+  if (kind === 'attention') {
+    const att = AttentionDecoder.create(
+      tf,
+      { grid: grid!, vocabularySize: vocabulary.size, embedding: options.embedding, units: options.units, attention: options.attention ?? TRAIN_DEFAULTS.attention, dropout: EMBEDDED_DECODER.dropout },
+      options.seed,
+    );
+    attention = att;
+    const ckpt = join(ckptDir, 'attention-decoder');
+    if (state.decoderEpochs > 0 && hasAttentionCheckpoint(ckpt)) await restoreAttentionState(tf, att, undefined, optimizer, ckpt);
+    const penalty = options.attentionPenalty ?? 0;
+    await runEpochs(
+      (batch) => attentionStep(tf, att, features, featureSize, batch, optimizer, penalty),
+      () => attentionLoss(tf, att, features, featureSize, valSeqs),
+      () => saveAttentionState(tf, att, undefined, optimizer, ckpt),
+    );
+    await rm(join(options.outDir, 'decoder'), { recursive: true, force: true });
+    await att.save(join(options.outDir, 'decoder'));
+  } else {
+    const layers = buildDecoder(tf, { featureSize, vocabularySize: vocabulary.size, embedding: options.embedding, units: options.units, dropout: EMBEDDED_DECODER.dropout });
+    decoder = layers;
+    const decoderCkpt = join(ckptDir, 'decoder');
+    if (state.decoderEpochs > 0 && hasCheckpoint(decoderCkpt)) await restoreTrainingState(tf, layers, optimizer, decoderCkpt);
+    await runEpochs(
+      (batch) => decoderStep(tf, layers, features, featureSize, batch, vocabulary.size, optimizer),
+      () => decoderLoss(tf, layers, features, featureSize, valSeqs, vocabulary.size),
+      () => saveTrainingState(tf, layers, optimizer, decoderCkpt),
+    );
+    await saveModel(tf, layers, join(options.outDir, 'decoder'));
   }
 
   // The model directory.
-  await saveModel(tf, decoder, join(options.outDir, 'decoder'));
   await rm(join(options.outDir, 'backbone'), { recursive: true, force: true });
   await copyModel(options.backbone ?? join(ckptDir, 'backbone', 'model.json'), join(options.outDir, 'backbone'));
   await vocabulary.save(join(options.outDir, 'vocab.json'));
   const manifest: CaptionerManifest = {
     backbone: { model: 'backbone/model.json', pixelScale },
-    decoder: { model: 'decoder/model.json', padding: 'post', maxLength },
+    decoder: kind === 'attention' ? { kind, model: `decoder/${ATTENTION_FILE}`, padding: 'post', maxLength } : { kind, model: 'decoder/model.json', padding: 'post', maxLength },
     vocabulary: 'vocab.json',
     tokens: vocabulary.tokens,
     search: { beamWidth: 3, lengthPenalty: 1 },
@@ -211,7 +261,8 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
     JSON.stringify({ dataset: basename(options.datasetDir), split: dataset.splitMethod, options: { ...options, datasetDir: undefined, outDir: undefined }, ...result, outDir: undefined }, null, 2) + '\n',
   );
   backbone.dispose();
-  decoder.dispose();
+  decoder?.dispose();
+  attention?.dispose();
   optimizer.dispose();
   return result;
 }
@@ -283,10 +334,11 @@ async function trainBackbone(
 }
 
 /**
- * Feature vectors of all images, cached on disk by backbone weights and image list.
+ * Feature vectors of all images (flattened feature maps with `spatial`), cached on disk by
+ * backbone weights and image list.
  * `preloaded` holds the pixels of the first images at this size, when the caller has them.
  */
-async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelScale, imagesDir: string, images: CaptionedImage[], width: number, height: number, cacheDir: string, preloaded?: Uint8Array): Promise<Float32Array> {
+async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelScale, imagesDir: string, images: CaptionedImage[], width: number, height: number, cacheDir: string, preloaded?: Uint8Array, spatial = false): Promise<Float32Array> {
   const weights = backbone.getWeights();
   let weightHash = 0;
   for (const t of weights) {
@@ -294,7 +346,7 @@ async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelSc
     // A sample of each weight tensor identifies it well enough for a cache key.
     for (let i = 0; i < d.length; i += Math.max(1, Math.floor(d.length / 257))) weightHash = (Math.imul(weightHash ^ Math.round(d[i] * 1e6), 16777619) >>> 0);
   }
-  const key = hashString(JSON.stringify({ names: images.map((i) => i.name), weightHash, pixelScale, width, height })).toString(16);
+  const key = hashString(JSON.stringify({ names: images.map((i) => i.name), weightHash, pixelScale, width, height, ...(spatial ? { spatial } : {}) })).toString(16);
   const file = join(cacheDir, `features-${key}.bin`);
   if (existsSync(file)) {
     const buf = await readFile(file);
@@ -320,7 +372,8 @@ async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelSc
     const x = tf.tensor4d(preprocess(frames, width, height, pixelScale), [n, height, width, 3]);
     const y = tf.tidy(() => {
       const r = backbone.predict(x) as Tensor;
-      return r.rank === 4 ? tf.mean(r, [1, 2]) : r;
+      // A feature map is pooled for a layers decoder and kept (flattened) for attention.
+      return r.rank === 4 ? (spatial ? r.reshape([n, -1]) : tf.mean(r, [1, 2])) : r;
     });
     const data = (await y.data()) as Float32Array;
     const f = data.length / n;
@@ -368,6 +421,33 @@ function decoderLoss(tf: Tf, decoder: LayersModel, features: Float32Array, featu
     const batch = seqs.slice(b, b + 256);
     const t = batchTensors(tf, features, featureSize, batch);
     const loss = tf.tidy(() => maskedCrossEntropy(tf, decoder.apply([t.f, t.words], { training: false }) as Tensor, t.next, t.mask, vocab));
+    const words = t.mask.sum().dataSync()[0];
+    total += loss.dataSync()[0] * words;
+    count += words;
+    tf.dispose([loss, t.f, t.words, t.next, t.mask]);
+  }
+  return total / count;
+}
+
+function attentionStep(tf: Tf, decoder: AttentionDecoder, features: Float32Array, featureSize: number, batch: readonly Sequence[], optimizer: Optimizer, penalty: number): number {
+  const t = batchTensors(tf, features, featureSize, batch);
+  try {
+    const loss = optimizer.minimize(() => decoder.loss(t.f, t.words, t.next, t.mask, true, penalty) as never, true, decoder.trainableVariables())!;
+    const value = loss.dataSync()[0];
+    loss.dispose();
+    return value;
+  } finally {
+    tf.dispose([t.f, t.words, t.next, t.mask]);
+  }
+}
+
+/** Validation cross-entropy of an attention decoder (no penalty, no dropout), per word. */
+function attentionLoss(tf: Tf, decoder: AttentionDecoder, features: Float32Array, featureSize: number, seqs: readonly Sequence[]): number {
+  let total = 0;
+  let count = 0;
+  for (let b = 0; b < seqs.length; b += 256) {
+    const t = batchTensors(tf, features, featureSize, seqs.slice(b, b + 256));
+    const loss = tf.tidy(() => decoder.loss(t.f, t.words, t.next, t.mask, false));
     const words = t.mask.sum().dataSync()[0];
     total += loss.dataSync()[0] * words;
     count += words;

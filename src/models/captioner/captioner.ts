@@ -8,6 +8,8 @@
  *    next word after the (pre-padded) prefix;
  *  - per position (the embedded model): output [batch, time, vocab], the next word after each
  *    prefix position; the words input may have any length.
+ * A manifest with `decoder.kind: "attention"` has an attention decoder instead (attention.ts),
+ * which reads the backbone's spatial feature map rather than a pooled vector.
  */
 import type { LayersModel, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { join } from 'node:path';
@@ -16,7 +18,8 @@ import { loadLayersModel } from '../tfjs/file-io.js';
 import { resizeFrame, type Frame } from '../../media/image.js';
 import { readManifest, type CaptionerManifest, type PixelScale } from './model-dir.js';
 import { Vocabulary } from './vocabulary.js';
-import { search, type Hypothesis } from './search.js';
+import { search, type Hypothesis, type SearchOptions } from './search.js';
+import { AttentionDecoder, type AttendedHypothesis } from './attention.js';
 import { DomainModel, type DomainCheck } from './domain.js';
 import { lumaStats, stretchContrast } from '../../media/contrast.js';
 
@@ -50,6 +53,14 @@ export interface Caption {
   domainScore?: number;
   /** Which of the detector's checks found it out of domain (features, stretched, flat). */
   domainCheck?: DomainCheck;
+}
+
+/** A caption with, per generated word, where an attention decoder looked (see attention.ts). */
+export interface AttendedCaption extends Caption {
+  words: string[];
+  /** One map per word (and one for the end token when the caption finished), row-major over the grid. */
+  alphas: Float32Array[];
+  grid: [number, number];
 }
 
 /** What the loader found out about the two models, after checking they fit together. */
@@ -115,14 +126,51 @@ function shapeText(shape: readonly (number | null)[]): string {
   return `[${shape.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
 }
 
-/** Checks that backbone, decoder and vocabulary fit together; every error names the file and the mismatch. */
-export function inspectModels(backbone: LayersModel, decoder: LayersModel, vocabulary: Vocabulary, manifest: CaptionerManifest, paths: { backbone: string; decoder: string; vocabulary: string }): CaptionerShapes {
-  if (backbone.inputs.length !== 1) throw new Error(`${paths.backbone}: a backbone takes one image input, this model has ${backbone.inputs.length}`);
+/**
+ * The backbone's spatial feature map [height, width, channels]: its output when that is a map,
+ * or the input of the Flatten layer that ends it (the embedded backbone); null when it has none.
+ */
+export function backboneGrid(backbone: LayersModel): [number, number, number] | null {
+  const out = backbone.outputs[0].shape;
+  const isGrid = (s: readonly (number | null)[]) => s.length === 4 && s.slice(1).every((d) => typeof d === 'number');
+  if (isGrid(out)) return out.slice(1) as [number, number, number];
+  const last = backbone.layers[backbone.layers.length - 1];
+  if (last.getClassName() === 'Flatten') {
+    const shape = last.inputSpec?.[0]?.shape ?? (last.input as { shape: (number | null)[] }).shape;
+    if (shape && isGrid(shape)) return shape.slice(1) as [number, number, number];
+  }
+  return null;
+}
+
+/** Checks that a backbone, an attention decoder and a vocabulary fit together. */
+export function inspectAttention(backbone: LayersModel, decoder: AttentionDecoder, vocabulary: Vocabulary, manifest: CaptionerManifest, paths: { backbone: string; decoder: string; vocabulary: string }): CaptionerShapes {
+  const inShape = checkBackboneInput(backbone, paths.backbone);
+  const grid = backboneGrid(backbone);
+  if (!grid) throw new Error(`${paths.backbone}: an attention decoder needs a backbone that yields a spatial feature map [batch, h, w, channels] (or flattens one), got ${shapeText(backbone.outputs[0].shape)}`);
+  if (grid.join(',') !== decoder.spec.grid.join(',')) {
+    throw new Error(`${paths.decoder}: attends over a ${decoder.spec.grid.join('×')} feature map but the backbone ${paths.backbone} gives ${grid.join('×')}`);
+  }
+  if (decoder.spec.vocabularySize !== vocabulary.size) {
+    throw new Error(`${paths.vocabulary}: vocabulary has ${vocabulary.size} entries (padding included) but ${paths.decoder} predicts ${decoder.spec.vocabularySize} words; the vocabulary does not belong to this decoder`);
+  }
+  const maxLength = manifest.search.maxLength ?? manifest.decoder.maxLength;
+  if (!maxLength) throw new Error(`${paths.decoder}: an attention decoder needs decoder.maxLength in the manifest`);
+  return { inputHeight: inShape[1], inputWidth: inShape[2], featureSize: decoder.featureSize, pooled: false, featureInput: 0, wordsInput: 1, wordsLength: null, perPosition: true, softmax: false, maxLength };
+}
+
+function checkBackboneInput(backbone: LayersModel, path: string): [null, number, number, 3] {
+  if (backbone.inputs.length !== 1) throw new Error(`${path}: a backbone takes one image input, this model has ${backbone.inputs.length}`);
   const inShape = backbone.inputs[0].shape;
   if (inShape.length !== 4 || inShape[3] !== 3 || typeof inShape[1] !== 'number' || typeof inShape[2] !== 'number') {
-    throw new Error(`${paths.backbone}: backbone input must be [batch, height, width, 3] with a fixed height and width, got ${shapeText(inShape)}`);
+    throw new Error(`${path}: backbone input must be [batch, height, width, 3] with a fixed height and width, got ${shapeText(inShape)}`);
   }
-  if (backbone.outputs.length !== 1) throw new Error(`${paths.backbone}: a backbone has one output, this model has ${backbone.outputs.length}`);
+  if (backbone.outputs.length !== 1) throw new Error(`${path}: a backbone has one output, this model has ${backbone.outputs.length}`);
+  return inShape as [null, number, number, 3];
+}
+
+/** Checks that backbone, decoder and vocabulary fit together; every error names the file and the mismatch. */
+export function inspectModels(backbone: LayersModel, decoder: LayersModel, vocabulary: Vocabulary, manifest: CaptionerManifest, paths: { backbone: string; decoder: string; vocabulary: string }): CaptionerShapes {
+  const inShape = checkBackboneInput(backbone, paths.backbone);
   const outShape = backbone.outputs[0].shape;
   let featureSize: number;
   let pooled = false;
@@ -173,9 +221,12 @@ export class CnnLstmCaptioner {
     readonly dir: string,
     readonly manifest: CaptionerManifest,
     readonly backbone: LayersModel,
-    readonly decoder: LayersModel,
+    /** The layers decoder; undefined when the manifest's decoder is an attention decoder. */
+    readonly decoder: LayersModel | undefined,
     readonly vocabulary: Vocabulary,
     readonly shapes: CaptionerShapes,
+    /** The attention decoder, when the manifest says `decoder.kind: "attention"`. */
+    readonly attention?: AttentionDecoder,
     /** Tells frames beyond the training pictures, when the model folder has one. */
     readonly domain?: DomainModel,
   ) {}
@@ -186,6 +237,26 @@ export class CnnLstmCaptioner {
     const paths = { backbone: join(dir, manifest.backbone.model), decoder: join(dir, manifest.decoder.model), vocabulary: join(dir, manifest.vocabulary) };
     const vocabulary = await Vocabulary.load(paths.vocabulary, manifest.tokens);
     const backbone = await loadLayersModel(tf, paths.backbone);
+    // The out-of-domain detector reads the features the backbone gives, whichever the decoder.
+    const loadDomain = async (shapes: CaptionerShapes): Promise<DomainModel | undefined> => {
+      if (options.domain === false || !manifest.domain?.detector) return undefined;
+      const file = join(dir, manifest.domain.detector);
+      const domain = await DomainModel.load(file);
+      if (domain.featureSize !== shapes.featureSize) throw new Error(`${file}: the domain detector expects ${domain.featureSize} features but the backbone gives ${shapes.featureSize}; run livecap domain again for this backbone`);
+      return domain;
+    };
+    if (manifest.decoder.kind === 'attention') {
+      let attention: AttentionDecoder | undefined;
+      try {
+        attention = await AttentionDecoder.load(tf, paths.decoder);
+        const shapes = inspectAttention(backbone, attention, vocabulary, manifest, paths);
+        return new CnnLstmCaptioner(tf, dir, manifest, backbone, undefined, vocabulary, shapes, attention, await loadDomain(shapes));
+      } catch (err) {
+        backbone.dispose();
+        attention?.dispose();
+        throw err;
+      }
+    }
     let decoder: LayersModel;
     try {
       decoder = await loadLayersModel(tf, paths.decoder);
@@ -195,9 +266,7 @@ export class CnnLstmCaptioner {
     }
     try {
       const shapes = inspectModels(backbone, decoder, vocabulary, manifest, paths);
-      const domain = options.domain !== false && manifest.domain?.detector ? await DomainModel.load(join(dir, manifest.domain.detector)) : undefined;
-      if (domain && domain.featureSize !== shapes.featureSize) throw new Error(`${join(dir, manifest.domain!.detector!)}: the domain detector expects ${domain.featureSize} features but the backbone gives ${shapes.featureSize}; run livecap domain again for this backbone`);
-      return new CnnLstmCaptioner(tf, dir, manifest, backbone, decoder, vocabulary, shapes, domain);
+      return new CnnLstmCaptioner(tf, dir, manifest, backbone, decoder, vocabulary, shapes, undefined, await loadDomain(shapes));
     } catch (err) {
       backbone.dispose();
       decoder.dispose();
@@ -205,13 +274,17 @@ export class CnnLstmCaptioner {
     }
   }
 
-  /** Feature vectors of a batch of frames, as one [n, features] tensor the caller disposes. */
+  /**
+   * Feature vectors of a batch of frames, as one [n, features] tensor the caller disposes; for
+   * an attention decoder, the spatial feature map flattened row-major.
+   */
   features(frames: readonly Frame[]): Tensor2D {
     this.assertLive();
     const { inputWidth: w, inputHeight: h, pooled } = this.shapes;
     const pixels = preprocess(frames, w, h, this.manifest.backbone.pixelScale);
     return this.tf.tidy(() => {
       const y = this.backbone.predict(this.tf.tensor4d(pixels, [frames.length, h, w, 3])) as Tensor;
+      if (y.rank === 4 && !pooled) return y.reshape([frames.length, -1]) as Tensor2D;
       return (pooled ? this.tf.mean(y, [1, 2]) : y) as Tensor2D;
     });
   }
@@ -236,7 +309,7 @@ export class CnnLstmCaptioner {
       const inputs: Tensor[] = [];
       inputs[featureInput] = tf.tile(features, [batch, 1]);
       inputs[wordsInput] = tf.tensor2d(words, [batch, length]);
-      let y = this.decoder.predict(inputs) as Tensor;
+      let y = this.decoder!.predict(inputs) as Tensor;
       if (perPosition) y = tf.gather(y.reshape([batch * length, vocab]), tf.tensor1d(positions, 'int32'));
       return softmax ? tf.log(tf.maximum(y, 1e-12)) : tf.logSoftmax(y as Tensor2D);
     });
@@ -295,8 +368,38 @@ export class CnnLstmCaptioner {
 
   /** Runs caption search on one image's features [1, F]. */
   searchFeatures(features: Tensor2D, options: CaptionOptions = {}): Promise<Hypothesis> {
+    if (this.attention) return this.attention.search(features, this.searchOptions(options));
+    return search((prefixes) => this.nextLogProbs(features, prefixes), this.searchOptions(options));
+  }
+
+  /**
+   * Captions frames with an attention decoder and returns, with each caption, where it looked
+   * for each word (for heatmaps). Throws for a layers decoder, which has no attention.
+   */
+  async captionWithAttention(frames: readonly Frame[], options: CaptionOptions = {}): Promise<AttendedCaption[]> {
+    const attention = this.attention;
+    if (!attention) throw new Error(`captioner ${this.dir}: its decoder has no attention (decoder.kind is "${this.manifest.decoder.kind}")`);
+    const features = this.features(frames);
+    try {
+      const out: AttendedCaption[] = [];
+      for (let i = 0; i < frames.length; i++) {
+        const one = this.tf.tidy(() => features.slice([i, 0], [1, -1]) as Tensor2D);
+        try {
+          const h: AttendedHypothesis = await attention.search(one, this.searchOptions(options));
+          out.push({ ...this.toCaption(h), words: h.tokens.map((t) => this.vocabulary.decode([t])), alphas: h.alphas, grid: [attention.spec.grid[0], attention.spec.grid[1]] });
+        } finally {
+          one.dispose();
+        }
+      }
+      return out;
+    } finally {
+      features.dispose();
+    }
+  }
+
+  private searchOptions(options: CaptionOptions): SearchOptions {
     const v = this.vocabulary;
-    return search((prefixes) => this.nextLogProbs(features, prefixes), {
+    return {
       start: v.start,
       end: v.end,
       maxLength: options.maxLength ?? this.shapes.maxLength,
@@ -305,7 +408,7 @@ export class CnnLstmCaptioner {
       banned: [0, v.start],
       noRepeatNgramSize: options.noRepeatNgramSize ?? 3,
       maxRepeatRun: options.maxRepeatRun ?? 2,
-    });
+    };
   }
 
   private toCaption(h: Hypothesis): Caption {
@@ -321,6 +424,7 @@ export class CnnLstmCaptioner {
     if (this.disposed) return;
     this.disposed = true;
     this.backbone.dispose();
-    this.decoder.dispose();
+    this.decoder?.dispose();
+    this.attention?.dispose();
   }
 }

@@ -13,9 +13,17 @@
  *     "domain":     { "description": "what the model was trained on, in words", "detector": "domain.json" }
  *   }
  *
- * Only the three paths are required; the rest has the defaults below. `domain.detector` names
- * an out-of-domain detector (domain.ts) written by `livecap domain`; without one, captions
- * carry no out-of-domain flag.
+ * Only the three paths are required; the rest has the defaults below.
+ *
+ * `decoder.kind` says what the decoder file is:
+ *  - "layers" (the default): a TensorFlow.js layers model over a pooled feature vector and the
+ *    words, as Keras "merge" and "inject" captioners are; `decoder.model` is its model.json;
+ *  - "attention": livecap's attention decoder over the backbone's spatial feature map (see
+ *    attention.ts); `decoder.model` is its attention.json, e.g.
+ *      "decoder": { "kind": "attention", "model": "decoder/attention.json", "maxLength": 21 }
+ *
+ * `domain.detector` names an out-of-domain detector (domain.ts) written by `livecap domain`;
+ * without one, captions carry no out-of-domain flag.
  */
 import { readJsonFile } from '../../util/json-file.js';
 import { join } from 'node:path';
@@ -36,6 +44,8 @@ const PIXEL_SCALES: readonly PixelScale[] = ['0..1', '-1..1', 'caffe', 'torch'];
 export interface CaptionerManifest {
   backbone: { model: string; pixelScale: PixelScale };
   decoder: {
+    /** "layers" (a layers model, the default) or "attention" (attention.ts). */
+    kind: DecoderKind;
     model: string;
     /** Where padding goes in a fixed-length word input: Keras' pad_sequences default is "pre". */
     padding: 'pre' | 'post';
@@ -48,6 +58,9 @@ export interface CaptionerManifest {
   /** What the model knows, in words, and the detector that tells when a frame is beyond it. */
   domain?: { description?: string; detector?: string };
 }
+
+export type DecoderKind = 'layers' | 'attention';
+const DECODER_KINDS: readonly DecoderKind[] = ['layers', 'attention'];
 
 export const MANIFEST_DEFAULTS = {
   pixelScale: '0..1' as PixelScale,
@@ -70,6 +83,8 @@ export function parseManifest(json: unknown, file: string): CaptionerManifest {
   const search = obj.search ?? {};
   const pixelScale = backbone.pixelScale ?? MANIFEST_DEFAULTS.pixelScale;
   if (!PIXEL_SCALES.includes(pixelScale)) errors.push(`backbone.pixelScale must be one of ${PIXEL_SCALES.join(', ')}, got ${JSON.stringify(pixelScale)}`);
+  const kind = decoder.kind ?? 'layers';
+  if (!DECODER_KINDS.includes(kind)) errors.push(`decoder.kind must be one of ${DECODER_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   const padding = decoder.padding ?? MANIFEST_DEFAULTS.padding;
   if (padding !== 'pre' && padding !== 'post') errors.push(`decoder.padding must be "pre" or "post", got ${JSON.stringify(padding)}`);
   const positiveInt = (v: unknown, name: string) => {
@@ -90,7 +105,7 @@ export function parseManifest(json: unknown, file: string): CaptionerManifest {
   const tokens = { ...DEFAULT_TOKENS, ...(obj.tokens ?? {}) };
   const manifest: CaptionerManifest = {
     backbone: { model: str(backbone.model, 'backbone.model'), pixelScale },
-    decoder: { model: str(decoder.model, 'decoder.model'), padding, maxLength: decoder.maxLength },
+    decoder: { kind, model: str(decoder.model, 'decoder.model'), padding, maxLength: decoder.maxLength },
     vocabulary: str(obj.vocabulary, 'vocabulary'),
     tokens,
     search: {
