@@ -46,12 +46,11 @@ test('exact objects: the same (colour, shape) multiset, nothing missing, extra, 
   assert.equal(namesExactObjects(group, 'there are three shapes'), false, 'names nothing');
 });
 
-test('every caption the grammar writes that names objects names exactly its scene\'s', () => {
+test('every caption the grammar writes names exactly its scene\'s objects', () => {
   const rng = new Rng(11);
   for (let i = 0; i < 400; i++) {
     const s = randomScene(rng);
     for (const caption of captionsFor(s)) {
-      if (/three shapes/.test(caption) && captionObjects(caption).length === 0) continue; // "there are three shapes in the sky"
       assert.equal(namesExactObjects(s, caption), true, `${s.kind}: ${caption}`);
     }
   }

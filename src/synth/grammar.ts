@@ -76,7 +76,9 @@ export function captionsFor(scene: Scene): string[] {
         `three shapes ${np(a)} ${np(b)} and ${np(c)}`,
         `${np(a)} on the left ${np(b)} in the middle and ${np(c)} on the right`,
         `${np(a)} next to ${np(b)} and ${np(c)} ${bg[1]}`,
-        `there are three shapes ${bg[1]}`,
+        // Every caption names the objects: one that only counted them ("there are three shapes
+        // in the sky") was a reference a model could learn to say instead, and say nothing.
+        `there are three shapes ${bg[1]} ${np(c)} ${np(b)} and ${np(a)}`,
       ];
     }
     case 'group': {
