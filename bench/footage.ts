@@ -188,6 +188,8 @@ export interface FootageOptions {
   clips?: number;
   /** Segments per edited clip (default 8). */
   segments?: number;
+  /** The first clip's number (default 0): clips from another number on are new clips, for held-out checks. */
+  first?: number;
 }
 
 /**
@@ -200,7 +202,8 @@ export async function footageSets(mediaDir: string, outDir: string, options: Foo
   await mkdir(outDir, { recursive: true });
   const hard: FootageClip[] = [];
   const gradual: FootageClip[] = [];
-  for (let c = 0; c < clips; c++) {
+  const first = options.first ?? 0;
+  for (let c = first; c < first + clips; c++) {
     const rng = new Rng(`hard-${c}`);
     const segments = sequence(rng, count);
     // One clip in each edited set plays the animated clip whole, with its own three cuts.
@@ -210,7 +213,7 @@ export async function footageSets(mediaDir: string, outDir: string, options: Foo
     }
     hard.push(await assemble(mediaDir, join(outDir, `hard-${c}.mp4`), segments, segments.slice(1).map(() => ({ kind: 'cut', duration: 0 }))));
   }
-  for (let c = 0; c < clips; c++) {
+  for (let c = first; c < first + clips; c++) {
     const rng = new Rng(`gradual-${c}`);
     // Long enough that a scene is still seen whole between two transitions.
     const segments = sequence(rng, count, 3.5);

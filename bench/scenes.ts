@@ -155,15 +155,18 @@ async function gateCost(paths: readonly string[]): Promise<{ usPerFrame: number;
   return { usPerFrame: (gateMs * 1000) / frames, decodeMsPerFrame: decodeMs / frames };
 }
 
-const HELP = `usage: livecap bench scenes [--videos 6] [--duration SEC] [--out DIR]
+const HELP = `usage: livecap bench scenes [--videos 6] [--duration SEC] [--out DIR] [--held-out]
 
   Scene-cut precision, recall and cost of livecap's gate against ffmpeg's scdet (best of a
   threshold sweep), on synthetic clips with known cuts and, once scripts/fetch-real-media.sh has
-  fetched Debian's sample footage, on real clips assembled from it with known edits.`;
+  fetched Debian's sample footage, on real clips assembled from it with known edits.
+  --held-out draws other clips than the gate was tuned on (synthetic seeds +100, real clips
+  from the fourth on).`;
 
 export async function run(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
-  const { values } = parseFlags(args, { videos: { type: 'string' }, duration: { type: 'string' }, out: { type: 'string' } });
+  const { values } = parseFlags(args, { videos: { type: 'string' }, duration: { type: 'string' }, out: { type: 'string' }, 'held-out': { type: 'boolean' } });
+  const heldOut = values['held-out'] === true;
   const count = numberFlag('videos', values.videos, 6);
   const duration = numberFlag('duration', values.duration, 30);
   const dir = values.out ?? join(tmpdir(), 'livecap-bench-scenes');
@@ -178,8 +181,9 @@ export async function run(args: string[]): Promise<number> {
   for (const set of synthetic) {
     const clips: BenchClip[] = [];
     for (let k = 0; k < count; k++) {
-      const path = join(dir, `${set.seed + k}-${duration}.mp4`);
-      const truth = await writeVideo(videoScript(set.seed + k, { duration, ...set.options }), path);
+      const seed = set.seed + (heldOut ? 100 : 0) + k;
+      const path = join(dir, `${seed}-${duration}.mp4`);
+      const truth = await writeVideo(videoScript(seed, { duration, ...set.options }), path);
       clips.push({ path, cuts: truth.cuts });
     }
     results.push(await measureSet(set.name, clips, count * duration));
@@ -187,7 +191,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const media = await footageDir();
   if (media.dir) {
-    for (const set of await footageSets(media.dir, join(dir, 'real'))) {
+    for (const set of await footageSets(media.dir, join(dir, heldOut ? 'real-held-out' : 'real'), heldOut ? { first: 3 } : {})) {
       results.push(await measureSet(set.name, set.clips, set.clips.reduce((a, c: FootageClip) => a + c.duration, 0)));
       costPaths.push(set.clips[0].path);
     }
