@@ -80,7 +80,14 @@ test('a download that broke off resumes from the bytes already on disk', async (
   const dest = join(modelsDir, 'test-org', 'tiny-bart', ENCODER);
   const size = statSync(join(tiny.dir, ENCODER)).size;
   hub.breakOnce.set(ENCODER, 1000);
-  await assert.rejects(pull(modelsDir), new RegExp(`${ENCODER}: the download broke off at 1000 of ${size} bytes .*run the command again to resume`));
+  const broken = pull(modelsDir);
+  // The connection is cut once the first 1,000 bytes are on disk.
+  for (const deadline = Date.now() + 20_000; !(existsSync(`${dest}.incomplete`) && statSync(`${dest}.incomplete`).size >= 1000); ) {
+    assert.ok(Date.now() < deadline, 'the first 1,000 bytes never reached the disk');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  hub.cutHeld();
+  await assert.rejects(broken, new RegExp(`${ENCODER}: the download broke off at 1000 of ${size} bytes .*run the command again to resume`));
   assert.equal(statSync(`${dest}.incomplete`).size, 1000);
   assert.ok(!existsSync(dest), 'a partial file never takes the real name');
 

@@ -5,11 +5,13 @@
  *                                                          Link rel="next" header, like the hub's paging
  *   GET /OWNER/NAME/resolve/REV/PATH                      small files directly; .onnx files (Git LFS
  *                                                          on the hub) by a 302 to /cdn/SHA256
- * Range requests get 206 with the rest of the file. Faults for tests: `breakOnce` cuts the
- * connection after some bytes of a file the first time it is fetched; `corrupt` serves a file
+ * Range requests get 206 with the rest of the file. Faults for tests: `breakOnce` sends some
+ * bytes of a file the first time it is fetched and holds the connection until the test cuts it
+ * with `cutHeld()` (once the client has them: bytes still in flight when a connection drops
+ * are lost, which would make the test depend on timing); `corrupt` serves a file
  * with one byte changed (its listing still has the true hash). Every file request is logged.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -27,6 +29,8 @@ export interface LocalHub {
   endpoint: string;
   requests: { path: string; range?: string }[];
   breakOnce: Map<string, number>;
+  /** Cuts the connections that `breakOnce` holds. */
+  cutHeld(): void;
   corrupt: Set<string>;
   close(): Promise<void>;
 }
@@ -55,7 +59,18 @@ export async function startLocalHub(repos: Record<string, string>, extraFiles: R
     );
   }
   const byHash = new Map([...hosted.values()].flat().map((f) => [f.sha256, f]));
-  const hub: LocalHub = { endpoint: '', requests: [], breakOnce: new Map(), corrupt: new Set(), close: async () => {} };
+  const held = new Set<ServerResponse>();
+  const hub: LocalHub = {
+    endpoint: '',
+    requests: [],
+    breakOnce: new Map(),
+    cutHeld: () => {
+      for (const res of held) res.destroy();
+      held.clear();
+    },
+    corrupt: new Set(),
+    close: async () => {},
+  };
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
@@ -97,7 +112,8 @@ export async function startLocalHub(repos: Record<string, string>, extraFiles: R
     const cut = hub.breakOnce.get(file.path);
     if (cut !== undefined) {
       hub.breakOnce.delete(file.path);
-      res.write(body.subarray(0, cut), () => res.destroy());
+      res.write(body.subarray(0, cut));
+      held.add(res);
       return;
     }
     res.end(body);
