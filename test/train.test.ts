@@ -1,16 +1,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, cp, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile, cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { datasetImages } from './helpers/dataset-images.js';
 import { loadTf, type Tf } from '../src/models/tfjs/runtime.js';
 import { writeDataset } from '../src/synth/dataset.js';
 import { trainCaptioner, TRAIN_DEFAULTS, type TrainOptions } from '../src/train/train-captioner.js';
 import { CnnLstmCaptioner } from '../src/models/captioner/captioner.js';
 import { CaptionerClient } from '../src/models/worker/captioner-client.js';
 import { fileSaveHandler } from '../src/models/tfjs/file-io.js';
-import { readImage, decodeImage } from '../src/media/image.js';
+import { decodeImage } from '../src/media/image.js';
 import { evaluateCaptioner } from '../src/train/evaluate.js';
 
 let tf: Tf;
@@ -27,10 +28,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function someImages(n: number) {
-  const names = (await readdir(join(root, 'data', 'Images'))).sort().slice(0, n);
-  return Promise.all(names.map((f) => readImage(join(root, 'data', 'Images', f))));
-}
+const someImages = (n: number) => datasetImages(join(root, 'data'), n);
 
 test('train writes a complete model directory with a training curve, and it loads and captions', async () => {
   const result = await trainCaptioner(tf, options);

@@ -125,10 +125,9 @@ export class DomainDetector {
   }
 
   /** Distances of a batch of feature vectors, packed [n, F]. */
-  distances(packed: ArrayLike<number> & { subarray?: unknown }, n: number): number[] {
+  distances(packed: Float32Array, n: number): number[] {
     const F = this.featureSize;
-    const view = packed as Float32Array;
-    return Array.from({ length: n }, (_, i) => this.distance(view.subarray(i * F, (i + 1) * F)));
+    return Array.from({ length: n }, (_, i) => this.distance(packed.subarray(i * F, (i + 1) * F)));
   }
 
   isOutOfDomain(distance: number): boolean {
