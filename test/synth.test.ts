@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { Rng } from '../src/util/rng.js';
 import { randomScene, type Scene } from '../src/synth/world.js';
 import { renderScene } from '../src/synth/render.js';
@@ -126,6 +127,27 @@ test('a synthetic dataset is written in the Flickr8k layout and read back with a
     assert.equal(await readFile(join(again, 'captions.txt'), 'utf8'), text);
     assert.equal(digest(await readFile(join(again, 'Images', files[5]))), digest(await readFile(join(dir, 'Images', files[5]))));
     await rm(again, { recursive: true });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a dataset cut short has no captions.txt, so a resumed training script writes it again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'livecap-ds-'));
+  try {
+    const child = spawn(process.execPath, ['bin/livecap.js', 'synth', 'dataset', '--out', dir, '--count', '100000', '--seed', '5'], { stdio: 'ignore' });
+    // Wait until pictures are being written, then cut it off as a lost session would.
+    for (let i = 0; i < 300; i++) {
+      const images = await readdir(join(dir, 'Images')).catch(() => []);
+      if (images.length >= 20) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    assert.ok((await readdir(join(dir, 'Images'))).length >= 20, 'the dataset was being written');
+    const names = await readdir(dir);
+    assert.ok(!names.includes('captions.txt'), `an unfinished dataset must not look finished: ${names.join(', ')}`);
+    assert.ok(!names.includes('scenes.jsonl'));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -5,8 +5,12 @@
  *   DIR/Images/synth-S-000001.jpg …
  *   DIR/captions.txt          `image,caption` header, then five rows per image
  *   DIR/scenes.jsonl          one line per image: its scene (ground truth for evaluation)
+ *
+ * The two index files are written under a `.partial` name and renamed once every picture is on
+ * disk, so a dataset cut short (Ctrl-C, a lost session) never looks complete to a resumed
+ * training script that checks for captions.txt.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -39,8 +43,10 @@ export async function writeDataset(options: DatasetOptions): Promise<{ images: n
   const height = options.height ?? DATASET_IMAGE_SIZE.height;
   if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a positive whole number, got ${count}`);
   await mkdir(join(outDir, 'Images'), { recursive: true });
-  const captions = createWriteStream(join(outDir, 'captions.txt'));
-  const scenes = createWriteStream(join(outDir, 'scenes.jsonl'));
+  const captionsPath = join(outDir, 'captions.txt');
+  const scenesPath = join(outDir, 'scenes.jsonl');
+  const captions = createWriteStream(`${captionsPath}.partial`);
+  const scenes = createWriteStream(`${scenesPath}.partial`);
   captions.write('image,caption\n');
   const rng = new Rng(seed);
   const bar = options.progress === false ? undefined : new Progress({ label: 'synth dataset', total: count });
@@ -59,5 +65,7 @@ export async function writeDataset(options: DatasetOptions): Promise<{ images: n
   captions.end();
   scenes.end();
   await Promise.all([once(captions, 'finish'), once(scenes, 'finish')]);
+  await rename(`${scenesPath}.partial`, scenesPath);
+  await rename(`${captionsPath}.partial`, captionsPath);
   return { images: count, captions: rows };
 }
