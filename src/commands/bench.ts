@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, string> = {
   ingest: '../../bench/ingest.js',
   generation: '../../bench/generation.js',
   florence2: '../../bench/florence2.js',
+  providers: '../../bench/providers.js',
   viewers: '../../bench/viewers.js',
   soak: '../../bench/soak.js',
   hostile: '../../bench/hostile.js',

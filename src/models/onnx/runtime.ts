@@ -6,8 +6,11 @@
  * Provider order (LIVECAP_ONNX_PROVIDER=auto, the default):
  *   1. CUDA, when its provider library is installed (`npm install` with
  *      `--onnxruntime-node-install=cuda12`; the default install skips the download)
- *   2. WebGPU, when an adapter is found (bundled with onnxruntime-node)
- *   3. CPU
+ *   2. CPU
+ * WebGPU (bundled with onnxruntime-node) runs only when asked for: measured on an H100
+ * (bench/RESULTS.md, `livecap bench providers`), every decoder step pays for its host↔GPU
+ * copies and ~100 small dispatches, so captions took 3× (a Florence-2-base-sized model) to 50×
+ * (the tiny test exports) as long as on the CPU provider.
  * Each provider is tried once per thread on a one-node model, so a provider that is missing or
  * broken is passed over with a log line (never a crash), and a model is then opened once, on the
  * first provider that works. `cuda`, `webgpu` or `cpu` asks for exactly that provider.
@@ -118,13 +121,13 @@ export function usableProviders(preference: ProviderPreference = envPreference()
   const known = providers.get(preference);
   if (known) return known;
   const probed = (async () => {
-    const candidates: ExecutionProvider[] = preference === 'auto' ? ['cuda', 'webgpu', 'cpu'] : [preference];
+    const candidates: ExecutionProvider[] = preference === 'auto' ? ['cuda', 'cpu'] : [preference];
     const usable: ExecutionProvider[] = [];
     for (const provider of candidates) {
       const reason = await probe(provider);
       if (reason === undefined) usable.push(provider);
       else if (preference === 'auto') log.info('onnx execution provider passed over', { provider, reason });
-      else throw new Error(`the ${provider} execution provider was asked for (LIVECAP_ONNX_PROVIDER) but it does not work here: ${reason}`);
+      else throw new Error(`the ${provider} execution provider was asked for but it does not work here: ${reason}`);
     }
     log.info('onnx execution provider chosen', { provider: usable[0], fallbacks: usable.slice(1).join(',') || undefined });
     return usable;
