@@ -114,3 +114,16 @@ test('fades and dissolves between pictures are still gradual transitions', () =>
   assert.ok(Math.abs(cuts[0].cutAt - 3.4) <= 0.3, `dissolve at ${cuts[0].cutAt}`);
   assert.ok(Math.abs(cuts[1].cutAt - 6.8 - 0.4) <= 0.5, `fade at ${cuts[1].cutAt}`);
 });
+
+test('the rest of a transition after a cut found inside it does not hide the next scene’s cut', () => {
+  const [a, b, flash, d] = [picture(9), picture(10), picture(11), picture(13)];
+  // A cut at 3 s whose transition is not over: the picture jumps away and back once more within
+  // the minimum scene length (as a dissolve under a zoom did through H.264 and frame-rate
+  // conversion). The new scene then holds, and a plain hard cut follows at 5.5 s.
+  const tail = [b, b, flash, flash, b];
+  const cuts = run([...still(a, 3), ...tail, ...still(b, 2), ...still(d, 3)]);
+  assert.deepEqual(
+    cuts.map((x) => `${x.reason}@${x.cutAt.toFixed(1)}`),
+    ['cut@3.0', 'cut@5.5'],
+  );
+});

@@ -253,8 +253,12 @@ export class SceneGate {
   private lastKeyframe = -Infinity;
   /** A jump that may be a hard cut, waiting for the next frame to show whether the picture settles. */
   private candidate: { pts: number; score: number; before: Signature; sig: Signature } | undefined;
-  /** After a gradual transition, the change below which the picture is still again. */
-  private settling: number | undefined;
+  /**
+   * The tail of a transition: changes above `level` are not motion and stay out of the motion
+   * level. After a gradual transition the tail ends at the first still frame; after a hard cut
+   * (which may have been found in the middle of a dissolve) it lasts the minimum scene length.
+   */
+  private settling: { level: number; until: number } | undefined;
   /** An open gradual transition: the frames since the one before it, when it began, its scores. */
   private transition: { frames: Signature[]; start: number; scores: number[]; drifted: boolean; quiet: number; threshold: number } | undefined;
 
@@ -284,6 +288,10 @@ export class SceneGate {
       if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.score, candidate.sig)) {
         this.transition = undefined;
         this.lastCut = { at: candidate.pts, score: candidate.score, before: candidate.before };
+        // A cut found inside a dissolve or a fade leaves the rest of it to come: those frames
+        // would otherwise set the new scene's motion level high enough to hide its next cut.
+        const { mean, std } = this.level(candidate.pts);
+        this.settling = { level: Math.max(o.gradualFloor, mean + 2 * std), until: candidate.pts + o.minSceneSec };
         // A new scene, a new motion level.
         this.history.length = 0;
         this.history.push({ pts: frame.pts, score });
@@ -347,7 +355,7 @@ export class SceneGate {
         if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
           const cutAt = (t.start + pts) / 2;
           this.lastCut = { at: cutAt, score: settled, before };
-          this.settling = t.threshold;
+          this.settling = { level: t.threshold, until: Infinity };
           this.history.length = 0;
           return this.keyframe(pts, { reason: 'gradual', cutAt, score: settled });
         }
@@ -364,8 +372,9 @@ export class SceneGate {
     // The rest of a transition that was decided early (a fade decided at its darkest frame)
     // is not motion either.
     if (this.settling !== undefined) {
-      if (score >= this.settling) return this.heartbeat(pts, score);
-      this.settling = undefined;
+      if (pts >= this.settling.until) this.settling = undefined;
+      else if (score >= this.settling.level) return this.heartbeat(pts, score);
+      else if (this.settling.until === Infinity) this.settling = undefined;
     }
     // Only ordinary frames set the motion level: a cut must not raise the bar for the next one.
     this.history.push({ pts, score });
