@@ -256,7 +256,8 @@ export class SceneGate {
   /**
    * The tail of a transition: changes above `level` are not motion and stay out of the motion
    * level. After a gradual transition the tail ends at the first still frame; after a hard cut
-   * (which may have been found in the middle of a dissolve) it lasts the minimum scene length.
+   * (which may have been found in the middle of a dissolve) it lasts the minimum scene length,
+   * and only jumps of more than `cutIsolation` of the cut's own change belong to it.
    */
   private settling: { level: number; until: number } | undefined;
   /** An open gradual transition: the frames since the one before it, when it began, its scores. */
@@ -288,10 +289,10 @@ export class SceneGate {
       if (score <= o.cutIsolation * candidate.score && this.cutAllowed(candidate.pts, candidate.score, candidate.sig)) {
         this.transition = undefined;
         this.lastCut = { at: candidate.pts, score: candidate.score, before: candidate.before };
-        // A cut found inside a dissolve or a fade leaves the rest of it to come: those frames
-        // would otherwise set the new scene's motion level high enough to hide its next cut.
-        const { mean, std } = this.level(candidate.pts);
-        this.settling = { level: Math.max(o.gradualFloor, mean + 2 * std), until: candidate.pts + o.minSceneSec };
+        // A cut found inside a dissolve or a fade leaves the rest of it to come: jumps nearly as
+        // large as the cut itself, which would set the new scene's motion level high enough to
+        // hide its next cut. Smaller changes are the new scene's own motion and count.
+        this.settling = { level: o.cutIsolation * candidate.score, until: candidate.pts + o.minSceneSec };
         // A new scene, a new motion level.
         this.history.length = 0;
         this.history.push({ pts: frame.pts, score });
