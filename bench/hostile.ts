@@ -3,7 +3,7 @@
  * the server that holds a long history?
  *
  * The real server opens a history of `--events` events (1,000,000 by default: four streams,
- * captions of about 250 bytes of JSON plus a 4 KB keyframe data URL, a summary every 20th),
+ * captions of about 300 bytes of JSON with their keyframe's URL, a summary every 20th),
  * built once by transactional inserts straight into the store. A live caption is published on
  * `cam0` every 200 ms and a healthy viewer (in the client process) follows it. The baseline
  * run has only that viewer (the server idle); the hostile run adds WebSocket clients that
@@ -29,19 +29,18 @@ import { startServer, type RunningServer } from '../src/stream/server.js';
 import { HistoryStore } from '../src/store/history-store.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
-import type { CaptionMessage, SequencedMessage } from '../src/stream/events.js';
+import { keyframeUrl, type CaptionMessage, type SequencedMessage } from '../src/stream/events.js';
 import { Progress } from '../src/util/progress.js';
 import { machineLine } from './machine.js';
 import { intFlag, parseFlags, wantsHelp } from '../src/cli.js';
 
 const STREAMS = ['cam0', 'cam1', 'cam2', 'cam3'];
-const KEYFRAME = 'data:image/jpeg;base64,' + '/9j/4AAQSkZJRgABAQ'.repeat(222);
 const WORDS = ['red', 'blue', 'green', 'yellow', 'circle', 'square', 'triangle', 'star', 'large', 'small', 'on', 'the', 'grass', 'sand', 'sky', 'snow', 'at', 'night', 'left', 'right', 'middle', 'two', 'three'];
 
 function event(stream: string, seq: number, ts: number, i: number): SequencedMessage {
   const text = 'a ' + Array.from({ length: 9 }, (_, k) => WORDS[(i * 7 + k * 5 + (i >> 4)) % WORDS.length]).join(' ');
   if (i % 20 === 19) return { type: 'summary', stream, seq, ts, from: ts - 20_000, to: ts, text: `the video shows ${text} and then ${text}` };
-  return { type: 'caption', stream, seq, ts, frameTs: ts - 180, text, latencyMs: 180, keyframe: KEYFRAME } satisfies CaptionMessage;
+  return { type: 'caption', stream, seq, ts, frameTs: ts - 180, text, latencyMs: 180, keyframeUrl: keyframeUrl(stream, seq) } satisfies CaptionMessage;
 }
 
 /** Fills the history file up to `events` (one transaction per 10,000), newest a second ago. */

@@ -155,18 +155,19 @@ async function gateCost(paths: readonly string[]): Promise<{ usPerFrame: number;
   return { usPerFrame: (gateMs * 1000) / frames, decodeMsPerFrame: decodeMs / frames };
 }
 
-const HELP = `usage: livecap bench scenes [--videos 6] [--duration SEC] [--out DIR] [--held-out]
+const HELP = `usage: livecap bench scenes [--videos 6] [--duration SEC] [--out DIR] [--held-out] [--seed-offset N]
 
   Scene-cut precision, recall and cost of livecap's gate against ffmpeg's scdet (best of a
   threshold sweep), on synthetic clips with known cuts and, once scripts/fetch-real-media.sh has
   fetched Debian's sample footage, on real clips assembled from it with known edits.
   --held-out draws other clips than the gate was tuned on (synthetic seeds +100, real clips
-  from the fourth on).`;
+  from the fourth on). --seed-offset draws other synthetic clips again (100 with --held-out).`;
 
 export async function run(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
-  const { values } = parseFlags(args, { videos: { type: 'string' }, duration: { type: 'string' }, out: { type: 'string' }, 'held-out': { type: 'boolean' } });
+  const { values } = parseFlags(args, { videos: { type: 'string' }, duration: { type: 'string' }, out: { type: 'string' }, 'held-out': { type: 'boolean' }, 'seed-offset': { type: 'string' } });
   const heldOut = values['held-out'] === true;
+  const seedOffset = numberFlag('seed-offset', values['seed-offset'], heldOut ? 100 : 0);
   const count = numberFlag('videos', values.videos, 6);
   const duration = numberFlag('duration', values.duration, 30);
   const dir = values.out ?? join(tmpdir(), 'livecap-bench-scenes');
@@ -181,7 +182,7 @@ export async function run(args: string[]): Promise<number> {
   for (const set of synthetic) {
     const clips: BenchClip[] = [];
     for (let k = 0; k < count; k++) {
-      const seed = set.seed + (heldOut ? 100 : 0) + k;
+      const seed = set.seed + seedOffset + k;
       const path = join(dir, `${seed}-${duration}.mp4`);
       const truth = await writeVideo(videoScript(seed, { duration, ...set.options }), path);
       clips.push({ path, cuts: truth.cuts });

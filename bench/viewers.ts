@@ -1,7 +1,8 @@
 /**
  * Viewers benchmark: do viewers that stop reading hurt the others, or the server's memory?
  *
- * The real server (hub, WebSocket sockets) broadcasts captions with a keyframe-sized payload
+ * The real server (hub, WebSocket sockets) broadcasts captions of a set size (--bytes; 4,000
+ * by default, as large as captions were when they carried their keyframe inline)
  * at a fixed rate to 1,000 viewers in another process. The baseline run, in the same
  * benchmark, has only the healthy viewers; the loaded run adds viewers that subscribe and
  * never read (10% of them). Reported: the healthy viewers' delivery latency (caption `ts` →
@@ -52,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
   const server = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), pipeline: { output: { width: 160, height: 120, fps: 1 } } });
   // A stream to subscribe to; its source never starts (the captions come from the loop below).
   server.addSource('load', { kind: 'file', input: '/nonexistent/load.mp4', loop: false }, 'load');
-  const keyframe = 'data:image/jpeg;base64,' + 'A'.repeat(Math.max(0, bytes - 120));
+  const text = 'a large red circle on the grass in the middle ' + 'a'.repeat(Math.max(0, bytes - 160));
   let seq = 0;
 
   const once = async (label: string, slowViewers: number): Promise<RunResult> => {
@@ -66,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
     const bar = new Progress({ label, total: seconds * rate });
     const timer = setInterval(() => {
       const now = Date.now();
-      const m: CaptionMessage = { type: 'caption', stream: 'load', seq: ++seq, ts: now, frameTs: now - 40, text: 'a large red circle on the grass in the middle', latencyMs: 40, keyframe };
+      const m: CaptionMessage = { type: 'caption', stream: 'load', seq: ++seq, ts: now, frameTs: now - 40, text, latencyMs: 40 };
       server.hub.broadcast(m);
       const mem = process.memoryUsage();
       peakRss = Math.max(peakRss, mem.rss);

@@ -79,6 +79,20 @@ test('over HTTP and WebSocket, each token gets what its role allows', async () =
   const hello = await new Promise<any>((resolve, reject) => ws.once('message', (d) => resolve(JSON.parse(d.toString()))).once('error', reject));
   assert.equal(hello.type, 'hello');
   assert.deepEqual(hello.streams, ['bars']);
+  // A caption's keyframe follows the same rules: an <img> sends its token as ?token=.
+  ws.send(JSON.stringify({ type: 'subscribe', streams: ['bars'] }));
+  const caption = await new Promise<any>((resolve, reject) => {
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.type === 'caption') resolve(m);
+    });
+    ws.once('error', reject);
+  });
+  assert.equal((await call(caption.keyframeUrl)).status, 401);
+  const image = await fetch(`${server.url}${caption.keyframeUrl}?token=viewer-secret`);
+  assert.equal(image.status, 200);
+  assert.equal(image.headers.get('content-type'), 'image/jpeg');
+  assert.match(image.headers.get('cache-control') ?? '', /^private/);
   ws.close();
   assert.equal((await call('/api/streams/bars', 'admin-secret', { method: 'DELETE' })).status, 204);
 });

@@ -202,7 +202,8 @@ test('every answer carries the security headers, and the viewer works under its 
   });
   await page.goto(`${server.url}/?stream=bars`);
   await page.waitForSelector('#status[data-state="live"]', { timeout: 30_000 });
-  await page.waitForFunction(() => (document.querySelector('#keyframe') as HTMLImageElement | null)?.src.startsWith('data:image/jpeg'), undefined, { timeout: 60_000 });
+  // The keyframe loads from the server under the page's content security policy.
+  await page.waitForFunction(() => ((document.querySelector('#keyframe') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0, undefined, { timeout: 60_000 });
   // Framing by another site is refused by the browser, which says so in the framing page's console.
   const framer = await pageAt(evil.origin);
   const refusal = framer.waitForEvent('console', { predicate: (m) => /frame-ancestors/.test(m.text()), timeout: 20_000 });

@@ -10,6 +10,8 @@ import { request } from 'node:http';
 import { startServer, type RunningServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
+import { keyframeUrl } from '../src/stream/events.js';
+import { encodeJpeg } from '../src/media/image.js';
 
 interface Operation {
   security?: unknown[];
@@ -33,6 +35,9 @@ before(async () => {
     pipeline: { output: { width: 160, height: 120, fps: 5 } },
   });
   server.streams.add('a', 'testsrc://smptebars');
+  // A caption with its keyframe in the history of a stream that ran before (no waiting on 'a').
+  const now = Date.now();
+  server.streams.store.append({ type: 'caption', stream: 'past', seq: 1, ts: now, frameTs: now, text: 'a red circle', latencyMs: 1, keyframeUrl: keyframeUrl('past', 1) }, encodeJpeg({ width: 16, height: 12, data: new Uint8Array(16 * 12 * 3).fill(90) }));
 });
 after(async () => {
   await server?.close();
@@ -123,6 +128,12 @@ const CASES: [string, string, string, Ask, number][] = [
       ['GET', `/api/streams/{id}/${what}`, `/api/streams/nope/${what}`, { token: 'viewer' }, 404],
     ];
   }),
+  ['GET', '/api/streams/{id}/keyframes/{seq}.jpg', '/api/streams/past/keyframes/1.jpg', { token: 'viewer' }, 200],
+  ['GET', '/api/streams/{id}/keyframes/{seq}.jpg', '/api/streams/past/keyframes/1.jpg', { token: 'viewer', headers: { 'if-none-match': '"1"' } }, 304],
+  ['GET', '/api/streams/{id}/keyframes/{seq}.jpg', '/api/streams/past/keyframes/first.jpg', { token: 'viewer' }, 400],
+  ['GET', '/api/streams/{id}/keyframes/{seq}.jpg', '/api/streams/past/keyframes/1.jpg', {}, 401],
+  ['GET', '/api/streams/{id}/keyframes/{seq}.jpg', '/api/streams/past/keyframes/1.jpg', { token: 'viewer', ...evilHost }, 403],
+  ['GET', '/api/streams/{id}/keyframes/{seq}.jpg', '/api/streams/past/keyframes/2.jpg', { token: 'viewer' }, 404],
   ['GET', '/api/search', '/api/search?q=red', { token: 'viewer' }, 200],
   ['GET', '/api/search', '/api/search', { token: 'viewer' }, 400],
   ['GET', '/api/search', '/api/search?q=red', {}, 401],

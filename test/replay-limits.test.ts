@@ -17,16 +17,17 @@ import { startTestServer } from './helpers/test-server.js';
 import { waitFor } from './helpers/processes.js';
 import { readEvents } from './helpers/sse-client.js';
 
-const KEYFRAME = 'data:image/jpeg;base64,' + 'A'.repeat(4000);
+/** Makes a caption as large as one that carried its keyframe inline (events used to). */
+const PADDING = ' ' + 'A'.repeat(4000);
 
-function caption(stream: string, seq: number, keyframe?: string): CaptionMessage {
+function caption(stream: string, seq: number, padding = ''): CaptionMessage {
   const now = Date.now();
-  return { type: 'caption', stream, seq, ts: now, frameTs: now - 40, text: `a large red circle on the grass in the middle, caption ${seq}`, latencyMs: 40, ...(keyframe ? { keyframe } : {}) };
+  return { type: 'caption', stream, seq, ts: now, frameTs: now - 40, text: `a large red circle on the grass in the middle, caption ${seq}${padding}`, latencyMs: 40 };
 }
 
 /** A stream whose source never starts, with `events` captions in its history. */
-function longHistory(server: RunningServer, id: string, events: number, keyframe?: string): void {
-  for (let seq = 1; seq <= events; seq++) server.streams.store.append(caption(id, seq, keyframe));
+function longHistory(server: RunningServer, id: string, events: number, padding?: string): void {
+  for (let seq = 1; seq <= events; seq++) server.streams.store.append(caption(id, seq, padding));
   server.addSource(id, { kind: 'file', input: `/nonexistent/${id}.mp4`, loop: false }, id);
 }
 
@@ -56,7 +57,7 @@ async function connect(server: RunningServer): Promise<{ ws: WebSocket; got: any
 test('a subscribe naming a stream 256 times and 40 more from seq 0: one replay each, within the connection budget, and the event loop keeps running', async () => {
   const ts = await startTestServer();
   try {
-    longHistory(ts.server, 'cam', 6000, KEYFRAME);
+    longHistory(ts.server, 'cam', 6000, PADDING);
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     const started = Date.now();
@@ -149,7 +150,7 @@ test('an SSE replay is held to the byte budget, SSE clients count as viewers, an
   const ts = await startTestServer({ sse: { maxClients: 2 } });
   try {
     const { server } = ts;
-    longHistory(server, 'cam', 3000, KEYFRAME);
+    longHistory(server, 'cam', 3000, PADDING);
     const first = await fetch(`${server.url}/api/streams/cam/events`, { headers: { 'last-event-id': '0' } });
     const events = await readEvents(first, (e) => e.some((x) => x.data.seq === 3000));
     const replayed = events.filter((e) => e.event === 'caption');

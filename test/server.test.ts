@@ -66,11 +66,25 @@ test('a file stream goes live and its captions reach a WebSocket subscriber', as
   assert.equal(caption.seq, 1);
   assert.match(caption.text, /\b(circle|square|triangle|star|cross|circles|squares|triangles|stars|crosses|shapes)\b/);
   assert.ok(caption.latencyMs >= 0 && caption.latencyMs < 10_000);
-  assert.match(caption.keyframe, /^data:image\/jpeg;base64,/);
+  // The event names its keyframe; the picture is served beside the history, not inside it.
+  assert.equal(caption.keyframeUrl, '/api/streams/clip/keyframes/1.jpg');
+  assert.equal(caption.keyframe, undefined);
+  const image = await fetch(`${server.url}${caption.keyframeUrl}`);
+  assert.equal(image.status, 200);
+  assert.equal(image.headers.get('content-type'), 'image/jpeg');
+  assert.match(image.headers.get('cache-control') ?? '', /immutable/);
   // The thumbnail is the picture, not an empty buffer: its pixels vary.
-  const thumb = decodeImage(Buffer.from(caption.keyframe.split(',')[1], 'base64'));
+  const thumb = decodeImage(Buffer.from(await image.arrayBuffer()));
   assert.deepEqual([thumb.width, thumb.height], [160, 120]);
   assert.ok(new Set(thumb.data).size > 20, 'keyframe has picture content');
+  const again = await fetch(`${server.url}${caption.keyframeUrl}`, { headers: { 'if-none-match': image.headers.get('etag')! } });
+  assert.equal(again.status, 304);
+  const missing = await fetch(`${server.url}/api/streams/clip/keyframes/999999.jpg`);
+  assert.equal(missing.status, 404);
+  assert.match((await missing.json()).error, /no keyframe for seq 999999/);
+  const bad = await fetch(`${server.url}/api/streams/clip/keyframes/..%2F1.jpg`);
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error, /SEQ\.jpg/);
   assert.ok(caption.frameTs <= caption.ts);
   const history = await (await fetch(`${server.url}/api/streams/clip/captions?since=0`)).json();
   assert.equal(history.captions[0].text, caption.text);

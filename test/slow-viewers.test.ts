@@ -33,7 +33,7 @@ test('slow viewers are dropped with 4008 while healthy ones get everything, in b
     await new Promise((r) => setTimeout(r, 200));
     const heapBefore = process.memoryUsage().heapUsed;
     // 64 MB per viewer in 64 KiB captions: far more than a socket and 1 MiB of queue hold.
-    const keyframe = 'x'.repeat(64 * 1024);
+    const padding = ' ' + 'x'.repeat(64 * 1024);
     // The slow ones, reading again as soon as they are dropped, find the close code at the end
     // of what was queued for them (after 5 s the server stops waiting and cuts them off).
     let codes: Promise<number[]> | undefined;
@@ -44,7 +44,7 @@ test('slow viewers are dropped with 4008 while healthy ones get everything, in b
       })));
     for (let seq = 1; seq <= 1000; seq++) {
       if (!codes && server.hub.stats.droppedViewers === 3) codes = readAgain();
-      server.hub.broadcast({ type: 'caption', stream: 'load', seq, ts: Date.now(), frameTs: Date.now(), text: 'a red circle', latencyMs: 1, keyframe });
+      server.hub.broadcast({ type: 'caption', stream: 'load', seq, ts: Date.now(), frameTs: Date.now(), text: `a red circle${padding}`, latencyMs: 1 });
       // Paced to the healthy viewers (they share this process): they keep up, the slow ones never read.
       if (seq % 10 === 0) await waitFor('healthy viewers caught up', () => healthy.every((h) => h.got.length >= seq), 10_000);
     }

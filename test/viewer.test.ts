@@ -103,7 +103,9 @@ test('the viewer loads, connects, and shows live captions from the demo stream i
   assert.match(await recognisedCaption(page), SHAPE);
   assert.equal(await page.getAttribute('#current', 'aria-live'), 'polite');
   assert.equal(await page.inputValue('#stream'), 'demo');
-  assert.match((await page.getAttribute('#keyframe', 'src')) ?? '', /^data:image\/jpeg/);
+  assert.match((await page.getAttribute('#keyframe', 'src')) ?? '', /^\/api\/streams\/demo\/keyframes\/\d+\.jpg$/);
+  // The browser fetched and decoded it.
+  await page.waitForFunction(() => (document.querySelector('#keyframe') as HTMLImageElement).naturalWidth === 160, undefined, { timeout: 10_000 });
   // A second caption pushes the first into the history.
   await page.waitForSelector('#history li', { timeout: 40_000 });
   assert.deepEqual(errors, []);

@@ -48,8 +48,9 @@ test('subscribing from the start of a long history replays the newest that fit, 
   const dir = await mkdtemp(join(tmpdir(), 'livecap-long-'));
   const path = join(dir, 'history.db');
   const store = new HistoryStore({ path });
-  const keyframe = 'data:image/jpeg;base64,' + 'A'.repeat(6000);
-  for (let seq = 1; seq <= 3000; seq++) store.append({ type: 'caption', stream: 'cam', seq, ts: Date.now(), frameTs: Date.now(), text: `caption ${seq}`, latencyMs: 1, keyframe });
+  // As large as captions were when they carried their keyframe inline.
+  const padding = ' ' + 'A'.repeat(6000);
+  for (let seq = 1; seq <= 3000; seq++) store.append({ type: 'caption', stream: 'cam', seq, ts: Date.now(), frameTs: Date.now(), text: `caption ${seq}${padding}`, latencyMs: 1 });
   store.close();
   const long = await startTestServer({ history: { path } });
   try {

@@ -53,8 +53,9 @@ function showCaption(c, { live }) {
   if (currentEl.textContent !== text) currentEl.textContent = text;
   currentEl.classList.toggle('unrecognised', Boolean(c.outOfDomain));
   metaEl.textContent = `${timeOf(c.frameTs)} · ${live ? `${c.latencyMs} ms after capture` : 'from history'}`;
-  if (c.keyframe) {
-    keyframeEl.src = c.keyframe;
+  if (c.keyframeUrl) {
+    // An <img> cannot send a header: the token, when there is one, goes in the URL.
+    keyframeEl.src = token ? `${c.keyframeUrl}?token=${encodeURIComponent(token)}` : c.keyframeUrl;
     // Say what the image is; the caption beside it is already read from the live region.
     keyframeEl.alt = `Keyframe at ${timeOf(c.frameTs)} from stream ${c.stream}`;
     keyframeEl.hidden = false;

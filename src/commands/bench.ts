@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, string> = {
   generation: '../../bench/generation.js',
   florence2: '../../bench/florence2.js',
   providers: '../../bench/providers.js',
+  history: '../../bench/history-size.js',
   viewers: '../../bench/viewers.js',
   soak: '../../bench/soak.js',
   hostile: '../../bench/hostile.js',

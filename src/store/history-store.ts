@@ -14,6 +14,11 @@
  * word being typed does not merge the lists of every word that starts with it.
  *
  *   events       one row per event: stream, seq (unique together), type, ts, text, JSON body
+ *   keyframes    each caption's keyframe (JPEG bytes) by stream and seq, written in the same
+ *                transaction as its event and removed with it (a trigger), so it has the same
+ *                durability and retention; the event carries its URL (`keyframeUrl`), not the
+ *                image, so history rows, replays and searches stay small. Files from before
+ *                this kept the image inline as a data URL; they are moved out at open, once
  *   events_fts   FTS5 index over the text, kept in step by triggers
  *   stream_seq   each stream's last seq, kept even when retention has removed its events, so
  *                a stream's sequence carries on after a restart
@@ -35,7 +40,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SequencedMessage } from '../stream/events.js';
+import { keyframeUrl, type SequencedMessage } from '../stream/events.js';
 import { log } from '../util/log.js';
 import { nextTurn } from '../util/turns.js';
 import { prepareSearch, searchStored, SEARCH_DEFAULTS, type SearchHit, type SearchLimits, type SearchQuery, type SearchStatements, type StoredHit } from './search.js';
@@ -117,8 +122,9 @@ export class HistoryStore {
   private readonly searchThread: SearchThread | undefined;
   private readonly searchSql: SearchStatements | undefined;
   /** The reads a subscribe or a page makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes', Database.Statement>;
-  private readonly appendTx: (m: SequencedMessage) => void;
+  private readonly reads: Record<'lastSeq' | 'keyframe' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes', Database.Statement>;
+  private readonly insertKeyframe: Database.Statement;
+  private readonly appendTx: (m: SequencedMessage, keyframe?: Uint8Array) => void;
   private readonly appendManyTx: (ms: readonly SequencedMessage[]) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
@@ -187,12 +193,23 @@ export class HistoryStore {
       CREATE TRIGGER IF NOT EXISTS events_fts_delete AFTER DELETE ON events BEGIN
         INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', old.id, old.text);
       END;
+      CREATE TABLE IF NOT EXISTS keyframes (id INTEGER PRIMARY KEY, stream TEXT NOT NULL, seq INTEGER NOT NULL, jpeg BLOB NOT NULL, UNIQUE (stream, seq));
+      CREATE TRIGGER IF NOT EXISTS events_keyframe_delete AFTER DELETE ON events WHEN old.type = 'caption' BEGIN
+        DELETE FROM keyframes WHERE stream = old.stream AND seq = old.seq;
+      END;
       CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, url TEXT NOT NULL, captioner TEXT, prompt TEXT, added INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
       // Files from before streams had prompts gain the column (empty for the streams already saved).
       const streamColumns = (db.prepare('PRAGMA table_info(streams)').all() as { name: string }[]).map((c) => c.name);
       if (!streamColumns.includes('prompt')) db.exec('ALTER TABLE streams ADD COLUMN prompt TEXT');
+      try {
+        this.moveInlineKeyframes(db, options.path);
+      } catch (err) {
+        // A full disk, say: the captions not yet moved keep their pictures inline and are served
+        // as they are; the next start carries on.
+        log.warn('history store: could not move every keyframe out of the caption events; the next start tries again', { path: options.path, error: (err as Error).message });
+      }
       // A read-only file (or folder) opens and reads, then fails on the first write: find out now.
       db.prepare("INSERT INTO meta (key, value) VALUES ('opened', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(this.options.now()));
     } catch (err) {
@@ -211,6 +228,7 @@ export class HistoryStore {
       throw new Error(`${where}: ${why}: ${message}`);
     }
     this.insert = this.db.prepare('INSERT INTO events (stream, seq, type, ts, text, body) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertKeyframe = this.db.prepare('INSERT INTO keyframes (stream, seq, jpeg) VALUES (?, ?, ?)');
     this.bumpSeq = this.db.prepare('INSERT INTO stream_seq (stream, last_seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)');
     this.writes = {
       saveStream: this.db.prepare('INSERT INTO streams (id, url, captioner, prompt, added) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, prompt = excluded.prompt, added = excluded.added'),
@@ -219,11 +237,12 @@ export class HistoryStore {
     };
     this.reads = {
       lastSeq: this.db.prepare('SELECT last_seq AS seq FROM stream_seq WHERE stream = ?'),
+      keyframe: this.db.prepare('SELECT jpeg FROM keyframes WHERE stream = ? AND seq = ?'),
       firstSeq: this.db.prepare('SELECT min(seq) AS seq FROM events WHERE stream = ?'),
       since: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
       newest: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? AND seq <= ? ORDER BY seq DESC LIMIT ?'),
       between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
-      // Only what subtitles need: the keyframes in the bodies are never parsed.
+      // Only what subtitles need, without parsing the bodies.
       captionTimes: this.db.prepare(
         "SELECT json_extract(body, '$.frameTs') AS frameTs, text, json_extract(body, '$.outOfDomain') AS outOfDomain FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
       ),
@@ -231,18 +250,28 @@ export class HistoryStore {
     if (options.path === ':memory:') this.searchSql = prepareSearch(this.db);
     else this.searchThread = new SearchThread(options.path);
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-    const write = (m: SequencedMessage) => {
+    const write = (m: SequencedMessage, keyframe?: Uint8Array) => {
       this.insert.run(m.stream, m.seq, m.type, m.ts, m.text, JSON.stringify(m));
+      if (keyframe) this.insertKeyframe.run(m.stream, m.seq, keyframe);
       this.bumpSeq.run(m.stream, m.seq);
     };
     this.appendTx = this.db.transaction(write);
-    this.appendManyTx = this.db.transaction((ms: readonly SequencedMessage[]) => ms.forEach(write));
+    this.appendManyTx = this.db.transaction((ms: readonly SequencedMessage[]) => ms.forEach((m) => write(m)));
   }
 
-  /** Writes an event; when this returns, the event is committed. */
-  append(m: SequencedMessage): void {
-    this.appendTx(m);
+  /**
+   * Writes an event, and a caption's keyframe (JPEG bytes) with it; when this returns, both
+   * are committed. The event should carry the keyframe's URL (`keyframeUrl`), not the image.
+   */
+  append(m: SequencedMessage, keyframe?: Uint8Array): void {
+    if (keyframe && m.type !== 'caption') throw new Error(`only captions have keyframes (got a ${m.type} event with one)`);
+    this.appendTx(m, keyframe);
     this.events++;
+  }
+
+  /** A caption's keyframe as JPEG bytes, while its event is kept. */
+  keyframe(stream: string, seq: number): Buffer | undefined {
+    return (this.reads.keyframe.get(stream, seq) as { jpeg: Buffer } | undefined)?.jpeg;
   }
 
   /** Writes events in one transaction (an import, a benchmark's history): all of them or none. */
@@ -340,6 +369,42 @@ export class HistoryStore {
       hits = await searchStored(this.searchSql!, query, limits, nextTurn, () => this.closed);
     }
     return hits.map((h) => ({ event: JSON.parse(h.body) as SequencedMessage, snippet: h.snippet }));
+  }
+
+  /**
+   * Files written before keyframes had a table of their own kept each one inside its caption's
+   * JSON as a data URL (about 5 KB a caption, sent with every replay). Moves them to the
+   * keyframes table and leaves the URL in the event, a batch per transaction (a stop halfway
+   * loses nothing: the next open carries on). The file grows by the keyframes' bytes at first
+   * (about 40%); the space the old bodies held is reused by new events as retention removes
+   * the old ones.
+   */
+  private moveInlineKeyframes(db: Database.Database, path: string): void {
+    const batch = db.prepare("SELECT id, stream, seq, body FROM events WHERE type = 'caption' AND id > ? AND json_extract(body, '$.keyframe') IS NOT NULL ORDER BY id LIMIT 500");
+    const rewrite = db.prepare('UPDATE events SET body = ? WHERE id = ?');
+    const keep = db.prepare('INSERT OR REPLACE INTO keyframes (stream, seq, jpeg) VALUES (?, ?, ?)');
+    let after = 0;
+    let moved = 0;
+    const started = Date.now();
+    for (;;) {
+      const rows = batch.all(after) as { id: number; stream: string; seq: number; body: string }[];
+      if (rows.length === 0) break;
+      if (moved === 0) log.info('history store: moving keyframes out of the caption events (once)', { path });
+      db.transaction(() => {
+        for (const row of rows) {
+          const { keyframe, ...event } = JSON.parse(row.body) as Record<string, unknown> & { keyframe?: unknown };
+          const comma = typeof keyframe === 'string' && keyframe.startsWith('data:image/jpeg;base64,') ? keyframe.indexOf(',') : -1;
+          if (comma >= 0) {
+            keep.run(row.stream, row.seq, Buffer.from((keyframe as string).slice(comma + 1), 'base64'));
+            event.keyframeUrl = keyframeUrl(row.stream, row.seq);
+          }
+          rewrite.run(JSON.stringify(event), row.id);
+        }
+      })();
+      moved += rows.length;
+      after = rows[rows.length - 1]!.id;
+    }
+    if (moved) log.info('history store: keyframes moved', { path, captions: moved, ms: Date.now() - started });
   }
 
   /**

@@ -194,6 +194,22 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
       'content-disposition': `inline; filename="${id}.${format}"`,
     });
   };
+  // A caption's keyframe, kept as long as its caption. A seq's picture never changes, so it may
+  // be cached for good (privately: it may have needed a token).
+  app.get('/api/streams/:id/keyframes/:file', (c) => {
+    const id = c.req.param('id');
+    const file = c.req.param('file');
+    const seq = /^([1-9]\d{0,14})\.jpg$/.exec(file)?.[1];
+    if (!seq) throw new HTTPException(400, { message: `a keyframe is asked for as SEQ.jpg (the caption's seq), got '${file}'` });
+    requireStream(id);
+    const etag = `"${seq}"`;
+    const headers = { 'cache-control': 'private, max-age=31536000, immutable', etag };
+    const jpeg = streams.store.keyframe(id, Number(seq));
+    if (!jpeg) throw new HTTPException(404, { message: `stream '${id}' has no keyframe for seq ${seq} (not a caption, made while history could not be written, or past retention)` });
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
+    return c.body(new Uint8Array(jpeg), 200, { ...headers, 'content-type': 'image/jpeg' });
+  });
+
   app.get('/api/streams/:id/captions.vtt', subtitles('vtt'));
   app.get('/api/streams/:id/captions.srt', subtitles('srt'));
 

@@ -143,7 +143,7 @@ function isJson(contentType: string | undefined): boolean {
 
 /**
  * The headers on every answer. The viewer loads only its own script and stylesheet, shows
- * keyframes as data: URLs and talks to its own WebSocket; `connect-src` names ws: and wss:
+ * keyframes from this server (and pictures as data: URLs) and talks to its own WebSocket; `connect-src` names ws: and wss:
  * of the same host because older browsers do not count them as 'self'.
  */
 export function securityHeaders(host: string | undefined): Record<string, string> {

@@ -11,7 +11,8 @@ export interface CaptionMessage {
   frameTs: number;
   text: string;
   latencyMs: number;
-  keyframe?: string;
+  /** Where its keyframe (a JPEG) is served while the caption is kept: see `keyframeUrl`. */
+  keyframeUrl?: string;
   /** The keyframe lies beyond what the stream's captioner knows: the text means nothing (absent when it cannot tell). */
   outOfDomain?: boolean;
 }
@@ -41,3 +42,8 @@ export interface SummaryMessage {
 /** Events with a place in a stream's history carry a seq (one sequence per stream). */
 export type SequencedMessage = CaptionMessage | SummaryMessage;
 export type StreamMessage = CaptionMessage | SummaryMessage | StatusMessage;
+
+/** The path of a caption's keyframe, relative to the server: GET it with the same token as the API. */
+export function keyframeUrl(stream: string, seq: number): string {
+  return `/api/streams/${encodeURIComponent(stream)}/keyframes/${seq}.jpg`;
+}

@@ -105,6 +105,13 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'WebVTT', content: { 'text/vtt': { schema: { type: 'string' } } } }, 400: error('Bad time'), ...read, 404: error('No such stream') },
         },
       },
+      '/api/streams/{id}/keyframes/{seq}.jpg': {
+        get: {
+          summary: "A caption's keyframe (its event's keyframeUrl), kept as long as the caption; cacheable for good",
+          parameters: [idParam, { name: 'seq', in: 'path', required: true, description: "the caption's seq", schema: { type: 'integer', minimum: 1 } }],
+          responses: { 200: { description: 'JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } }, 304: { description: 'Not modified (If-None-Match)' }, 400: error('Not SEQ.jpg'), ...read, 404: error('No such stream, or no keyframe for that seq') },
+        },
+      },
       '/api/streams/{id}/captions.srt': {
         get: {
           summary: 'SubRip subtitles of a time range (default the last hour)',
@@ -163,7 +170,7 @@ export function openApiDocument(): object {
         },
         Caption: {
           type: 'object',
-          properties: { type: { const: 'caption' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, frameTs: { type: 'integer' }, text: { type: 'string' }, latencyMs: { type: 'number' }, keyframe: { type: 'string' }, outOfDomain: { type: 'boolean', description: 'the keyframe lies beyond what the captioner knows, so the text means nothing; absent when the captioner cannot tell' } },
+          properties: { type: { const: 'caption' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, frameTs: { type: 'integer' }, text: { type: 'string' }, latencyMs: { type: 'number' }, keyframeUrl: { type: 'string', description: 'where its keyframe (JPEG) is served, relative to the server, while the caption is kept; absent when none was stored' }, outOfDomain: { type: 'boolean', description: 'the keyframe lies beyond what the captioner knows, so the text means nothing; absent when the captioner cannot tell' } },
         },
         Summary: {
           type: 'object',

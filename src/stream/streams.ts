@@ -23,7 +23,7 @@ import type { Subscription } from 'rxjs';
 import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest/source.js';
 import { SourceFinished } from '../ingest/supervised-source.js';
 import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
-import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from './events.js';
+import { keyframeUrl, type CaptionMessage, type SequencedMessage, type StatusMessage, type StreamMessage, type SummaryMessage } from './events.js';
 import { log } from '../util/log.js';
 import { HistoryStore } from '../store/history-store.js';
 import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js';
@@ -39,6 +39,13 @@ export class StreamInputError extends Error {
 export class StreamLimitError extends Error {
   override name = 'StreamLimitError';
 }
+const JPEG_DATA_URL = 'data:image/jpeg;base64,';
+
+/** A keyframe thumbnail's JPEG bytes, from the data URL the pipeline makes. */
+function jpegOf(dataUrl: string | undefined): Buffer | undefined {
+  return dataUrl?.startsWith(JPEG_DATA_URL) ? Buffer.from(dataUrl.slice(JPEG_DATA_URL.length), 'base64') : undefined;
+}
+
 /** The history store could not save or forget a stream; nothing was changed. */
 export class StreamStoreError extends Error {
   override name = 'StreamStoreError';
@@ -198,14 +205,18 @@ export class StreamManager {
         } else {
           // Update state before emitting: a listener may read it back.
           const seq = ++stream.seq;
-          const message: SequencedMessage =
+          const jpeg = event.type === 'caption' ? jpegOf(event.keyframe) : undefined;
+          let message: SequencedMessage =
             event.type === 'caption'
-              ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframe: event.keyframe, outOfDomain: event.outOfDomain } satisfies CaptionMessage)
+              ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframeUrl: jpeg && keyframeUrl(id, seq), outOfDomain: event.outOfDomain } satisfies CaptionMessage)
               : ({ type: 'summary', stream: id, seq, ts: Date.now(), from: event.from, to: event.to, text: event.text } satisfies SummaryMessage);
-          if (!this.record(stream, message)) {
+          const recorded = this.record(stream, message, jpeg);
+          if (recorded === 'held back') {
             stream.seq--;
             return;
           }
+          // Sent live but not kept: its keyframe could not be stored either.
+          if (recorded === 'not kept' && message.type === 'caption') message = { ...message, keyframeUrl: undefined };
           this.emit(message);
         }
       },
@@ -229,13 +240,13 @@ export class StreamManager {
     return this.info(stream);
   }
 
-  /** Writes an event to history before it is sent; false when it must be held back (see the header). */
-  private record(stream: Running, message: SequencedMessage): boolean {
+  /** Writes an event (and a caption's keyframe) to history before it is sent; or says why not (see the header). */
+  private record(stream: Running, message: SequencedMessage, keyframe?: Uint8Array): 'kept' | 'not kept' | 'held back' {
     try {
-      this.store.append(message);
+      this.store.append(message, keyframe);
       if (stream.degraded) log.info('history store: writing again', { stream: stream.id, seq: message.seq });
       stream.degraded = undefined;
-      return true;
+      return 'kept';
     } catch (err) {
       this.historyWrites.failures++;
       const why = (err as Error).message;
@@ -250,7 +261,7 @@ export class StreamManager {
       stream.degraded = `history: cannot write (${why}); ${covered ? 'events are sent live but not kept' : 'events are held back until it can'}`;
       // Once per failing spell, not once per event: the count is in /metrics.
       if (first) log.error('history store: cannot write events', { stream: stream.id, seq: message.seq, error: why, degraded: stream.degraded });
-      return covered;
+      return covered ? 'not kept' : 'held back';
     }
   }
 
