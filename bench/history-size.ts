@@ -11,6 +11,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
 import { encodeJpeg } from '../src/media/image.js';
 import { HistoryStore } from '../src/store/history-store.js';
@@ -71,6 +72,10 @@ export async function run(args: string[]): Promise<number> {
       store.appendMany(rows.map((r) => ({ ...r.message, keyframe: `data:image/jpeg;base64,${r.jpeg.toString('base64')}` }) as SequencedMessage));
       const replay = replayBytes(store, count);
       store.close();
+      // Earlier versions did not leave the mark that says keyframes are kept beside the events.
+      const raw = new Database(inlinePath);
+      raw.prepare("DELETE FROM meta WHERE key = 'keyframes-beside'").run();
+      raw.close();
       layouts.push({ name: 'keyframe inside each event (before)', fileBytes: await fileBytes(inlinePath), replayBytes: replay });
     }
     const besidePath = join(dir, 'beside.db');

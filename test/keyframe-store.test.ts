@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { HistoryStore } from '../src/store/history-store.js';
 import { keyframeUrl, type CaptionMessage } from '../src/stream/events.js';
 import { encodeJpeg, decodeImage } from '../src/media/image.js';
@@ -63,6 +64,10 @@ test('a history file that kept keyframes inside its events has them moved out at
     old.append({ type: 'summary', stream: 'cam', seq: 1201, ts, from: ts, to: ts, text: 'shapes moving' });
     const before = old.sinceStored('cam', 0, 1000).reduce((n, e) => n + e.json.length, 0);
     old.close();
+    // Earlier versions did not leave the mark that says keyframes are kept beside the events.
+    const raw = new Database(path);
+    raw.prepare("DELETE FROM meta WHERE key = 'keyframes-beside'").run();
+    raw.close();
 
     const store = new HistoryStore({ path });
     try {

@@ -380,6 +380,8 @@ export class HistoryStore {
    * the old ones.
    */
   private moveInlineKeyframes(db: Database.Database, path: string): void {
+    // Checked once per file: the search for inline pictures reads every caption.
+    if (db.prepare("SELECT 1 FROM meta WHERE key = 'keyframes-beside'").get()) return;
     const batch = db.prepare("SELECT id, stream, seq, body FROM events WHERE type = 'caption' AND id > ? AND json_extract(body, '$.keyframe') IS NOT NULL ORDER BY id LIMIT 500");
     const rewrite = db.prepare('UPDATE events SET body = ? WHERE id = ?');
     const keep = db.prepare('INSERT OR REPLACE INTO keyframes (stream, seq, jpeg) VALUES (?, ?, ?)');
@@ -405,6 +407,7 @@ export class HistoryStore {
       after = rows[rows.length - 1]!.id;
     }
     if (moved) log.info('history store: keyframes moved', { path, captions: moved, ms: Date.now() - started });
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('keyframes-beside', '1')").run();
   }
 
   /**
