@@ -105,10 +105,10 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'WebVTT', content: { 'text/vtt': { schema: { type: 'string' } } } }, 400: error('Bad time'), ...read, 404: error('No such stream') },
         },
       },
-      '/api/streams/{id}/keyframes/{seq}.jpg': {
+      '/api/streams/{id}/keyframes/{file}': {
         get: {
           summary: "A caption's keyframe (its event's keyframeUrl), kept as long as the caption; cacheable for good",
-          parameters: [idParam, { name: 'seq', in: 'path', required: true, description: "the caption's seq", schema: { type: 'integer', minimum: 1 } }],
+          parameters: [idParam, { name: 'file', in: 'path', required: true, description: "SEQ.jpg, where SEQ is the caption's seq", schema: { type: 'string', pattern: '^[1-9][0-9]{0,14}\\.jpg$' } }],
           responses: { 200: { description: 'JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } }, 304: { description: 'Not modified (If-None-Match)' }, 400: error('Not SEQ.jpg'), ...read, 404: error('No such stream, or no keyframe for that seq') },
         },
       },
