@@ -130,6 +130,27 @@ for (const signal of ['SIGHUP', 'SIGINT'] as const) {
   });
 }
 
+test('a signal while the server is still starting ends it cleanly: exit 0, no ffmpeg left', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'livecap-signal-'));
+  let p: LivecapProcess | undefined;
+  try {
+    p = livecap(serveArgs(join(dir, 'history.db')), { env: { LIVECAP_LOG: 'info' } });
+    // The first log line comes before the models load and long before the address is printed.
+    await waitFor('the first log line', () => p!.stderr().includes('"msg":"access"'), 30_000);
+    p.child.kill('SIGTERM');
+    const timer = setTimeout(() => p!.child.kill('SIGKILL'), 60_000);
+    const { code, signal } = await p.exited;
+    clearTimeout(timer);
+    assert.equal(signal, null, 'it stopped by itself, not by the default action of SIGTERM');
+    assert.equal(code, 0, p.stderr());
+    assert.match(p.stderr(), /"signal":"SIGTERM".*"msg":"shutting down"/);
+    await waitFor('no ffmpeg of it left', () => ffmpegChildren(p!.child.pid!).length === 0, 5000);
+  } finally {
+    reap(p);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a captioner that does not load, after the summarizer and another captioner did: exits 1 naming the model', async () => {
   let p: LivecapProcess | undefined;
   try {

@@ -100,6 +100,16 @@ export async function serveCommand(args: string[]): Promise<number> {
   const file = values.config === undefined ? {} : await readJsonFile(values.config, 'config file');
   const settings = resolveServeSettings(values, file, values.config);
   const { auth } = settings;
+  // SIGHUP (the terminal went away, or a supervisor's stop) shuts down like SIGTERM. Listened
+  // for from the start: a signal while models load, or as soon as the address is printed, ends
+  // the start cleanly (workers released, history closed) instead of the default abrupt exit.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info('shutting down', { signal });
+      resolve();
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+  });
   log.info('access', auth.viewerTokens.length + auth.adminTokens.length ? { viewerTokens: auth.viewerTokens.length, adminTokens: auth.adminTokens.length } : { open: 'no tokens set' });
   let summarizerDir = settings.summarizer;
   if (summarizerDir === EMBEDDED_SUMMARIZER && !existsSync(EMBEDDED_SUMMARIZER)) summarizerDir = 'none';
@@ -160,14 +170,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     for (const { id, url } of settings.sources) server.streams.add(id, url, chosen(id), settings.prompts.get(id));
     server.restoreStreams();
     console.log(`livecap serving ${server.streams.list().map((s) => s.id).join(', ')} at ${server.url}/`);
-    await new Promise<void>((resolve) => {
-      // SIGHUP (the terminal went away, or a supervisor's stop) shuts down like SIGTERM.
-      const stop = (signal: string) => {
-        log.info('shutting down', { signal });
-        resolve();
-      };
-      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
-    });
+    await stopped;
   } finally {
     await server?.close();
     await Promise.all(release.map((done) => done()));
