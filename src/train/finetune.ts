@@ -8,13 +8,12 @@
  * An attention decoder (models/captioner/attention.ts) is fine-tuned the same way, with the
  * backbone's feature map flowing into it.
  */
-import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Tensor, SymbolicTensor, Variable } from '@tensorflow/tfjs';
 import type { Tf } from '../models/tfjs/runtime.js';
 import { CnnLstmCaptioner, preprocess } from '../models/captioner/captioner.js';
-import { fileSaveHandler } from '../models/tfjs/file-io.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { log } from '../util/log.js';
@@ -104,11 +103,7 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
     await mkdir(ckpt, { recursive: true });
     await writeFile(statePath, JSON.stringify(state));
   }
-  await rm(join(options.modelDir, 'backbone'), { recursive: true, force: true });
-  await backbone.save(fileSaveHandler(tf, join(options.modelDir, 'backbone')));
-  await rm(join(options.modelDir, 'decoder'), { recursive: true, force: true });
-  if (attention) await attention.save(join(options.modelDir, 'decoder'));
-  else await decoder!.save(fileSaveHandler(tf, join(options.modelDir, 'decoder')));
+  await captioner.saveWeights(options.modelDir);
   await recordHistory(options.modelDir, stage, state.losses);
   optimizer.dispose();
   captioner.dispose();

@@ -12,9 +12,10 @@
  * which reads the backbone's spatial feature map rather than a pooled vector.
  */
 import type { LayersModel, Tensor, Tensor2D } from '@tensorflow/tfjs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tf } from '../tfjs/runtime.js';
-import { loadLayersModel } from '../tfjs/file-io.js';
+import { fileSaveHandler, loadLayersModel } from '../tfjs/file-io.js';
 import { resizeFrame, type Frame } from '../../media/image.js';
 import { readManifest, type CaptionerManifest, type PixelScale } from './model-dir.js';
 import { Vocabulary } from './vocabulary.js';
@@ -417,6 +418,18 @@ export class CnnLstmCaptioner {
 
   private assertLive(): void {
     if (this.disposed) throw new Error(`captioner ${this.dir} was disposed`);
+  }
+
+  /**
+   * Writes the backbone's and the decoder's weights to DIR/backbone and DIR/decoder (either
+   * decoder kind), replacing what was there; the manifest and vocabulary are the caller's.
+   */
+  async saveWeights(dir: string): Promise<void> {
+    await rm(join(dir, 'backbone'), { recursive: true, force: true });
+    await this.backbone.save(fileSaveHandler(this.tf, join(dir, 'backbone')));
+    await rm(join(dir, 'decoder'), { recursive: true, force: true });
+    if (this.attention) await this.attention.save(join(dir, 'decoder'));
+    else await this.decoder!.save(fileSaveHandler(this.tf, join(dir, 'decoder')));
   }
 
   /** Releases both models; safe to call twice. */
