@@ -1,16 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, cp } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetImages } from './helpers/dataset-images.js';
+import { assertSaveLoadRoundTrip } from './helpers/captioner-round-trip.js';
 import { loadTf, type Tf } from '../src/models/tfjs/runtime.js';
 import { writeDataset } from '../src/synth/dataset.js';
 import { trainCaptioner, TRAIN_DEFAULTS, type TrainOptions } from '../src/train/train-captioner.js';
 import { finetuneCaptioner } from '../src/train/finetune.js';
 import { CnnLstmCaptioner } from '../src/models/captioner/captioner.js';
-import { CaptionerClient } from '../src/models/worker/captioner-client.js';
 import { decodeImage } from '../src/media/image.js';
 import { evaluateCaptioner, HEATMAP_FRAMES } from '../src/train/evaluate.js';
 
@@ -67,24 +67,7 @@ test('a second run resumes the attention decoder from its checkpoint', async () 
 });
 
 test('save → load gives identical captions, in process and in a worker thread', async () => {
-  const images = await someImages(6);
-  const a = await CnnLstmCaptioner.load(tf, options.outDir);
-  const before = await a.captionAll(images, { beamWidth: 3 });
-  const copy = join(root, 'copy');
-  assert.ok(a.attention);
-  await a.saveWeights(copy);
-  a.dispose();
-  await cp(join(options.outDir, 'vocab.json'), join(copy, 'vocab.json'));
-  await writeFile(join(copy, 'captioner.json'), await readFile(join(options.outDir, 'captioner.json')));
-  const b = await CnnLstmCaptioner.load(tf, copy);
-  assert.deepEqual(await b.captionAll(images, { beamWidth: 3 }), before);
-  b.dispose();
-  const worker = await CaptionerClient.start(copy, 'wasm');
-  try {
-    assert.deepEqual(await worker.captionAll(images, { beamWidth: 3 }), before);
-  } finally {
-    await worker.close();
-  }
+  await assertSaveLoadRoundTrip(tf, options.outDir, join(root, 'copy'), await someImages(6), 'attention');
 });
 
 test('eval reports exact objects per scene kind and draws attention heatmaps into the model folder', async () => {

@@ -1,15 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, cp } from 'node:fs/promises';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetImages } from './helpers/dataset-images.js';
+import { assertSaveLoadRoundTrip } from './helpers/captioner-round-trip.js';
 import { loadTf, type Tf } from '../src/models/tfjs/runtime.js';
 import { writeDataset } from '../src/synth/dataset.js';
 import { trainCaptioner, TRAIN_DEFAULTS, type TrainOptions } from '../src/train/train-captioner.js';
 import { CnnLstmCaptioner } from '../src/models/captioner/captioner.js';
-import { CaptionerClient } from '../src/models/worker/captioner-client.js';
 import { decodeImage } from '../src/media/image.js';
 import { evaluateCaptioner } from '../src/train/evaluate.js';
 
@@ -80,25 +80,7 @@ test('a checkpoint from other options is refused rather than silently mixed', as
 });
 
 test('save → load of a trained model gives the same captions, in process and in a worker thread', async () => {
-  const images = await someImages(6);
-  const a = await CnnLstmCaptioner.load(tf, options.outDir);
-  const before = await a.captionAll(images, { beamWidth: 3 });
-  const copy = join(root, 'copy');
-  assert.ok(a.decoder);
-  await a.saveWeights(copy);
-  a.dispose();
-  await cp(join(options.outDir, 'vocab.json'), join(copy, 'vocab.json'));
-  await writeFile(join(copy, 'captioner.json'), await readFile(join(options.outDir, 'captioner.json')));
-  const b = await CnnLstmCaptioner.load(tf, copy);
-  assert.deepEqual(await b.captionAll(images, { beamWidth: 3 }), before);
-  b.dispose();
-  const worker = await CaptionerClient.start(copy, 'wasm');
-  try {
-    assert.deepEqual(await worker.captionAll(images, { beamWidth: 3 }), before);
-  } finally {
-    await worker.close();
-    await worker.close();
-  }
+  await assertSaveLoadRoundTrip(tf, options.outDir, join(root, 'copy'), await someImages(6), 'layers');
 });
 
 test('eval reports BLEU-1..4 and CIDEr on the held-out split', async () => {
