@@ -7,7 +7,7 @@
  *
  *   livecap bench captioner [--model DIR] [--frames N] [--backend wasm|cpu|tensorflow|auto]
  */
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import { Rng } from '../src/util/rng.js';
 import { randomScene } from '../src/synth/world.js';
 import { renderScene } from '../src/synth/render.js';

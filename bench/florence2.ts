@@ -21,8 +21,7 @@ import { createRequire } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
-import type { Frame } from '../src/media/image.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import { Florence2 } from '../src/models/seq2seq/florence2.js';
 import { readHfModelDir } from '../src/models/seq2seq/model-dir.js';
 import { CaptionerClient } from '../src/models/worker/captioner-client.js';
@@ -32,6 +31,7 @@ import { Progress } from '../src/util/progress.js';
 import { Rng } from '../src/util/rng.js';
 import { makeTinyFlorence2, type Florence2Size } from '../test/helpers/tiny-florence2.js';
 import { machineLine, summarize } from './machine.js';
+import type { Frame } from '../src/core/frame.js';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;

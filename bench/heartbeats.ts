@@ -14,9 +14,9 @@ import { parseArgs } from 'node:util';
 import { startServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
-import type { Frame } from '../src/media/image.js';
 import type { RawFrame } from '../src/ingest/ffmpeg-frames.js';
 import { machineLine, percentile } from './machine.js';
+import type { Frame } from '../src/core/frame.js';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { streams: { type: 'string' }, seconds: { type: 'string' }, gap: { type: 'string' }, size: { type: 'string' } } });

@@ -12,16 +12,16 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import { encodeJpeg } from '../src/media/image.js';
 import { HistoryStore } from '../src/store/history-store.js';
-import { keyframeUrl, type CaptionMessage, type SequencedMessage } from '../src/stream/events.js';
 import { captionsFor } from '../src/synth/grammar.js';
 import { renderScene } from '../src/synth/render.js';
 import { randomScene } from '../src/synth/world.js';
 import { Progress } from '../src/util/progress.js';
 import { Rng } from '../src/util/rng.js';
 import { machineLine } from './machine.js';
+import { keyframeUrl, type CaptionMessage, type SequencedMessage } from '../src/core/events.js';
 
 const HELP = `usage: livecap bench history [--captions 5000]
 

@@ -29,10 +29,10 @@ import { startServer, type RunningServer } from '../src/stream/server.js';
 import { HistoryStore } from '../src/store/history-store.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
-import { keyframeUrl, type CaptionMessage, type SequencedMessage } from '../src/stream/events.js';
 import { Progress } from '../src/util/progress.js';
 import { machineLine } from './machine.js';
-import { intFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { intFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
+import { keyframeUrl, type CaptionMessage, type SequencedMessage } from '../src/core/events.js';
 
 const STREAMS = ['cam0', 'cam1', 'cam2', 'cam3'];
 const WORDS = ['red', 'blue', 'green', 'yellow', 'circle', 'square', 'triangle', 'star', 'large', 'small', 'on', 'the', 'grass', 'sand', 'sky', 'snow', 'at', 'night', 'left', 'right', 'middle', 'two', 'three'];

@@ -6,7 +6,7 @@
  *
  *   livecap bench ingest [--seconds 60] [--runs 3]
  */
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, writeFile, chmod, rm } from 'node:fs/promises';

@@ -33,8 +33,9 @@ import { startServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import { videoScript, writeVideo } from '../src/synth/video.js';
-import { encodeJpeg, type Frame } from '../src/media/image.js';
+import { encodeJpeg } from '../src/media/image.js';
 import { machineLine } from './machine.js';
+import type { Frame } from '../src/core/frame.js';
 
 interface Path {
   label: string;

@@ -22,7 +22,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import type { ExecutionProvider } from '../src/models/onnx/runtime.js';
 import { Florence2 } from '../src/models/seq2seq/florence2.js';
 import { ImageSeq2Seq } from '../src/models/seq2seq/image-seq2seq.js';

@@ -16,7 +16,7 @@
  *
  *   livecap bench scenes [--videos N] [--duration SEC] [--out DIR]
  */
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';

@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import WebSocket from 'ws';
 import { startServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';

@@ -14,13 +14,13 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { numberFlag, parseFlags, wantsHelp } from '../src/cli.js';
+import { numberFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import { startServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
-import type { CaptionMessage } from '../src/stream/events.js';
 import { Progress } from '../src/util/progress.js';
 import { machineLine } from './machine.js';
+import type { CaptionMessage } from '../src/core/events.js';
 
 interface RunResult {
   label: string;

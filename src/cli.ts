@@ -2,12 +2,7 @@
  * The `livecap` command: parses the sub-command and its flags, then hands off to the module
  * that owns the work. Every sub-command returns an exit code; errors are printed by bin/.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createRequire } from 'node:module';
-import { UsageError } from './util/usage-error.js';
-import { parseDtype, type DtypeChoice } from './models/seq2seq/dtype.js';
-
-export { UsageError };
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -31,55 +26,6 @@ commands:
   bench captioner|scenes|ingest|generation|viewers|soak|hostile   benchmarks against a baseline in the same run
 
 run 'livecap <command> --help' for a command's options`;
-
-/** True after printing `help` when the arguments ask for it (--help or -h). */
-export function wantsHelp(args: readonly string[], help: string): boolean {
-  if (!args.includes('--help') && !args.includes('-h')) return false;
-  console.log(help);
-  return true;
-}
-
-/** Parses flags strictly; an unknown flag (or a stray argument) is a usage error that names it. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
-  try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-/** `--dtype`: which variant of an ONNX export runs (seq2seq/dtype.ts); undefined when not given. */
-export function dtypeFlag(value: string | undefined): DtypeChoice | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseDtype(value, '--dtype');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-/** A whole number flag, or a clear error naming the flag. */
-export function intFlag(name: string, value: string | undefined, fallback?: number): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw new UsageError(`--${name} is required`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got '${value}'`);
-  return n;
-}
-
-export function numberFlag(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${value}'`);
-  return n;
-}
-
-export function requiredFlag(name: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
-  return value;
-}
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).serveCommand,

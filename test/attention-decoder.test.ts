@@ -4,8 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
-import { loadTf, type Tf } from '../src/models/tfjs/runtime.js';
+import { loadTf } from '../src/models/tfjs/runtime.js';
 import { AttentionDecoder, ATTENTION_FILE, type AttentionSpec } from '../src/models/captioner/attention.js';
+import type { Tf } from '../src/models/tfjs/tf.js';
 
 let tf: Tf;
 before(async () => {

@@ -2,9 +2,10 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, unlink, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadTf, type Tf } from '../src/models/tfjs/runtime.js';
+import { loadTf } from '../src/models/tfjs/runtime.js';
 import { CnnLstmCaptioner } from '../src/models/captioner/captioner.js';
 import { writeTinyCaptioner } from './helpers/tiny-captioner.js';
+import type { Tf } from '../src/models/tfjs/tf.js';
 
 let tf: Tf;
 before(async () => {

@@ -51,7 +51,8 @@ test('livecap caption prints one caption per JPEG and PNG, and names a file that
   const dir = await mkdtemp(join(tmpdir(), 'livecap-cli-'));
   try {
     const rng = new Rng(5150);
-    let red, blue;
+    let red: ReturnType<typeof randomScene>;
+    let blue: ReturnType<typeof randomScene>;
     do red = randomScene(rng, 'single');
     while (red.objects[0].colour !== 'red' || red.objects[0].size !== 'large');
     do blue = randomScene(rng, 'single');

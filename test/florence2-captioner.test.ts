@@ -12,9 +12,9 @@ import { onnxCaptionerSpec, parseCaptionerSpec } from '../src/models/captioner/s
 import { resolveServeSettings } from '../src/config/serve-settings.js';
 import { Florence2, Florence2Tasks } from '../src/models/seq2seq/florence2.js';
 import { CaptionerClient } from '../src/models/worker/captioner-client.js';
-import type { Frame } from '../src/media/image.js';
 import { FLORENCE2_TASK_PROMPTS, makeTinyFlorence2, type TinyFlorence2 } from './helpers/tiny-florence2.js';
 import { makeTinyVitGpt2 } from './helpers/tiny-vit-gpt2.js';
+import type { Frame } from '../src/core/frame.js';
 
 let tiny: TinyFlorence2;
 const made: string[] = [];

@@ -19,11 +19,11 @@ import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AutoProcessor, Florence2ForConditionalGeneration, RawImage, type Tensor } from '@huggingface/transformers';
-import type { Frame } from '../src/media/image.js';
 import type { GenerationOverrides } from '../src/models/seq2seq/generation-config.js';
 import { FLORENCE2_CAPTION_TASKS, Florence2 } from '../src/models/seq2seq/florence2.js';
 import { makeTinyFlorence2, type TinyFlorence2 } from './helpers/tiny-florence2.js';
 import { assertClose, finishingSettings, localId, oracleBeam, oracleGreedy, oracleKwargs, OracleSteps, type OracleModel } from './helpers/transformers-oracle.js';
+import type { Frame } from '../src/core/frame.js';
 
 interface OracleProcessor {
   (image: RawImage, text: string): Promise<{ input_ids: Tensor; attention_mask: Tensor; pixel_values: Tensor }>;

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { SceneGate, heartbeatPhase, type SceneGateOptions } from '../src/pipeline/scene-gate.js';
 import { StreamManager } from '../src/stream/streams.js';
 import { waitFor } from './helpers/processes.js';
-import type { Frame } from '../src/media/image.js';
 import type { RawFrame } from '../src/ingest/ffmpeg-frames.js';
+import type { Frame } from '../src/core/frame.js';
 
 const still = new Uint8Array(32 * 24 * 3).fill(90);
 

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { cues, toSrt, toWebVtt } from '../src/stream/subtitles.js';
-import type { CaptionMessage } from '../src/stream/events.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { waitFor } from './helpers/processes.js';
 import { readEvents } from './helpers/sse-client.js';
+import type { CaptionMessage } from '../src/core/events.js';
 
 const caption = (seq: number, frameTs: number, text: string): CaptionMessage => ({ type: 'caption', stream: 's', seq, ts: frameTs + 30, frameTs, text, latencyMs: 30 });
 

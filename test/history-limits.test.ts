@@ -9,7 +9,7 @@ import { mkdtemp, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HistoryStore } from '../src/store/history-store.js';
-import type { CaptionMessage } from '../src/stream/events.js';
+import type { CaptionMessage } from '../src/core/events.js';
 
 const caption = (stream: string, seq: number, text = 'a red circle on the grass '.repeat(20)): CaptionMessage => ({ type: 'caption', stream, seq, ts: 1000 + seq, frameTs: seq, text, latencyMs: 5 });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HistoryStore, ftsQuery } from '../src/store/history-store.js';
 import { StreamManager } from '../src/stream/streams.js';
-import type { CaptionMessage, SummaryMessage } from '../src/stream/events.js';
+import type { CaptionMessage, SummaryMessage } from '../src/core/events.js';
 
 const caption = (stream: string, seq: number, ts: number, text: string): CaptionMessage => ({ type: 'caption', stream, seq, ts, frameTs: ts - 5, text, latencyMs: 5 });
 const summary = (stream: string, seq: number, ts: number, text: string): SummaryMessage => ({ type: 'summary', stream, seq, ts, from: ts - 20_000, to: ts, text });

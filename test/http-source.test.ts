@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import type { RunningServer } from '../src/stream/server.js';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
-import type { StreamMessage } from '../src/stream/events.js';
 import { waitFor } from './helpers/processes.js';
 import { startTestServer } from './helpers/test-server.js';
+import type { StreamMessage } from '../src/core/events.js';
 
 let dir: string;
 let http: Server;

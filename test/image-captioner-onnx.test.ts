@@ -13,10 +13,10 @@ import { ImageSeq2Seq } from '../src/models/seq2seq/image-seq2seq.js';
 import { generate } from '../src/models/seq2seq/search.js';
 import { resolveGeneration } from '../src/models/seq2seq/generation-config.js';
 import { openSession } from '../src/models/onnx/runtime.js';
-import type { Frame } from '../src/media/image.js';
 import { makeTinyVitGpt2, type TinyVitGpt2 } from './helpers/tiny-vit-gpt2.js';
 import { ReferenceVitGpt2 } from './helpers/vit-gpt2-reference.js';
 import { makeTinyBart } from './helpers/tiny-bart.js';
+import type { Frame } from '../src/core/frame.js';
 
 let tiny: TinyVitGpt2;
 before(async () => {

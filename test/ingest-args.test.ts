@@ -3,10 +3,12 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { parseSource, redactUrl, SourceError, type Source } from '../src/ingest/source.js';
+import { parseSource, SourceError, type Source } from '../src/ingest/source.js';
 import { ffmpegArgs, MEDIA_DEMUXERS } from '../src/ingest/ffmpeg-args.js';
 import { FrameSplitter } from '../src/ingest/frame-splitter.js';
-import { classifyFfmpegFailure, redactText, IngestError } from '../src/ingest/ffmpeg-errors.js';
+import { classifyFfmpegFailure, IngestError } from '../src/ingest/ffmpeg-errors.js';
+import { redactUrl } from '../src/util/redact.js';
+import { redactText } from '../src/util/redact.js';
 
 const out = { width: 160, height: 120, fps: 5 };
 // A real media folder: files are checked by their real paths.

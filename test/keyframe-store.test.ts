@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HistoryStore } from '../src/store/history-store.js';
-import { keyframeUrl, type CaptionMessage } from '../src/stream/events.js';
 import { encodeJpeg, decodeImage } from '../src/media/image.js';
 import { renderScene } from '../src/synth/render.js';
 import { randomScene } from '../src/synth/world.js';
 import { Rng } from '../src/util/rng.js';
+import { keyframeUrl, type CaptionMessage } from '../src/core/events.js';
 
 const rng = new Rng(21);
 const jpeg = () => encodeJpeg(renderScene(randomScene(rng), 160, 120), 80);

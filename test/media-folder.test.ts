@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
 import type { RunningServer } from '../src/stream/server.js';
-import type { StreamMessage } from '../src/stream/events.js';
 import { waitFor } from './helpers/processes.js';
 import { startTestServer } from './helpers/test-server.js';
+import type { StreamMessage } from '../src/core/events.js';
 
 // A media folder beside a folder that must stay private, holding a real video each.
 let dir: string;

@@ -9,17 +9,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startServer } from '../src/stream/server.js';
-import { WorkerRpc } from '../src/models/worker/rpc.js';
-import type { Caption } from '../src/models/captioner/captioner.js';
+import { WorkerRpc } from '../src/util/worker-rpc.js';
 import { waitFor } from './helpers/processes.js';
 import { recordBroadcasts } from './helpers/test-server.js';
+import type { StuckWorkerApi } from './helpers/stuck-worker.js';
 
 test('a stuck captioner is replaced after its deadline, and the stream says so in its status and /metrics', { timeout: 120_000 }, async () => {
   const name = 'captioner stuck-on-first-frame';
   const counters = new SharedArrayBuffer(8);
-  const rpc = new WorkerRpc(new URL('./helpers/stuck-worker.js', import.meta.url), name, { counters, stuckCaptions: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
-  await rpc.call('load');
-  const captioner = { caption: (f: { width: number; height: number }) => rpc.call<Caption>('caption', [{ width: f.width, height: f.height }]) };
+  const rpc = new WorkerRpc<StuckWorkerApi>(new URL('./helpers/stuck-worker.js', import.meta.url), name, { counters, stuckCaptions: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
+  await rpc.call('load', []);
+  const captioner = { caption: (f: { width: number; height: number }) => rpc.call('caption', [{ width: f.width, height: f.height }]) };
   const server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
   const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws');
   const messages: any[] = [];
@@ -52,10 +52,10 @@ test('a stuck captioner is replaced after its deadline, and the stream says so i
 test('a stuck summarizer is replaced after its deadline; the stream stays live with a note until the next summary', { timeout: 120_000 }, async () => {
   const script = new URL('./helpers/stuck-worker.js', import.meta.url);
   const name = 'summarizer stuck-on-first-window';
-  const captionRpc = new WorkerRpc(script, 'captioner numbered', { counters: new SharedArrayBuffer(8), numbered: true });
-  const summaryRpc = new WorkerRpc(script, name, { counters: new SharedArrayBuffer(8), stuckSummaries: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
-  const captioner = { caption: (f: { width: number; height: number }) => captionRpc.call<Caption>('caption', [{ width: f.width, height: f.height }]) };
-  const summarizer = { summarize: (captions: readonly string[]) => summaryRpc.call<{ text: string }>('summarize', [captions]) };
+  const captionRpc = new WorkerRpc<StuckWorkerApi>(script, 'captioner numbered', { counters: new SharedArrayBuffer(8), numbered: true });
+  const summaryRpc = new WorkerRpc<StuckWorkerApi>(script, name, { counters: new SharedArrayBuffer(8), stuckSummaries: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
+  const captioner = { caption: (f: { width: number; height: number }) => captionRpc.call('caption', [{ width: f.width, height: f.height }]) };
+  const summarizer = { summarize: (captions: readonly string[]) => summaryRpc.call('summarize', [[...captions]]) };
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
@@ -80,9 +80,9 @@ test('a stuck summarizer is replaced after its deadline; the stream stays live w
 
 test('a captioner whose replacement cannot load its model leaves the stream live with a note saying so', { timeout: 120_000 }, async () => {
   const name = 'captioner gone-after-restart';
-  const rpc = new WorkerRpc(new URL('./helpers/stuck-worker.js', import.meta.url), name, { counters: new SharedArrayBuffer(8), stuckCaptions: 1, failLoadAfter: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
-  await rpc.call('load');
-  const captioner = { caption: (f: { width: number; height: number }) => rpc.call<Caption>('caption', [{ width: f.width, height: f.height }]) };
+  const rpc = new WorkerRpc<StuckWorkerApi>(new URL('./helpers/stuck-worker.js', import.meta.url), name, { counters: new SharedArrayBuffer(8), stuckCaptions: 1, failLoadAfter: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
+  await rpc.call('load', []);
+  const captioner = { caption: (f: { width: number; height: number }) => rpc.call('caption', [{ width: f.width, height: f.height }]) };
   const server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
   const events: any[] = recordBroadcasts(server);
   try {

@@ -13,7 +13,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,12 +27,12 @@ import { CaptionerClient } from '../src/models/worker/captioner-client.js';
 import { SummarizerClient } from '../src/models/worker/summarizer-client.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import type { WeightVariant } from '../src/models/onnx/weight-variants.js';
-import { exportBartOnnx } from '../src/models/bart/bart-onnx.js';
+import { exportBartOnnx } from '../src/train/bart/bart-onnx.js';
 import { livecap, reap, type LivecapProcess } from './helpers/livecap-process.js';
 import { writeFile } from 'node:fs/promises';
-import type { Frame } from '../src/media/image.js';
 import { makeTinyBart, type TinyBart } from './helpers/tiny-bart.js';
 import { makeTinyVitGpt2, type TinyVitGpt2 } from './helpers/tiny-vit-gpt2.js';
+import type { Frame } from '../src/core/frame.js';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;

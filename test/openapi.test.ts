@@ -10,8 +10,8 @@ import { request } from 'node:http';
 import { startServer, type RunningServer } from '../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
-import { keyframeUrl } from '../src/stream/events.js';
 import { encodeJpeg } from '../src/media/image.js';
+import { keyframeUrl } from '../src/core/events.js';
 
 interface Operation {
   security?: unknown[];

@@ -16,12 +16,12 @@ import { startServer, type RunningServer } from '../src/stream/server.js';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { acquireCaptioner, releaseCaptioner } from '../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
-import type { CaptionMessage, StatusMessage, StreamMessage } from '../src/stream/events.js';
 import { log } from '../src/util/log.js';
 import { recordBroadcasts } from './helpers/test-server.js';
 import { waitFor } from './helpers/processes.js';
 import { axeViolations } from './helpers/axe.js';
 import { realMedia, REAL_MEDIA_MISSING } from './helpers/real-media.js';
+import type { CaptionMessage, StatusMessage, StreamMessage } from '../src/core/events.js';
 
 const media = realMedia();
 let dir: string;

@@ -12,8 +12,9 @@ import { livecap } from './helpers/livecap-process.js';
 import { realMedia, REAL_MEDIA_MISSING } from './helpers/real-media.js';
 import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import { writeDataset } from '../src/synth/dataset.js';
-import { sampleVideoFrames } from '../src/media/sample-frames.js';
-import { encodePng, type Frame } from '../src/media/image.js';
+import { sampleVideoFrames } from '../src/ingest/sample-frames.js';
+import { encodePng } from '../src/media/image.js';
+import type { Frame } from '../src/core/frame.js';
 
 const media = realMedia();
 let dir: string;

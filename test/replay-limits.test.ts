@@ -10,12 +10,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import type { CaptionMessage } from '../src/stream/events.js';
 import type { RunningServer } from '../src/stream/server.js';
 import { REPLAY_DEFAULTS } from '../src/stream/replay.js';
 import { startTestServer } from './helpers/test-server.js';
 import { waitFor } from './helpers/processes.js';
 import { readEvents } from './helpers/sse-client.js';
+import type { CaptionMessage } from '../src/core/events.js';
 
 /** Makes a caption as large as one that carried its keyframe inline (events used to). */
 const PADDING = ' ' + 'A'.repeat(4000);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { captionSimilarity, collapseRepeats, rollingWindow } from '../src/pipeline/rolling-window.js';
+import { captionSimilarity, collapseRepeats, rollingWindow } from '../src/pipeline/operators/rolling-window.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 const CAPTIONS: Record<string, { text: string }> = {

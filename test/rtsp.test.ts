@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningServer } from '../src/stream/server.js';
 import { videoScript, writeVideo } from '../src/synth/video.js';
-import type { StreamMessage } from '../src/stream/events.js';
 import { RtspCamera } from './helpers/rtsp-camera.js';
 import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
 import { startTestServer } from './helpers/test-server.js';
+import type { StreamMessage } from '../src/core/events.js';
 
 let dir: string;
 let camera: RtspCamera;

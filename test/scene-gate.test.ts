@@ -6,22 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SceneGate, type GateDecision, type GateFrame } from '../src/pipeline/scene-gate.js';
+import { picture, PICTURE } from './helpers/pictures.js';
 
-const W = 160;
-const H = 120;
-const FPS = 10;
-
-/** A textured picture: smooth random blocks of colour, the same for the same seed. */
-function picture(seed: number): Uint8Array {
-  const data = new Uint8Array(W * H * 3);
-  const block = (bx: number, by: number, c: number) => {
-    let h = Math.imul(bx + 31 * by + 977 * c, 2654435761) ^ Math.imul(seed + 1, 40503);
-    h = Math.imul(h ^ (h >>> 15), 2246822519);
-    return 40 + (((h ^ (h >>> 13)) >>> 0) % 170);
-  };
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) data[(y * W + x) * 3 + c] = block(x >> 4, y >> 4, c);
-  return data;
-}
+const { W, H, FPS } = PICTURE;
 
 /** `base` with a skin-coloured block (a hand) of w×h pixels at (x, y). */
 function withHand(base: Uint8Array, x: number, y: number, w = 50, h = 45): Uint8Array {

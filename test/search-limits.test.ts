@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { HistoryStore } from '../src/store/history-store.js';
-import type { CaptionMessage } from '../src/stream/events.js';
 import { startTestServer } from './helpers/test-server.js';
+import type { CaptionMessage } from '../src/core/events.js';
 
 const WORDS = ['red', 'blue', 'green', 'circle', 'square', 'star', 'large', 'small', 'grass', 'sky', 'night', 'above', 'and', 'two', 'three', 'middle'];
 const caption = (stream: string, seq: number, ts: number, text: string): CaptionMessage => ({ type: 'caption', stream, seq, ts, frameTs: ts - 5, text, latencyMs: 5 });

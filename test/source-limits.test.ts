@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import { parseSource } from '../src/ingest/source.js';
-import { supervisedFrames } from '../src/ingest/supervised-source.js';
+import { supervisedSource, type StatusReport, type SourceEvent } from '../src/ingest/supervised-source.js';
+
+/** A source's frames and status reports, each to its own callback. */
+const each = (onFrame: () => void, onStatus: (report: StatusReport) => void = () => {}) => (e: SourceEvent) => (e.type === 'frame' ? onFrame() : onStatus(e.report));
 import { FFMPEG, runFfmpeg } from '../src/media/ffmpeg.js';
 import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
 import { startTestServer } from './helpers/test-server.js';
@@ -37,7 +40,7 @@ async function shut(server: Server): Promise<void> {
 for (const path of ['/video.mjpg', '/live/stream']) test(`an MJPEG camera over HTTP (${path}) is analysed at the asked frame rate`, async (t) => {
   // A camera sending multipart/x-mixed-replace JPEGs at 10 fps, made by ffmpeg's mpjpeg muxer.
   let parts = 0;
-  const camera = createServer((req, res) => {
+  const camera = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace;boundary=ffmpeg' });
     const producer = spawn(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-q:v', '5', '-f', 'mpjpeg', '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
     producer.stdout.on('data', (chunk: Buffer) => {
@@ -48,7 +51,7 @@ for (const path of ['/video.mjpg', '/live/stream']) test(`an MJPEG camera over H
   });
   const origin = await listen(camera);
   let frames = 0;
-  const subscription = supervisedFrames(parseSource(`${origin}${path}`), { width: 160, height: 120, fps: 10 }, () => {}).subscribe(() => frames++);
+  const subscription = supervisedSource(parseSource(`${origin}${path}`), { width: 160, height: 120, fps: 10 }).subscribe(each(() => frames++));
   try {
     await waitFor('first frames', () => frames >= 5, 30_000);
     const [frames0, parts0] = [frames, parts];
@@ -176,11 +179,11 @@ test('an ffmpeg that a source makes grow without end is stopped at its memory li
   });
   const origin = await listen(cloaked);
   const reports: string[] = [];
-  const subscription = supervisedFrames(parseSource(`${origin}/master.m3u8`), { width: 160, height: 120, fps: 10 }, (r) => r.error && reports.push(r.error.message), {
+  const subscription = supervisedSource(parseSource(`${origin}/master.m3u8`), { width: 160, height: 120, fps: 10 }, {
     maxMemoryBytes: 200 << 20,
     connectTimeoutMs: 120_000,
     backoffInitialMs: 60_000,
-  }).subscribe();
+  }).subscribe(each(() => {}, (r) => r.error && reports.push(r.error.message)));
   try {
     const started = Date.now();
     await waitFor('the memory limit', () => reports.length > 0, 60_000);
@@ -212,12 +215,17 @@ test('an HLS playlist at a URL without .m3u8 is read with its own timestamps', a
   const origin = await listen(cdn);
   let frames = 0;
   const ended = new Promise<string>((resolve) => {
-    const subscription = supervisedFrames(parseSource(`${origin}/live/stream`), { width: 160, height: 120, fps: 10 }, (r) => {
-      if (r.error) {
-        subscription.unsubscribe();
-        resolve(r.error.message);
-      }
-    }).subscribe(() => frames++);
+    const subscription = supervisedSource(parseSource(`${origin}/live/stream`), { width: 160, height: 120, fps: 10 }).subscribe(
+      each(
+        () => frames++,
+        (r) => {
+          if (r.error) {
+            subscription.unsubscribe();
+            resolve(r.error.message);
+          }
+        },
+      ),
+    );
   });
   try {
     assert.match(await ended, /ended/);

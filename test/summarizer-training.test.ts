@@ -10,7 +10,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTf } from '../src/models/tfjs/runtime.js';
-import { initBartWeights } from '../src/models/bart/bart-weights.js';
+import { initBartWeights } from '../src/train/bart/bart-weights.js';
 import { TrainableBart, padBatch } from '../src/train/summarizer/bart-tfjs.js';
 import { summaryPairs } from '../src/train/summarizer/summary-pairs.js';
 import { trainSummarizer, SUMMARIZER_TRAIN_DEFAULTS } from '../src/train/summarizer/train-summarizer.js';

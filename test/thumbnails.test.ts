@@ -8,10 +8,11 @@ import { threadId } from 'node:worker_threads';
 import { firstValueFrom, filter } from 'rxjs';
 import { Thumbnailer } from '../src/media/thumbnails.js';
 import { decodeImage } from '../src/media/image.js';
-import { streamPipeline, type CaptionEvent } from '../src/pipeline/stream-pipeline.js';
+import { streamPipeline } from '../src/pipeline/stream-pipeline.js';
 import { parseSource } from '../src/ingest/source.js';
-import { WorkerRpc } from '../src/models/worker/rpc.js';
-import type { Caption } from '../src/models/captioner/captioner.js';
+import { WorkerRpc } from '../src/util/worker-rpc.js';
+import type { CaptionEvent } from '../src/core/events.js';
+import type { StuckWorkerApi } from './helpers/stuck-worker.js';
 
 const dataOf = (url: string) => decodeImage(Buffer.from(url.replace(/^data:image\/jpeg;base64,/, ''), 'base64'));
 
@@ -36,8 +37,8 @@ test('a thumbnail is a JPEG of the frame, made in another thread; the caller kee
 
 test('a stream given a thumbnailer sends captions with the thumbnail of their keyframe, made by it', { timeout: 60_000 }, async () => {
   const thumbnails = new Thumbnailer();
-  const rpc = new WorkerRpc(new URL('./helpers/stuck-worker.js', import.meta.url), 'captioner thumbnails-test', { counters: new SharedArrayBuffer(8) });
-  const captioner = { caption: (f: { width: number; height: number }) => rpc.call<Caption>('caption', [{ width: f.width, height: f.height }]) };
+  const rpc = new WorkerRpc<StuckWorkerApi>(new URL('./helpers/stuck-worker.js', import.meta.url), 'captioner thumbnails-test', { counters: new SharedArrayBuffer(8) });
+  const captioner = { caption: (f: { width: number; height: number }) => rpc.call('caption', [{ width: f.width, height: f.height }]) };
   try {
     const events = streamPipeline(parseSource('testsrc://smptebars', {}), captioner, { output: { width: 160, height: 120, fps: 5 }, thumbnail: (f) => thumbnails.dataUrl(f) });
     const caption = (await firstValueFrom(events.pipe(filter((e): e is CaptionEvent => e.type === 'caption')))) as CaptionEvent;

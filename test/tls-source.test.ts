@@ -10,9 +10,9 @@ import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { videoScript, writeVideo } from '../src/synth/video.js';
 import type { RunningServer } from '../src/stream/server.js';
-import type { StreamMessage } from '../src/stream/events.js';
 import { waitFor } from './helpers/processes.js';
 import { startTestServer } from './helpers/test-server.js';
+import type { StreamMessage } from '../src/core/events.js';
 
 // A camera-like HTTPS server on loopback with a self-signed certificate made for this run
 // (valid for 127.0.0.1, so only the missing trust can fail it), serving a real video.

@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetImages } from './helpers/dataset-images.js';
 import { assertSaveLoadRoundTrip } from './helpers/captioner-round-trip.js';
-import { loadTf, type Tf } from '../src/models/tfjs/runtime.js';
+import { loadTf } from '../src/models/tfjs/runtime.js';
 import { writeDataset } from '../src/synth/dataset.js';
 import { trainCaptioner, TRAIN_DEFAULTS, type TrainOptions } from '../src/train/train-captioner.js';
 import { CnnLstmCaptioner } from '../src/models/captioner/captioner.js';
 import { decodeImage } from '../src/media/image.js';
 import { evaluateCaptioner } from '../src/train/evaluate.js';
+import type { Tf } from '../src/models/tfjs/tf.js';
 
 let tf: Tf;
 let root: string;

@@ -36,10 +36,10 @@ import {
 import type { GenerationOverrides } from '../src/models/seq2seq/generation-config.js';
 import { ImageSeq2Seq } from '../src/models/seq2seq/image-seq2seq.js';
 import { TextSeq2Seq } from '../src/models/seq2seq/text-seq2seq.js';
-import type { Frame } from '../src/media/image.js';
 import { makeTinyBart, TINY_CORPUS, type TinyBart } from './helpers/tiny-bart.js';
 import { makeTinyVitGpt2, type TinyVitGpt2 } from './helpers/tiny-vit-gpt2.js';
 import { assertClose, finishingSettings, localId, oracleBeam, oracleGreedy, oracleKwargs, OracleSteps, type OracleModel } from './helpers/transformers-oracle.js';
+import type { Frame } from '../src/core/frame.js';
 
 const SETTINGS: GenerationOverrides[] = [{}, { maxLength: 6 }, { noRepeatNgramSize: 3, maxLength: 16 }, { noRepeatNgramSize: 0, minLength: 9, maxLength: 14 }];
 

@@ -7,27 +7,28 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkerRpc, ModelTimeoutError, modelWorkerStats } from '../src/models/worker/rpc.js';
+import { WorkerRpc, ModelTimeoutError, modelWorkerStats } from '../src/util/worker-rpc.js';
+import type { StuckWorkerApi } from './helpers/stuck-worker.js';
 
 const script = new URL('./helpers/stuck-worker.js', import.meta.url);
 const counters = () => new SharedArrayBuffer(8);
 
 function rpc(name: string, data: Record<string, unknown> = {}, timeoutMs = 1000) {
   const shared = counters();
-  const client = new WorkerRpc(script, name, { counters: shared, ...data }, { timeoutMs, setup: { method: 'load', timeoutMs: 20_000 } });
+  const client = new WorkerRpc<StuckWorkerApi>(script, name, { counters: shared, ...data }, { timeoutMs, setup: { method: 'load', timeoutMs: 20_000 } });
   return { client, loads: () => new Int32Array(shared)[0] };
 }
 
-for (const method of ['spin', 'hang']) {
+for (const method of ['spin', 'hang'] as const) {
   test(`a call that never answers (${method}) rejects after its deadline, and the next calls get a fresh worker`, { timeout: 60_000 }, async () => {
     const name = `test model ${method}`;
     const { client, loads } = rpc(name);
     try {
-      const first = await client.call<{ threadId: number }>('load', [], [], { timeoutMs: 20_000 });
+      const first = await client.call('load', [], [], { timeoutMs: 20_000 });
       assert.equal(first.threadId, client.threadId);
-      const stuck = client.call(method);
+      const stuck = client.call(method, []);
       // Made while the stuck call holds the worker: they wait, then run on the replacement.
-      const waiting = [client.call<{ value: number; threadId: number }>('echo', [1]), client.call<{ value: number; threadId: number }>('echo', [2])];
+      const waiting = [client.call('echo', [1]), client.call('echo', [2])];
       await assert.rejects(stuck, (err: unknown) => {
         assert.ok(err instanceof ModelTimeoutError);
         assert.equal(err.name, 'ModelTimeoutError');
@@ -43,7 +44,7 @@ for (const method of ['spin', 'hang']) {
       assert.equal(loads(), 2, 'the replacement loaded the model before answering');
       assert.deepEqual(modelWorkerStats().get(name), { timeouts: 1, restarts: 1 });
       // And it keeps answering.
-      assert.equal((await client.call<{ value: number }>('echo', [3])).value, 3);
+      assert.equal((await client.call('echo', [3])).value, 3);
     } finally {
       await client.close('dispose');
     }
@@ -53,13 +54,14 @@ for (const method of ['spin', 'hang']) {
 test('an error thrown in the worker keeps its class name, message and code', async () => {
   const { client } = rpc('test model errors');
   try {
-    await assert.rejects(client.call('bad'), (err: Error & { code?: string }) => {
+    await assert.rejects(client.call('bad', []), (err: Error & { code?: string }) => {
       assert.equal(err.name, 'BadFrameError');
       assert.equal(err.message, 'frame is 0×0');
       assert.equal(err.code, 'E_BAD_FRAME');
       return true;
     });
-    await assert.rejects(client.call('nope'), { name: 'Error', message: "unknown method 'nope'" });
+    // A caller without the worker's types (the types stop this at compile time) gets a clear error.
+    await assert.rejects((client as unknown as WorkerRpc).call('nope', []), { name: 'Error', message: "unknown method 'nope'" });
     // A bad input is not a stuck model: nothing was restarted.
     assert.equal(modelWorkerStats().get('test model errors')?.restarts, 0);
   } finally {
@@ -71,7 +73,7 @@ test('a replacement worker that cannot load its model fails every call with the 
   const { client } = rpc('test model reload fails', { failLoadAfter: 1 });
   try {
     await client.call('load', [], [], { timeoutMs: 20_000 });
-    const stuck = client.call('spin');
+    const stuck = client.call('spin', []);
     const waiting = client.call('echo', [1]);
     await assert.rejects(stuck, ModelTimeoutError);
     await assert.rejects(waiting, { name: 'ModelWorkerError', message: 'test model reload fails: the worker started after a missed deadline could not load its model: model file is gone' });

@@ -269,6 +269,7 @@ pauseButton.addEventListener('click', () => setAnnouncementsPaused(pauseButton.g
 picker.addEventListener('change', () => select(picker.value, socket));
 $('search-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  search($('search-q').value);
+  // Its own errors are shown in the results; nothing waits on it.
+  void search($('search-q').value);
 });
 connect();

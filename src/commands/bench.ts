@@ -1,5 +1,6 @@
 /** `livecap bench NAME`: runs a benchmark from bench/ (each compares against a baseline in the same run). */
-import { UsageError, wantsHelp } from '../cli.js';
+import { wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 
 const BENCHMARKS: Record<string, string> = {
   captioner: '../../bench/captioner.js',

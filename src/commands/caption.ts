@@ -1,10 +1,11 @@
 /** `livecap caption IMAGE…`: one caption per image, from a model running in a worker thread. */
-import { dtypeFlag, parseFlags, intFlag, UsageError, wantsHelp } from '../cli.js';
+import { intFlag, parseFlags, parsedFlag, wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 import { CaptionerClient } from '../models/worker/captioner-client.js';
 import { readImage } from '../media/image.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
 import { captionerSpecWithDtype } from '../models/captioner/spec.js';
-import { MODEL_DTYPES } from '../models/seq2seq/dtype.js';
+import { MODEL_DTYPES, parseDtype } from '../models/seq2seq/dtype.js';
 
 const HELP = `usage: livecap caption [--model SPEC] [--task TASK] [--dtype auto|${MODEL_DTYPES.join('|')}] [--beam-width N] [--json] IMAGE…
 
@@ -30,7 +31,7 @@ export async function captionCommand(args: string[]): Promise<number> {
   const beamWidth = values['beam-width'] === undefined ? undefined : intFlag('beam-width', values['beam-width']);
   const task = values.task;
   const spec = values.model ?? EMBEDDED_CAPTIONER;
-  const dtype = dtypeFlag(values.dtype);
+  const dtype = parsedFlag(values.dtype, (v) => parseDtype(v, '--dtype'));
   if (dtype !== undefined && !spec.startsWith('onnx:')) throw new UsageError(`--dtype chooses among the files of an ONNX export (--model onnx:DIR); ${spec} is a CNN→LSTM model`);
   const captioner = await CaptionerClient.start(captionerSpecWithDtype(spec, dtype));
   let failures = 0;

@@ -1,6 +1,7 @@
 /** `livecap domain`: fits a captioner's out-of-domain detector and reports how well it tells. */
 import { writeFile } from 'node:fs/promises';
-import { intFlag, numberFlag, parseFlags, wantsHelp, UsageError } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';
 import { DOMAIN_JOB_DEFAULTS, fitDomain, formatDomainReport } from '../train/fit-domain.js';

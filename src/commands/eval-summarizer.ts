@@ -1,6 +1,6 @@
 /** `livecap eval-summarizer`: ROUGE-L and scene accuracy of a summarizer on held-out synthetic videos. */
 import { writeFile } from 'node:fs/promises';
-import { intFlag, numberFlag, parseFlags, wantsHelp } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, wantsHelp } from '../util/flags.js';
 import { TextSeq2Seq } from '../models/seq2seq/text-seq2seq.js';
 import { SUMMARIZER_EVAL_DEFAULTS as D, evaluateSummarizer } from '../train/summarizer/evaluate-summarizer.js';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';

@@ -1,6 +1,7 @@
 /** `livecap eval`: BLEU-1..4 and CIDEr-D of a captioner on a dataset split. */
 import { writeFile } from 'node:fs/promises';
-import { intFlag, parseFlags, requiredFlag, UsageError, wantsHelp } from '../cli.js';
+import { intFlag, parseFlags, requiredFlag, wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { evaluateCaptioner, formatReport } from '../train/evaluate.js';
 import { EMBEDDED_CAPTIONER } from '../paths.js';

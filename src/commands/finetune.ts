@@ -1,5 +1,5 @@
 /** `livecap finetune`: train an existing captioner's backbone and decoder together on a dataset. */
-import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../util/flags.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { finetuneCaptioner, FINETUNE_DEFAULTS } from '../train/finetune.js';
 

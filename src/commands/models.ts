@@ -1,10 +1,11 @@
 /** `livecap models pull OWNER/NAME`: a model from the Hugging Face hub into models/. */
-import { dtypeFlag, parseFlags, UsageError, wantsHelp } from '../cli.js';
+import { parseFlags, parsedFlag, wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 import { pullModel } from '../models/hub/pull.js';
 import { DEFAULT_HUB_ENDPOINT } from '../models/hub/hub-client.js';
 import { formatBytes } from '../util/progress.js';
 import { MODELS_DIR } from '../paths.js';
-import { MODEL_DTYPES } from '../models/seq2seq/dtype.js';
+import { MODEL_DTYPES, parseDtype } from '../models/seq2seq/dtype.js';
 
 const HELP = `usage: livecap models pull OWNER/NAME [--dtype auto|${MODEL_DTYPES.join('|')}] [--revision REV] [--models-dir DIR] [--endpoint URL]
 
@@ -36,7 +37,7 @@ export async function modelsCommand(args: string[]): Promise<number> {
   if (wantsHelp(rest, HELP)) return 0;
   const { values, positionals } = parseFlags(rest, { revision: { type: 'string' }, 'models-dir': { type: 'string' }, endpoint: { type: 'string' }, dtype: { type: 'string' } }, true);
   if (positionals.length !== 1) throw new UsageError('expected one model name: livecap models pull OWNER/NAME');
-  const dtype = dtypeFlag(values.dtype);
+  const dtype = parsedFlag(values.dtype, (v) => parseDtype(v, '--dtype'));
   const result = await pullModel(positionals[0]!, { modelsDir: values['models-dir'] ?? MODELS_DIR, revision: values.revision, endpoint: values.endpoint, dtype });
   for (const f of result.files) console.log(`${f.status.padEnd(10)} ${formatBytes(f.size).padStart(9)}  ${f.path}`);
   console.log(`${positionals[0]} (${result.dtype}) is in ${result.dir} (${formatBytes(result.bytes)} downloaded)`);

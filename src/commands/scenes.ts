@@ -1,6 +1,7 @@
 /** `livecap scenes VIDEO`: the scene cuts of a video file, in seconds. */
 import { access } from 'node:fs/promises';
-import { parseFlags, intFlag, UsageError, wantsHelp } from '../cli.js';
+import { intFlag, parseFlags, wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 import { detectScenes, DETECT_DEFAULTS } from '../pipeline/detect-scenes.js';
 
 const HELP = `usage: livecap scenes VIDEO [--json] [--fps N]
@@ -18,7 +19,7 @@ export async function scenesCommand(args: string[]): Promise<number> {
   } catch {
     throw new Error(`${video}: no such file`);
   }
-  let cuts;
+  let cuts: Awaited<ReturnType<typeof detectScenes>>;
   try {
     cuts = await detectScenes(video, { fps: values.fps === undefined ? undefined : intFlag('fps', values.fps) });
   } catch (err) {

@@ -1,10 +1,9 @@
 /** `livecap serve`: the server, on the embedded demo stream or the sources given. */
 import { existsSync } from 'node:fs';
-import { parseFlags, wantsHelp } from '../cli.js';
+import { parseFlags, wantsHelp } from '../util/flags.js';
 import { startServer, type RunningServer } from '../stream/server.js';
-import { demoSource } from '../stream/demo.js';
+import { demoSource } from './demo-source.js';
 import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
-import type { Captioner } from '../pipeline/stream-pipeline.js';
 import { SummarizerClient } from '../models/worker/summarizer-client.js';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { DEFAULT_HISTORY, resolveServeSettings, type CaptionerSetting } from '../config/serve-settings.js';
@@ -15,6 +14,7 @@ import { readJsonFile } from '../util/json-file.js';
 import { log } from '../util/log.js';
 import { captionerSpecWithDtype } from '../models/captioner/spec.js';
 import { withDtype } from '../models/seq2seq/dtype.js';
+import type { Captioner } from '../core/caption.js';
 
 const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--port 8080] [--host 127.0.0.1] [--media-dir DIR]
                     [--captioner [STREAM=]SPEC]… [--prompt STREAM=TEXT]… [--fps 10] [--analysis-size 160x120]

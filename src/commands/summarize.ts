@@ -1,11 +1,11 @@
 /** `livecap summarize`: captions on stdin, one per line, in; one summary sentence out. */
 import { existsSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
-import { dtypeFlag, intFlag, numberFlag, parseFlags, wantsHelp } from '../cli.js';
-import { collapseRepeats } from '../pipeline/rolling-window.js';
+import { intFlag, numberFlag, parseFlags, parsedFlag, wantsHelp } from '../util/flags.js';
+import { collapseRepeats } from '../pipeline/operators/rolling-window.js';
 import { SummarizerClient } from '../models/worker/summarizer-client.js';
 import { EMBEDDED_SUMMARIZER } from '../paths.js';
-import { MODEL_DTYPES, withDtype } from '../models/seq2seq/dtype.js';
+import { MODEL_DTYPES, withDtype, parseDtype } from '../models/seq2seq/dtype.js';
 
 const HELP = `usage: livecap summarize [--model MODEL_DIR] [--dtype auto|${MODEL_DTYPES.join('|')}] [--beams N] [--min-length N] [--max-length N] [--length-penalty X] [--json] < captions.txt
 
@@ -28,7 +28,7 @@ export async function summarizeCommand(args: string[]): Promise<number> {
     dtype: { type: 'string' },
   });
   const modelDir = values.model ?? EMBEDDED_SUMMARIZER;
-  const dtype = dtypeFlag(values.dtype);
+  const dtype = parsedFlag(values.dtype, (v) => parseDtype(v, '--dtype'));
   if (!values.model && !existsSync(modelDir)) throw new Error(`the embedded summarizer is missing (${modelDir}); pass --model DIR`);
   const optional = (name: string, v: string | undefined) => (v === undefined ? undefined : intFlag(name, v));
   const overrides = {

@@ -1,7 +1,8 @@
 /** `livecap synth dataset|video`: write synthetic data from the scene world. */
 import { dirname } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { intFlag, numberFlag, parseFlags, requiredFlag, UsageError, wantsHelp } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 import { writeDataset } from '../synth/dataset.js';
 import { groundTruthPath, videoScript, writeVideo, VIDEO_DEFAULTS } from '../synth/video.js';
 

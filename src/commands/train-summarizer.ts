@@ -1,5 +1,5 @@
 /** `livecap train-summarizer`: the embedded summarizer (a small BART) from synthetic caption windows. */
-import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../util/flags.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { SUMMARIZER_TRAIN_DEFAULTS as D, trainSummarizer } from '../train/summarizer/train-summarizer.js';
 

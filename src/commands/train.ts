@@ -1,5 +1,6 @@
 /** `livecap train`: train a CNN→LSTM captioner on a Flickr8k-layout dataset. */
-import { intFlag, numberFlag, parseFlags, requiredFlag, UsageError, wantsHelp } from '../cli.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag, wantsHelp } from '../util/flags.js';
+import { UsageError } from '../util/usage-error.js';
 import { loadTf } from '../models/tfjs/runtime.js';
 import { TRAIN_DEFAULTS, trainCaptioner } from '../train/train-captioner.js';
 import type { PixelScale } from '../models/captioner/model-dir.js';

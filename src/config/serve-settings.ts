@@ -23,12 +23,12 @@ import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { onnxCaptionerSpec, parseCaptionerSpec, TASK_TOKEN } from '../models/captioner/spec.js';
 import { parseDtype, splitModelSpec, type DtypeChoice } from '../models/seq2seq/dtype.js';
 import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptionerSpec } from '../models/openai/spec.js';
-import { HISTORY_DEFAULTS } from '../store/history-store.js';
 import { tokensFromEnv } from '../stream/auth.js';
-import { redactUrl } from '../ingest/source.js';
-import { MAX_PROMPT_LENGTH, STREAM_ID } from '../stream/streams.js';
 import { hostName, originOf } from '../stream/cross-site.js';
 import { UsageError } from '../util/usage-error.js';
+import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
+import { redactUrl } from '../util/redact.js';
+import { HISTORY_DEFAULTS } from '../store/history-options.js';
 
 /** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
 export type CaptionerSetting = string | OpenAiCaptionerSpec;
@@ -220,7 +220,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
       if (setting !== undefined) perStream.set(flag.slice(0, eq), setting);
     }
   }
-  if (defaults.length > 1) p.add('--captioner/--model', `more than one default captioner given (${defaults.map(redactUrl).join(', ')}); name a stream with STREAM=SPEC`);
+  if (defaults.length > 1) p.add('--captioner/--model', `more than one default captioner given (${defaults.map((d) => redactUrl(d)).join(', ')}); name a stream with STREAM=SPEC`);
   if (defaults.length) captioner = captionerSetting(p, defaults[0], '--captioner', env);
   captioner ??= EMBEDDED_CAPTIONER;
   for (const id of perStream.keys()) {

@@ -3,7 +3,7 @@
  * removed from anything quoted: user:password@ in any URL, secret-looking query values, and
  * (through `withoutSecrets`) the source's own secrets wherever ffmpeg quotes them.
  */
-import { isSecretParam, scrubSecrets } from './source-url.js';
+import { redactText, scrubSecrets } from '../util/redact.js';
 
 export type FailureReason =
   | 'connection refused'
@@ -31,13 +31,6 @@ const RULES: [RegExp, FailureReason][] = [
   [/timed out|Timeout/i, 'timed out'],
   [/Name or service not known|Temporary failure in name resolution|Could not resolve|Failed to resolve/i, 'host not found'],
 ];
-
-/** Removes user:password@ and secret query values (token=, sig=…) from every URL in the text. */
-export function redactText(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1***@')
-    .replace(/([?&;])([^=&;\s#?'"]+)=([^&;\s#'"]*)/g, (all, sep: string, name: string) => (isSecretParam(name) ? `${sep}${name}=***` : all));
-}
 
 export function classifyFfmpegFailure(stderrTail: string): FailureReason {
   for (const [pattern, reason] of RULES) if (pattern.test(stderrTail)) return reason;

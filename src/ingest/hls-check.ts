@@ -21,7 +21,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { IngestError } from './ffmpeg-errors.js';
-import { decodeSafe, redactUrl } from './source-url.js';
+import { decodeSafe, redactUrl } from '../util/redact.js';
 
 export const MAX_VARIANTS = 64;
 const MAX_BYTES = 1 << 20;

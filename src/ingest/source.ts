@@ -21,7 +21,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { decodeSafe, readUrl, redactUrl, schemeOf } from './source-url.js';
+import { decodeSafe, readUrl, redactUrl, schemeOf } from '../util/redact.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'webcam' | 'file' | 'testsrc';
 
@@ -58,7 +58,6 @@ export class SourceError extends Error {
 }
 
 /** The URL with credentials and secret query values replaced, safe for logs, API answers and pages. */
-export { redactUrl } from './source-url.js';
 
 export function parseSource(url: string, rules: SourceRules = {}): Source {
   if (typeof url !== 'string' || url.trim() === '') throw new SourceError('source url is empty');

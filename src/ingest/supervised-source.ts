@@ -2,7 +2,9 @@
  * A source that keeps itself alive: ffmpeg is restarted after any failure with exponential
  * backoff (about 1 s doubling to a cap near 60 s, with jitter), the attempt count resets once
  * the source has been healthy for a while, and a frame-age watchdog treats a source that
- * stops delivering frames as failed. State changes are reported through `onStatus`.
+ * stops delivering frames as failed. Its state changes travel in the same stream as its frames
+ * (`SourceEvent`), in the order they happened: `connecting`, then `live` just before the first
+ * frame, `reconnecting` (with the error and the delay) before each wait.
  *
  * HTTP sources are read once first (hls-check.ts): a master playlist that would make
  * ffmpeg request without end is refused, and after a stall an HLS source is restarted only
@@ -12,14 +14,14 @@
  * A file played once (`?loop=false`) is the one source meant to end: at its end the frames
  * fail with SourceFinished, which is not retried, and the stream stops.
  */
-import { Observable, concatWith, defer, from, retry, switchMap, timer, timeout, throwError, tap } from 'rxjs';
+import { type Observable, catchError, concat, concatWith, defer, from, mergeMap, of, repeat, switchMap, timer, timeout, throwError } from 'rxjs';
 import { checkCertificate } from './tls-check.js';
 import { probeHttpSource } from './hls-check.js';
 import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from './ffmpeg-args.js';
 import { ffmpegFrames, type ProcessOptions, type RawFrame } from './ffmpeg-frames.js';
 import { IngestError } from './ffmpeg-errors.js';
 import type { Source } from './source.js';
-import { urlSecrets } from './source-url.js';
+import { urlSecrets } from '../util/redact.js';
 
 export type SourceState = 'connecting' | 'live' | 'reconnecting';
 
@@ -56,6 +58,33 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/**
+ * When to try again: each failure in a row waits twice as long (to a cap, with jitter), and a
+ * source that has been live for `healthyAfterMs` starts from the first delay again.
+ */
+export class Backoff {
+  private attempt = 0;
+  private liveSince: number | undefined;
+
+  constructor(
+    private readonly options: Pick<SupervisorOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'healthyAfterMs'>,
+    private readonly random = Math.random,
+  ) {}
+
+  /** A frame arrived at `at` (ms); the first since a failure starts the healthy period. */
+  frame(at: number): void {
+    this.liveSince ??= at;
+    if (this.attempt > 0 && at - this.liveSince >= this.options.healthyAfterMs) this.attempt = 0;
+  }
+
+  /** The source failed: how long to wait before the next attempt, in ms. */
+  failed(): number {
+    this.attempt++;
+    this.liveSince = undefined;
+    return backoffDelay(this.attempt, this.options.backoffInitialMs, this.options.backoffMaxMs, this.random);
+  }
+}
+
 /** Where an RTSPS source's TLS server is, when its certificate is to be checked. */
 function rtspsTarget(source: Source): { host: string; port: number } | undefined {
   if (source.kind !== 'rtsp' || source.tlsVerify === false || !source.input.startsWith('rtsps:')) return undefined;
@@ -70,19 +99,23 @@ export interface StatusReport {
   retryInMs?: number;
 }
 
-export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (report: StatusReport) => void, options: Partial<SupervisorOptions> = {}): Observable<RawFrame> {
+/** What a supervised source emits: its frames, and its state changes between them. */
+export type SourceEvent = { type: 'frame'; frame: RawFrame } | { type: 'status'; report: StatusReport };
+
+export function supervisedSource(source: Source, output: OutputSpec, options: Partial<SupervisorOptions> = {}): Observable<SourceEvent> {
   const o = { ...SUPERVISOR_DEFAULTS, ...options };
   // ffmpeg's messages may quote the URL in forms redactText does not recognise.
   const secrets = urlSecrets(source.input);
   const probe = source.kind === 'http' ? () => probeHttpSource(source.input, { timeoutMs: o.readTimeoutMs, tlsVerify: source.tlsVerify, caFile: o.caFile }) : undefined;
   return defer(() => {
-    let attempt = 0;
-    let liveSince = 0;
+    const backoff = new Backoff(o);
     let live = false;
     // What the HLS playlist listed when the source stalled; set until it lists something else.
     let stalledListing: string | undefined;
-    onStatus({ state: 'connecting' });
-    return defer(() => {
+    // The delay before the next attempt, set when one fails.
+    let waitMs = 0;
+    let waitFor: Observable<unknown> = of(0);
+    const attemptOnce = defer(() => {
       live = false;
       const frames = (arrivalTimestamps?: boolean) => ffmpegFrames(ffmpegArgs(source, output, { ...o, arrivalTimestamps }), output, o);
       const tls = rtspsTarget(source);
@@ -103,38 +136,28 @@ export function supervisedFrames(source: Source, output: OutputSpec, onStatus: (
         each: o.stallTimeoutMs,
         with: () => throwError(() => new IngestError(live ? 'stalled' : 'timed out', live ? `no frame for ${o.stallTimeoutMs / 1000} s` : `no frame within ${o.connectTimeoutMs / 1000} s of starting`)),
       }),
-      tap({
-        next: (frame: RawFrame) => {
-          if (!live) {
-            live = true;
-            liveSince = frame.capturedAt;
-            onStatus({ state: 'live' });
-          } else if (attempt > 0 && frame.capturedAt - liveSince >= o.healthyAfterMs) {
-            attempt = 0;
-          }
-        },
+      mergeMap((frame: RawFrame): SourceEvent[] => {
+        const event: SourceEvent = { type: 'frame', frame };
+        backoff.frame(frame.capturedAt);
+        if (live) return [event];
+        live = true;
+        return [{ type: 'status', report: { state: 'live' } }, event];
       }),
       // A live source that ends is a failure too: cameras do not end.
       concatWith(throwError(() => (source.kind === 'file' && source.loop === false ? new SourceFinished() : new IngestError('ended', 'the source ended')))),
-      retry({
-        delay: (err: unknown) => {
-          if (err instanceof SourceFinished) return throwError(() => err);
-          attempt++;
-          const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
-          const retryInMs = backoffDelay(attempt, o.backoffInitialMs, o.backoffMaxMs);
-          onStatus({ state: 'reconnecting', error, retryInMs });
-          if (error.reason === 'stalled' && probe && stalledListing === undefined) {
-            // Note what the playlist lists now; a restart waits until that changes.
-            return from(probe().catch(() => undefined)).pipe(
-              switchMap((seen) => {
-                stalledListing = seen?.listing;
-                return timer(retryInMs);
-              }),
-            );
-          }
-          return timer(retryInMs);
-        },
+      // A failed attempt ends with its status; `repeat` starts the next one after the wait.
+      catchError((err: unknown) => {
+        if (err instanceof SourceFinished) return throwError(() => err);
+        const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
+        waitMs = backoff.failed();
+        waitFor = error.reason === 'stalled' && probe && stalledListing === undefined
+          ? // Note what the playlist lists now; a restart waits until that changes.
+            from(probe().catch(() => undefined)).pipe(switchMap((seen) => ((stalledListing = seen?.listing), timer(waitMs))))
+          : timer(waitMs);
+        return of<SourceEvent>({ type: 'status', report: { state: 'reconnecting', error, retryInMs: waitMs } });
       }),
+      repeat({ delay: () => waitFor }),
     );
+    return concat(of<SourceEvent>({ type: 'status', report: { state: 'connecting' } }), attemptOnce);
   });
 }

@@ -1,9 +1,9 @@
+import type { Frame } from '../core/frame.js';
 /**
  * A frame's contrast, and the frame stretched to full contrast: what a picture looks like with
  * its lighting taken out (a camera at night, in fog, or behind a dirty lens gives dim or washed
  * out frames whose content is the same).
  */
-import type { Frame } from './image.js';
 
 export interface LumaStats {
   /** 1st and 99th percentiles of luma (Rec. 601), 0..255. */

@@ -5,9 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import type { Frame } from '../synth/render.js';
-
-export type { Frame };
+import type { Frame } from '../core/frame.js';
 
 /** Decodes a JPEG or PNG by its content (not its file name). */
 export function decodeImage(bytes: Uint8Array, name = 'image'): Frame {

@@ -9,21 +9,22 @@
  *   const url = await thumbnails.dataUrl(frame);   // 'data:image/jpeg;base64,…'
  *   await thumbnails.close();
  */
-import { WorkerRpc } from '../models/worker/rpc.js';
-import type { Frame } from './image.js';
+import { WorkerRpc } from '../util/worker-rpc.js';
+import type { Frame } from '../core/frame.js';
+import type { ThumbnailWorkerApi } from './thumbnail-worker.js';
 
 export class Thumbnailer {
   /** Started with the first thumbnail, so a server that makes none runs no worker. */
-  private rpc: WorkerRpc | undefined;
+  private rpc: WorkerRpc<ThumbnailWorkerApi> | undefined;
   private closed = false;
   /** Thumbnails made so far. */
   made = 0;
   /** The last encode of each frame still held by someone, by quality. */
   private readonly recent = new WeakMap<Frame, { quality: number; url: Promise<string> }>();
 
-  private worker(): WorkerRpc {
+  private worker(): WorkerRpc<ThumbnailWorkerApi> {
     if (this.closed) throw new Error('thumbnails worker was closed');
-    return (this.rpc ??= new WorkerRpc(new URL('./thumbnail-worker.js', import.meta.url), 'thumbnails', undefined, { timeoutMs: 10_000 }));
+    return (this.rpc ??= new WorkerRpc<ThumbnailWorkerApi>(new URL('./thumbnail-worker.js', import.meta.url), 'thumbnails', undefined, { timeoutMs: 10_000 }));
   }
 
   /** The frame as a JPEG data URL; the caller keeps its frame (a copy is sent). */
@@ -37,7 +38,7 @@ export class Thumbnailer {
 
   private async encode(frame: Frame, quality: number): Promise<string> {
     const data = new Uint8Array(frame.data);
-    const url = await this.worker().call<string>('dataUrl', [{ width: frame.width, height: frame.height, data }, quality], [data.buffer]);
+    const url = await this.worker().call('dataUrl', [{ width: frame.width, height: frame.height, data }, quality], [data.buffer]);
     this.made++;
     return url;
   }

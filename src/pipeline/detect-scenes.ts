@@ -5,7 +5,9 @@
 import { lastValueFrom, toArray, map, filter } from 'rxjs';
 import { ffmpegArgs } from '../ingest/ffmpeg-args.js';
 import { ffmpegFrames } from '../ingest/ffmpeg-frames.js';
-import { SceneGate, type SceneGateOptions, type KeyframeReason } from './scene-gate.js';
+import type { SceneGateOptions } from './scene-gate.js';
+import { sceneGate } from './operators/scene-gate.js';
+import type { KeyframeReason } from '../core/events.js';
 
 export interface DetectedCut {
   /** Seconds from the start of the video. */
@@ -26,11 +28,11 @@ export const DETECT_DEFAULTS = { fps: 10, width: 160, height: 120 } as const;
 export async function detectScenes(videoPath: string, options: DetectOptions = {}): Promise<DetectedCut[]> {
   const output = { fps: options.fps ?? DETECT_DEFAULTS.fps, width: options.width ?? DETECT_DEFAULTS.width, height: options.height ?? DETECT_DEFAULTS.height };
   const args = ffmpegArgs({ kind: 'file', input: videoPath, loop: false, realtime: false }, output);
-  const gate = new SceneGate({ maxGapSec: 0, ...options.gate });
   return lastValueFrom(
     ffmpegFrames(args, output).pipe(
-      map((frame) => gate.push(frame)),
-      filter((d): d is NonNullable<typeof d> => d !== undefined && (d.reason === 'cut' || d.reason === 'gradual')),
+      sceneGate({ maxGapSec: 0, ...options.gate }),
+      map(({ decision: d }) => d),
+      filter((d) => d.reason === 'cut' || d.reason === 'gradual'),
       map((d) => ({ time: Number(d.cutAt.toFixed(3)), kind: d.reason as DetectedCut['kind'], score: Number(d.score.toFixed(4)) })),
       toArray(),
     ),

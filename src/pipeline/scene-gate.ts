@@ -1,3 +1,4 @@
+import type { KeyframeReason } from '../core/events.js';
 /**
  * The scene-change gate: decides, frame by frame, where a new scene starts, so that only
  * those frames (keyframes) are captioned.
@@ -105,8 +106,6 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
 export function heartbeatPhase(index: number): number {
   return (index * 0.6180339887498949) % 1;
 }
-
-export type KeyframeReason = 'start' | 'cut' | 'gradual' | 'heartbeat';
 
 export interface GateDecision {
   reason: KeyframeReason;

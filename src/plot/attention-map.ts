@@ -4,8 +4,9 @@
  * (bright where it looked, dark where it did not), the word written under it. Rendered straight
  * to PNG like the line charts.
  */
-import { encodePng, resizeFrame, type Frame } from '../media/image.js';
+import { encodePng, resizeFrame } from '../media/image.js';
 import { drawText, GLYPH_HEIGHT, textWidth } from './font.js';
+import type { Frame } from '../core/frame.js';
 
 export interface AttendedFrame {
   frame: Frame;

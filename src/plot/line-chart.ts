@@ -60,7 +60,7 @@ class Canvas {
 export function niceTicks(lo: number, hi: number, target = 5): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / target;
-  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
@@ -86,7 +86,7 @@ function drawPanel(c: Canvas, panel: Panel, ox: number, oy: number, w: number, h
     return;
   }
   const ty = (y: number) => (panel.logY ? Math.log10(y) : y);
-  let x0 = Math.min(...all.map(([x]) => x));
+  const x0 = Math.min(...all.map(([x]) => x));
   let x1 = Math.max(...all.map(([x]) => x));
   let y0 = Math.min(...all.map(([, y]) => ty(y)));
   let y1 = Math.max(...all.map(([, y]) => ty(y)));
@@ -103,7 +103,7 @@ function drawPanel(c: Canvas, panel: Panel, ox: number, oy: number, w: number, h
   const grey: [number, number, number] = [225, 225, 225];
   const ink: [number, number, number] = [60, 60, 60];
   const yTicks = panel.logY
-    ? niceTicks(y0, y1, 4).map((e) => Math.pow(10, e))
+    ? niceTicks(y0, y1, 4).map((e) => 10 ** e)
     : niceTicks(y0, y1, 5);
   for (const t of yTicks) {
     const y = py(t);

@@ -40,29 +40,14 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { keyframeUrl, type SequencedMessage } from '../stream/events.js';
 import { log } from '../util/log.js';
 import { nextTurn } from '../util/turns.js';
 import { prepareSearch, searchStored, SEARCH_DEFAULTS, type SearchHit, type SearchLimits, type SearchQuery, type SearchStatements, type StoredHit } from './search.js';
 import { SearchThread } from './search-thread.js';
+import { keyframeUrl, type SequencedMessage } from '../core/events.js';
+import { HISTORY_DEFAULTS, type HistoryStoreOptions } from './history-options.js';
 
 export { ftsQuery, SEARCH_DEFAULTS, type SearchHit, type SearchLimits, type SearchQuery } from './search.js';
-
-export interface HistoryStoreOptions {
-  /** A file path, or ':memory:' for a history that lasts as long as the process. */
-  path: string;
-  /** Events older than this are removed (default 30 days). */
-  maxAgeMs?: number;
-  /** At most this many events are kept, the oldest removed first (default 1,000,000). */
-  maxEvents?: number;
-  /** 'normal' survives a crash of the process; 'full' also survives losing power (slower). */
-  durability?: 'normal' | 'full';
-  /** The most bytes the database may hold (default 0: no cap); past it, writes fail as on a full disk. */
-  maxBytes?: number;
-  now?: () => number;
-}
-
-export const HISTORY_DEFAULTS = { maxAgeMs: 30 * 24 * 3600 * 1000, maxEvents: 1_000_000, durability: 'normal', maxBytes: 0 } as const;
 
 /** A stream added over the API, as saved: the URL exactly as given (it may hold a password). */
 export interface SavedStream {
@@ -73,10 +58,7 @@ export interface SavedStream {
   prompt?: string;
 }
 
-
-
 const FTS_TABLE = `CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61', prefix = '1 2 3')`;
-
 
 /** An event as the store keeps it: its JSON is what viewers are sent, byte for byte. */
 export interface StoredEvent {
@@ -84,8 +66,6 @@ export interface StoredEvent {
   type: string;
   json: string;
 }
-
-
 
 /** Files larger than this skip `quick_check` at open (it reads every page: seconds on a big file). */
 const QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024;

@@ -10,7 +10,7 @@
  * `candidates` matches in the range asked for, reads them in steps and stops at a deadline.
  */
 import type Database from 'better-sqlite3';
-import type { SequencedMessage } from '../stream/events.js';
+import type { SequencedMessage } from '../core/events.js';
 
 export interface SearchLimits {
   /** Matches considered (the newest in the range); the best of these are returned. */

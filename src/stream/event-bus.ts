@@ -3,8 +3,8 @@
  * delivery channel (the WebSocket hub, each SSE response) listens. A listener that throws
  * is logged and the others still get the event.
  */
-import type { StreamMessage } from './events.js';
 import { log } from '../util/log.js';
+import type { StreamMessage } from '../core/events.js';
 
 export type Listener = (message: StreamMessage) => void;
 

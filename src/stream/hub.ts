@@ -17,11 +17,14 @@
  *   are read in chunks that yield, within the connection's budget, one at a time per viewer
  *   and in the order its messages came. While a stream replays for a viewer, its live events
  *   are held for that viewer and released after the replay, so nothing is lost or sent twice.
+ *
+ * The hub talks to a viewer through a `ViewerSocket` (send, bufferedAmount, close, terminate,
+ * ping) and hears from it through the `ViewerConnection` that `accept` returns; ws-viewer.ts
+ * joins the two to a ws WebSocket, and tests to sockets of their own.
  */
-import type { WebSocket } from 'ws';
-import type { StatusMessage, StreamMessage } from './events.js';
 import { AddressBudgets, allowance, Held, REPLAY_DEFAULTS, ReplayBudget, spend, type PendingReplay, type ReplayLimits } from './replay.js';
 import { log } from '../util/log.js';
+import type { StatusMessage, StreamMessage } from '../core/events.js';
 
 export const CLOSE_TOO_SLOW = 4008;
 export const PROTOCOL_VERSION = 1;
@@ -49,8 +52,29 @@ export interface StreamDirectory {
   status(id: string): StatusMessage | undefined;
 }
 
+/** What the hub needs of a viewer's connection. */
+export interface ViewerSocket {
+  /** Sends one text message; a socket that is no longer open drops it. */
+  send(data: string | Buffer): void;
+  /** Bytes queued and not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** Starts the closing handshake. */
+  close(code: number, reason: string): void;
+  /** Cuts the connection off at once. */
+  terminate(): void;
+  ping(): void;
+}
+
+/** What a viewer's connection tells the hub: what it received, pongs, and that it closed. */
+export interface ViewerConnection {
+  /** A message from the viewer: its text, or null for a binary frame. */
+  received(text: string | null): void;
+  ponged(): void;
+  closed(): void;
+}
+
 interface Viewer {
-  socket: WebSocket;
+  socket: ViewerSocket;
   /** Streams whose live events go straight to this viewer. */
   streams: Set<string>;
   alive: boolean;
@@ -93,23 +117,30 @@ export class Hub {
     this.timer.unref();
   }
 
-  /** Takes over an accepted socket from a client at `address` (its replays count against that address). */
-  accept(socket: WebSocket, address = 'unknown'): void {
+  /**
+   * Takes over an accepted socket from a client at `address` (its replays count against that
+   * address); the caller passes on what the socket hears through the returned connection.
+   */
+  accept(socket: ViewerSocket, address = 'unknown'): ViewerConnection {
+    const ignored: ViewerConnection = { received: () => {}, ponged: () => {}, closed: () => {} };
     if (this.closed) {
       socket.close(1001, 'server shutting down');
-      return;
+      return ignored;
     }
     const viewer: Viewer = { socket, streams: new Set(), alive: true, budgets: [new ReplayBudget({ events: this.options.replay.connectionEvents, bytes: this.options.replay.connectionBytes }), this.addresses.of(address)], work: Promise.resolve(), waiting: 0 };
     this.viewers.add(viewer);
     this.stats.viewers = this.viewers.size;
-    socket.on('error', (err) => log.debug('viewer socket error', { error: err.message }));
-    socket.on('pong', () => (viewer.alive = true));
-    socket.on('close', () => {
-      this.viewers.delete(viewer);
-      this.stats.viewers = this.viewers.size;
-    });
-    socket.on('message', (data, isBinary) => this.receive(viewer, isBinary ? null : data.toString()));
     this.send(viewer, JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, streams: this.directory.ids() }));
+    return {
+      received: (text) => {
+        if (this.viewers.has(viewer)) this.receive(viewer, text);
+      },
+      ponged: () => (viewer.alive = true),
+      closed: () => {
+        this.viewers.delete(viewer);
+        this.stats.viewers = this.viewers.size;
+      },
+    };
   }
 
   private fail(viewer: Viewer, code: string, message: string): void {
@@ -272,11 +303,11 @@ export class Hub {
   };
 
   private write(viewer: Viewer, data: string | Buffer): void {
+    // A viewer that left (or was dropped) while a slice waited gets nothing more.
+    if (!this.viewers.has(viewer)) return;
     const { socket } = viewer;
-    if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > this.options.maxBufferedBytes) return this.drop(viewer);
-    // A Buffer would go out as a binary frame unless told otherwise.
-    socket.send(data, { binary: false });
+    socket.send(data);
     this.stats.messages++;
   }
 
@@ -290,8 +321,11 @@ export class Hub {
     setTimeout(() => viewer.socket.terminate(), 5000).unref();
   }
 
-  /** Pings every viewer, `sendsPerTurn` at a time, and cuts off those that missed the last ping. */
-  private heartbeat(): void {
+  /**
+   * One round of the heartbeat (the hub's timer runs one every `heartbeatMs`): pings every
+   * viewer, `sendsPerTurn` at a time, and cuts off those that did not answer the last round.
+   */
+  heartbeat(): void {
     const viewers = [...this.viewers];
     const slice = (from: number): void => {
       const to = Math.min(viewers.length, from + this.options.sendsPerTurn);
@@ -299,6 +333,8 @@ export class Hub {
         const viewer = viewers[i]!;
         if (!this.viewers.has(viewer)) continue;
         if (!viewer.alive) {
+          this.viewers.delete(viewer);
+          this.stats.viewers = this.viewers.size;
           viewer.socket.terminate();
           continue;
         }

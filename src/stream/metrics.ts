@@ -27,7 +27,7 @@ import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import type { SseChannel } from './sse.js';
 import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
-import { modelWorkerStats, type ModelWorkerStats } from '../models/worker/rpc.js';
+import { modelWorkerStats, type ModelWorkerStats } from '../util/worker-rpc.js';
 
 const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
   ['frames', 'livecap_stream_frames_total', 'Frames taken from the source for analysis'],

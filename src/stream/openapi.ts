@@ -4,7 +4,7 @@
  * ones the server gives (and no others), so the two cannot drift apart.
  */
 import { PROTOCOL_VERSION } from './hub.js';
-import { STREAM_ID } from './streams.js';
+import { STREAM_ID } from '../core/stream-id.js';
 
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

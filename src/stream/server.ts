@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { Hub, type HubOptions } from './hub.js';
+import { acceptWebSocket } from './ws-viewer.js';
 import type { ReplayLimits } from './replay.js';
 import type { SseOptions } from './sse.js';
 import { StreamManager } from './streams.js';
@@ -17,11 +18,13 @@ import { EventBus } from './event-bus.js';
 import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.js';
 import { CrossSite } from './cross-site.js';
 import type { Source } from '../ingest/source.js';
-import type { Captioner, PipelineOptions } from '../pipeline/stream-pipeline.js';
+import type { PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
-import { HistoryStore, type HistoryStoreOptions, type SearchLimits } from '../store/history-store.js';
+import { HistoryStore, type SearchLimits } from '../store/history-store.js';
 import { Thumbnailer } from '../media/thumbnails.js';
-import type { Frame } from '../media/image.js';
+import type { Frame } from '../core/frame.js';
+import type { Captioner } from '../core/caption.js';
+import type { HistoryStoreOptions } from '../store/history-options.js';
 
 export interface ServerOptions {
   /** The JPEG encoder for keyframe thumbnails, when the caller shares one (closed by its owner); else the server starts its own. */
@@ -136,7 +139,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const verdict = auth.check(requestToken(req.headers.authorization, req.url ?? '/'), 'viewer');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (verdict === 'ok') return hub!.accept(ws, req.socket.remoteAddress);
+      if (verdict === 'ok') return acceptWebSocket(hub!, ws, req.socket.remoteAddress);
       // Accepted, then closed with a documented code, so a browser can tell why. Whatever the
       // client sends meanwhile (an oversized frame, say) is an 'error' on this socket: without a
       // listener it would be thrown and end the process.

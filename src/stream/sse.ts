@@ -19,8 +19,8 @@ import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { EventBus } from './event-bus.js';
 import type { StreamManager } from './streams.js';
-import type { StreamMessage } from './events.js';
 import { AddressBudgets, Held, REPLAY_DEFAULTS, type ReplayLimits } from './replay.js';
+import type { StreamMessage } from '../core/events.js';
 
 export const MAX_QUEUED = 2000;
 const HEARTBEAT_MS = 15_000;

@@ -20,14 +20,18 @@
  * the config file are not saved: the config says what runs.
  */
 import type { Subscription } from 'rxjs';
-import { parseSource, redactUrl, type Source, type SourceRules } from '../ingest/source.js';
+import { parseSource, type Source, type SourceRules } from '../ingest/source.js';
 import { SourceFinished } from '../ingest/supervised-source.js';
-import { streamPipeline, newCounters, type Captioner, type PipelineCounters, type PipelineOptions, type StreamState } from '../pipeline/stream-pipeline.js';
-import { keyframeUrl, type CaptionMessage, type SequencedMessage, type StatusMessage, type StreamMessage, type SummaryMessage } from './events.js';
+import { streamPipeline, newCounters, type PipelineCounters, type PipelineOptions } from '../pipeline/stream-pipeline.js';
 import { log } from '../util/log.js';
 import { HistoryStore } from '../store/history-store.js';
 import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js';
 import { heartbeatPhase } from '../pipeline/scene-gate.js';
+import type { Captioner } from '../core/caption.js';
+import type { StreamState } from '../core/events.js';
+import { keyframeUrl, type CaptionMessage, type SequencedMessage, type StatusMessage, type StreamMessage, type SummaryMessage } from '../core/events.js';
+import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
+import { redactUrl } from '../util/redact.js';
 
 export class StreamConflictError extends Error {
   override name = 'StreamConflictError';
@@ -104,12 +108,6 @@ interface Running {
   saved?: boolean;
   subscription?: Subscription;
 }
-
-/** The longest prompt a stream may give its captioner, in characters. */
-export const MAX_PROMPT_LENGTH = 2000;
-
-/** A stream id: 1-64 letters, digits, '-' or '_', starting with a letter or digit. */
-export const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export interface StreamManagerOptions {
   rules: SourceRules;

@@ -1,3 +1,4 @@
+import type { CaptionMessage } from '../core/events.js';
 /**
  * A stream's captions as subtitle files: WebVTT (`captions.vtt`, what browsers' <track> reads)
  * and SubRip (`captions.srt`, what video players and editors read).
@@ -7,7 +8,6 @@
  * `origin` (the start of the requested range). Summaries are not cues: they describe a window,
  * not a moment.
  */
-import type { CaptionMessage } from './events.js';
 
 export interface Cue {
   start: number;

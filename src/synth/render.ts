@@ -7,13 +7,7 @@
  */
 import type { Background, Scene, SceneObject } from './world.js';
 import { RGB } from './world.js';
-
-export interface Frame {
-  width: number;
-  height: number;
-  /** Packed RGB24, row-major, `width * height * 3` bytes. */
-  data: Uint8Array;
-}
+import type { Frame } from '../core/frame.js';
 
 export function renderScene(scene: Scene, width: number, height: number): Frame {
   const frame = renderBackground(scene.background, scene.textureSeed, width, height);

@@ -6,9 +6,10 @@
 import { writeFile } from 'node:fs/promises';
 import { Rng } from '../util/rng.js';
 import { runFfmpeg } from '../media/ffmpeg.js';
-import { blendFrames, dimFrame, type Frame, renderBackground, renderOver } from './render.js';
+import { blendFrames, dimFrame, renderBackground, renderOver } from './render.js';
 import { canonicalCaption, captionsFor, summaryFor } from './grammar.js';
 import { advanceScene, randomScene, type Scene } from './world.js';
+import type { Frame } from '../core/frame.js';
 
 export type TransitionKind = 'cut' | 'fade' | 'dissolve';
 
@@ -223,7 +224,7 @@ function addNoise(frame: Frame, rng: Rng, amplitude: number): void {
   const d = frame.data;
   for (let i = 0; i < d.length; i++) {
     const v = d[i] + (rng.next() + rng.next() - 1) * amplitude;
-    d[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    d[i] = Math.min(255, Math.max(0, v));
   }
 }
 

@@ -4,7 +4,7 @@
  * Coordinates are normalised: x and y run from 0 to 1 across the frame, whatever its pixel
  * size, so one scene renders at any resolution. Sizes are fractions of the frame height.
  */
-import { Rng } from '../util/rng.js';
+import type { Rng } from '../util/rng.js';
 
 export const SHAPES = ['circle', 'square', 'triangle', 'star', 'cross'] as const;
 export type Shape = (typeof SHAPES)[number];

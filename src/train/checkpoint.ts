@@ -6,9 +6,9 @@ import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
-import type { Tf } from '../models/tfjs/runtime.js';
 import { fileSaveHandler, readModelArtifacts } from '../models/tfjs/file-io.js';
 import { AttentionDecoder, ATTENTION_FILE } from '../models/captioner/attention.js';
+import type { Tf } from '../models/tfjs/tf.js';
 
 /** Saves the optimizer's slots (Adam moments, iteration count) as a weights file. */
 export async function saveOptimizer(tf: Tf, optimizer: Optimizer, dir: string): Promise<void> {

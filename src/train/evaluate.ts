@@ -10,7 +10,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tf } from '../models/tfjs/runtime.js';
 import { CnnLstmCaptioner } from '../models/captioner/captioner.js';
 import { readImage } from '../media/image.js';
 import { contentWords, namesExactObjects } from '../synth/grammar.js';
@@ -19,6 +18,7 @@ import { Progress } from '../util/progress.js';
 import { attentionHeatmaps } from '../plot/attention-map.js';
 import { readCaptionDataset, type Split } from './caption-dataset.js';
 import { corpusBleu, ciderD } from './metrics.js';
+import type { Tf } from '../models/tfjs/tf.js';
 
 export interface EvalOptions {
   modelDir: string;

@@ -12,7 +12,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Tensor, SymbolicTensor, Variable } from '@tensorflow/tfjs';
-import type { Tf } from '../models/tfjs/runtime.js';
 import { CnnLstmCaptioner, preprocess } from '../models/captioner/captioner.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -22,6 +21,7 @@ import { loadPixels } from './pixels.js';
 import { hasAttentionCheckpoint, hasCheckpoint, restoreAttentionState, restoreTrainingState, saveAttentionState, saveTrainingState } from './checkpoint.js';
 import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
 import { trainingCurve } from './training-curve.js';
+import type { Tf } from '../models/tfjs/tf.js';
 
 export interface FinetuneOptions {
   modelDir: string;

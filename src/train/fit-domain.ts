@@ -17,19 +17,20 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Tensor2D } from '@tensorflow/tfjs';
-import type { Tf } from '../models/tfjs/runtime.js';
 import { CnnLstmCaptioner } from '../models/captioner/captioner.js';
 import { DomainDetector, DomainModel, DOMAIN_FIT_DEFAULTS } from '../models/captioner/domain.js';
 import { lumaStats, stretchContrast } from '../media/contrast.js';
 import { MANIFEST_FILE } from '../models/captioner/model-dir.js';
-import { decodeImage, encodeJpeg, readImage, resizeFrame, type Frame } from '../media/image.js';
-import { sampleVideoFrames } from '../media/sample-frames.js';
+import { decodeImage, encodeJpeg, readImage, resizeFrame } from '../media/image.js';
+import { sampleVideoFrames } from '../ingest/sample-frames.js';
 import { renderScene } from '../synth/render.js';
 import { describeWorld, randomScene } from '../synth/world.js';
 import { videoFrames, videoScript, writeVideo } from '../synth/video.js';
 import { DATASET_IMAGE_SIZE } from '../synth/dataset.js';
 import { Rng } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
+import type { Frame } from '../core/frame.js';
+import type { Tf } from '../models/tfjs/tf.js';
 
 export interface DomainJob {
   modelDir: string;

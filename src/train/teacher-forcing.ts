@@ -4,7 +4,7 @@
  * with a mask so padding costs nothing.
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
-import type { Tf } from '../models/tfjs/runtime.js';
+import type { Tf } from '../models/tfjs/tf.js';
 
 export interface TeacherForcing {
   words: Tensor2D;

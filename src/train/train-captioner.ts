@@ -16,7 +16,6 @@ import { mkdir, readFile, writeFile, cp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs';
-import type { Tf } from '../models/tfjs/runtime.js';
 import { fileSaveHandler, loadLayersModel } from '../models/tfjs/file-io.js';
 import { buildBackbone, buildDecoder, EMBEDDED_BACKBONE, EMBEDDED_DECODER } from '../models/captioner/architecture.js';
 import { MANIFEST_FILE, type CaptionerManifest, type DecoderKind, type PixelScale } from '../models/captioner/model-dir.js';
@@ -33,6 +32,7 @@ import { hasAttentionCheckpoint, hasCheckpoint, restoreAttentionState, restoreTr
 import { maskedCrossEntropy, teacherForcing } from './teacher-forcing.js';
 import { finetuneCaptioner, FINETUNE_DEFAULTS } from './finetune.js';
 import { trainingCurve, type History } from './training-curve.js';
+import type { Tf } from '../models/tfjs/tf.js';
 
 export interface TrainOptions {
   datasetDir: string;

@@ -3,8 +3,8 @@
  * Hugging Face's modeling_bart.py, with no ONNX and no shared code with the exporter. Tests run
  * search over it to get the token sequences the ONNX models must reproduce.
  */
-import { POSITION_OFFSET, type BartConfig } from '../../src/models/bart/bart-config.js';
-import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
+import { POSITION_OFFSET, type BartConfig } from '../../src/train/bart/bart-config.js';
+import type { BartWeights } from '../../src/train/bart/bart-onnx.js';
 import type { Stepper } from '../../src/models/seq2seq/search.js';
 
 import { ReferenceWeights, attend, erf, layerNorm, type Vec } from './reference-math.js';

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tf } from '../../src/models/tfjs/runtime.js';
-import type { Frame } from '../../src/media/image.js';
 import { CnnLstmCaptioner } from '../../src/models/captioner/captioner.js';
 import { CaptionerClient } from '../../src/models/worker/captioner-client.js';
+import type { Frame } from '../../src/core/frame.js';
+import type { Tf } from '../../src/models/tfjs/tf.js';
 
 export async function assertSaveLoadRoundTrip(tf: Tf, modelDir: string, copy: string, images: Frame[], decoderKind: 'attention' | 'layers'): Promise<void> {
   const a = await CnnLstmCaptioner.load(tf, modelDir);

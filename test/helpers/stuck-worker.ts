@@ -7,7 +7,7 @@
  * summaries); `numbered` makes every caption say which one it is.
  */
 import { threadId, workerData } from 'node:worker_threads';
-import { serveRpc } from '../../src/models/worker/rpc.js';
+import { serveRpc } from '../../src/util/worker-rpc.js';
 
 const { counters, failLoadAfter, stuckCaptions, stuckSummaries, numbered } = workerData as {
   counters: SharedArrayBuffer;
@@ -23,7 +23,7 @@ class BadFrameError extends Error {
   readonly code = 'E_BAD_FRAME';
 }
 
-serveRpc({
+const handlers = {
   load() {
     const loads = Atomics.add(count, 0, 1) + 1;
     if (failLoadAfter !== undefined && loads > failLoadAfter) throw new Error('model file is gone');
@@ -32,13 +32,13 @@ serveRpc({
   echo(value: unknown) {
     return { value, threadId };
   },
-  spin() {
+  spin(): never {
     for (;;);
   },
-  hang() {
+  hang(): Promise<never> {
     return new Promise(() => {});
   },
-  bad() {
+  bad(): never {
     throw new BadFrameError('frame is 0×0');
   },
   caption(frame: { width: number; height: number }) {
@@ -54,4 +54,8 @@ serveRpc({
   dispose() {
     return undefined;
   },
-});
+};
+
+export type StuckWorkerApi = typeof handlers;
+
+serveRpc(handlers);

@@ -5,8 +5,8 @@
 import { startServer, type RunningServer, type ServerOptions } from '../../src/stream/server.js';
 import { acquireCaptioner, releaseCaptioner } from '../../src/models/worker/captioner-client.js';
 import { EMBEDDED_CAPTIONER } from '../../src/paths.js';
-import type { StreamMessage } from '../../src/stream/events.js';
 import type { SupervisorOptions } from '../../src/ingest/supervised-source.js';
+import type { StreamMessage } from '../../src/core/events.js';
 
 export interface TestServer {
   server: RunningServer;

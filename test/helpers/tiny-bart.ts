@@ -9,12 +9,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BartConfig } from '../../src/models/bart/bart-config.js';
-import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
-import { initBartWeights } from '../../src/models/bart/bart-weights.js';
-import { writeBartModelDir } from '../../src/models/bart/write-bart-dir.js';
+import type { BartConfig } from '../../src/train/bart/bart-config.js';
+import type { BartWeights } from '../../src/train/bart/bart-onnx.js';
+import { initBartWeights } from '../../src/train/bart/bart-weights.js';
+import { writeBartModelDir } from '../../src/train/bart/write-bart-dir.js';
 import type { WeightVariant } from '../../src/models/onnx/weight-variants.js';
-import { tokenizerConfigJson, trainByteLevelBpe } from '../../src/models/tokenizer/byte-level-bpe.js';
+import { tokenizerConfigJson, trainByteLevelBpe } from '../../src/train/tokenizer/byte-level-bpe.js';
 
 export const TINY_CORPUS = [
   'a red circle on the grass',

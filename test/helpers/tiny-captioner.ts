@@ -15,8 +15,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SymbolicTensor } from '@tensorflow/tfjs';
-import type { Tf } from '../../src/models/tfjs/runtime.js';
 import { fileSaveHandler } from '../../src/models/tfjs/file-io.js';
+import type { Tf } from '../../src/models/tfjs/tf.js';
 
 export const WORDS = ['<pad>', 'startseq', 'endseq', 'a', 'b'];
 export const LENGTH = 4;

@@ -21,11 +21,11 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bartConfigJson, type BartConfig } from '../../src/models/bart/bart-config.js';
-import { exportBartOnnx, type BartWeights } from '../../src/models/bart/bart-onnx.js';
-import { initBartWeights } from '../../src/models/bart/bart-weights.js';
+import { bartConfigJson, type BartConfig } from '../../src/train/bart/bart-config.js';
+import { exportBartOnnx, type BartWeights } from '../../src/train/bart/bart-onnx.js';
+import { initBartWeights } from '../../src/train/bart/bart-weights.js';
 import { Graph, encodeModel, float } from '../../src/models/onnx/onnx-graph.js';
-import { tokenizerConfigJson, trainByteLevelBpe } from '../../src/models/tokenizer/byte-level-bpe.js';
+import { tokenizerConfigJson, trainByteLevelBpe } from '../../src/train/tokenizer/byte-level-bpe.js';
 import { Rng } from '../../src/util/rng.js';
 import { TINY_CORPUS } from './tiny-bart.js';
 

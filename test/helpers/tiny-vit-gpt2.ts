@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { Graph, encodeModel, float } from '../../src/models/onnx/onnx-graph.js';
 import { writeWeightVariant, type WeightVariant } from '../../src/models/onnx/weight-variants.js';
 import { DTYPE_SUFFIX } from '../../src/models/seq2seq/dtype.js';
-import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
-import { trainByteLevelBpe } from '../../src/models/tokenizer/byte-level-bpe.js';
+import type { BartWeights } from '../../src/train/bart/bart-onnx.js';
+import { trainByteLevelBpe } from '../../src/train/tokenizer/byte-level-bpe.js';
 import { Rng } from '../../src/util/rng.js';
 import { TINY_CORPUS } from './tiny-bart.js';
 

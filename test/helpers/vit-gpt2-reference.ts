@@ -3,7 +3,7 @@
  * modeling_vit.py and modeling_gpt2.py, sharing no code with the ONNX graphs of
  * tiny-vit-gpt2.ts. Tests search over it for the captions the ONNX export must reproduce.
  */
-import type { BartWeights } from '../../src/models/bart/bart-onnx.js';
+import type { BartWeights } from '../../src/train/bart/bart-onnx.js';
 import type { Stepper } from '../../src/models/seq2seq/search.js';
 import type { VitGpt2Config } from './tiny-vit-gpt2.js';
 

@@ -13,7 +13,7 @@
  *   position predicts the next word, so one pass trains on a whole caption.
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
-import type { Tf } from '../tfjs/runtime.js';
+import type { Tf } from '../tfjs/tf.js';
 
 export interface BackboneSpec {
   inputHeight: number;

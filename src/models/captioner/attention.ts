@@ -27,9 +27,9 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs';
-import type { Tf } from '../tfjs/runtime.js';
 import { readJsonFile } from '../../util/json-file.js';
 import { search, type Hypothesis, type SearchOptions } from './search.js';
+import type { Tf } from '../tfjs/tf.js';
 
 export interface AttentionSpec {
   /** The backbone's feature map: [height, width, channels]; features arrive flattened in this order. */

@@ -14,47 +14,17 @@
 import type { LayersModel, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tf } from '../tfjs/runtime.js';
 import { fileSaveHandler, loadLayersModel } from '../tfjs/file-io.js';
-import { resizeFrame, type Frame } from '../../media/image.js';
+import { resizeFrame } from '../../media/image.js';
 import { readManifest, type CaptionerManifest, type PixelScale } from './model-dir.js';
 import { Vocabulary } from './vocabulary.js';
 import { search, type Hypothesis, type SearchOptions } from './search.js';
 import { AttentionDecoder, type AttendedHypothesis } from './attention.js';
-import { DomainModel, type DomainCheck } from './domain.js';
+import { DomainModel } from './domain.js';
 import { lumaStats, stretchContrast } from '../../media/contrast.js';
-
-export interface CaptionOptions {
-  beamWidth?: number;
-  maxLength?: number;
-  lengthPenalty?: number;
-  /** No n-gram of this size twice in a caption (default 3; 0 turns it off). */
-  noRepeatNgramSize?: number;
-  /** No word more than this many times in a row (default 2; 0 turns it off). */
-  maxRepeatRun?: number;
-  /**
-   * What a captioner that takes a prompt is asked (a stream's prompt): for Florence-2 a task
-   * (`<CAPTION>`, `<DETAILED_CAPTION>`, `<MORE_DETAILED_CAPTION>`) or a prompt of its own, for a
-   * vision-language model server the prompt sent with the keyframe; the captioner's own default
-   * when absent. Captioners without prompts ignore it.
-   */
-  prompt?: string;
-}
-
-export interface Caption {
-  text: string;
-  /** Mean log-probability per generated token: a rough confidence. */
-  score: number;
-  /**
-   * Whether the frame lies beyond what the model was trained on (its captions there mean
-   * nothing); absent when the model has no domain detector.
-   */
-  outOfDomain?: boolean;
-  /** How far beyond the training pictures the frame is, over the detector's threshold (> 1: out of domain). */
-  domainScore?: number;
-  /** Which of the detector's checks found it out of domain (features, stretched, flat). */
-  domainCheck?: DomainCheck;
-}
+import type { Frame } from '../../core/frame.js';
+import type { Caption, CaptionOptions } from '../../core/caption.js';
+import type { Tf } from '../tfjs/tf.js';
 
 /** A caption with, per generated word, where an attention decoder looked (see attention.ts). */
 export interface AttendedCaption extends Caption {

@@ -30,6 +30,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readJsonFile } from '../../util/json-file.js';
 import { Rng } from '../../util/rng.js';
+import type { DomainCheck } from '../../core/caption.js';
 
 export const DOMAIN_FORMAT = 'livecap-domain-2';
 
@@ -63,9 +64,6 @@ export interface DomainFile {
   stretched: DetectorEntry;
   calibration?: DomainCalibration;
 }
-
-/** Which check found a frame out of domain. */
-export type DomainCheck = 'features' | 'stretched' | 'flat';
 
 export interface DomainVerdict {
   outOfDomain: boolean;

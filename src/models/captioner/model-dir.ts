@@ -72,6 +72,7 @@ export const MANIFEST_DEFAULTS = {
 /** Validates a parsed manifest, listing every problem at once. */
 export function parseManifest(json: unknown, file: string): CaptionerManifest {
   const errors: string[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: every field is checked below before it is used
   const obj = (json && typeof json === 'object' ? json : {}) as Record<string, any>;
   if (!json || typeof json !== 'object') errors.push('expected a JSON object');
   const str = (v: unknown, name: string): string => {

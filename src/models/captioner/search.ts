@@ -5,6 +5,14 @@
  * search knows nothing about TensorFlow.js and is tested with hand-built tables. Repetition
  * control (repetition.ts) keeps a small model out of loops: no n-gram twice, no word more than
  * `maxRepeatRun` times in a row.
+ *
+ * Why not the search of seq2seq/search.ts: that one must give token for token what Hugging
+ * Face's `generate()` gives for an export's generation_config (its logits processors, forced
+ * BOS/EOS, its beam-finishing rule), which the oracle tests check against transformers.js; it
+ * drives a stepper that keeps an ONNX key/value cache and reorders it by parent rows. This one
+ * serves models of livecap's own, asks for log-probabilities of whole prefixes (the LSTM and
+ * attention decoders keep their state per prefix), and bans what a small model loops on (word
+ * runs, unknown-word markers). What both need, the repetition bans, is shared (repetition.ts).
  */
 import { ngramRepeats, runRepeats } from '../repetition.js';
 
@@ -72,7 +80,7 @@ export async function greedySearch(next: NextTokenLogProbs, options: SearchOptio
 }
 
 function score(h: { logProb: number; length: number }, penalty: number): number {
-  return h.logProb / Math.pow(Math.max(1, h.length), penalty);
+  return h.logProb / Math.max(1, h.length) ** penalty;
 }
 
 /**

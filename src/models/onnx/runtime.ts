@@ -119,7 +119,7 @@ async function probe(provider: ExecutionProvider): Promise<string | undefined> {
 /** The providers that work here, best first; probed once per thread and preference. */
 export function usableProviders(preference: ProviderPreference = envPreference()): Promise<ExecutionProvider[]> {
   const known = providers.get(preference);
-  if (known) return known;
+  if (known !== undefined) return known;
   const probed = (async () => {
     const candidates: ExecutionProvider[] = preference === 'auto' ? ['cuda', 'cpu'] : [preference];
     const usable: ExecutionProvider[] = [];

@@ -121,7 +121,7 @@ function quantizeMatMuls(graph: Graph, kind: Quantization, scope = ''): void {
     const node = nodes[i]!;
     if (node.op !== 'MatMul' || node.domain) continue;
     const weight = byName.get(node.inputs[1]!);
-    if (!weight || weight.type !== 'float32' || weight.dims.length !== 2 || counts.get(weight.name) !== 1) continue;
+    if (weight?.type !== 'float32' || weight.dims.length !== 2 || counts.get(weight.name) !== 1) continue;
     const replacement =
       kind === 'q4' || kind === 'q4f16'
         ? matMulNBits(graph, scope, node, weight, kind === 'q4f16')

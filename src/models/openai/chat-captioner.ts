@@ -17,11 +17,11 @@
  * how many are in flight at once, whichever streams and captioners send them (server-slots.ts).
  * The API key is sent only in the Authorization header and scrubbed from every error.
  */
-import type { Frame } from '../../media/image.js';
-import type { Caption } from '../captioner/captioner.js';
-import { scrubSecrets } from '../../ingest/source-url.js';
+import { scrubSecrets } from '../../util/redact.js';
 import { OPENAI_DEFAULTS, openAiCaptionerName, type OpenAiCaptionerSpec } from './spec.js';
 import { acquireSlots, type ServerSlots } from './server-slots.js';
+import type { Frame } from '../../core/frame.js';
+import type { Caption } from '../../core/caption.js';
 
 /** A model server that failed a caption for good: no answer in time, an error status, or an answer without a caption. */
 export class ModelServerError extends Error {

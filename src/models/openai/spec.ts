@@ -7,7 +7,7 @@
  *    "prompt": "…", "apiKeyEnv": "VLM_API_KEY", "timeout": 30, "maxConcurrent": 2}
  *   --captioner cam1=openai:llava:7b@http://127.0.0.1:11434/v1
  */
-import { redactUrl } from '../../ingest/source-url.js';
+import { redactUrl } from '../../util/redact.js';
 
 export interface OpenAiCaptionerSpec {
   kind: 'openai';

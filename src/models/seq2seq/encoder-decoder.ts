@@ -141,7 +141,7 @@ export class EncoderDecoder {
     const options = applyOverrides(this.generation, overrides, this.files.dir);
     const out = await this.encoder.run(feeds);
     const states = out.last_hidden_state ?? Object.values(out)[0];
-    if (!states || states.type !== 'float32') throw new Error(`${this.encoder.path}: the encoder returned no float last_hidden_state`);
+    if (states?.type !== 'float32') throw new Error(`${this.encoder.path}: the encoder returned no float last_hidden_state`);
     const stepper = new OnnxDecoderStepper(this.decoder, { states: states as typeof states & { type: 'float32' }, mask }, options.numBeams, this.vocabSize, this.cache);
     const result = await generate(stepper, options);
     return { ...result, text: this.decode(result.tokens) };

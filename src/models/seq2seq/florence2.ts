@@ -21,7 +21,6 @@
  *
  * Run it in a worker thread (onnx-captioner-worker.ts): inference blocks the thread.
  */
-import type { Frame } from '../../media/image.js';
 import type { OnnxSession, OnnxTensor } from '../onnx/runtime.js';
 import { openSession } from '../onnx/runtime.js';
 import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
@@ -29,6 +28,7 @@ import { Seq2SeqModel } from './seq2seq-model.js';
 import type { GenerationOverrides } from './generation-config.js';
 import type { Generated } from './search.js';
 import { imageProcessor, type ImageProcessor } from '../vision/image-processor.js';
+import type { Frame } from '../../core/frame.js';
 
 /**
  * The longest output, in tokens, when neither generation_config.json nor config.json sets
@@ -177,7 +177,7 @@ export class Florence2 extends Seq2SeqModel {
     const { width, height } = this.processor;
     const pixels = { type: 'float32' as const, data: this.processor.toPixelValues(frame), dims: [1, 3, height, width] };
     const { image_features: image } = await this.vision.run({ pixel_values: pixels }, ['image_features']);
-    if (!image || image.type !== 'float32' || image.dims.length !== 3) throw new Error(`${this.vision.path}: returned no [1, N, D] float image_features`);
+    if (image?.type !== 'float32' || image.dims.length !== 3) throw new Error(`${this.vision.path}: returned no [1, N, D] float image_features`);
     const text = await this.model.embed(ids);
     const [, n, d] = image.dims as [number, number, number];
     if (text.dims[2] !== d) throw new Error(`${this.dir}: image features have width ${d}, token embeddings ${text.dims[2]}`);

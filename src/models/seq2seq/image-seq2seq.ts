@@ -8,12 +8,12 @@
  *
  * Run it in a worker thread (onnx-captioner-worker.ts): inference blocks the thread.
  */
-import type { Frame } from '../../media/image.js';
 import type { GenerationOverrides } from './generation-config.js';
 import { EncoderDecoder, type OpenOptions } from './encoder-decoder.js';
 import { Seq2SeqModel } from './seq2seq-model.js';
 import type { Generated } from './search.js';
 import { imageProcessor, type ImageProcessor } from '../vision/image-processor.js';
+import type { Frame } from '../../core/frame.js';
 
 export class ImageSeq2Seq extends Seq2SeqModel {
   private constructor(

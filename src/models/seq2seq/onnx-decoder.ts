@@ -83,7 +83,7 @@ function plan(session: OnnxSession, kind: DecoderSessions['kind']): SessionPlan 
 /** Runs an embed_tokens session: input_ids [B, T] → inputs_embeds [B, T, D]. */
 export async function embedTokens(session: OnnxSession, ids: OnnxTensor): Promise<OnnxTensor & { type: 'float32' }> {
   const { inputs_embeds: out } = await session.run({ input_ids: ids }, ['inputs_embeds']);
-  if (!out || out.type !== 'float32') throw new Error(`${session.path}: returned no float inputs_embeds`);
+  if (out?.type !== 'float32') throw new Error(`${session.path}: returned no float inputs_embeds`);
   return out;
 }
 
@@ -154,7 +154,7 @@ export class OnnxDecoderStepper implements Stepper {
       }
     }
     const logits = out.logits;
-    if (!logits || logits.type !== 'float32') throw new Error(`${session.path}: the decoder returned no float logits`);
+    if (logits?.type !== 'float32') throw new Error(`${session.path}: the decoder returned no float logits`);
     const [rows, length, vocab] = logits.dims as [number, number, number];
     if (vocab !== this.vocabSize) throw new Error(`${session.path}: logits have ${vocab} entries per token, the model config says ${this.vocabSize}`);
     if (length === 1) return logits.data;

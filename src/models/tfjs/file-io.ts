@@ -5,9 +5,9 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import type { Tf } from './runtime.js';
 import type { io } from '@tensorflow/tfjs';
 import { readJsonFile } from '../../util/json-file.js';
+import type { Tf } from './tf.js';
 
 interface ModelJson {
   modelTopology?: unknown;
@@ -16,7 +16,7 @@ interface ModelJson {
   convertedBy?: string | null;
   weightsManifest?: { paths: string[]; weights: io.WeightsManifestEntry[] }[];
   trainingConfig?: unknown;
-  userDefinedMetadata?: Record<string, {}>;
+  userDefinedMetadata?: Record<string, object>;
 }
 
 function dtypeBytes(dtype: string): number {

@@ -13,8 +13,8 @@
 import { createRequire } from 'node:module';
 import { log } from '../../util/log.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import type { Tf } from './tf.js';
 
-export type Tf = typeof import('@tensorflow/tfjs');
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 

@@ -1,3 +1,4 @@
+import type { Tf } from './tf.js';
 /**
  * Kernels that make the TensorFlow.js WebAssembly backend fit for training, so that standard
  * Conv2D, Embedding, LSTM and Dense layers train on it. Models keep standard layers and load
@@ -9,7 +10,6 @@
  * - BatchMatMul with a transposed operand (every gradient of a dense or recurrent layer) is
  *   10–40× slower than without on wasm: the wrapper transposes explicitly, then multiplies.
  */
-import type { Tf } from './runtime.js';
 
 interface TensorInfo {
   dataId: object;

@@ -9,7 +9,8 @@
  * Resizing uses an area filter (exact averaging when shrinking, as antialiased resampling does),
  * whatever `resample` asks, so values differ from PIL's by a little at edges.
  */
-import { resizeFrame, type Frame } from '../../media/image.js';
+import { resizeFrame } from '../../media/image.js';
+import type { Frame } from '../../core/frame.js';
 
 export interface ImageProcessor {
   width: number;

@@ -13,30 +13,19 @@
  * many streams use it); each acquire is paired with a release.
  */
 import { resolve } from 'node:path';
-import type { Frame } from '../../media/image.js';
-import type { Caption, CaptionOptions } from '../captioner/captioner.js';
 import type { BackendPreference } from '../tfjs/runtime.js';
-import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from './rpc.js';
+import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from '../../util/worker-rpc.js';
 import { FLORENCE2_CAPTION_TASKS } from '../seq2seq/florence2.js';
 import { parseCaptionerSpec, type CaptionerSpec } from '../captioner/spec.js';
 import { isFlorence2Dir } from '../seq2seq/model-dir.js';
+import type { Frame } from '../../core/frame.js';
+import type { Caption, CaptionOptions } from '../../core/caption.js';
+import type { CaptionerInfo, CaptionerWorkerApi, CaptionerWorkerData } from './captioner-api.js';
 
-export interface CaptionerInfo {
-  backend: string;
-  inputWidth: number;
-  inputHeight: number;
-  vocabulary: number;
-  /**
-   * What the model knows, in words, when it can tell frames beyond it (its captions then carry
-   * `outOfDomain`); absent for a model with no domain detector.
-   */
-  domain?: string;
-  /** The default task of a captioner that takes one (Florence-2); absent for the others. */
-  task?: string;
-}
+export type { CaptionerInfo };
 
 export class CaptionerClient {
-  private constructor(private readonly rpc: WorkerRpc, readonly modelDir: string, readonly info: CaptionerInfo) {}
+  private constructor(private readonly rpc: WorkerRpc<CaptionerWorkerApi>, readonly modelDir: string, readonly info: CaptionerInfo) {}
 
   /**
    * Starts a worker and loads the model in it; rejects with the loader's error if the model is
@@ -47,12 +36,12 @@ export class CaptionerClient {
     const { kind, dir: modelDir, task, dtype } = resolveSpec(spec);
     const worker = kind === 'onnx' ? './onnx-captioner-worker.js' : './captioner-worker.js';
     const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
-    const rpc = new WorkerRpc(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend, task, dtype }, {
+    const rpc = new WorkerRpc<CaptionerWorkerApi>(new URL(worker, import.meta.url), `captioner ${spec}`, { modelDir, backend, task, dtype } satisfies CaptionerWorkerData, {
       timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
       setup: { method: 'load', timeoutMs: loadTimeoutMs },
     });
     try {
-      const info = await rpc.call<CaptionerInfo>('load', [], [], { timeoutMs: loadTimeoutMs });
+      const info = await rpc.call('load', [], [], { timeoutMs: loadTimeoutMs });
       return new CaptionerClient(rpc, modelDir, info);
     } catch (err) {
       await rpc.close();
@@ -85,7 +74,7 @@ export class CaptionerClient {
     // new Uint8Array(view) copies into a buffer of its own (a Buffer's slice() would not), so
     // transferring it to the worker never detaches the caller's memory.
     const copies = frames.map((f) => ({ width: f.width, height: f.height, data: new Uint8Array(f.data) }));
-    return this.rpc.call<Caption[]>('caption', [copies, options], copies.map((c) => c.data.buffer));
+    return this.rpc.call('caption', [copies, options], copies.map((c) => c.data.buffer));
   }
 
   /** Disposes the model and stops the worker. Safe to call twice. */

@@ -3,12 +3,14 @@
  * once, and frames are captioned here, off the event loop.
  */
 import { workerData } from 'node:worker_threads';
-import { serveRpc } from './rpc.js';
-import { loadTf, type BackendPreference } from '../tfjs/runtime.js';
-import { CnnLstmCaptioner, type CaptionOptions } from '../captioner/captioner.js';
-import type { Frame } from '../../media/image.js';
+import { serveRpc } from '../../util/worker-rpc.js';
+import { loadTf } from '../tfjs/runtime.js';
+import { CnnLstmCaptioner } from '../captioner/captioner.js';
+import type { Frame } from '../../core/frame.js';
+import type { CaptionOptions } from '../../core/caption.js';
+import type { CaptionerWorkerApi, CaptionerWorkerData } from './captioner-api.js';
 
-const { modelDir, backend } = workerData as { modelDir: string; backend?: BackendPreference };
+const { modelDir, backend } = workerData as CaptionerWorkerData;
 let captioner: Promise<CnnLstmCaptioner> | undefined;
 let backendDescription = '';
 
@@ -20,7 +22,7 @@ function model(): Promise<CnnLstmCaptioner> {
   return captioner;
 }
 
-serveRpc({
+const handlers: CaptionerWorkerApi = {
   async load() {
     const m = await model();
     return { backend: backendDescription, inputWidth: m.shapes.inputWidth, inputHeight: m.shapes.inputHeight, vocabulary: m.vocabulary.size, domain: m.domain ? m.manifest.domain?.description ?? 'It has a domain detector but no description of its domain.' : undefined };
@@ -32,4 +34,6 @@ serveRpc({
     if (captioner) (await captioner).dispose();
     captioner = undefined;
   },
-});
+};
+
+serveRpc(handlers);

@@ -7,15 +7,15 @@
  */
 import { existsSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { serveRpc } from './rpc.js';
+import { serveRpc } from '../../util/worker-rpc.js';
 import { ImageSeq2Seq } from '../seq2seq/image-seq2seq.js';
 import { Florence2 } from '../seq2seq/florence2.js';
 import { isFlorence2Dir } from '../seq2seq/model-dir.js';
-import type { CaptionOptions, Caption } from '../captioner/captioner.js';
-import type { Frame } from '../../media/image.js';
-import type { DtypeChoice } from '../seq2seq/dtype.js';
+import type { CaptionerWorkerApi, CaptionerWorkerData } from './captioner-api.js';
+import type { Frame } from '../../core/frame.js';
+import type { CaptionOptions, Caption } from '../../core/caption.js';
 
-const { modelDir, task, dtype } = workerData as { modelDir: string; task?: string; dtype?: DtypeChoice };
+const { modelDir, task, dtype } = workerData as CaptionerWorkerData;
 let model: Promise<ImageSeq2Seq | Florence2> | undefined;
 
 function open(): Promise<ImageSeq2Seq | Florence2> {
@@ -25,7 +25,7 @@ function open(): Promise<ImageSeq2Seq | Florence2> {
   return ImageSeq2Seq.open(modelDir, { dtype });
 }
 
-serveRpc({
+const handlers: CaptionerWorkerApi = {
   async load() {
     model ??= open();
     const m = await model;
@@ -49,4 +49,6 @@ serveRpc({
     if (model) await (await model).release();
     model = undefined;
   },
-});
+};
+
+serveRpc(handlers);

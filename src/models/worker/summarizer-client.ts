@@ -7,9 +7,10 @@
  *   await summarizer.close();
  */
 import type { GenerationOptions, GenerationOverrides } from '../seq2seq/generation-config.js';
-import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from './rpc.js';
+import { WorkerRpc, RPC_DEFAULTS, LOAD_TIMEOUT_MS, type ModelDeadlines } from '../../util/worker-rpc.js';
 import { captionsAsText } from '../seq2seq/summary-input.js';
 import { splitModelSpec, type ModelDtype } from '../seq2seq/dtype.js';
+import type { SummarizerWorkerApi } from './summarizer-worker.js';
 
 export interface Summary {
   text: string;
@@ -21,7 +22,7 @@ export interface Summary {
 
 export class SummarizerClient {
   private constructor(
-    private readonly rpc: WorkerRpc,
+    private readonly rpc: WorkerRpc<SummarizerWorkerApi>,
     readonly modelDir: string,
     readonly provider: string,
     /** The variant that was loaded (fp32, q8…). */
@@ -38,12 +39,12 @@ export class SummarizerClient {
   static async start(spec: string, generation: GenerationOverrides = {}, deadlines: ModelDeadlines = {}): Promise<SummarizerClient> {
     const { dir: modelDir, dtype } = splitModelSpec(spec);
     const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
-    const rpc = new WorkerRpc(new URL('./summarizer-worker.js', import.meta.url), `summarizer ${spec}`, { modelDir, generation, dtype }, {
+    const rpc = new WorkerRpc<SummarizerWorkerApi>(new URL('./summarizer-worker.js', import.meta.url), `summarizer ${spec}`, { modelDir, generation, dtype }, {
       timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
       setup: { method: 'load', timeoutMs: loadTimeoutMs },
     });
     try {
-      const info = await rpc.call<{ provider: string; dtype: ModelDtype; generation: GenerationOptions }>('load', [], [], { timeoutMs: loadTimeoutMs });
+      const info = await rpc.call('load', [], [], { timeoutMs: loadTimeoutMs });
       return new SummarizerClient(rpc, modelDir, info.provider, info.dtype, info.generation);
     } catch (err) {
       await rpc.close();
@@ -56,7 +57,7 @@ export class SummarizerClient {
   }
 
   summarize(captions: readonly string[], overrides: GenerationOverrides = {}): Promise<Summary> {
-    return this.rpc.call<Summary>('summarize', [captionsAsText(captions), overrides]);
+    return this.rpc.call('summarize', [captionsAsText(captions), overrides]);
   }
 
   /** Releases the sessions and stops the worker. Safe to call twice. */

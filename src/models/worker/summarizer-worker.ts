@@ -3,7 +3,7 @@
  * onnxruntime sessions are created here once, search runs here, and `dispose` releases them.
  */
 import { workerData } from 'node:worker_threads';
-import { serveRpc } from './rpc.js';
+import { serveRpc } from '../../util/worker-rpc.js';
 import { TextSeq2Seq } from '../seq2seq/text-seq2seq.js';
 import type { GenerationOverrides } from '../seq2seq/generation-config.js';
 import type { DtypeChoice } from '../seq2seq/dtype.js';
@@ -11,7 +11,7 @@ import type { DtypeChoice } from '../seq2seq/dtype.js';
 const { modelDir, generation, dtype } = workerData as { modelDir: string; generation?: GenerationOverrides; dtype?: DtypeChoice };
 let model: Promise<TextSeq2Seq> | undefined;
 
-serveRpc({
+const handlers = {
   async load() {
     model ??= TextSeq2Seq.open(modelDir, { generation, dtype });
     const m = await model;
@@ -27,4 +27,9 @@ serveRpc({
     if (model) await (await model).release();
     model = undefined;
   },
-});
+};
+
+/** What the summarizer worker serves (checked on the client's side too). */
+export type SummarizerWorkerApi = typeof handlers;
+
+serveRpc(handlers);

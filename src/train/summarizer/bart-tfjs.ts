@@ -8,9 +8,9 @@
  * WebAssembly backend does slowly) and handed back as PyTorch's [out, in].
  */
 import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
-import type { Tf } from '../../models/tfjs/runtime.js';
-import { POSITION_OFFSET, type BartConfig } from '../../models/bart/bart-config.js';
-import type { BartWeights } from '../../models/bart/bart-onnx.js';
+import { POSITION_OFFSET, type BartConfig } from '../bart/bart-config.js';
+import type { BartWeights } from '../bart/bart-onnx.js';
+import type { Tf } from '../../models/tfjs/tf.js';
 
 /** A padded batch: ids [B, S] and [B, T]; masks are 1 for real tokens and 0 for padding. */
 export interface BartBatch {

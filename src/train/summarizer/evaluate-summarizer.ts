@@ -19,9 +19,9 @@ import { rougeL } from '../metrics.js';
 import { summaryPair } from './summary-pairs.js';
 import type { TextSeq2Seq } from '../../models/seq2seq/text-seq2seq.js';
 import { renderScene } from '../../synth/render.js';
-import { collapseRepeats } from '../../pipeline/rolling-window.js';
+import { collapseRepeats } from '../../pipeline/operators/rolling-window.js';
 import { captionsAsText } from '../../models/seq2seq/summary-input.js';
-import type { Captioner } from '../../pipeline/stream-pipeline.js';
+import type { Captioner } from '../../core/caption.js';
 
 export interface SummarizerEvalOptions {
   videos: number;

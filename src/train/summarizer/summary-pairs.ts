@@ -6,7 +6,7 @@
  */
 import { randomScene, type Scene } from '../../synth/world.js';
 import { canonicalCaption, captionsFor, summaryFor } from '../../synth/grammar.js';
-import { collapseRepeats } from '../../pipeline/rolling-window.js';
+import { collapseRepeats } from '../../pipeline/operators/rolling-window.js';
 import { captionsAsText } from '../../models/seq2seq/summary-input.js';
 import { Rng } from '../../util/rng.js';
 

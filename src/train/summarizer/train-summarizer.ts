@@ -13,12 +13,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { Tf } from '../../models/tfjs/runtime.js';
-import type { BartConfig } from '../../models/bart/bart-config.js';
-import type { BartWeights } from '../../models/bart/bart-onnx.js';
-import { initBartWeights } from '../../models/bart/bart-weights.js';
-import { writeBartModelDir } from '../../models/bart/write-bart-dir.js';
-import { tokenizerConfigJson, trainByteLevelBpe } from '../../models/tokenizer/byte-level-bpe.js';
+import type { BartConfig } from '../bart/bart-config.js';
+import type { BartWeights } from '../bart/bart-onnx.js';
+import { initBartWeights } from '../bart/bart-weights.js';
+import { writeBartModelDir } from '../bart/write-bart-dir.js';
+import { tokenizerConfigJson, trainByteLevelBpe } from '../tokenizer/byte-level-bpe.js';
 import { renderChart } from '../../plot/line-chart.js';
 import { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
@@ -26,6 +25,7 @@ import { log } from '../../util/log.js';
 import { restoreOptimizer, saveOptimizer } from '../checkpoint.js';
 import { TrainableBart, padBatch } from './bart-tfjs.js';
 import { summaryPairs, type SummaryPair } from './summary-pairs.js';
+import type { Tf } from '../../models/tfjs/tf.js';
 
 export interface SummarizerTrainOptions {
   outDir: string;

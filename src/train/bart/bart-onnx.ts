@@ -15,9 +15,9 @@
  * layer norm, q scaled by head_dim^-0.5, exact GELU, logits tied to the token embedding plus
  * `final_logits_bias`.
  */
-import { Graph, encodeModel, float, type Dim } from '../onnx/onnx-graph.js';
-import { writeWeightVariant, type VariantOptions, type WeightVariant } from '../onnx/weight-variants.js';
-import { DTYPE_SUFFIX } from '../seq2seq/dtype.js';
+import { Graph, encodeModel, float, type Dim } from '../../models/onnx/onnx-graph.js';
+import { writeWeightVariant, type VariantOptions, type WeightVariant } from '../../models/onnx/weight-variants.js';
+import { DTYPE_SUFFIX } from '../../models/seq2seq/dtype.js';
 import { POSITION_OFFSET, type BartConfig } from './bart-config.js';
 
 export interface WeightTensor {

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bartConfigJson, type BartConfig } from './bart-config.js';
 import { exportBartOnnx, type BartWeights } from './bart-onnx.js';
-import type { WeightVariant } from '../onnx/weight-variants.js';
+import type { WeightVariant } from '../../models/onnx/weight-variants.js';
 
 export interface BartDirContents {
   config: BartConfig;

@@ -3,8 +3,8 @@
  * frames are (same arguments, area scaling): for measuring models on real footage.
  */
 import { lastValueFrom, take, toArray } from 'rxjs';
-import { ffmpegArgs } from '../ingest/ffmpeg-args.js';
-import { ffmpegFrames, type RawFrame } from '../ingest/ffmpeg-frames.js';
+import { ffmpegArgs } from './ffmpeg-args.js';
+import { ffmpegFrames, type RawFrame } from './ffmpeg-frames.js';
 
 export interface SampleOptions {
   fps: number;

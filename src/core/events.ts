@@ -1,5 +1,47 @@
-/** The events a stream publishes, as they go to viewers (see docs/protocol.md). */
-import type { StreamState } from '../pipeline/stream-pipeline.js';
+/**
+ * The events of a stream: what its pipeline emits (`PipelineEvent`), and the messages viewers
+ * get (`StreamMessage`, see docs/protocol.md), which add the stream's id and a place in its
+ * history.
+ */
+
+export type StreamState = 'live' | 'reconnecting' | 'stalled' | 'stopped';
+
+/** Why the scene gate kept a frame. */
+export type KeyframeReason = 'start' | 'cut' | 'gradual' | 'heartbeat';
+
+export interface CaptionEvent {
+  type: 'caption';
+  text: string;
+  /** Wall-clock ms when the keyframe was captured. */
+  frameTs: number;
+  /** Capture → caption, in ms. */
+  latencyMs: number;
+  reason: KeyframeReason;
+  /** The keyframe as a small JPEG data URL. */
+  keyframe?: string;
+  /** The keyframe lies beyond what the captioner knows (absent when it cannot tell). */
+  outOfDomain?: boolean;
+}
+
+export interface StatusEvent {
+  type: 'status';
+  state: StreamState;
+  error?: string;
+  retryInMs?: number;
+  /** Advice while the stream is live: its captioner does not recognise its scenes. */
+  note?: string;
+}
+
+/** A video caption: the summary of the captions of a rolling window. */
+export interface SummaryEvent {
+  type: 'summary';
+  text: string;
+  /** The window's time range (ms since the epoch). */
+  from: number;
+  to: number;
+}
+
+export type PipelineEvent = CaptionEvent | StatusEvent | SummaryEvent;
 
 export interface CaptionMessage {
   type: 'caption';

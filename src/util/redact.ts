@@ -7,7 +7,9 @@
  * normalizes (`http:\\u:p@h`, `http:/u:p@h`, `http:u:p@h`, leading blanks, a raw `@` in a
  * password), which ffmpeg is then given with the credentials intact.
  *
- * Text that does not parse is never echoed: callers name the problem instead.
+ * Text that does not parse is never echoed: callers name the problem instead. Free text that
+ * quotes URLs (ffmpeg's messages) cannot be parsed: `redactText` hides what looks like
+ * credentials and secret query values in it.
  */
 
 /** The scheme at the start of a URL text, lower-cased; undefined for a plain path. */
@@ -67,9 +69,12 @@ export function readUrl(text: string): URL | undefined {
  * `…@` run hidden and secret query values replaced: it may embed a URL in any form.
  */
 export function redactLoose(text: string): string {
-  return text
-    .replace(/[^\s/\\@]*@/g, '***@')
-    .replace(/([?&;])([^=&;\s#?'"]+)=([^&;\s#'"]*)/g, (all, sep: string, name: string) => (isSecretParam(name) ? `${sep}${name}=***` : all));
+  return redactParams(text.replace(/[^\s/\\@]*@/g, '***@'));
+}
+
+/** Secret `name=value` query pairs anywhere in a text, values replaced by `***`. */
+function redactParams(text: string): string {
+  return text.replace(/([?&;])([^=&;\s#?'"]+)=([^&;\s#'"]*)/g, (all, sep: string, name: string) => (isSecretParam(name) ? `${sep}${name}=***` : all));
 }
 
 /**
@@ -121,4 +126,9 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join('***');
   return out;
+}
+
+/** Free text that quotes URLs (ffmpeg's messages): the credentials of every `scheme://…@` and secret query values hidden. */
+export function redactText(text: string): string {
+  return redactParams(text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1***@'));
 }

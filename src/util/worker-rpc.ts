@@ -14,9 +14,13 @@
  * `name`, message and `code`, so a caller can tell a bad input from a crash.
  *
  * Deadlines and restarts are counted per worker name (`modelWorkerStats`) for /metrics.
+ *
+ * Typed end to end: a worker module exports the type of the handlers it serves, and the main
+ * side names it (`new WorkerRpc<typeof handlers>(…)`, a type-only import), so a method's name,
+ * its arguments and its answer are checked on both sides of the thread.
  */
 import { Worker, parentPort, type TransferListItem } from 'node:worker_threads';
-import { log } from '../../util/log.js';
+import { log } from './log.js';
 
 interface Request {
   id: number;
@@ -60,11 +64,11 @@ function fromRemote(e: RemoteError): Error {
   return err;
 }
 
-export interface WorkerRpcOptions {
+export interface WorkerRpcOptions<Api extends Handlers = Handlers> {
   /** Deadline of a call, in ms, unless the call sets its own (default 30 s). */
   timeoutMs?: number;
   /** Sent first to a worker started in place of one that missed a deadline (loading the model again). */
-  setup?: { method: string; args?: unknown[]; timeoutMs?: number };
+  setup?: { [M in keyof Api & string]: { method: M; args?: Parameters<Api[M]>; timeoutMs?: number } }[keyof Api & string];
 }
 
 export const RPC_DEFAULTS = { timeoutMs: 30_000 } as const;
@@ -104,7 +108,14 @@ interface Call {
   timer?: NodeJS.Timeout;
 }
 
-export class WorkerRpc {
+/** What a worker serves: methods by name. */
+// biome-ignore lint/suspicious/noExplicitAny: the handlers' own parameter types are checked through `Api`
+export type Handlers = Record<string, (...args: any[]) => unknown>;
+
+/** A method's answer as it arrives on the main side. */
+export type Answer<H extends Handlers, M extends keyof H> = Awaited<ReturnType<H[M]>>;
+
+export class WorkerRpc<Api extends Handlers = Handlers> {
   private worker: Worker;
   private nextId = 1;
   /** Calls not yet sent; one call at a time is with the worker. */
@@ -113,14 +124,14 @@ export class WorkerRpc {
   private failure: Error | undefined;
   private closed = false;
   private stopping: Promise<void> | undefined;
-  private readonly options: { timeoutMs: number; setup?: WorkerRpcOptions['setup'] };
+  private readonly options: { timeoutMs: number; setup?: WorkerRpcOptions<Api>['setup'] };
   private readonly stats: ModelWorkerStats;
 
   constructor(
     private readonly script: URL,
     readonly name: string,
     private readonly workerData?: unknown,
-    options: WorkerRpcOptions = {},
+    options: WorkerRpcOptions<Api> = {},
   ) {
     this.options = { ...RPC_DEFAULTS, ...options };
     let s = stats.get(name);
@@ -175,7 +186,7 @@ export class WorkerRpc {
       this.fail(new ModelWorkerError(`${this.name}: the worker started after a missed deadline did not load its model within ${seconds(call.timeoutMs)}`));
       return;
     }
-    if (this.stopping) {
+    if (this.stopping !== undefined) {
       // Closing: no point loading the model again just to dispose of it.
       this.fail(error);
       return;
@@ -209,10 +220,10 @@ export class WorkerRpc {
   }
 
   /** Calls `method` in the worker; rejects with `ModelTimeoutError` after `timeoutMs` (default: the client's). */
-  call<T>(method: string, args: unknown[] = [], transfer: TransferListItem[] = [], options: { timeoutMs?: number } = {}): Promise<T> {
+  call<M extends keyof Api & string>(method: M, args: Parameters<Api[M]>, transfer: TransferListItem[] = [], options: { timeoutMs?: number } = {}): Promise<Answer<Api, M>> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error(`${this.name} worker was closed`));
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<Answer<Api, M>>((resolve, reject) => {
       this.queue.push(this.newCall(method, args, transfer, options.timeoutMs ?? this.options.timeoutMs, resolve as (v: unknown) => void, reject));
       this.pump();
     });
@@ -227,13 +238,13 @@ export class WorkerRpc {
    * Stops the worker: first `finalCall` (releasing the model), if given, after the calls
    * already made, within `finalTimeoutMs`; then pending calls reject. Safe to call twice.
    */
-  close(finalCall?: string, finalTimeoutMs = 10_000): Promise<void> {
+  close(finalCall?: keyof Api & string, finalTimeoutMs = 10_000): Promise<void> {
     this.stopping ??= (async () => {
       if (finalCall && !this.failure && !this.closed) {
         // Bounded from now, calls still waiting before it included.
         let timer: NodeJS.Timeout | undefined;
         const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, finalTimeoutMs)));
-        await Promise.race([this.call(finalCall, [], [], { timeoutMs: finalTimeoutMs }).catch(() => {}), giveUp]);
+        await Promise.race([this.call(finalCall, [] as unknown as Parameters<Api[typeof finalCall]>, [], { timeoutMs: finalTimeoutMs }).catch(() => {}), giveUp]);
         clearTimeout(timer);
       }
       await this.terminate();
@@ -252,8 +263,6 @@ export class WorkerRpc {
     await this.worker.terminate();
   }
 }
-
-export type Handlers = Record<string, (...args: any[]) => unknown>;
 
 /** Runs in the worker: answers calls with the handlers, one call at a time. */
 export function serveRpc(handlers: Handlers): void {
