@@ -64,7 +64,16 @@ class RawFlorence2 {
     const open = (path: string) => ort.InferenceSession.create(path, options);
     const text = files.config.text_config as Record<string, number>;
     const start = (files.generationConfig.decoder_start_token_id ?? text.decoder_start_token_id) as number;
-    return new RawFlorence2(ort, await open(files.visionEncoderPath!), await open(files.embedTokensPath!), await open(files.encoderPath), await open(files.decoder.path), text.decoder_attention_heads!, text.d_model! / text.decoder_attention_heads!, start);
+    return new RawFlorence2(
+      ort,
+      await open(files.visionEncoderPath!),
+      await open(files.embedTokensPath!),
+      await open(files.encoderPath),
+      await open(files.decoder.path),
+      text.decoder_attention_heads!,
+      text.d_model! / text.decoder_attention_heads!,
+      start,
+    );
   }
 
   private ids(ids: readonly number[]): OrtTensor {
@@ -128,14 +137,20 @@ async function benchOne(label: string, dir: string, frames: Frame[], tokens: num
     const size = engine.processor.width;
     // The written exports' generation_config.json forces the length; a user's folder may stop early at EOS.
     const paths: [string, (frame: Frame) => Promise<unknown>][] = [
-      ['raw onnxruntime sessions (baseline)', async (frame) => {
-        const out = await raw.caption(engine.processor.toPixelValues(frame), size, prompt, tokens);
-        if (out.length !== tokens) throw new Error(`raw decode made ${out.length} tokens`);
-      }],
-      ['livecap engine, this thread', async (frame) => {
-        const r = await engine.caption(frame, exact);
-        if (r.tokens.length !== tokens) throw new Error(`engine made ${r.tokens.length} tokens, expected ${tokens}`);
-      }],
+      [
+        'raw onnxruntime sessions (baseline)',
+        async (frame) => {
+          const out = await raw.caption(engine.processor.toPixelValues(frame), size, prompt, tokens);
+          if (out.length !== tokens) throw new Error(`raw decode made ${out.length} tokens`);
+        },
+      ],
+      [
+        'livecap engine, this thread',
+        async (frame) => {
+          const r = await engine.caption(frame, exact);
+          if (r.tokens.length !== tokens) throw new Error(`engine made ${r.tokens.length} tokens, expected ${tokens}`);
+        },
+      ],
       [written ? 'livecap captioner worker' : 'livecap captioner worker (may stop at EOS)', (frame) => worker.caption(frame, { beamWidth: 1, maxLength: tokens + 1, prompt: task })],
     ];
     for (const [, fn] of paths) for (let i = 0; i < 3; i++) await fn(frames[i % frames.length]!); // warm-up

@@ -36,7 +36,20 @@ const MEGAMIND_SHOTS: [number, number][] = [
   [6.6, 8.3],
   [8.5, 11.2],
 ];
-const PHOTOS = ['building.jpg', 'starry_night.jpg', 'leuvenA.jpg', 'graf1.png', 'aloeL.jpg', 'ela_original.jpg', 'pca_test1.jpg', 'board.jpg', 'stuff.jpg', 'aero1.jpg', 'basketball1.png', 'left01.jpg'];
+const PHOTOS = [
+  'building.jpg',
+  'starry_night.jpg',
+  'leuvenA.jpg',
+  'graf1.png',
+  'aloeL.jpg',
+  'ela_original.jpg',
+  'pca_test1.jpg',
+  'board.jpg',
+  'stuff.jpg',
+  'aero1.jpg',
+  'basketball1.png',
+  'left01.jpg',
+];
 
 type Segment =
   | { kind: 'video'; source: string; file: string; from: number; length: number; crop?: string; cuts?: number[] }
@@ -176,7 +189,26 @@ async function assemble(dir: string, path: string, segments: Segment[], joins: {
     // not encoded yet
   }
   await runFfmpeg(
-    ['-y', ...segments.flatMap((s) => inputArgs(dir, s)), '-filter_complex', filters.join(';'), '-map', `[${label}]`, '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-g', String(FPS * 2), path],
+    [
+      '-y',
+      ...segments.flatMap((s) => inputArgs(dir, s)),
+      '-filter_complex',
+      filters.join(';'),
+      '-map',
+      `[${label}]`,
+      '-an',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '20',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      String(FPS * 2),
+      path,
+    ],
     { label: `assembling ${path}` },
   );
   await writeFile(path.replace(/\.mp4$/, '.json'), JSON.stringify(clip, null, 2) + '\n');
@@ -211,7 +243,14 @@ export async function footageSets(mediaDir: string, outDir: string, options: Foo
       const at = segments.findIndex((s, i) => i > 0 && s.source !== 'megamind' && segments[i - 1].source !== 'megamind');
       segments.splice(at, 0, { kind: 'video', source: 'megamind', file: 'Megamind.avi', from: 0.3, length: 10.88, crop: '704:528', cuts: MEGAMIND_CUTS.map((t) => t - 0.3) });
     }
-    hard.push(await assemble(mediaDir, join(outDir, `hard-${c}.mp4`), segments, segments.slice(1).map(() => ({ kind: 'cut', duration: 0 }))));
+    hard.push(
+      await assemble(
+        mediaDir,
+        join(outDir, `hard-${c}.mp4`),
+        segments,
+        segments.slice(1).map(() => ({ kind: 'cut', duration: 0 })),
+      ),
+    );
   }
   for (let c = first; c < first + clips; c++) {
     const rng = new Rng(`gradual-${c}`);

@@ -35,9 +35,21 @@ async function randomBart(dir: string): Promise<void> {
   const tokenizer = trainByteLevelBpe(corpus, { vocabSize: 1000 });
   const vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
   const config: BartConfig = {
-    vocabSize, dModel: 256, encoderLayers: 3, decoderLayers: 3, encoderHeads: 4, decoderHeads: 4,
-    encoderFfn: 1024, decoderFfn: 1024, maxPositions: 256, scaleEmbedding: false, activation: 'gelu',
-    padTokenId: 1, bosTokenId: 0, eosTokenId: 2, decoderStartTokenId: 2,
+    vocabSize,
+    dModel: 256,
+    encoderLayers: 3,
+    decoderLayers: 3,
+    encoderHeads: 4,
+    decoderHeads: 4,
+    encoderFfn: 1024,
+    decoderFfn: 1024,
+    maxPositions: 256,
+    scaleEmbedding: false,
+    activation: 'gelu',
+    padTokenId: 1,
+    bosTokenId: 0,
+    eosTokenId: 2,
+    decoderStartTokenId: 2,
   };
   await writeBartModelDir(dir, { config, weights: initBartWeights(config, 1), tokenizer, tokenizerConfig: tokenizerConfigJson(256), generation: {} });
 }

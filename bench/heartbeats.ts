@@ -28,7 +28,10 @@ export async function run(args: string[]): Promise<number> {
   const model = await acquireCaptioner(EMBEDDED_CAPTIONER);
   const rows: { label: string; n: number; p50: number; p95: number; max: number }[] = [];
   try {
-    for (const [label, phase] of [['all in one phase (before)', 0], ['a phase per stream (after)', undefined]] as const) {
+    for (const [label, phase] of [
+      ['all in one phase (before)', 0],
+      ['a phase per stream (after)', undefined],
+    ] as const) {
       const latencies: number[] = [];
       let measuring = false;
       const captioner = {
@@ -38,7 +41,12 @@ export async function run(args: string[]): Promise<number> {
           return caption;
         },
       };
-      const server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width, height, fps: 5 }, gate: { maxGapSec: gap, ...(phase === undefined ? {} : { heartbeatPhase: phase }) }, thumbnails: false } });
+      const server = await startServer({
+        host: '127.0.0.1',
+        port: 0,
+        captioner,
+        pipeline: { output: { width, height, fps: 5 }, gate: { maxGapSec: gap, ...(phase === undefined ? {} : { heartbeatPhase: phase }) }, thumbnails: false },
+      });
       try {
         for (let i = 0; i < streams; i++) server.streams.add(`cam${i + 1}`, 'testsrc://smptebars');
         // Past every stream's start keyframe.

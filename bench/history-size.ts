@@ -100,7 +100,9 @@ export async function run(args: string[]): Promise<number> {
       const eventBytes = l.replayBytes / 1000;
       console.log(`| ${l.name} | ${(l.fileBytes / count).toFixed(0)} | ${eventBytes.toFixed(0)} | ${(l.replayBytes / 1024).toFixed(0)} KiB |`);
     }
-    console.log(`\nan old file opened by this version: its ${count} keyframes moved out in ${migrateMs.toFixed(0)} ms (${((migrateMs / count) * 1000).toFixed(0)} µs a caption); replay of 1,000 events afterwards ${(migratedReplay / 1024).toFixed(0)} KiB; the file then holds ${((await fileBytes(inlinePath)) / count).toFixed(0)} bytes per caption (the old bodies' pages stay free and are reused by new events)`);
+    console.log(
+      `\nan old file opened by this version: its ${count} keyframes moved out in ${migrateMs.toFixed(0)} ms (${((migrateMs / count) * 1000).toFixed(0)} µs a caption); replay of 1,000 events afterwards ${(migratedReplay / 1024).toFixed(0)} KiB; the file then holds ${((await fileBytes(inlinePath)) / count).toFixed(0)} bytes per caption (the old bodies' pages stay free and are reused by new events)`,
+    );
     return 0;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -35,7 +35,31 @@ import { intFlag, parseFlags, wantsHelp } from '../src/util/flags.js';
 import { keyframeUrl, type CaptionMessage, type SequencedMessage } from '../src/core/events.js';
 
 const STREAMS = ['cam0', 'cam1', 'cam2', 'cam3'];
-const WORDS = ['red', 'blue', 'green', 'yellow', 'circle', 'square', 'triangle', 'star', 'large', 'small', 'on', 'the', 'grass', 'sand', 'sky', 'snow', 'at', 'night', 'left', 'right', 'middle', 'two', 'three'];
+const WORDS = [
+  'red',
+  'blue',
+  'green',
+  'yellow',
+  'circle',
+  'square',
+  'triangle',
+  'star',
+  'large',
+  'small',
+  'on',
+  'the',
+  'grass',
+  'sand',
+  'sky',
+  'snow',
+  'at',
+  'night',
+  'left',
+  'right',
+  'middle',
+  'two',
+  'three',
+];
 
 function event(stream: string, seq: number, ts: number, i: number): SequencedMessage {
   const text = 'a ' + Array.from({ length: 9 }, (_, k) => WORDS[(i * 7 + k * 5 + (i >> 4)) % WORDS.length]).join(' ');
@@ -112,7 +136,15 @@ const HELP = `usage: livecap bench hostile [--events 1000000] [--seconds 20] [--
 
 export async function run(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
-  const { values } = parseFlags(args, { events: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' }, history: { type: 'string' }, replayers: { type: 'string' }, searchers: { type: 'string' }, sse: { type: 'string' } });
+  const { values } = parseFlags(args, {
+    events: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    history: { type: 'string' },
+    replayers: { type: 'string' },
+    searchers: { type: 'string' },
+    sse: { type: 'string' },
+  });
   const events = intFlag('events', values.events, 1_000_000);
   const seconds = intFlag('seconds', values.seconds, 20);
   const rounds = intFlag('rounds', values.rounds, 2);
@@ -123,7 +155,13 @@ export async function run(args: string[]): Promise<number> {
   buildHistory(path, events);
   const buildSeconds = (Date.now() - built) / 1000;
 
-  const server = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), history: { path, maxEvents: Math.max(events, 1_000_000) }, pipeline: { output: { width: 160, height: 120, fps: 1 } } });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner: await acquireCaptioner(EMBEDDED_CAPTIONER),
+    history: { path, maxEvents: Math.max(events, 1_000_000) },
+    pipeline: { output: { width: 160, height: 120, fps: 1 } },
+  });
   // Streams to subscribe to; their sources never start (the live captions come from the timer below).
   for (const id of STREAMS) server.addSource(id, { kind: 'file', input: `/nonexistent/${id}.mp4`, loop: false }, id);
   let i = events;
@@ -145,7 +183,9 @@ export async function run(args: string[]): Promise<number> {
     if (dir) await rm(dir, { recursive: true, force: true });
   }
   console.log(`\n${machineLine()}; ${events} events of history (built in ${buildSeconds.toFixed(0)} s), ${seconds} s per run\n`);
-  console.log('| run | longest block ms | p99 block ms | longest block, CPU ms | healthy viewer: live captions, p50 / p99 / max ms | replayed (connections, MiB, refusals, dropped) | searches (ok, 429, p50 ms, max ms) | SSE open / 503 | peak RSS MiB |');
+  console.log(
+    '| run | longest block ms | p99 block ms | longest block, CPU ms | healthy viewer: live captions, p50 / p99 / max ms | replayed (connections, MiB, refusals, dropped) | searches (ok, 429, p50 ms, max ms) | SSE open / 503 | peak RSS MiB |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   // A run with nothing to measure reports NaN, which JSON carries as null.
   const ms = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(0));
@@ -156,6 +196,8 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const worst = (mode: number, key: 'maxBlockMs' | 'maxCpuBlockMs') => Math.max(...results.filter((_, i) => i % 2 === mode).map((r) => r[key]));
-  console.log(`\nlongest event-loop block under attack: ${worst(1, 'maxBlockMs').toFixed(0)} ms wall, ${worst(1, 'maxCpuBlockMs').toFixed(0)} ms CPU (idle: ${worst(0, 'maxBlockMs').toFixed(0)} ms wall, ${worst(0, 'maxCpuBlockMs').toFixed(0)} ms CPU; target ≤ 50 ms)`);
+  console.log(
+    `\nlongest event-loop block under attack: ${worst(1, 'maxBlockMs').toFixed(0)} ms wall, ${worst(1, 'maxCpuBlockMs').toFixed(0)} ms CPU (idle: ${worst(0, 'maxBlockMs').toFixed(0)} ms wall, ${worst(0, 'maxCpuBlockMs').toFixed(0)} ms CPU; target ≤ 50 ms)`,
+  );
   return 0;
 }

@@ -54,7 +54,12 @@ export async function run(args: string[]): Promise<number> {
       const baseline = childSeconds(await readFile(timesFile, 'utf8'));
       const cpu0 = process.cpuUsage();
       const gate = new SceneGate();
-      const frames = await lastValueFrom(ffmpegFrames(args, output, { ffmpegPath: wrapper }).pipe(tap((f) => gate.push(f)), count()));
+      const frames = await lastValueFrom(
+        ffmpegFrames(args, output, { ffmpegPath: wrapper }).pipe(
+          tap((f) => gate.push(f)),
+          count(),
+        ),
+      );
       const node = process.cpuUsage(cpu0);
       const livecap = childSeconds(await readFile(timesFile, 'utf8')) + (node.user + node.system) / 1e6;
       rows.push({ baseline, livecap, frames });
@@ -75,4 +80,3 @@ export async function run(args: string[]): Promise<number> {
     await rm(dir, { recursive: true, force: true });
   }
 }
-

@@ -178,7 +178,9 @@ export async function run(args: string[]): Promise<number> {
       }
       const base = rows.find((b) => b.model === r.model && b.provider === 'cpu')?.stats?.mean;
       const s = r.stats!;
-      console.log(`| ${r.model} | ${r.provider} | ${r.openedOn} | ${s.mean.toFixed(2)} | ${s.p50.toFixed(2)} | ${s.p95.toFixed(2)} | ${base ? `×${(s.mean / base).toFixed(2)}` : ''} | ${r.sameTokens ?? '?'}/${count} |`);
+      console.log(
+        `| ${r.model} | ${r.provider} | ${r.openedOn} | ${s.mean.toFixed(2)} | ${s.p50.toFixed(2)} | ${s.p95.toFixed(2)} | ${base ? `×${(s.mean / base).toFixed(2)}` : ''} | ${r.sameTokens ?? '?'}/${count} |`,
+      );
     }
     return 0;
   } finally {

@@ -127,7 +127,9 @@ function row(label: string, detector: string, c: Counts): string {
 /** CPU milliseconds (user + system) of ffmpeg alone decoding a clip to 160×120 at 10 fps, output discarded. */
 async function decodeCpuMs(path: string): Promise<number> {
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%U %S'; time ffmpeg -hide_banner -nostdin -loglevel error -i "$0" -an -vf fps=10,scale=160:120 -f rawvideo -pix_fmt rgb24 -y /dev/null`, path], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%U %S'; time ffmpeg -hide_banner -nostdin -loglevel error -i "$0" -an -vf fps=10,scale=160:120 -f rawvideo -pix_fmt rgb24 -y /dev/null`, path], {
+    encoding: 'utf8',
+  });
   const [user, sys] = r.stderr.trim().split(/\s+/).slice(-2).map(Number);
   return (user + sys) * 1000;
 }
@@ -193,7 +195,13 @@ export async function run(args: string[]): Promise<number> {
   const media = await footageDir();
   if (media.dir) {
     for (const set of await footageSets(media.dir, join(dir, heldOut ? 'real-held-out' : 'real'), heldOut ? { first: 3 } : {})) {
-      results.push(await measureSet(set.name, set.clips, set.clips.reduce((a, c: FootageClip) => a + c.duration, 0)));
+      results.push(
+        await measureSet(
+          set.name,
+          set.clips,
+          set.clips.reduce((a, c: FootageClip) => a + c.duration, 0),
+        ),
+      );
       costPaths.push(set.clips[0].path);
     }
   } else {
@@ -219,6 +227,8 @@ export async function run(args: string[]): Promise<number> {
     console.log(row(label, `ffmpeg scdet, best t=${best}`, r.scdet.get(best)!));
     console.log(row(label, 'ffmpeg scdet, t=10 (default)', r.scdet.get(10)!));
   }
-  console.log(`\nscene gate cost: ${cost.usPerFrame.toFixed(0)} µs per 160×120 frame (${(1e6 / cost.usPerFrame).toFixed(0)} frames/s on one core); ffmpeg decoding the same clips to 160×120 at 10 fps: ${(cost.decodeMsPerFrame * 1000).toFixed(0)} µs CPU per frame`);
+  console.log(
+    `\nscene gate cost: ${cost.usPerFrame.toFixed(0)} µs per 160×120 frame (${(1e6 / cost.usPerFrame).toFixed(0)} frames/s on one core); ffmpeg decoding the same clips to 160×120 at 10 fps: ${(cost.decodeMsPerFrame * 1000).toFixed(0)} µs CPU per frame`,
+  );
   return 0;
 }

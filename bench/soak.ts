@@ -81,7 +81,13 @@ export async function run(args: string[]): Promise<number> {
   while (Date.now() - started < minutes * 60_000) {
     await new Promise((r) => setTimeout(r, everyMs));
     const mem = process.memoryUsage();
-    const p95 = (xs: number[]) => (xs.length ? percentile([...xs].sort((a, b) => a - b), 95) : NaN);
+    const p95 = (xs: number[]) =>
+      xs.length
+        ? percentile(
+            [...xs].sort((a, b) => a - b),
+            95,
+          )
+        : NaN;
     const s: Sample = {
       minute: (Date.now() - started) / 60_000,
       rssMiB: mem.rss / 2 ** 20,
@@ -112,7 +118,9 @@ export async function run(args: string[]): Promise<number> {
   const last = samples.at(-1)!;
   console.log(`\n${machineLine()}`);
   console.log(`memory: RSS ${first.rssMiB.toFixed(0)} → ${last.rssMiB.toFixed(0)} MiB, heap ${first.heapMiB.toFixed(0)} → ${last.heapMiB.toFixed(0)} MiB (from a quarter in to the end)`);
-  console.log(`event-loop p99: worst ${Math.max(...samples.map((x) => x.loopP99Ms)).toFixed(1)} ms; delivery p95: worst ${Math.max(...samples.map((x) => x.deliveryP95Ms).filter(Number.isFinite)).toFixed(1)} ms; ${last.captions} captions`);
+  console.log(
+    `event-loop p99: worst ${Math.max(...samples.map((x) => x.loopP99Ms)).toFixed(1)} ms; delivery p95: worst ${Math.max(...samples.map((x) => x.deliveryP95Ms).filter(Number.isFinite)).toFixed(1)} ms; ${last.captions} captions`,
+  );
   console.log(`wrote ${join(out, 'soak.csv')} and ${join(out, 'soak.png')}`);
   return 0;
 }
@@ -121,7 +129,12 @@ function chart(samples: Sample[]): Buffer {
   const line = (name: string, pick: (s: Sample) => number) => ({ name, points: samples.filter((s) => Number.isFinite(pick(s))).map((s) => [s.minute, pick(s)] as const) });
   return renderChart([
     { title: 'memory', xLabel: 'minutes', yLabel: 'MiB', series: [line('RSS', (s) => s.rssMiB), line('heap', (s) => s.heapMiB)] },
-    { title: 'latency', xLabel: 'minutes', yLabel: 'ms', series: [line('event loop p99', (s) => s.loopP99Ms), line('delivery p95', (s) => s.deliveryP95Ms), line('caption p95', (s) => s.captionP95Ms)] },
+    {
+      title: 'latency',
+      xLabel: 'minutes',
+      yLabel: 'ms',
+      series: [line('event loop p99', (s) => s.loopP99Ms), line('delivery p95', (s) => s.deliveryP95Ms), line('caption p95', (s) => s.captionP95Ms)],
+    },
   ]);
 }
 

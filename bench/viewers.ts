@@ -40,7 +40,14 @@ const HELP = `usage: livecap bench viewers [--viewers 1000] [--slow 0.1] [--rate
 
 export async function run(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
-  const { values } = parseFlags(args, { viewers: { type: 'string' }, slow: { type: 'string' }, rate: { type: 'string' }, bytes: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } });
+  const { values } = parseFlags(args, {
+    viewers: { type: 'string' },
+    slow: { type: 'string' },
+    rate: { type: 'string' },
+    bytes: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+  });
   const viewers = numberFlag('viewers', values.viewers, 1000);
   const slowShare = numberFlag('slow', values.slow, 0.1);
   const rate = numberFlag('rate', values.rate, 20);
@@ -58,7 +65,9 @@ export async function run(args: string[]): Promise<number> {
 
   const once = async (label: string, slowViewers: number): Promise<RunResult> => {
     const droppedBefore = server.hub.stats.droppedViewers;
-    const swarm = spawn(process.execPath, [fileURLToPath(new URL('./viewer-swarm.js', import.meta.url)), server.url, 'load', String(healthy), String(slowViewers), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const swarm = spawn(process.execPath, [fileURLToPath(new URL('./viewer-swarm.js', import.meta.url)), server.url, 'load', String(healthy), String(slowViewers), String(seconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const lines = createInterface({ input: swarm.stdout! });
     const messages = lines[Symbol.asyncIterator]();
     await messages.next(); // ready

@@ -23,7 +23,13 @@ function values(spec: AttentionSpec): Map<string, Tensor> {
   let k = 0;
   for (const [name, v] of d.weights) {
     const n = v.size;
-    out.set(name, tf.tensor(Float32Array.from({ length: n }, () => Math.sin(++k * 1.7) * 0.8), v.shape));
+    out.set(
+      name,
+      tf.tensor(
+        Float32Array.from({ length: n }, () => Math.sin(++k * 1.7) * 0.8),
+        v.shape,
+      ),
+    );
   }
   d.dispose();
   return out;
@@ -43,7 +49,10 @@ const sig = (x: number) => 1 / (1 + Math.exp(-x));
 test('one attention step matches the equations computed by hand in float64', () => {
   const w = values(SPEC);
   const dec = AttentionDecoder.fromValues(tf, SPEC, w);
-  const raw = [[0.5, -1.0], [1.5, 0.25]]; // two cells, two channels, as the backbone gives them
+  const raw = [
+    [0.5, -1.0],
+    [1.5, 0.25],
+  ]; // two cells, two channels, as the backbone gives them
   // Each cell gets its learned position added.
   const cellsIn = raw.map((cell, l) => cell.map((v, ch) => v + rows(w.get('position')!)[l][ch]));
   const word = 2;
@@ -96,7 +105,7 @@ test('the initial state is tanh of the whole flattened map through its dense lay
   const w = values(SPEC);
   const dec = AttentionDecoder.fromValues(tf, SPEC, w);
   const [h, c] = tf.tidy(() => {
- const s = dec.initialState(tf.tensor2d([[1, 2, 3, -2]]));
+    const s = dec.initialState(tf.tensor2d([[1, 2, 3, -2]]));
     return [vec(s.h), vec(s.c)];
   });
   const want = (n: string) => dense([1, 2, 3, -2], rows(w.get(`${n}/kernel`)!), vec(w.get(`${n}/bias`)!)).map(Math.tanh);
@@ -114,14 +123,23 @@ test('the teacher-forcing loss is the mean of the step-by-step negative log-like
   const loss = tf.tidy(() => {
     const words = tf.tensor2d([caption.slice(0, -1), [1, 5, 0]], [2, 3]);
     const next = tf.tensor2d([caption.slice(1), [5, 2, 0]], [2, 3], 'int32');
-    const mask = tf.tensor2d([[1, 1, 1], [1, 1, 0]]);
+    const mask = tf.tensor2d([
+      [1, 1, 1],
+      [1, 1, 0],
+    ]);
     return dec.loss(tf.tensor2d([feats, feats]), words, next, mask, false).dataSync()[0];
   });
   const nll = tf.tidy(() => {
     const cells = dec.cellsOf(tf.tensor2d([feats]));
     const proj = dec.projectCells(cells);
     let total = 0;
-    for (const [seq, target] of [[caption.slice(0, -1), caption.slice(1)], [[1, 5], [5, 2]]]) {
+    for (const [seq, target] of [
+      [caption.slice(0, -1), caption.slice(1)],
+      [
+        [1, 5],
+        [5, 2],
+      ],
+    ]) {
       let { h, c } = dec.initialState(tf.tensor2d([feats]));
       seq.forEach((wd, t) => {
         const s = dec.step(cells, proj, tf.tensor1d([wd], 'int32') as Tensor1D, h, c);
@@ -168,7 +186,10 @@ test('loading refuses weights of the wrong shape, naming the file and the weight
     const json = JSON.parse(await readFile(join(dir, ATTENTION_FILE), 'utf8'));
     json.spec.units = 3;
     await writeFile(join(dir, ATTENTION_FILE), JSON.stringify(json));
-    await assert.rejects(AttentionDecoder.load(tf, join(dir, ATTENTION_FILE)), (err: Error) => err.message.includes(ATTENTION_FILE) && /init_h\/kernel is \[4, 2\], the spec needs \[4, 3\]/.test(err.message));
+    await assert.rejects(
+      AttentionDecoder.load(tf, join(dir, ATTENTION_FILE)),
+      (err: Error) => err.message.includes(ATTENTION_FILE) && /init_h\/kernel is \[4, 2\], the spec needs \[4, 3\]/.test(err.message),
+    );
   } finally {
     dec.dispose();
     await rm(dir, { recursive: true, force: true });

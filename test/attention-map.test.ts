@@ -20,7 +20,12 @@ test('the heatmap PNG has a row per frame and a tile per word after the frame', 
   const frame = { width: 32, height: 24, data: new Uint8Array(32 * 24 * 3).fill(200) };
   const alphas = [Float32Array.from([1, 0, 0, 0]), Float32Array.from([0, 0, 0, 1])];
   const one = decodeImage(attentionHeatmaps([{ frame, words: ['a', 'b'], alphas, grid: [2, 2] }]));
-  const two = decodeImage(attentionHeatmaps([{ frame, words: ['a', 'b'], alphas, grid: [2, 2] }, { frame, words: ['a'], alphas, grid: [2, 2] }]));
+  const two = decodeImage(
+    attentionHeatmaps([
+      { frame, words: ['a', 'b'], alphas, grid: [2, 2] },
+      { frame, words: ['a'], alphas, grid: [2, 2] },
+    ]),
+  );
   assert.equal(two.width, one.width, 'as wide as the longest caption: frame + 2 words');
   assert.ok(two.height > one.height + 100);
   assert.ok(one.width >= 3 * 144);

@@ -56,7 +56,13 @@ test('training an attention decoder lowers its loss and writes a model directory
   // The embedded backbone flattens a 5×6 map of 64 channels: the decoder attends over its 30 cells.
   assert.deepEqual(captioner.attention?.spec.grid, [5, 6, 64]);
   const [caption] = await captioner.captionAll(await someImages(1), { beamWidth: 1 });
-  assert.ok(caption.text.split(' ').filter(Boolean).every((w) => captioner.vocabulary.has(w)), caption.text);
+  assert.ok(
+    caption.text
+      .split(' ')
+      .filter(Boolean)
+      .every((w) => captioner.vocabulary.has(w)),
+    caption.text,
+  );
   captioner.dispose();
 });
 
@@ -75,7 +81,10 @@ test('eval reports exact objects per scene kind and draws attention heatmaps int
   const report = await evaluateCaptioner(tf, { modelDir: options.outDir, datasetDir: options.datasetDir, split: 'all', beamWidth: 1 });
   assert.ok(report.objects);
   assert.equal(report.objects.overall.scenes, 48);
-  assert.equal(Object.values(report.objects.kinds).reduce((n, k) => n + k.scenes, 0), 48);
+  assert.equal(
+    Object.values(report.objects.kinds).reduce((n, k) => n + k.scenes, 0),
+    48,
+  );
   assert.equal(report.heatmaps, join(options.outDir, 'attention.png'));
   const png = decodeImage(await readFile(report.heatmaps));
   assert.ok(png.height > HEATMAP_FRAMES * 100 && png.width > 2 * 144, `${png.width}×${png.height}`);
@@ -106,5 +115,8 @@ test('loading says when an attention decoder does not fit its backbone or the ma
   await other.save(join(bad, 'decoder'));
   other.dispose();
   await assert.rejects(CnnLstmCaptioner.load(tf, bad), /attends over a 3×4×64 feature map but the backbone .* gives 5×6×64/);
-  assert.throws(() => parseManifest({ backbone: { model: 'b' }, decoder: { kind: 'transformer', model: 'd' }, vocabulary: 'v' }, 'x.json'), /decoder.kind must be one of layers, attention, got "transformer"/);
+  assert.throws(
+    () => parseManifest({ backbone: { model: 'b' }, decoder: { kind: 'transformer', model: 'd' }, vocabulary: 'v' }, 'x.json'),
+    /decoder.kind must be one of layers, attention, got "transformer"/,
+  );
 });

@@ -17,9 +17,18 @@ test('roles and what each configuration lets through', () => {
   assert.equal(both.roleOf('a1'), 'admin');
   assert.equal(both.roleOf('v3'), undefined);
   assert.equal(both.roleOf('a'), undefined, 'a prefix is not the token');
-  assert.deepEqual(['viewer', 'admin'].map((r) => both.check(undefined, r as 'viewer')), [401, 401]);
-  assert.deepEqual(['viewer', 'admin'].map((r) => both.check('v1', r as 'viewer')), ['ok', 403]);
-  assert.deepEqual(['viewer', 'admin'].map((r) => both.check('a1', r as 'viewer')), ['ok', 'ok']);
+  assert.deepEqual(
+    ['viewer', 'admin'].map((r) => both.check(undefined, r as 'viewer')),
+    [401, 401],
+  );
+  assert.deepEqual(
+    ['viewer', 'admin'].map((r) => both.check('v1', r as 'viewer')),
+    ['ok', 403],
+  );
+  assert.deepEqual(
+    ['viewer', 'admin'].map((r) => both.check('a1', r as 'viewer')),
+    ['ok', 'ok'],
+  );
 
   const open = new Auth();
   assert.deepEqual([open.check(undefined, 'viewer'), open.check(undefined, 'admin')], ['ok', 'ok']);

@@ -8,7 +8,7 @@ import { Rng } from '../src/util/rng.js';
 const obj = (colour: SceneObject['colour'], shape: SceneObject['shape']): SceneObject => ({ colour, shape, size: 'small', slot: 'left', x: 0.5, y: 0.5, r: 0.1, angle: 0, vx: 0, vy: 0 });
 const scene = (kind: SceneKind, objects: SceneObject[]): Scene => ({ kind, background: 'grass', objects, textureSeed: 1 });
 
-test('captions are read into (colour, shape, count) objects with the grammar\'s words', () => {
+test("captions are read into (colour, shape, count) objects with the grammar's words", () => {
   assert.deepEqual(captionObjects('two red circles and a blue star'), [
     { colour: 'red', shape: 'circle', count: 2 },
     { colour: 'blue', shape: 'star', count: 1 },
@@ -46,7 +46,7 @@ test('exact objects: the same (colour, shape) multiset, nothing missing, extra, 
   assert.equal(namesExactObjects(group, 'there are three shapes'), false, 'names nothing');
 });
 
-test('every caption the grammar writes names exactly its scene\'s objects', () => {
+test("every caption the grammar writes names exactly its scene's objects", () => {
   const rng = new Rng(11);
   for (let i = 0; i < 400; i++) {
     const s = randomScene(rng);

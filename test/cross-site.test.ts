@@ -42,7 +42,17 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     // rebind.test resolves to 127.0.0.1, as an attacker's name does after DNS rebinding.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP rebind.test 127.0.0.1'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--host-resolver-rules=MAP rebind.test 127.0.0.1',
+    ],
   });
 });
 
@@ -80,7 +90,10 @@ function raw(method: string, path: string, headers: Record<string, string>, body
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, method, path, headers }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c) => (text += c))
+        .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
     });
     req.on('error', reject);
     req.end(body);
@@ -92,7 +105,9 @@ test('a page on another origin cannot create a stream, even with a body that nee
   await page.evaluate(async (api) => {
     // Both are "simple" requests a browser sends without asking first; the answers are opaque.
     // The request reaches the server; what comes back is withheld (Cross-Origin-Resource-Policy).
-    await fetch(`${api}/api/streams`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ id: 'planted', url: 'testsrc://smptebars' }) }).catch(() => undefined);
+    await fetch(`${api}/api/streams`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ id: 'planted', url: 'testsrc://smptebars' }) }).catch(
+      () => undefined,
+    );
     const form = Object.assign(document.createElement('form'), { method: 'POST', action: `${api}/api/streams`, enctype: 'text/plain' });
     const field = Object.assign(document.createElement('input'), { name: '{"id":"formed","url":"testsrc://smptebars","x":"', value: '"}' });
     form.append(field);
@@ -102,10 +117,13 @@ test('a page on another origin cannot create a stream, even with a body that nee
   await page.waitForURL(`${server.url}/api/streams`);
   assert.match((await page.content()) ?? '', /may not change anything here/);
   await page.close();
-  assert.deepEqual(server.streams.list().map((s) => s.id), ['bars']);
+  assert.deepEqual(
+    server.streams.list().map((s) => s.id),
+    ['bars'],
+  );
 });
 
-test('a page on another origin cannot open /ws; the server\'s own page and a configured dashboard can', async () => {
+test("a page on another origin cannot open /ws; the server's own page and a configured dashboard can", async () => {
   const ws = server.url.replace('http', 'ws') + '/ws';
   const stranger = await pageAt(evil.origin);
   assert.equal(await wsFromPage(stranger, ws), 'refused');
@@ -135,7 +153,10 @@ test('a configured dashboard origin reads history and events; other origins cann
           source.addEventListener('caption', () => (source.close(), resolve('caption')));
           source.onerror = () => (source.close(), resolve('failed'));
         }),
-        create: await attempt(async () => (await fetch(`${api}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'dash1', url: 'testsrc://smptebars' }) })).status),
+        create: await attempt(
+          async () =>
+            (await fetch(`${api}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'dash1', url: 'testsrc://smptebars' }) })).status,
+        ),
         remove: await attempt(async () => (await fetch(`${api}/api/streams/bars`, { method: 'DELETE' })).status),
       };
     }, server.url);
@@ -144,7 +165,10 @@ test('a configured dashboard origin reads history and events; other origins cann
   const stranger = await pageAt(evil.origin);
   assert.deepEqual(await readAll(stranger), { history: 'failed: TypeError', search: 'failed: TypeError', events: 'failed', create: 'failed: TypeError', remove: 'failed: TypeError' });
   await Promise.all([board.close(), stranger.close()]);
-  assert.deepEqual(server.streams.list().map((s) => s.id), ['bars']);
+  assert.deepEqual(
+    server.streams.list().map((s) => s.id),
+    ['bars'],
+  );
 });
 
 test('a rebound DNS name reaches the loopback server but is refused, over HTTP and /ws', async () => {
@@ -157,7 +181,8 @@ test('a rebound DNS name reaches the loopback server but is refused, over HTTP a
   const api = await raw('GET', '/api/streams', { host: 'rebind.test' });
   assert.equal(api.status, 403);
   assert.equal(api.headers['x-content-type-options'], 'nosniff');
-  for (const host of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, `[::1]:${server.port}`, 'localhost', 'cams.example.com', 'CAMS.example.com:443']) assert.equal((await raw('GET', '/api/streams', { host })).status, 200, host);
+  for (const host of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, `[::1]:${server.port}`, 'localhost', 'cams.example.com', 'CAMS.example.com:443'])
+    assert.equal((await raw('GET', '/api/streams', { host })).status, 200, host);
   for (const host of ['cams.example.com.evil.org', '127.0.0.2', 'localhost.', '[::2]']) assert.equal((await raw('GET', '/healthz', { host })).status, 403, host);
 });
 
@@ -174,7 +199,7 @@ test('curl and scripts (no Origin) keep working; writes need JSON and an allowed
   assert.match(JSON.parse(foreign.body).error, /requests from the origin 'http:\/\/127\.0\.0\.1:\d+' may not change anything here/);
   assert.equal((await raw('DELETE', '/api/streams/bars', { host: self, origin: 'null' })).status, 403);
   assert.equal(server.streams.has('scripted'), false);
-  assert.equal((await raw('POST', '/api/streams', { host: self, origin: server.url, 'content-type': 'application/json; charset=utf-8' }, body)).status, 201, 'the server\'s own page');
+  assert.equal((await raw('POST', '/api/streams', { host: self, origin: server.url, 'content-type': 'application/json; charset=utf-8' }, body)).status, 201, "the server's own page");
   assert.equal((await raw('DELETE', '/api/streams/scripted', { host: self })).status, 204, 'no Origin: curl');
 
   // The ws client sends no Origin unless told to.
@@ -191,7 +216,11 @@ test('curl and scripts (no Origin) keep working; writes need JSON and an allowed
 test('every answer carries the security headers, and the viewer works under its CSP', async () => {
   for (const path of ['/', '/viewer/viewer.js', '/api/streams', '/nope', '/metrics']) {
     const res = await fetch(server.url + path);
-    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'.*img-src 'self' data:.*connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+.*frame-ancestors 'none'/, path);
+    assert.match(
+      res.headers.get('content-security-policy') ?? '',
+      /default-src 'self'.*img-src 'self' data:.*connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+.*frame-ancestors 'none'/,
+      path,
+    );
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
     assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
   }

@@ -74,7 +74,10 @@ test('the kept directions are the leading eigenvectors of the covariance, larges
   const detector = DomainDetector.fit(fit, { components: 4, ridge: 0, iterations: 40 });
   const { C } = covariance(fit.map(transform));
   const values = Array.from(detector.variances);
-  assert.deepEqual([...values].sort((a, b) => b - a), values);
+  assert.deepEqual(
+    [...values].sort((a, b) => b - a),
+    values,
+  );
   detector.directions.forEach((v, c) => {
     const Cv = C.map((row) => row.reduce((a, x, j) => a + x * v[j]!, 0));
     const residual = Math.sqrt(Cv.reduce((a, x, i) => a + (x - values[c]! * v[i]!) ** 2, 0));
@@ -91,7 +94,10 @@ test('frames far from the training features score above the calibrated threshold
   const fit = samples(500, 16, 4);
   const detector = DomainDetector.fit(fit, { components: 6 });
   const heldout = samples(400, 16, 5);
-  detector.calibrate(heldout.map((x) => detector.distance(x)), 0.99);
+  detector.calibrate(
+    heldout.map((x) => detector.distance(x)),
+    0.99,
+  );
   const fresh = samples(400, 16, 6).filter((x) => detector.isOutOfDomain(detector.distance(x))).length;
   assert.ok(fresh <= 16, `${fresh} of 400 fresh in-domain samples flagged`);
   const far = samples(50, 16, 7).map((x) => x.map((v, i) => (i % 2 ? v * 4 : 0)));

@@ -30,7 +30,10 @@ test('float32 to float16 bits rounds to nearest even, keeps subnormals, saturate
     [1 + 2 ** -11, 0x3c00], // halfway between 1 and the next float16: ties to even (1)
     [1 + 3 * 2 ** -11, 0x3c02],
   ];
-  assert.deepEqual(Array.from(toFloat16(cases.map(([v]) => v)), (h) => `0x${h.toString(16)}`), cases.map(([, h]) => `0x${h.toString(16)}`));
+  assert.deepEqual(
+    Array.from(toFloat16(cases.map(([v]) => v)), (h) => `0x${h.toString(16)}`),
+    cases.map(([, h]) => `0x${h.toString(16)}`),
+  );
   assert.equal(toFloat16([NaN])[0]! & 0x7c00, 0x7c00);
   assert.ok(Number.isNaN(fromFloat16([0x7e00])[0]));
   assert.deepEqual(Array.from(fromFloat16([0x3c00, 0x2e66, 0x7bff, 0x0001, 0xfc00, 0x8000])), [1, 0.0999755859375, 65504, 2 ** -24, -Infinity, -0]);

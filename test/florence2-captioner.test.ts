@@ -47,7 +47,12 @@ test('captioner specs name an ONNX folder and, for Florence-2, a task', () => {
 });
 
 test('a config file names a Florence-2 captioner and its task as an object; wrong ones are listed', () => {
-  const s = resolveServeSettings({}, { sources: { cam1: 'rtsp://a/1' }, captioners: { cam1: { kind: 'onnx', path: 'models/f2', task: '<DETAILED_CAPTION>' } }, captioner: { kind: 'onnx', path: 'models/f2' } }, 'c.json', {});
+  const s = resolveServeSettings(
+    {},
+    { sources: { cam1: 'rtsp://a/1' }, captioners: { cam1: { kind: 'onnx', path: 'models/f2', task: '<DETAILED_CAPTION>' } }, captioner: { kind: 'onnx', path: 'models/f2' } },
+    'c.json',
+    {},
+  );
   assert.equal(s.captioner, 'onnx:models/f2');
   assert.deepEqual([...s.captioners], [['cam1', 'onnx:models/f2<DETAILED_CAPTION>']]);
   assert.throws(

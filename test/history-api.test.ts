@@ -53,9 +53,16 @@ test('captions.vtt and captions.srt hold the stream captions of the range', asyn
   assert.equal(vtt.headers.get('content-type'), 'text/vtt; charset=utf-8');
   const text = await vtt.text();
   assert.match(text, /^WEBVTT - livecap clip\n\n00:00:00\.000 --> /);
-  const cueTexts = text.split('\n\n').slice(1).filter(Boolean).map((block) => block.split('\n')[1]);
+  const cueTexts = text
+    .split('\n\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((block) => block.split('\n')[1]);
   assert.ok(cueTexts.length >= stored.length, 'every stored caption (and those since) is a cue');
-  assert.deepEqual(cueTexts.slice(0, stored.length), stored.map((m) => m.text));
+  assert.deepEqual(
+    cueTexts.slice(0, stored.length),
+    stored.map((m) => m.text),
+  );
 
   const srt = await (await get('/api/streams/clip/captions.srt')).text();
   assert.match(srt, /^1\n00:00:00,000 --> 00:00:\d\d,\d{3}\n/);
@@ -71,16 +78,21 @@ test('search finds captions by their words, filtered by stream and time', async 
   const first = ts.server.streams.history('clip', 0, 1).find((m) => m.type === 'caption')!;
   const word = first.text.split(' ').find((w) => /circle|square|triangle|star|cross/.test(w))!;
   const res = (await (await get(`/api/search?q=${encodeURIComponent(word)}&stream=clip`)).json()) as { results: { seq: number; text: string; snippet: string }[] };
-  assert.ok(res.results.some((r) => r.seq === first.seq && r.text === first.text), `${word} finds caption ${first.seq}`);
+  assert.ok(
+    res.results.some((r) => r.seq === first.seq && r.text === first.text),
+    `${word} finds caption ${first.seq}`,
+  );
   assert.ok(res.results.every((r) => r.snippet.includes('[')));
   const later = (await (await get(`/api/search?q=${encodeURIComponent(word)}&from=${new Date(first.ts + 1).toISOString()}`)).json()) as { results: { seq: number }[] };
-  assert.ok(later.results.every((r) => r.seq !== first.seq), 'from excludes older events');
+  assert.ok(
+    later.results.every((r) => r.seq !== first.seq),
+    'from excludes older events',
+  );
   assert.deepEqual((await (await get('/api/search?q=zebra')).json()).results, []);
   const missing = await get('/api/search');
   assert.equal(missing.status, 400);
   assert.match((await missing.json()).error, /q is required/);
 });
-
 
 test('server-sent events resume after Last-Event-ID, then go on live with no gap or duplicate', async () => {
   const res = await fetch(`${ts.server.url}/api/streams/clip/events`, { headers: { 'last-event-id': '2' } });
@@ -88,7 +100,11 @@ test('server-sent events resume after Last-Event-ID, then go on live with no gap
   const have = ts.server.streams.store.lastSeq('clip');
   const events = await readEvents(res, (e) => e.filter((x) => x.id).length >= have - 2 + 2);
   const sequenced = events.filter((e) => e.id !== undefined);
-  assert.deepEqual(sequenced.map((e) => Number(e.id)), sequenced.map((_, i) => 3 + i), 'from seq 3 on, each once');
+  assert.deepEqual(
+    sequenced.map((e) => Number(e.id)),
+    sequenced.map((_, i) => 3 + i),
+    'from seq 3 on, each once',
+  );
   assert.ok(sequenced.every((e) => e.event === e.data.type && e.data.seq === Number(e.id)));
   assert.ok(Number(sequenced.at(-1)!.id) > have, 'live events followed the replay');
   assert.equal(events[0]!.event, 'status');
@@ -111,7 +127,14 @@ test('/metrics has per-stream counters, the caption latency histogram, hub and e
   assert.ok(captions >= 5);
   assert.equal(value('livecap_caption_latency_seconds_count{stream="clip"}'), captions, 'one latency per caption');
   assert.ok(value('livecap_stream_frames_total{stream="clip"}') > value('livecap_stream_keyframes_total{stream="clip"}'));
-  for (const name of ['livecap_stream_dropped_keyframes_total{stream="clip"}', 'livecap_stream_reconnects_total{stream="clip"}', 'livecap_stream_stalls_total{stream="clip"}', 'livecap_viewers', 'livecap_viewer_messages_total', 'livecap_viewers_dropped_total']) {
+  for (const name of [
+    'livecap_stream_dropped_keyframes_total{stream="clip"}',
+    'livecap_stream_reconnects_total{stream="clip"}',
+    'livecap_stream_stalls_total{stream="clip"}',
+    'livecap_viewers',
+    'livecap_viewer_messages_total',
+    'livecap_viewers_dropped_total',
+  ]) {
     assert.ok(value(name) >= 0, name);
   }
   assert.ok(value('livecap_history_events') >= captions);

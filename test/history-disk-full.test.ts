@@ -39,7 +39,6 @@ function fill(path: string): number {
   return bytes;
 }
 
-
 test('on a full disk no seq is reused, the stream is degraded, SIGTERM exits 0 and a start fails clearly', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'livecap-disk-'));
   const disk = join(dir, 'disk');
@@ -61,16 +60,22 @@ test('on a full disk no seq is reused, the stream is degraded, SIGTERM exits 0 a
     const filled = fill(join(disk, 'filler'));
 
     let metrics = '';
-    await waitFor('failed writes counted', () => {
-      void fetch(`${url}/metrics`).then(async (r) => (metrics = await r.text()));
-      return metric(metrics, 'livecap_history_write_failures_total') >= 3;
-    }, 90_000);
+    await waitFor(
+      'failed writes counted',
+      () => {
+        void fetch(`${url}/metrics`).then(async (r) => (metrics = await r.text()));
+        return metric(metrics, 'livecap_history_write_failures_total') >= 3;
+      },
+      90_000,
+    );
     const ready = await fetch(`${url}/readyz`);
     assert.equal(ready.status, 503);
     const { degraded } = (await ready.json()) as { degraded: { stream: string; reason: string }[] };
     assert.equal(degraded[0]?.stream, 'clip');
     assert.match(degraded[0]!.reason, /database or disk is full/);
-    console.log(`# disk filled with ${filled} bytes; viewer got seq ${before.seqs[0]}..${before.seqs.at(-1)}; ${metric(metrics, 'livecap_history_write_failures_total')} failed writes, ${metric(metrics, 'livecap_history_events_held_back_total')} held back`);
+    console.log(
+      `# disk filled with ${filled} bytes; viewer got seq ${before.seqs[0]}..${before.seqs.at(-1)}; ${metric(metrics, 'livecap_history_write_failures_total')} failed writes, ${metric(metrics, 'livecap_history_events_held_back_total')} held back`,
+    );
     assert.equal(new Set(before.seqs).size, before.seqs.length, 'no seq twice');
 
     before.socket.close();

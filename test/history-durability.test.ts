@@ -15,9 +15,13 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
 
 function serve(media: string, history: string): { child: ChildProcessWithoutNullStreams; url: Promise<string>; output: () => string } {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', history, '--summarizer', 'none', '--media-dir', media, '--source', 'clip=clip.mp4'], {
-    env: { ...process.env, LIVECAP_LOG: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', history, '--summarizer', 'none', '--media-dir', media, '--source', 'clip=clip.mp4'],
+    {
+      env: { ...process.env, LIVECAP_LOG: 'warn' },
+    },
+  );
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
@@ -59,16 +63,27 @@ test('after kill -9 and a restart, history holds every caption a viewer got, and
     const url = await second.url;
     const { captions: stored } = (await (await fetch(`${url}/api/streams/clip/captions?since=0&limit=1000`)).json()) as { captions: { seq: number; text: string; type: string }[] };
     for (const c of received) {
-      assert.ok(stored.some((s) => s.seq === c.seq && s.text === c.text), `caption ${c.seq} '${c.text}' is in history`);
+      assert.ok(
+        stored.some((s) => s.seq === c.seq && s.text === c.text),
+        `caption ${c.seq} '${c.text}' is in history`,
+      );
     }
     const last = Math.max(...stored.map((s) => s.seq));
-    assert.deepEqual(stored.map((s) => s.seq), Array.from({ length: last }, (_, i) => i + 1), 'no seq missing or repeated');
+    assert.deepEqual(
+      stored.map((s) => s.seq),
+      Array.from({ length: last }, (_, i) => i + 1),
+      'no seq missing or repeated',
+    );
 
     // A viewer resuming from what it saw gets the rest, then new captions numbered after it.
     const after = await viewer(url, received.at(-1)!.seq);
     const next = await waitFor('a caption after the restart', () => after.captions.find((c) => c.seq > last), 60_000);
     assert.equal(next.seq, last + 1, 'the sequence carries on');
-    assert.deepEqual(after.captions.map((c) => c.seq), Array.from({ length: after.captions.length }, (_, i) => received.at(-1)!.seq + 1 + i), 'no gap, no duplicate');
+    assert.deepEqual(
+      after.captions.map((c) => c.seq),
+      Array.from({ length: after.captions.length }, (_, i) => received.at(-1)!.seq + 1 + i),
+      'no gap, no duplicate',
+    );
     after.socket.close();
     second.child.kill('SIGTERM');
     assert.equal(await new Promise((resolve) => second.child.once('exit', resolve)), 0, second.output());

@@ -13,7 +13,6 @@ import { videoScript, writeVideo } from '../src/synth/video.js';
 import { livecap, metricValue as metric, reap, restartCarriesOn, seqViewer, type LivecapProcess } from './helpers/livecap-process.js';
 import { waitFor } from './helpers/processes.js';
 
-
 test('with history full, events are counted as not stored, the stream is degraded, and after a restart no seq is reused', async () => {
   const media = await mkdtemp(join(tmpdir(), 'livecap-full-'));
   const history = join(media, 'history.db');
@@ -27,17 +26,24 @@ test('with history full, events are counted as not stored, the stream is degrade
     const url = await p.url();
     const before = await seqViewer(url, 'clip');
     let metrics = '';
-    await waitFor('write failures counted', () => {
-      void fetch(`${url}/metrics`).then(async (r) => (metrics = await r.text()));
-      return metric(metrics, 'livecap_history_write_failures_total') >= 3;
-    }, 90_000);
+    await waitFor(
+      'write failures counted',
+      () => {
+        void fetch(`${url}/metrics`).then(async (r) => (metrics = await r.text()));
+        return metric(metrics, 'livecap_history_write_failures_total') >= 3;
+      },
+      90_000,
+    );
     assert.equal(metric(metrics, 'livecap_streams_degraded'), 1);
 
     const ready = await fetch(`${url}/readyz`);
     const body = (await ready.json()) as { ready: boolean; degraded: { stream: string; reason: string }[] };
     assert.equal(ready.status, 503, 'not ready while history cannot be written');
     assert.equal(body.ready, false);
-    assert.deepEqual(body.degraded.map((d) => d.stream), ['clip']);
+    assert.deepEqual(
+      body.degraded.map((d) => d.stream),
+      ['clip'],
+    );
     assert.match(body.degraded[0]!.reason, /history: cannot write \(database or disk is full\)/);
     const { streams } = (await (await fetch(`${url}/api/streams`)).json()) as { streams: { id: string; degraded?: string }[] };
     assert.match(streams[0]!.degraded ?? '', /database or disk is full/);
@@ -46,7 +52,9 @@ test('with history full, events are counted as not stored, the stream is degrade
     // What live viewers got that history does not hold: those seqs were still recorded.
     const { captions: stored } = (await (await fetch(`${url}/api/streams/clip/captions?limit=1000`)).json()) as { captions: { seq: number }[] };
     const unstored = before.seqs.filter((s) => !stored.some((c) => c.seq === s));
-    console.log(`# before the restart: viewer got ${before.seqs.length} events (seq ${before.seqs[0]}..${before.seqs.at(-1)}), history kept ${stored.length}; /metrics: ${metric(metrics, 'livecap_history_write_failures_total')} failed writes, ${metric(metrics, 'livecap_history_events_held_back_total')} held back`);
+    console.log(
+      `# before the restart: viewer got ${before.seqs.length} events (seq ${before.seqs[0]}..${before.seqs.at(-1)}), history kept ${stored.length}; /metrics: ${metric(metrics, 'livecap_history_write_failures_total')} failed writes, ${metric(metrics, 'livecap_history_events_held_back_total')} held back`,
+    );
     assert.ok(unstored.length > 0, 'some events went out live without being stored');
     assert.equal(new Set(before.seqs).size, before.seqs.length, 'no seq twice');
 

@@ -65,7 +65,10 @@ test('saved streams survive a reopen until forgotten, and the file is readable b
   assert.equal(again.forgetStream('cam1'), false);
   again.close();
   const third = new HistoryStore({ path });
-  assert.deepEqual(third.savedStreams().map((s) => s.id), ['cam2', 'cam3']);
+  assert.deepEqual(
+    third.savedStreams().map((s) => s.id),
+    ['cam2', 'cam3'],
+  );
   third.close();
 });
 

@@ -37,7 +37,10 @@ test('events survive closing and reopening the file, and each stream keeps its o
     ],
   );
   assert.deepEqual(again.since('a', 1, 10)[0], summary('a', 2, 1200, 'the video shows a red circle on the grass'));
-  assert.deepEqual(again.between('a', 1100, 1250, 10).map((m) => m.seq), [2]);
+  assert.deepEqual(
+    again.between('a', 1100, 1250, 10).map((m) => m.seq),
+    [2],
+  );
   again.close();
 });
 
@@ -46,7 +49,10 @@ test('retention removes old events by age and by count, and sequences still carr
   const store = new HistoryStore({ path: ':memory:', maxAgeMs: 10_000, maxEvents: 3, now: () => now });
   for (let seq = 1; seq <= 5; seq++) store.append(caption('a', seq, 90_000 + seq * 1000, `caption ${seq}`));
   assert.equal(store.prune(), 2, 'two over the count');
-  assert.deepEqual(store.since('a', 0, 10).map((m) => m.seq), [3, 4, 5]);
+  assert.deepEqual(
+    store.since('a', 0, 10).map((m) => m.seq),
+    [3, 4, 5],
+  );
   assert.equal(store.firstSeq('a'), 3);
   now = 200_000;
   assert.equal(store.prune(), 3, 'all too old now');
@@ -80,7 +86,11 @@ test('replay gives every event after since, or a gap first where history no long
   const store = new HistoryStore({ path: ':memory:', maxEvents: 5, now: () => 10_000 });
   for (let seq = 1; seq <= 8; seq++) store.append(caption('cam', seq, seq * 1000, `caption ${seq}`));
   store.prune();
-  const streams = new StreamManager({ default: { caption: async () => ({ text: '', score: 0 }) }, defaultName: 'x' }, { rules: {}, pipeline: { output: { width: 16, height: 16, fps: 1 } }, store }, () => {});
+  const streams = new StreamManager(
+    { default: { caption: async () => ({ text: '', score: 0 }) }, defaultName: 'x' },
+    { rules: {}, pipeline: { output: { width: 16, height: 16, fps: 1 } }, store },
+    () => {},
+  );
   // Two rows per chunk: the replays below read in several chunks, yielding between them.
   const replay = async (since: number, maxEvents: number, maxBytes = Infinity, stream = 'cam') => streams.replay(stream, since, { maxEvents, maxBytes, chunkRows: 2 }).done;
   const seqs = (r: Awaited<ReturnType<typeof replay>>) => [r.gap, r.events.map((m) => m.seq)];

@@ -13,7 +13,13 @@ import { EMBEDDED_CAPTIONER } from '../src/paths.js';
 import { waitFor } from './helpers/processes.js';
 
 test('a broadcast burst leaves the event loop between slices and every viewer gets every message in order', async () => {
-  const server = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), hub: { sendsPerTurn: 4 }, pipeline: { output: { width: 160, height: 120, fps: 1 } } });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner: await acquireCaptioner(EMBEDDED_CAPTIONER),
+    hub: { sendsPerTurn: 4 },
+    pipeline: { output: { width: 160, height: 120, fps: 1 } },
+  });
   server.addSource('load', { kind: 'file', input: '/nonexistent/load.mp4', loop: false }, 'load');
   const connect = async () => {
     const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws');
@@ -43,8 +49,15 @@ test('a broadcast burst leaves the event loop between slices and every viewer ge
     for (let seq = 21; seq <= 25; seq++) server.hub.broadcast({ type: 'caption', stream: 'load', seq, ts: Date.now(), frameTs: Date.now(), text: `caption ${seq}`, latencyMs: 1 });
     await waitFor('all delivered', () => viewers.every((v) => v.got.filter((m) => m.type === 'caption').length === 25) && late.got.filter((m) => m.type === 'caption').length === 5);
     assert.ok(atNextTurn >= 0 && atNextTurn < 200, `the loop ran after ${atNextTurn} of 200 writes`);
-    for (const v of viewers) assert.deepEqual(v.got.filter((m) => m.type === 'caption').map((m) => m.seq), Array.from({ length: 25 }, (_, i) => i + 1));
-    assert.deepEqual(late.got.filter((m) => m.type !== 'status').map((m) => m.seq ?? m.type), ['hello', 21, 22, 23, 24, 25]);
+    for (const v of viewers)
+      assert.deepEqual(
+        v.got.filter((m) => m.type === 'caption').map((m) => m.seq),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
+    assert.deepEqual(
+      late.got.filter((m) => m.type !== 'status').map((m) => m.seq ?? m.type),
+      ['hello', 21, 22, 23, 24, 25],
+    );
     for (const v of [...viewers, late]) v.ws.close();
   } finally {
     await server.close();

@@ -20,29 +20,51 @@ const rules = { mediaDir: media };
 
 // [url, expected source, input arguments ffmpeg must get (in order)]
 const table: [string, Source, string[]][] = [
-  ['rtsp://cam.local:8554/live', { kind: 'rtsp', input: 'rtsp://cam.local:8554/live', transport: 'tcp' },
-    ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-i', 'rtsp://cam.local:8554/live']],
-  ['rtsp://u:p@cam/s?transport=udp', { kind: 'rtsp', input: 'rtsp://u:p@cam/s', transport: 'udp' },
-    ['-rtsp_transport', 'udp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-i', 'rtsp://u:p@cam/s']],
-  ['https://example.org/live/index.m3u8', { kind: 'http', input: 'https://example.org/live/index.m3u8' },
-    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-tls_verify', '1', '-ca_file', '/ca.pem', '-i', 'https://example.org/live/index.m3u8']],
-  ['https://cam.local/x.mp4?tls_verify=false', { kind: 'http', input: 'https://cam.local/x.mp4', tlsVerify: false },
-    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://cam.local/x.mp4']],
+  [
+    'rtsp://cam.local:8554/live',
+    { kind: 'rtsp', input: 'rtsp://cam.local:8554/live', transport: 'tcp' },
+    ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-i', 'rtsp://cam.local:8554/live'],
+  ],
+  [
+    'rtsp://u:p@cam/s?transport=udp',
+    { kind: 'rtsp', input: 'rtsp://u:p@cam/s', transport: 'udp' },
+    ['-rtsp_transport', 'udp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-i', 'rtsp://u:p@cam/s'],
+  ],
+  [
+    'https://example.org/live/index.m3u8',
+    { kind: 'http', input: 'https://example.org/live/index.m3u8' },
+    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-tls_verify', '1', '-ca_file', '/ca.pem', '-i', 'https://example.org/live/index.m3u8'],
+  ],
+  [
+    'https://cam.local/x.mp4?tls_verify=false',
+    { kind: 'http', input: 'https://cam.local/x.mp4', tlsVerify: false },
+    ['-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://cam.local/x.mp4'],
+  ],
   // The rest of a signed query reaches ffmpeg byte for byte.
-  ['https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&tls_verify=0&b=c+d', { kind: 'http', input: 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d', tlsVerify: false },
-    ['-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d']],
-  ['http://cam.local/video.mjpg', { kind: 'http', input: 'http://cam.local/video.mjpg' },
-    ['-use_wallclock_as_timestamps', '1', '-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'http://cam.local/video.mjpg']],
-  ['rtsps://cam/s?tls_verify=false&transport=tcp', { kind: 'rtsp', input: 'rtsps://cam/s', transport: 'tcp', tlsVerify: false },
-    ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtsps,rtp,srtp,udp,tcp,tls', '-i', 'rtsps://cam/s']],
+  [
+    'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&tls_verify=0&b=c+d',
+    { kind: 'http', input: 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d', tlsVerify: false },
+    ['-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'https://cdn/x.m3u8?X-Amz-Signature=a%2Fb&b=c+d'],
+  ],
+  [
+    'http://cam.local/video.mjpg',
+    { kind: 'http', input: 'http://cam.local/video.mjpg' },
+    ['-use_wallclock_as_timestamps', '1', '-rw_timeout', '10000000', '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy', '-i', 'http://cam.local/video.mjpg'],
+  ],
+  [
+    'rtsps://cam/s?tls_verify=false&transport=tcp',
+    { kind: 'rtsp', input: 'rtsps://cam/s', transport: 'tcp', tlsVerify: false },
+    ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-protocol_whitelist', 'rtsp,rtsps,rtp,srtp,udp,tcp,tls', '-i', 'rtsps://cam/s'],
+  ],
   ['/dev/video0', { kind: 'webcam', input: '/dev/video0' }, ['-f', 'v4l2', '-i', '/dev/video0']],
   ['v4l2:///dev/video2', { kind: 'webcam', input: '/dev/video2' }, ['-f', 'v4l2', '-i', '/dev/video2']],
-  ['clips/demo.mp4', { kind: 'file', input: `${media}/clips/demo.mp4`, loop: true },
-    ['-re', '-stream_loop', '-1', '-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS, '-i', `${media}/clips/demo.mp4`]],
-  [`file://${media}/a.mp4?loop=false`, { kind: 'file', input: `${media}/a.mp4`, loop: false },
-    ['-re', '-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS, '-i', `${media}/a.mp4`]],
-  ['testsrc://smptebars', { kind: 'testsrc', input: 'smptebars', pattern: 'smptebars' },
-    ['-re', '-f', 'lavfi', '-i', 'smptebars=size=640x480:rate=25']],
+  [
+    'clips/demo.mp4',
+    { kind: 'file', input: `${media}/clips/demo.mp4`, loop: true },
+    ['-re', '-stream_loop', '-1', '-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS, '-i', `${media}/clips/demo.mp4`],
+  ],
+  [`file://${media}/a.mp4?loop=false`, { kind: 'file', input: `${media}/a.mp4`, loop: false }, ['-re', '-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS, '-i', `${media}/a.mp4`]],
+  ['testsrc://smptebars', { kind: 'testsrc', input: 'smptebars', pattern: 'smptebars' }, ['-re', '-f', 'lavfi', '-i', 'smptebars=size=640x480:rate=25']],
 ];
 
 for (const [url, source, input] of table) {
@@ -77,7 +99,10 @@ const bad: [string, RegExp][] = [
 ];
 for (const [url, message] of bad) {
   test(`source '${url}' is refused with a clear reason`, () => {
-    assert.throws(() => parseSource(url, rules), (err: Error) => err instanceof SourceError && message.test(err.message));
+    assert.throws(
+      () => parseSource(url, rules),
+      (err: Error) => err instanceof SourceError && message.test(err.message),
+    );
   });
 }
 
@@ -102,7 +127,10 @@ test('passwords never survive redaction', () => {
   assert.equal(redactUrl('rtsp://token@cam/s'), 'rtsp://***@cam/s');
   assert.equal(redactUrl('http://cam/s'), 'http://cam/s');
   assert.equal(redactText('[rtsp @ 0x1] method DESCRIBE failed for rtsp://admin:s3cret@cam/x: 401'), '[rtsp @ 0x1] method DESCRIBE failed for rtsp://***@cam/x: 401');
-  assert.throws(() => parseSource('ftp://admin:s3cret@host/x'), (err: Error) => !err.message.includes('s3cret'));
+  assert.throws(
+    () => parseSource('ftp://admin:s3cret@host/x'),
+    (err: Error) => !err.message.includes('s3cret'),
+  );
 });
 
 test('failure details drop ffmpeg object prefixes and credentials', () => {

@@ -58,9 +58,7 @@ test('a history file that kept keyframes inside its events has them moved out at
     // Written the way earlier versions wrote captions: the JPEG inline as a data URL.
     const old = new HistoryStore({ path });
     const ts = Date.now();
-    old.appendMany(
-      pictures.map((p, i) => ({ ...caption(i + 1, ts + i), ...(p ? { keyframe: `data:image/jpeg;base64,${p.toString('base64')}` } : {}) }) as CaptionMessage),
-    );
+    old.appendMany(pictures.map((p, i) => ({ ...caption(i + 1, ts + i), ...(p ? { keyframe: `data:image/jpeg;base64,${p.toString('base64')}` } : {}) }) as CaptionMessage));
     old.append({ type: 'summary', stream: 'cam', seq: 1201, ts, from: ts, to: ts, text: 'shapes moving' });
     const before = old.sinceStored('cam', 0, 1000).reduce((n, e) => n + e.json.length, 0);
     old.close();

@@ -38,7 +38,13 @@ test('an error in the work or the source goes downstream', () => {
   scheduler().run(({ cold, expectObservable }) => {
     expectObservable(cold('a-b|').pipe(latestWins(() => cold('-#', undefined, new Error('model failed'))))).toBe('-#', undefined, new Error('model failed'));
     expectObservable(cold('a#').pipe(latestWins((v: string) => cold(`---${v}|`)))).toBe('-#');
-    expectObservable(cold('a').pipe(latestWins(() => { throw new Error('sync'); }))).toBe('#', undefined, new Error('sync'));
+    expectObservable(
+      cold('a').pipe(
+        latestWins(() => {
+          throw new Error('sync');
+        }),
+      ),
+    ).toBe('#', undefined, new Error('sync'));
   });
 });
 

@@ -41,7 +41,11 @@ test('a symbolic link in the media folder to a file outside it is refused', asyn
   await symlink(join(outside, 'private.mp4'), join(media, 'link.mp4'));
   await mkdir(join(media, 'sub'));
   await symlink(outside, join(media, 'sub', 'dir'));
-  for (const [id, url] of [['link', 'link.mp4'], ['dirlink', 'sub/dir/private.mp4'], ['filelink', `file://${media}/link.mp4`]]) {
+  for (const [id, url] of [
+    ['link', 'link.mp4'],
+    ['dirlink', 'sub/dir/private.mp4'],
+    ['filelink', `file://${media}/link.mp4`],
+  ]) {
     const res = await post(id, url);
     const body = (await res.json()) as { error: string };
     assert.equal(res.status, 400, `${url}: ${JSON.stringify(body)}`);

@@ -37,7 +37,10 @@ test('a stuck captioner is replaced after its deadline, and the stream says so i
     const caption = await waitFor('a caption from the replacement worker', () => messages.find((m) => m.type === 'caption'), 60_000);
     assert.equal(caption.text, 'a frame of 160x120');
     const at = messages.indexOf(note);
-    assert.ok(messages.slice(at + 1).some((m) => m.type === 'status' && m.state === 'live' && m.error === undefined), 'the note is cleared once the captioner answers');
+    assert.ok(
+      messages.slice(at + 1).some((m) => m.type === 'status' && m.state === 'live' && m.error === undefined),
+      'the note is cleared once the captioner answers',
+    );
     assert.equal(new Int32Array(counters)[0], 2, 'the model was loaded again in the new worker');
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`^livecap_model_timeouts_total\\{model="${name}"\\} 1$`, 'm'));
@@ -80,7 +83,12 @@ test('a stuck summarizer is replaced after its deadline; the stream stays live w
 
 test('a captioner whose replacement cannot load its model leaves the stream live with a note saying so', { timeout: 120_000 }, async () => {
   const name = 'captioner gone-after-restart';
-  const rpc = new WorkerRpc<StuckWorkerApi>(new URL('./helpers/stuck-worker.js', import.meta.url), name, { counters: new SharedArrayBuffer(8), stuckCaptions: 1, failLoadAfter: 1 }, { timeoutMs: 1000, setup: { method: 'load' } });
+  const rpc = new WorkerRpc<StuckWorkerApi>(
+    new URL('./helpers/stuck-worker.js', import.meta.url),
+    name,
+    { counters: new SharedArrayBuffer(8), stuckCaptions: 1, failLoadAfter: 1 },
+    { timeoutMs: 1000, setup: { method: 'load' } },
+  );
   await rpc.call('load', []);
   const captioner = { caption: (f: { width: number; height: number }) => rpc.call('caption', [{ width: f.width, height: f.height }]) };
   const server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });

@@ -209,13 +209,27 @@ test('auto takes fp32 where present, else the next variant in order; a missing v
 });
 
 test('variant names and specs: transformers.js file names, ?dtype= in a spec, errors for unknown names', () => {
-  const files = new Set(['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx', 'onnx/encoder_model_quantized.onnx', 'onnx/decoder_model_merged_quantized.onnx', 'onnx/encoder_model_q4f16.onnx', 'onnx/decoder_model_q4f16.onnx']);
+  const files = new Set([
+    'onnx/encoder_model.onnx',
+    'onnx/decoder_model_merged.onnx',
+    'onnx/encoder_model_quantized.onnx',
+    'onnx/decoder_model_merged_quantized.onnx',
+    'onnx/encoder_model_q4f16.onnx',
+    'onnx/decoder_model_q4f16.onnx',
+  ]);
   const find = (name: string) => (files.has(`onnx/${name}`) ? `onnx/${name}` : undefined);
   assert.deepEqual(availableDtypes(find), ['fp32', 'q8', 'q4f16']);
-  assert.deepEqual(chooseVariant(find, 'q8', { model: 'm', onnxFiles: [] }), { dtype: 'q8', encoder: 'onnx/encoder_model_quantized.onnx', decoder: { kind: 'merged', path: 'onnx/decoder_model_merged_quantized.onnx' } });
+  assert.deepEqual(chooseVariant(find, 'q8', { model: 'm', onnxFiles: [] }), {
+    dtype: 'q8',
+    encoder: 'onnx/encoder_model_quantized.onnx',
+    decoder: { kind: 'merged', path: 'onnx/decoder_model_merged_quantized.onnx' },
+  });
   assert.deepEqual(chooseVariant(find, 'q4f16', { model: 'm', onnxFiles: [] })?.decoder, { kind: 'uncached', path: 'onnx/decoder_model_q4f16.onnx' });
   assert.equal(chooseVariant(find, 'auto', { model: 'm', onnxFiles: [] })?.dtype, 'fp32');
-  assert.equal(chooseVariant(() => undefined, 'auto', { model: 'm', onnxFiles: [] }), undefined);
+  assert.equal(
+    chooseVariant(() => undefined, 'auto', { model: 'm', onnxFiles: [] }),
+    undefined,
+  );
   assert.throws(() => chooseVariant(find, 'bnb4', { model: 'm', onnxFiles: [...files] }), /m has no bnb4 variant .*_bnb4\.onnx.*variants there: fp32, q8, q4f16/);
 
   assert.deepEqual(splitModelSpec('models/x?dtype=q8'), { dir: 'models/x', dtype: 'q8' });

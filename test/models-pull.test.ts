@@ -99,7 +99,10 @@ test('a download that broke off resumes from the bytes already on disk', async (
 });
 
 test('a file whose hash does not match the listing is refused and removed', async () => {
-  for (const [file, kind] of [[ENCODER, 'sha256'], ['tokenizer.json', 'git sha1']] as const) {
+  for (const [file, kind] of [
+    [ENCODER, 'sha256'],
+    ['tokenizer.json', 'git sha1'],
+  ] as const) {
     const modelsDir = await freshDir();
     hub.corrupt.add(file);
     try {
@@ -120,7 +123,10 @@ test('offline, unknown models, bad names and repositories without ONNX give clea
       s.close(() => ok(port));
     });
   });
-  await assert.rejects(pullModel(REPO, { modelsDir, endpoint: `http://127.0.0.1:${closed}` }), /cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): downloading models needs a network connection/);
+  await assert.rejects(
+    pullModel(REPO, { modelsDir, endpoint: `http://127.0.0.1:${closed}` }),
+    /cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): downloading models needs a network connection/,
+  );
   await assert.rejects(pull(modelsDir, 'test-org/no-such-model'), /test-org\/no-such-model: not found on http:\/\/127\.0\.0\.1/);
   await assert.rejects(pull(modelsDir, '../../etc'), /'\.\.\/\.\.\/etc' is not a model name on the hub: expected OWNER\/NAME/);
   await assert.rejects(pull(modelsDir, 'test-org/pytorch-only'), /test-org\/pytorch-only has no ONNX export that livecap can run: missing onnx\/encoder_model\.onnx, onnx\/decoder_model_merged\.onnx/);
@@ -135,8 +141,15 @@ test('a Florence-2 export is pulled with its vision encoder and token embedding,
     const result = await pullModel(repo, { modelsDir, endpoint: florenceHub.endpoint });
     const fetched = result.files.map((f) => f.path).sort();
     assert.deepEqual(fetched, [
-      'config.json', 'generation_config.json', 'onnx/decoder_model_merged.onnx', 'onnx/embed_tokens.onnx', 'onnx/encoder_model.onnx', 'onnx/vision_encoder.onnx',
-      'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json',
+      'config.json',
+      'generation_config.json',
+      'onnx/decoder_model_merged.onnx',
+      'onnx/embed_tokens.onnx',
+      'onnx/encoder_model.onnx',
+      'onnx/vision_encoder.onnx',
+      'preprocessor_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
     ]);
     const frame = { width: 32, height: 32, data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 37) % 256) };
     const [original, pulled] = [await Florence2.open(florence.dir), await Florence2.open(result.dir)];
@@ -158,14 +171,28 @@ const CONFIG = ['config.json', 'generation_config.json', 'tokenizer.json', 'toke
 async function fetched(run: () => Promise<unknown>): Promise<string[]> {
   const from = hub.requests.length;
   await run();
-  return hub.requests.slice(from).map((r) => r.path).sort();
+  return hub.requests
+    .slice(from)
+    .map((r) => r.path)
+    .sort();
 }
 
 test('--dtype q8 fetches only the q8 files of a repository that has several variants, and they run as q8', async () => {
   const modelsDir = await freshDir();
   let stdout = '';
   const paths = await fetched(async () => {
-    ({ stdout } = await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'models', 'pull', VARIANTS_REPO, '--dtype', 'q8', '--endpoint', hub.endpoint, '--models-dir', modelsDir]));
+    ({ stdout } = await promisify(execFile)(process.execPath, [
+      join(PROJECT_ROOT, 'bin', 'livecap.js'),
+      'models',
+      'pull',
+      VARIANTS_REPO,
+      '--dtype',
+      'q8',
+      '--endpoint',
+      hub.endpoint,
+      '--models-dir',
+      modelsDir,
+    ]));
   });
   assert.deepEqual(paths, [...CONFIG, 'onnx/decoder_model_merged_quantized.onnx', 'onnx/encoder_model_quantized.onnx'].sort());
   assert.match(stdout, /tiny-bart-variants \(q8\) is in /);

@@ -34,7 +34,9 @@ test('livecap serve captions a stream through a chat-completions server: prompt,
   try {
     const config = join(dir, 'config.json');
     await writeFile(config, JSON.stringify({ captioner: { kind: 'openai', baseUrl: vlm.baseUrl, model: 'llava:7b', prompt: 'What is on screen?', apiKeyEnv: 'VLM_KEY' } }));
-    p = livecap(['serve', '--config', config, '--port', '0', '--history', ':memory:', '--summarizer', 'none', '--source', 'cam=testsrc://testsrc', '--analysis-size', '160x120'], { env: { VLM_KEY: KEY, LIVECAP_LOG: 'info' } });
+    p = livecap(['serve', '--config', config, '--port', '0', '--history', ':memory:', '--summarizer', 'none', '--source', 'cam=testsrc://testsrc', '--analysis-size', '160x120'], {
+      env: { VLM_KEY: KEY, LIVECAP_LOG: 'info' },
+    });
     const url = await p.url();
     let events: any[] = [];
     for (const deadline = Date.now() + 60_000; !events.some((e) => e.type === 'caption'); ) {
@@ -104,7 +106,10 @@ test('a server that keeps failing ends in an error that names the captioner, the
   const thumbnails = new Thumbnailer();
   const captioner = captionerFor({ baseUrl: vlm.baseUrl, model: 'llava' }, thumbnails, KEY);
   try {
-    const err = await captioner.caption(grey).then(() => assert.fail('a caption'), (e: Error) => e);
+    const err = await captioner.caption(grey).then(
+      () => assert.fail('a caption'),
+      (e: Error) => e,
+    );
     assert.equal(err.name, 'ModelServerError');
     assert.equal(vlm.seen.length, 1 + OPENAI_DEFAULTS.retries);
     assert.match(err.message, new RegExp(`^captioner openai:llava@${vlm.baseUrl}: POST ${vlm.baseUrl}/chat/completions answered 500: internal error for Bearer \\*\\*\\* \\(after 4 tries\\)$`));
@@ -121,13 +126,23 @@ test('a server that never answers hits the deadline; the stream stays live and i
   const vlm = await modelServer(() => (answering ? 'caption' : 'handled'));
   const thumbnails = new Thumbnailer();
   const captioner = captionerFor({ baseUrl: vlm.baseUrl, model: 'llava', timeout: 0.5 }, thumbnails, KEY);
-  const server = await startServer({ host: '127.0.0.1', port: 0, captioner, captionerName: captioner.name, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner,
+    captionerName: captioner.name,
+    pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false },
+  });
   try {
     server.streams.add('cam', 'testsrc://testsrc');
-    const info = await waitFor('a status note', () => {
-      const s = server.streams.get('cam');
-      return s?.error ? s : undefined;
-    }, 30_000);
+    const info = await waitFor(
+      'a status note',
+      () => {
+        const s = server.streams.get('cam');
+        return s?.error ? s : undefined;
+      },
+      30_000,
+    );
     assert.equal(info.state, 'live');
     assert.equal(info.error, `captioner openai:llava@${vlm.baseUrl}: POST ${vlm.baseUrl}/chat/completions did not answer within 0.5 s`);
     const streams = await (await fetch(`${server.url}/api/streams`)).text();
@@ -151,7 +166,14 @@ test('requests in flight to one server stay within its limit, shared by every st
   const thumbnails = new Thumbnailer();
   const a = captionerFor({ baseUrl: vlm.baseUrl, model: 'model-a', maxConcurrent: 2 }, thumbnails);
   const b = captionerFor({ baseUrl: vlm.baseUrl, model: 'model-b', maxConcurrent: 2 }, thumbnails);
-  const server = await startServer({ host: '127.0.0.1', port: 0, captioner: a, captionerName: a.name, captioners: new Map([[b.name, b]]), pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner: a,
+    captionerName: a.name,
+    captioners: new Map([[b.name, b]]),
+    pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false },
+  });
   try {
     server.streams.add('s1', 'testsrc://testsrc');
     server.streams.add('s2', 'testsrc://smptebars');
@@ -184,7 +206,12 @@ test('requests in flight to one server stay within its limit, shared by every st
 
 test('bad model-server settings are all listed at once; the flag form and names are read', () => {
   const env = { SET_KEY: 'x' };
-  const settings = resolveServeSettings({ source: ['cam=testsrc://testsrc', 'yard=testsrc://smptebars'], captioner: ['yard=openai:llava:7b@http://127.0.0.1:11434/v1/'] }, { captioner: { kind: 'openai', baseUrl: 'http://gpu:8000/v1', model: 'Qwen/Qwen2-VL-7B-Instruct', apiKeyEnv: 'SET_KEY' } }, 'c.json', env);
+  const settings = resolveServeSettings(
+    { source: ['cam=testsrc://testsrc', 'yard=testsrc://smptebars'], captioner: ['yard=openai:llava:7b@http://127.0.0.1:11434/v1/'] },
+    { captioner: { kind: 'openai', baseUrl: 'http://gpu:8000/v1', model: 'Qwen/Qwen2-VL-7B-Instruct', apiKeyEnv: 'SET_KEY' } },
+    'c.json',
+    env,
+  );
   assert.deepEqual(settings.captioner, { kind: 'openai', baseUrl: 'http://gpu:8000/v1', model: 'Qwen/Qwen2-VL-7B-Instruct', apiKeyEnv: 'SET_KEY' });
   assert.deepEqual(settings.captioners.get('yard'), { kind: 'openai', model: 'llava:7b', baseUrl: 'http://127.0.0.1:11434/v1' });
   const file = {
@@ -216,7 +243,12 @@ test('bad model-server settings are all listed at once; the flag form and names 
   // One name (model and server), two different settings.
   assert.throws(
     () =>
-      resolveServeSettings({ source: ['a=testsrc://testsrc', 'b=testsrc://testsrc'], captioner: ['b=openai:llava@http://x/v1'] }, { captioners: { a: { kind: 'openai', baseUrl: 'http://x/v1', model: 'llava', prompt: 'Who is at the door?' } } }, 'c.json', env),
+      resolveServeSettings(
+        { source: ['a=testsrc://testsrc', 'b=testsrc://testsrc'], captioner: ['b=openai:llava@http://x/v1'] },
+        { captioners: { a: { kind: 'openai', baseUrl: 'http://x/v1', model: 'llava', prompt: 'Who is at the door?' } } },
+        'c.json',
+        env,
+      ),
     (err: Error) => {
       assert.match(err.message, /captioners: openai:llava@http:\/\/x\/v1 is given with different settings/);
       return true;

@@ -37,7 +37,10 @@ before(async () => {
   server.streams.add('a', 'testsrc://smptebars');
   // A caption with its keyframe in the history of a stream that ran before (no waiting on 'a').
   const now = Date.now();
-  server.streams.store.append({ type: 'caption', stream: 'past', seq: 1, ts: now, frameTs: now, text: 'a red circle', latencyMs: 1, keyframeUrl: keyframeUrl('past', 1) }, encodeJpeg({ width: 16, height: 12, data: new Uint8Array(16 * 12 * 3).fill(90) }));
+  server.streams.store.append(
+    { type: 'caption', stream: 'past', seq: 1, ts: now, frameTs: now, text: 'a red circle', latencyMs: 1, keyframeUrl: keyframeUrl('past', 1) },
+    encodeJpeg({ width: 16, height: 12, data: new Uint8Array(16 * 12 * 3).fill(90) }),
+  );
 });
 after(async () => {
   await server?.close();
@@ -72,7 +75,10 @@ function ask(method: string, path: string, a: Ask): Promise<Answer> {
         res.destroy();
         return resolve(answer);
       }
-      res.setEncoding('utf8').on('data', (c) => (answer.body += c)).on('end', () => resolve(answer));
+      res
+        .setEncoding('utf8')
+        .on('data', (c) => (answer.body += c))
+        .on('end', () => resolve(answer));
     });
     req.on('error', reject);
     req.end(a.body);
@@ -162,12 +168,20 @@ test('each route answers exactly what /openapi.json documents for it', async () 
     assert.ok(documented, `${what} answered ${answer.status}, which /openapi.json does not list for ${method} ${route}`);
     seen.add(`${method} ${route} ${answer.status}`);
     if (answer.status >= 400) assert.equal(typeof JSON.parse(answer.body).error, 'string', `${what}: an Error body`);
-    if (documented.content) assert.ok(Object.keys(documented.content).some((t) => answer.type.startsWith(t)), `${what}: ${answer.type} is documented`);
+    if (documented.content)
+      assert.ok(
+        Object.keys(documented.content).some((t) => answer.type.startsWith(t)),
+        `${what}: ${answer.type} is documented`,
+      );
     for (const header of Object.keys(documented.headers ?? {})) assert.ok(answer.headers[header.toLowerCase()], `${what}: carries ${header}`);
   }
   for (const [route, operations] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(operations)) {
-      for (const status of Object.keys(op.responses)) assert.ok(seen.has(`${method.toUpperCase()} ${route} ${status}`) || SHOWN_ELSEWHERE[`${method.toUpperCase()} ${route} ${status}`], `${method.toUpperCase()} ${route} documents ${status}, which no request here got`);
+      for (const status of Object.keys(op.responses))
+        assert.ok(
+          seen.has(`${method.toUpperCase()} ${route} ${status}`) || SHOWN_ELSEWHERE[`${method.toUpperCase()} ${route} ${status}`],
+          `${method.toUpperCase()} ${route} documents ${status}, which no request here got`,
+        );
     }
   }
 });

@@ -60,7 +60,10 @@ const statuses = (stream: string) => events.filter((e): e is StatusMessage => e.
 
 test('real footage: captions marked out of domain, one status note and one warning on how to bring a real model', { skip: !media && REAL_MEDIA_MISSING, timeout: 120_000 }, async () => {
   const noted = await waitFor('a note on the lawn stream', () => server.streams.get('lawn')?.note, 90_000);
-  assert.match(noted, /^the captioner 'embedded' does not recognise this stream's scenes \(\d+ of its last \d+ keyframes are beyond what it was trained on\), so its captions here mean nothing\. For real captions, run a pretrained export \(livecap models pull OWNER\/NAME, then --captioner STREAM=onnx:DIR\) or a vision-language model server \(--captioner STREAM=openai:MODEL@URL\)/);
+  assert.match(
+    noted,
+    /^the captioner 'embedded' does not recognise this stream's scenes \(\d+ of its last \d+ keyframes are beyond what it was trained on\), so its captions here mean nothing\. For real captions, run a pretrained export \(livecap models pull OWNER\/NAME, then --captioner STREAM=onnx:DIR\) or a vision-language model server \(--captioner STREAM=openai:MODEL@URL\)/,
+  );
   const lawn = captions('lawn');
   assert.ok(lawn.length >= 1);
   assert.ok(lawn.every((c) => typeof c.outOfDomain === 'boolean'));
@@ -97,7 +100,9 @@ test('the viewer says the scene is not recognised, names the captioner, shows th
     await page.waitForSelector('#current.unrecognised', { timeout: 30_000 });
     const current = (await page.textContent('#current'))!;
     assert.equal(current, 'Scene not recognised: the captioner “embedded” was not trained on pictures like this, so it has no caption for it.');
-    const shown = captions('lawn').filter((c) => c.outOfDomain).map((c) => c.text);
+    const shown = captions('lawn')
+      .filter((c) => c.outOfDomain)
+      .map((c) => c.text);
     assert.ok(!shown.some((t) => current.includes(t)), 'the confident sentence is not shown');
     assert.equal(await page.getAttribute('#current', 'aria-live'), 'polite');
     await page.waitForSelector('#note:not([hidden])', { timeout: 10_000 });
@@ -106,7 +111,9 @@ test('the viewer says the scene is not recognised, names the captioner, shows th
     assert.deepEqual(await axeViolations(page), []);
     // The synthetic stream shows its sentences, with no note.
     await page.selectOption('#stream', 'shapes');
-    await page.waitForFunction(() => document.querySelector('#current')?.hasAttribute('data-seq') && !document.querySelector('#current')?.classList.contains('unrecognised'), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('#current')?.hasAttribute('data-seq') && !document.querySelector('#current')?.classList.contains('unrecognised'), undefined, {
+      timeout: 30_000,
+    });
     assert.match((await page.textContent('#current'))!, /\b(circles?|squares?|triangles?|stars?|cross(es)?)\b/);
     assert.equal(await page.isHidden('#note'), true);
   } finally {

@@ -40,7 +40,11 @@ async function captionJson(images: string[]): Promise<Line[]> {
   const run = livecap(['caption', '--json', ...images]);
   const { code } = await run.exited;
   assert.equal(code, 0, run.stderr());
-  return run.stdout().trim().split('\n').map((l) => JSON.parse(l) as Line);
+  return run
+    .stdout()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 }
 
 test('caption --json flags at least 90% of real photographs as out of domain', { skip: !media && REAL_MEDIA_MISSING }, async () => {
@@ -99,7 +103,10 @@ test('the plain output marks an out-of-domain caption and says once, on stderr, 
   assert.match(first!, /^\S+astronaut\.png\t.+ \[out of domain\]$/);
   assert.doesNotMatch(second!, /out of domain/);
   assert.match(third!, /\[out of domain\]$/);
-  const notes = run.stderr().split('\n').filter((l) => l.includes('beyond what this captioner knows'));
+  const notes = run
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('beyond what this captioner knows'));
   assert.equal(notes.length, 1);
   assert.match(notes[0]!, /Synthetic pictures only.*livecap models pull.*openai/);
 });

@@ -21,7 +21,13 @@ test('a token bucket: the burst at once, then the rate, per client', () => {
 });
 
 test('the server answers 429 with Retry-After once a client has created too many streams', async () => {
-  const server = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), streamCreation: { perMinute: 1, burst: 2 }, pipeline: { output: { width: 160, height: 120, fps: 5 } } });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner: await acquireCaptioner(EMBEDDED_CAPTIONER),
+    streamCreation: { perMinute: 1, burst: 2 },
+    pipeline: { output: { width: 160, height: 120, fps: 5 } },
+  });
   try {
     const post = (id: string) => fetch(`${server.url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, url: 'testsrc://smptebars' }) });
     assert.equal((await post('one')).status, 201);

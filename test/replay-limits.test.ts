@@ -112,12 +112,20 @@ test('live events that arrive while a long replay is being read in chunks reach 
     assert.ok(during > 10, `${during} live events arrived while the replay was read`);
     await waitFor('the last live event over WebSocket', () => client.got.some((m) => m.seq === last), 20_000);
     const wsSeqs = client.got.filter((m) => m.type === 'caption').map((m) => m.seq);
-    assert.deepEqual(wsSeqs, Array.from({ length: last }, (_, i) => i + 1), 'every seq from 1 once, in order');
+    assert.deepEqual(
+      wsSeqs,
+      Array.from({ length: last }, (_, i) => i + 1),
+      'every seq from 1 once, in order',
+    );
     assert.ok(!client.got.some((m) => m.type === 'gap'));
 
     const events = await readEvents(await sse, (e) => e.some((x) => x.data.seq === last));
     const sseSeqs = events.filter((e) => e.id !== undefined).map((e) => Number(e.id));
-    assert.deepEqual(sseSeqs, Array.from({ length: last }, (_, i) => i + 1), 'over SSE too');
+    assert.deepEqual(
+      sseSeqs,
+      Array.from({ length: last }, (_, i) => i + 1),
+      'over SSE too',
+    );
     client.ws.close();
   } finally {
     await ts.close();
@@ -139,7 +147,11 @@ test('since values that are not whole numbers ≥ 0 are answered with bad_since,
       assert.equal(e.code, 'bad_since');
       assert.ok(e.message.includes(`"cam": ${JSON.stringify(bad[i])}`), e.message);
     }
-    assert.deepEqual(client.got.filter((m) => m.type === 'caption').map((m) => m.seq), [2, 3], 'only the good subscribe replayed');
+    assert.deepEqual(
+      client.got.filter((m) => m.type === 'caption').map((m) => m.seq),
+      [2, 3],
+      'only the good subscribe replayed',
+    );
     client.ws.close();
   } finally {
     await ts.close();
@@ -180,7 +192,7 @@ test('an SSE replay is held to the byte budget, SSE clients count as viewers, an
   }
 });
 
-test('a client that reconnects in a loop gets no more replay than one that stays: the budget is its address\'s, shared with its SSE requests', async () => {
+test("a client that reconnects in a loop gets no more replay than one that stays: the budget is its address's, shared with its SSE requests", async () => {
   const ts = await startTestServer({ hub: { replay: { connectionEvents: 1000, connectionBytes: 1e9, addressEvents: 300, addressBytes: 1e9 } } });
   try {
     longHistory(ts.server, 'cam', 1000);
@@ -202,7 +214,10 @@ test('a client that reconnects in a loop gets no more replay than one that stays
     // Server-sent events from the same address draw on the same budget.
     const res = await fetch(`${ts.server.url}/api/streams/cam/events?since=0`);
     const events = await readEvents(res, (e) => e.some((x) => x.event === 'gap'));
-    assert.ok(events.some((e) => e.event === 'error' && e.data.code === 'replay_budget'), 'SSE is told the budget is spent');
+    assert.ok(
+      events.some((e) => e.event === 'error' && e.data.code === 'replay_budget'),
+      'SSE is told the budget is spent',
+    );
     assert.ok(events.filter((e) => e.event === 'caption').length <= 40, 'SSE gets only what refilled');
   } finally {
     await ts.close();

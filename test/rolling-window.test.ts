@@ -17,7 +17,10 @@ test('every hop, the captions of the last window; nothing new means no window', 
   s.run(({ hot, expectObservable, expectSubscriptions }) => {
     // Window 6 frames, hop 3 (1 frame = 1 ms of virtual time).
     const source = hot('r-s-------t----|', CAPTIONS);
-    const out = source.pipe(rollingWindow({ windowMs: 6, hopMs: 3, scheduler: s }), map((w) => `${w.from}-${w.to}:${w.captions.length}`));
+    const out = source.pipe(
+      rollingWindow({ windowMs: 6, hopMs: 3, scheduler: s }),
+      map((w) => `${w.from}-${w.to}:${w.captions.length}`),
+    );
     // t=3: r(0), s(2) → 0-3:2. t=6: nothing new. t=9: nothing new (r and s age out at 7 and 9).
     // t=12: t(10) → 10-12:1. Completion at 15: nothing new since 12, so no last window.
     expectObservable(out).toBe('---a--------b--|', { a: '0-3:2', b: '10-12:1' });
@@ -29,7 +32,10 @@ test('repeats and near-repeats are collapsed; a scene that comes back is kept', 
   const s = scheduler();
   s.run(({ hot, expectObservable }) => {
     const source = hot('rRRs-r|', CAPTIONS);
-    const out = source.pipe(rollingWindow({ windowMs: 100, hopMs: 50, scheduler: s }), map((w) => w.captions.join(' / ')));
+    const out = source.pipe(
+      rollingWindow({ windowMs: 100, hopMs: 50, scheduler: s }),
+      map((w) => w.captions.join(' / ')),
+    );
     // Completion cuts a last window at once.
     expectObservable(out).toBe('------(a|)', { a: 'a red circle on the grass / a blue star in the sky / a red circle on the grass' });
   });
@@ -39,10 +45,21 @@ test('errors pass through, and unsubscribing stops the clock and the source', ()
   const s = scheduler();
   s.run(({ hot, expectObservable, expectSubscriptions }) => {
     const failing = hot('r--#', CAPTIONS);
-    expectObservable(failing.pipe(rollingWindow({ windowMs: 10, hopMs: 2, scheduler: s }), map((w) => w.captions.length))).toBe('--a#', { a: 1 });
+    expectObservable(
+      failing.pipe(
+        rollingWindow({ windowMs: 10, hopMs: 2, scheduler: s }),
+        map((w) => w.captions.length),
+      ),
+    ).toBe('--a#', { a: 1 });
     // At frame 4 the caption t arrives before the cut (hot values were scheduled first): r, s, t.
     const endless = hot('r-s-t-r-s-t-', CAPTIONS);
-    expectObservable(endless.pipe(rollingWindow({ windowMs: 4, hopMs: 4, scheduler: s }), map((w) => w.captions.length)), '^------!').toBe('----a---', { a: 3 });
+    expectObservable(
+      endless.pipe(
+        rollingWindow({ windowMs: 4, hopMs: 4, scheduler: s }),
+        map((w) => w.captions.length),
+      ),
+      '^------!',
+    ).toBe('----a---', { a: 3 });
     expectSubscriptions(endless.subscriptions).toBe('^------!');
   });
 });

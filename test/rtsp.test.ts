@@ -54,7 +54,11 @@ test(`an RTSP camera that disappears and comes back ${ROUNDS} times: reconnectin
   server.streams.remove('door');
   await waitFor('reader ffmpeg gone', () => ffmpegPidsWith(`127.0.0.1:${camera.clientPort}`).length === 0, 5000);
   const seqs = events.filter((e) => e.type === 'caption').map((e) => (e as { seq: number }).seq);
-  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'seq increases by one per caption');
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => i + 1),
+    'seq increases by one per caption',
+  );
 });
 
 test('a camera that cannot be reached reports connection refused and keeps retrying', async () => {
@@ -83,10 +87,14 @@ test('an ffmpeg frozen with SIGSTOP is replaced by the watchdog within its time,
   assert.ok(stalledAfter >= 2500 && stalledAfter < 6000, `stalled after ${stalledAfter} ms (watchdog 3 s)`);
   await waitFor('live again', () => events.slice(stopMark).find((e) => e.stream === 'frozen' && e.type === 'status' && e.state === 'live'), 10_000);
   // The frozen one is told to stop and woken to do so: it is gone about as soon as its successor runs.
-  const now = await waitFor('one ffmpeg, a new one', () => {
-    const pids = ffmpegPidsWith(clip);
-    return pids.length === 1 && pids[0] !== pid && pids;
-  }, 2000);
+  const now = await waitFor(
+    'one ffmpeg, a new one',
+    () => {
+      const pids = ffmpegPidsWith(clip);
+      return pids.length === 1 && pids[0] !== pid && pids;
+    },
+    2000,
+  );
   assert.notEqual(now[0], pid);
   server.streams.remove('frozen');
 });

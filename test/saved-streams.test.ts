@@ -40,7 +40,11 @@ test('a stream added over the API comes back after a restart and captions; delet
     assert.equal(added.status, 201, await added.clone().text());
     assert.equal(((await added.json()) as Info).saved, true);
     // A second one with a password in its URL (nothing listens there): saved, never shown.
-    const secret = await fetch(`${url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cam', url: 'rtsp://admin:hunter2@127.0.0.1:9/x' }) });
+    const secret = await fetch(`${url}/api/streams`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'cam', url: 'rtsp://admin:hunter2@127.0.0.1:9/x' }),
+    });
     assert.equal(secret.status, 201);
     assert.equal((await stat(history)).mode & 0o777, 0o600, 'the history file is readable by its owner only');
     assert.equal((await stat(`${history}-wal`)).mode & 0o777, 0o600, 'and so is its journal');
@@ -48,14 +52,25 @@ test('a stream added over the API comes back after a restart and captions; delet
     url = await restart();
     let streams = await streamsOf(url);
     assert.deepEqual(streams.map((s) => s.id).sort(), ['added', 'bars', 'cam'], 'the added streams are back');
-    assert.deepEqual(streams.filter((s) => s.saved).map((s) => s.id).sort(), ['added', 'cam'], 'only they are marked saved');
+    assert.deepEqual(
+      streams
+        .filter((s) => s.saved)
+        .map((s) => s.id)
+        .sort(),
+      ['added', 'cam'],
+      'only they are marked saved',
+    );
     assert.equal(streams.find((s) => s.id === 'cam')!.url, 'rtsp://admin:***@127.0.0.1:9/x');
     assert.doesNotMatch(JSON.stringify(streams), /hunter2/);
     const lastBefore = streams.find((s) => s.id === 'added')!.lastSeq;
-    await waitFor('the restored stream captions', () => {
-      void streamsOf(url).then((s) => (streams = s));
-      return (streams.find((s) => s.id === 'added')?.lastSeq ?? 0) > lastBefore;
-    }, 60_000);
+    await waitFor(
+      'the restored stream captions',
+      () => {
+        void streamsOf(url).then((s) => (streams = s));
+        return (streams.find((s) => s.id === 'added')?.lastSeq ?? 0) > lastBefore;
+      },
+      60_000,
+    );
 
     const gone = await fetch(`${url}/api/streams/added`, { method: 'DELETE' });
     assert.equal(gone.status, 204);
@@ -87,7 +102,10 @@ test('a saved stream that cannot start is logged and skipped, the server starts,
   try {
     p = livecap(['serve', '--port', '0', '--history', history, '--summarizer', 'none', '--source', 'bars=testsrc://smptebars']);
     const url = await p.url();
-    assert.deepEqual((await streamsOf(url)).map((s) => s.id), ['bars']);
+    assert.deepEqual(
+      (await streamsOf(url)).map((s) => s.id),
+      ['bars'],
+    );
     assert.match(p.stderr(), /"stream":"cam".*unsupported source scheme 'ftp:'.*"msg":"saved stream cannot start"/);
     assert.doesNotMatch(p.stderr(), /hunter2/);
     assert.match(p.stderr(), /"mode":"644".*"msg":"history store: the file can be read by other users/);

@@ -21,7 +21,10 @@ test('livecap scenes --json finds the hard cuts of a clip with known cuts', asyn
     assert.equal(cuts.length, truth.cuts.length, `found ${cuts.map((c) => c.time)} expected ${truth.cuts.map((c) => c.at.toFixed(2))}`);
     cuts.forEach((c, i) => assert.ok(Math.abs(c.time - truth.cuts[i].at) <= 0.35, `cut ${i}: ${c.time} vs ${truth.cuts[i].at}`));
     const plain = await run(process.execPath, [CLI, 'scenes', video]);
-    assert.deepEqual(plain.stdout.trim().split('\n').map(Number), cuts.map((c) => Number(c.time.toFixed(2))));
+    assert.deepEqual(
+      plain.stdout.trim().split('\n').map(Number),
+      cuts.map((c) => Number(c.time.toFixed(2))),
+    );
     await writeFile(join(dir, 'notes.txt'), 'not a video');
     await assert.rejects(run(process.execPath, [CLI, 'scenes', join(dir, 'notes.txt')]), (err: { code: number; stderr: string }) => err.code === 1 && /notes\.txt: not a video/.test(err.stderr));
   } finally {

@@ -25,14 +25,28 @@ test('search ranks the newest matches only: a better match older than the candid
   const limits = { candidates: 300, windowRows: 128, stepRows: 50, deadlineMs: 60_000 };
   const hits = await store.search({ q: 'circle', limit: 20 }, limits);
   assert.equal(hits.length, 20);
-  assert.ok(hits.every((h) => h.event.seq > 700), `only the newest 300 matches are ranked: ${hits.map((h) => h.event.seq)}`);
+  assert.ok(
+    hits.every((h) => h.event.seq > 700),
+    `only the newest 300 matches are ranked: ${hits.map((h) => h.event.seq)}`,
+  );
   const byAll = await store.search({ q: 'circle', limit: 20 }, { ...limits, candidates: 100_000 });
-  assert.ok(byAll.every((h) => h.event.seq <= 700), 'with a window over everything, the short old ones rank first');
+  assert.ok(
+    byAll.every((h) => h.event.seq <= 700),
+    'with a window over everything, the short old ones rank first',
+  );
   // The time range moves the window: from before seq 700's time the old ones come back.
   const older = await store.search({ q: 'circle', to: 650_000, limit: 5 }, limits);
-  assert.deepEqual(older.map((h) => h.event.seq).sort((a, b) => a - b), [646, 647, 648, 649, 650], 'best first, newest first among equals');
+  assert.deepEqual(
+    older.map((h) => h.event.seq).sort((a, b) => a - b),
+    [646, 647, 648, 649, 650],
+    'best first, newest first among equals',
+  );
   const between = await store.search({ q: 'circ', from: 10_000, to: 12_000 }, limits);
-  assert.deepEqual(between.map((h) => h.event.seq).sort((a, b) => a - b), [10, 11, 12], 'prefix and both ends of the range');
+  assert.deepEqual(
+    between.map((h) => h.event.seq).sort((a, b) => a - b),
+    [10, 11, 12],
+    'prefix and both ends of the range',
+  );
   assert.deepEqual(await store.search({ q: 'circle', stream: 'other' }, limits), []);
   store.close();
 });
@@ -47,11 +61,19 @@ test('an index made before prefix indexes is rebuilt when the file is opened, an
     store.close();
     // The index as earlier versions made it.
     const db = new Database(path);
-    db.exec(`DROP TABLE events_fts; CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61'); INSERT INTO events_fts (events_fts) VALUES ('rebuild');`);
+    db.exec(
+      `DROP TABLE events_fts; CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61'); INSERT INTO events_fts (events_fts) VALUES ('rebuild');`,
+    );
     db.close();
     const again = new HistoryStore({ path });
-    assert.deepEqual((await again.search({ q: 'c' })).map((h) => h.event.seq), [1]);
-    assert.deepEqual((await again.search({ q: 'square' })).map((h) => h.event.seq), [2]);
+    assert.deepEqual(
+      (await again.search({ q: 'c' })).map((h) => h.event.seq),
+      [1],
+    );
+    assert.deepEqual(
+      (await again.search({ q: 'square' })).map((h) => h.event.seq),
+      [2],
+    );
     again.append(caption('cam', 3, 3000, 'a circle again'));
     assert.deepEqual((await again.search({ q: 'circle' })).map((h) => h.event.seq).sort(), [1, 3], 'new events are indexed');
     again.close();
@@ -114,7 +136,15 @@ test('a history file is searched in a thread of its own: the same hits as on the
     for (let seq = 1; seq <= 60_000; seq++) events.push(caption(`cam${seq % 4}`, seq, t0 + 1000 + seq * 1000, sentence(seq)));
     file.appendMany(events);
     memory.appendMany(events);
-    const queries = [{ q: 'a' }, { q: 'circle', stream: 'cam1' }, { q: 'red sq', to: t0 + 30_000_000 }, { q: 'grass', from: t0 + 50_000_000, limit: 7 }, { q: 'a', stream: 'nope' }, { q: 'zebra' }, { q: 'rare' }];
+    const queries = [
+      { q: 'a' },
+      { q: 'circle', stream: 'cam1' },
+      { q: 'red sq', to: t0 + 30_000_000 },
+      { q: 'grass', from: t0 + 50_000_000, limit: 7 },
+      { q: 'a', stream: 'nope' },
+      { q: 'zebra' },
+      { q: 'rare' },
+    ];
     for (const query of queries) {
       const seqs = async (store: HistoryStore) => (await store.search(query)).map((h) => `${h.event.stream}/${h.event.seq} ${h.snippet}`);
       assert.deepEqual(await seqs(file), await seqs(memory), `search ${JSON.stringify(query)}`);

@@ -61,7 +61,11 @@ const loops: NextTokenLogProbs = async (prefixes) => prefixes.map((p) => (p[p.le
 const repeats = (tokens: number[]) => {
   const trigrams = tokens.slice(2).map((_, i) => tokens.slice(i, i + 3).join(' '));
   const bigrams = tokens.slice(1).map((_, i) => tokens.slice(i, i + 2).join(' '));
-  return { bigramTwice: new Set(bigrams).size < bigrams.length, trigramTwice: new Set(trigrams).size < trigrams.length, run3: tokens.some((t, i) => i >= 2 && tokens[i - 1] === t && tokens[i - 2] === t) };
+  return {
+    bigramTwice: new Set(bigrams).size < bigrams.length,
+    trigramTwice: new Set(trigrams).size < trigrams.length,
+    run3: tokens.some((t, i) => i >= 2 && tokens[i - 1] === t && tokens[i - 2] === t),
+  };
 };
 
 test('repetition control: no n-gram twice and no word three times in a row, in greedy and beam search', async () => {

@@ -110,7 +110,10 @@ test('generation_config.json sets the defaults and a call overrides them', async
     assert.ok(long.tokens.length >= 9, `min_length 10 (start included) gave ${long.tokens.length} tokens`);
     const bigrams = long.tokens.slice(0, -1).map((t, i) => `${t} ${long.tokens[i + 1]}`);
     assert.equal(new Set(bigrams).size, bigrams.length, 'no bigram twice');
-    await assert.rejects(model.generate(INPUT, { numBeams: 0, maxLength: 1 }), /num_beams must be an integer ≥ 1, got 0; .*max_length must be an integer ≥ 2, got 1|max_length must be an integer ≥ 2, got 1; num_beams must be an integer ≥ 1, got 0/);
+    await assert.rejects(
+      model.generate(INPUT, { numBeams: 0, maxLength: 1 }),
+      /num_beams must be an integer ≥ 1, got 0; .*max_length must be an integer ≥ 2, got 1|max_length must be an integer ≥ 2, got 1; num_beams must be an integer ≥ 1, got 0/,
+    );
   } finally {
     await model.release();
   }

@@ -8,7 +8,11 @@ import { test } from 'node:test';
 import type { GenerationOptions } from '../src/models/seq2seq/generation-config.js';
 import { beamSearch, greedySearch, processScores, type Stepper } from '../src/models/seq2seq/search.js';
 
-const START = 0, END = 1, A = 2, B = 3, C = 4;
+const START = 0,
+  END = 1,
+  A = 2,
+  B = 3,
+  C = 4;
 type Table = Record<number, Record<number, number>>;
 
 /** P(next | last); tokens not listed get a tiny probability. */
@@ -33,8 +37,16 @@ function bigram(table: Table): Stepper & { calls: number } {
 }
 
 const options = (o: Partial<GenerationOptions> = {}): GenerationOptions => ({
-  maxLength: 10, minLength: 0, numBeams: 2, lengthPenalty: 1, noRepeatNgramSize: 0, earlyStopping: false,
-  decoderStartTokenId: START, eosTokenId: END, padTokenId: END, ...o,
+  maxLength: 10,
+  minLength: 0,
+  numBeams: 2,
+  lengthPenalty: 1,
+  noRepeatNgramSize: 0,
+  earlyStopping: false,
+  decoderStartTokenId: START,
+  eosTokenId: END,
+  padTokenId: END,
+  ...o,
 });
 
 // Greedy takes a (.5) then end (.4): P = .20. Beam finds b then end: P = .4 × .9 = .36.

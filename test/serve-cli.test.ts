@@ -12,10 +12,14 @@ test('livecap serve runs several sources, and SIGTERM stops every ffmpeg and exi
   const media = await mkdtemp(join(tmpdir(), 'livecap-serve-'));
   try {
     await writeVideo(videoScript(12, { duration: 8, width: 160, height: 120, fps: 10 }), join(media, 'clip.mp4'));
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--media-dir', media, '--source', 'bars=testsrc://smptebars', '--source', 'clip=clip.mp4'], {
-      env: { ...process.env, LIVECAP_LOG: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--media-dir', media, '--source', 'bars=testsrc://smptebars', '--source', 'clip=clip.mp4'],
+      {
+        env: { ...process.env, LIVECAP_LOG: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
@@ -38,7 +42,10 @@ test('livecap serve runs several sources, and SIGTERM stops every ffmpeg and exi
 });
 
 test('livecap serve with a bad source says what is wrong and exits non-zero', async () => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--source', 'x=ftp://admin:hunter2@cam/x'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIVECAP_LOG: 'warn' } });
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--source', 'x=ftp://admin:hunter2@cam/x'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LIVECAP_LOG: 'warn' },
+  });
   let err = '';
   child.stderr.on('data', (c) => (err += c));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -48,13 +55,21 @@ test('livecap serve with a bad source says what is wrong and exits non-zero', as
 });
 
 test('server logs are JSON lines that carry the stream id, with passwords redacted', async () => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--summarizer', 'none', '--source', 'cam=rtsp://admin:hunter2@127.0.0.1:9/none'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LIVECAP_LOG: 'info', LIVECAP_LOG_FORMAT: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--summarizer', 'none', '--source', 'cam=rtsp://admin:hunter2@127.0.0.1:9/none'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LIVECAP_LOG: 'info', LIVECAP_LOG_FORMAT: '' },
+    },
+  );
   let err = '';
   child.stderr.on('data', (c) => (err += c));
-  const lines = () => err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    err
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   // Nothing listens on port 9: the stream goes to reconnecting, and says so in its log.
   const failure = await waitFor('a reconnecting log line', () => lines().find((l) => l.stream === 'cam' && l.level === 'warn'), 30_000);
   assert.equal(typeof failure.time, 'string');
@@ -67,10 +82,31 @@ test('server logs are JSON lines that carry the stream id, with passwords redact
 });
 
 test('livecap serve takes --max-streams, --cors-origin and --allowed-host', async () => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'livecap.js'), 'serve', '--port', '0', '--history', ':memory:', '--summarizer', 'none', '--source', 'bars=testsrc://smptebars', '--max-streams', '1', '--cors-origin', 'https://dash.example.com', '--allowed-host', 'cams.example.com'], {
-    env: { ...process.env, LIVECAP_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'bin', 'livecap.js'),
+      'serve',
+      '--port',
+      '0',
+      '--history',
+      ':memory:',
+      '--summarizer',
+      'none',
+      '--source',
+      'bars=testsrc://smptebars',
+      '--max-streams',
+      '1',
+      '--cors-origin',
+      'https://dash.example.com',
+      '--allowed-host',
+      'cams.example.com',
+    ],
+    {
+      env: { ...process.env, LIVECAP_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
@@ -81,7 +117,12 @@ test('livecap serve takes --max-streams, --cors-origin and --allowed-host', asyn
     const read = await fetch(`${url}/api/streams`, { headers: { origin: 'https://dash.example.com' } });
     assert.equal(read.headers.get('access-control-allow-origin'), 'https://dash.example.com');
     const { request } = await import('node:http');
-    const status = (host: string) => new Promise<number>((resolve, reject) => request(`${url}/healthz`, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end());
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) =>
+        request(`${url}/healthz`, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!)))
+          .on('error', reject)
+          .end(),
+      );
     assert.deepEqual([await status('cams.example.com'), await status('other.example.com')], [200, 403]);
   } finally {
     child.kill('SIGTERM');

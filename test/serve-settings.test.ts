@@ -10,7 +10,17 @@ import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../src/paths.js';
 test('with nothing given: the demo stream on 127.0.0.1:8080 with the embedded models', () => {
   const s = resolveServeSettings({}, {}, 'c.json', {});
   assert.deepEqual(
-    { host: s.host, port: s.port, sources: s.sources, captioner: s.captioner, summarizer: s.summarizer, window: [s.summaryWindowS, s.summaryHopS], fps: s.fps, analysis: s.analysis, history: s.history },
+    {
+      host: s.host,
+      port: s.port,
+      sources: s.sources,
+      captioner: s.captioner,
+      summarizer: s.summarizer,
+      window: [s.summaryWindowS, s.summaryHopS],
+      fps: s.fps,
+      analysis: s.analysis,
+      history: s.history,
+    },
     {
       host: '127.0.0.1',
       port: 8080,
@@ -42,9 +52,18 @@ test('a config file sets everything, flags override it, tokens add up from file 
   const s = resolveServeSettings({ port: '9100', source: ['cam3=testsrc://smptebars'], captioner: ['cam3=onnx:models/c'] }, file, 'c.json', { LIVECAP_VIEWER_TOKENS: 'viewer-two, viewer-three' });
   assert.equal(s.host, '0.0.0.0');
   assert.equal(s.port, 9100);
-  assert.deepEqual(s.sources.map((x) => x.id), ['cam1', 'cam2', 'cam3']);
+  assert.deepEqual(
+    s.sources.map((x) => x.id),
+    ['cam1', 'cam2', 'cam3'],
+  );
   assert.equal(s.captioner, 'onnx:models/a');
-  assert.deepEqual([...s.captioners], [['cam2', EMBEDDED_CAPTIONER], ['cam3', 'onnx:models/c']]);
+  assert.deepEqual(
+    [...s.captioners],
+    [
+      ['cam2', EMBEDDED_CAPTIONER],
+      ['cam3', 'onnx:models/c'],
+    ],
+  );
   assert.deepEqual([s.summarizer, s.summaryWindowS, s.summaryHopS], ['models/bart', 60, 15], 'other summarizers default to a minute');
   assert.deepEqual(s.analysis, { width: 320, height: 240 });
   assert.deepEqual(s.history, { path: '/tmp/h.db', days: 7, maxEvents: 1_000_000, maxMb: 0 });
@@ -53,7 +72,16 @@ test('a config file sets everything, flags override it, tokens add up from file 
 });
 
 test('every wrong setting is listed at once, naming where it came from', () => {
-  const file = { port: 'eighty', fps: 99, analysisSize: 'big', sources: { 'bad name': 'x' }, colour: 'red', history: { days: -1, keep: 1, maxMb: -1 }, auth: { viewerTokens: ['short'] }, captioners: { cam9: 'onnx:x' } };
+  const file = {
+    port: 'eighty',
+    fps: 99,
+    analysisSize: 'big',
+    sources: { 'bad name': 'x' },
+    colour: 'red',
+    history: { days: -1, keep: 1, maxMb: -1 },
+    auth: { viewerTokens: ['short'] },
+    captioners: { cam9: 'onnx:x' },
+  };
   let message = '';
   try {
     resolveServeSettings({ 'summary-window': '10', 'summary-hop': '20', captioner: ['a', 'b'], source: ['=x'] }, file, 'livecap.json', {});
@@ -91,14 +119,33 @@ test('stream cap, CORS origins and allowed hosts: defaults, file and flags, and 
   );
   assert.deepEqual([s.maxStreams, s.corsOrigins, s.allowedHosts], [8, ['https://dash.example.com', 'http://127.0.0.1:9000'], ['cams.example.com', '[::1]']]);
   assert.throws(
-    () => resolveServeSettings({ 'max-streams': '0', 'cors-origin': ['dash.example.com', 'https://x.org/path', '*'], 'allowed-host': ['http://cams', 'cams:8080', 'a/b'] }, { corsOrigins: 'x' }, 'c.json', {}),
+    () =>
+      resolveServeSettings(
+        { 'max-streams': '0', 'cors-origin': ['dash.example.com', 'https://x.org/path', '*'], 'allowed-host': ['http://cams', 'cams:8080', 'a/b'] },
+        { corsOrigins: 'x' },
+        'c.json',
+        {},
+      ),
     (err: Error) => {
-      for (const bad of [/max streams: must be a whole number above 0, got 0/, /c\.json corsOrigins: must be a list of strings/, /cors origin: .*got 'dash\.example\.com'/, /cors origin: .*got 'https:\/\/x\.org\/path'/, /cors origin: .*got '\*'/, /allowed host: .*got 'http:\/\/cams'/, /allowed host: .*got 'cams:8080'/, /allowed host: .*got 'a\/b'/]) assert.match(err.message, bad);
+      for (const bad of [
+        /max streams: must be a whole number above 0, got 0/,
+        /c\.json corsOrigins: must be a list of strings/,
+        /cors origin: .*got 'dash\.example\.com'/,
+        /cors origin: .*got 'https:\/\/x\.org\/path'/,
+        /cors origin: .*got '\*'/,
+        /allowed host: .*got 'http:\/\/cams'/,
+        /allowed host: .*got 'cams:8080'/,
+        /allowed host: .*got 'a\/b'/,
+      ])
+        assert.match(err.message, bad);
       assert.match(err.message, /8 settings are wrong/);
       return true;
     },
   );
-  assert.throws(() => resolveServeSettings({ source: ['a=testsrc://smptebars', 'b=testsrc://smptebars'], 'max-streams': '1' }, {}, 'c.json', {}), /2 sources are configured but at most 1 streams may run/);
+  assert.throws(
+    () => resolveServeSettings({ source: ['a=testsrc://smptebars', 'b=testsrc://smptebars'], 'max-streams': '1' }, {}, 'c.json', {}),
+    /2 sources are configured but at most 1 streams may run/,
+  );
 });
 
 test('dtype: none by default, from the file or --dtype, checked with the spec suffixes', () => {

@@ -19,7 +19,13 @@ before(async () => {
   await writeVideo(videoScript(31, { duration: 12, width: 160, height: 120, fps: 10 }), join(media, 'clip.mp4'));
   await writeFile(join(media, 'notes.mp4'), 'this is not a video');
   const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
-  server = await startServer({ host: '127.0.0.1', port: 0, mediaDir: media, captioner, pipeline: { output: { width: 160, height: 120, fps: 10 }, supervisor: { backoffInitialMs: 200, backoffMaxMs: 1000 } } });
+  server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    mediaDir: media,
+    captioner,
+    pipeline: { output: { width: 160, height: 120, fps: 10 }, supervisor: { backoffInitialMs: 200, backoffMaxMs: 1000 } },
+  });
 });
 
 after(async () => {
@@ -150,10 +156,14 @@ test('a file that is not video reports an error status and retries while other s
 
 test('a webcam that is not there reports no such device', async () => {
   assert.equal((await post({ id: 'cam', url: '/dev/video63' })).status, 201);
-  const status = await waitFor('no such device', () => {
-    const info = server.streams.get('cam');
-    return info?.state === 'reconnecting' && info.error ? info : undefined;
-  }, 15_000);
+  const status = await waitFor(
+    'no such device',
+    () => {
+      const info = server.streams.get('cam');
+      return info?.state === 'reconnecting' && info.error ? info : undefined;
+    },
+    15_000,
+  );
   assert.match(status.error!, /no such device/);
   assert.equal((await fetch(`${server.url}/api/streams/cam`, { method: 'DELETE' })).status, 204);
 });
@@ -164,7 +174,10 @@ test('DELETE stops a stream and its ffmpeg', async () => {
   await waitFor('clip ffmpeg gone', () => ffmpegPidsWith(join(media, 'clip.mp4')).length === 0, 5000);
   assert.equal((await fetch(`${server.url}/api/streams/clip`, { method: 'DELETE' })).status, 404);
   const list = await (await fetch(`${server.url}/api/streams`)).json();
-  assert.deepEqual(list.streams.map((s: { id: string }) => s.id), ['notes']);
+  assert.deepEqual(
+    list.streams.map((s: { id: string }) => s.id),
+    ['notes'],
+  );
 });
 
 test('the viewer page and its assets are served, and paths cannot escape public/', async () => {

@@ -20,10 +20,11 @@ test('slow viewers are dropped with 4008 while healthy ones get everything, in b
     const got: number[] = [];
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ type: 'subscribe', streams: ['load'] }));
-    if (read) ws.on('message', (d) => {
-      const m = JSON.parse(d.toString());
-      if (m.type === 'caption') got.push(m.seq);
-    });
+    if (read)
+      ws.on('message', (d) => {
+        const m = JSON.parse(d.toString());
+        if (m.type === 'caption') got.push(m.seq);
+      });
     else (ws as unknown as { _socket: { pause(): void } })._socket.pause();
     return { ws, got };
   };
@@ -38,10 +39,15 @@ test('slow viewers are dropped with 4008 while healthy ones get everything, in b
     // of what was queued for them (after 5 s the server stops waiting and cuts them off).
     let codes: Promise<number[]> | undefined;
     const readAgain = () =>
-      Promise.all(slow.map((s) => new Promise<number>((resolve) => {
-        s.ws.once('close', (code) => resolve(code));
-        (s.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-      })));
+      Promise.all(
+        slow.map(
+          (s) =>
+            new Promise<number>((resolve) => {
+              s.ws.once('close', (code) => resolve(code));
+              (s.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+            }),
+        ),
+      );
     for (let seq = 1; seq <= 1000; seq++) {
       if (!codes && server.hub.stats.droppedViewers === 3) codes = readAgain();
       server.hub.broadcast({ type: 'caption', stream: 'load', seq, ts: Date.now(), frameTs: Date.now(), text: `a red circle${padding}`, latencyMs: 1 });
@@ -51,7 +57,11 @@ test('slow viewers are dropped with 4008 while healthy ones get everything, in b
     await waitFor('three dropped', () => server.hub.stats.droppedViewers === 3, 20_000);
     const heapGrowth = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     assert.ok(heapGrowth < 64, `heap grew ${heapGrowth.toFixed(0)} MiB, not with the 192 MB the slow viewers were not sent`);
-    for (const h of healthy) assert.deepEqual(h.got, Array.from({ length: 1000 }, (_, i) => i + 1));
+    for (const h of healthy)
+      assert.deepEqual(
+        h.got,
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
     assert.deepEqual(await codes, [CLOSE_TOO_SLOW, CLOSE_TOO_SLOW, CLOSE_TOO_SLOW]);
     assert.equal(server.hub.stats.viewers, 3);
     for (const h of healthy) h.ws.close();
@@ -62,7 +72,13 @@ test('slow viewers are dropped with 4008 while healthy ones get everything, in b
 });
 
 test('a peer that stops answering pings is terminated; one that answers stays', async () => {
-  const server = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), hub: { heartbeatMs: 200 }, pipeline: { output: { width: 160, height: 120, fps: 1 } } });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner: await acquireCaptioner(EMBEDDED_CAPTIONER),
+    hub: { heartbeatMs: 200 },
+    pipeline: { output: { width: 160, height: 120, fps: 1 } },
+  });
   try {
     const url = server.url.replace('http', 'ws') + '/ws';
     const silent = new WebSocket(url, { autoPong: false });

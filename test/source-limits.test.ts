@@ -12,7 +12,10 @@ import { parseSource } from '../src/ingest/source.js';
 import { supervisedSource, type StatusReport, type SourceEvent } from '../src/ingest/supervised-source.js';
 
 /** A source's frames and status reports, each to its own callback. */
-const each = (onFrame: () => void, onStatus: (report: StatusReport) => void = () => {}) => (e: SourceEvent) => (e.type === 'frame' ? onFrame() : onStatus(e.report));
+const each =
+  (onFrame: () => void, onStatus: (report: StatusReport) => void = () => {}) =>
+  (e: SourceEvent) =>
+    e.type === 'frame' ? onFrame() : onStatus(e.report);
 import { FFMPEG, runFfmpeg } from '../src/media/ffmpeg.js';
 import { ffmpegPidsWith, waitFor } from './helpers/processes.js';
 import { startTestServer } from './helpers/test-server.js';
@@ -37,35 +40,38 @@ async function shut(server: Server): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
 }
 
-for (const path of ['/video.mjpg', '/live/stream']) test(`an MJPEG camera over HTTP (${path}) is analysed at the asked frame rate`, async (t) => {
-  // A camera sending multipart/x-mixed-replace JPEGs at 10 fps, made by ffmpeg's mpjpeg muxer.
-  let parts = 0;
-  const camera = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace;boundary=ffmpeg' });
-    const producer = spawn(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-q:v', '5', '-f', 'mpjpeg', '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    producer.stdout.on('data', (chunk: Buffer) => {
-      parts += chunk.toString('latin1').split('--ffmpeg').length - 1;
-      res.write(chunk);
+for (const path of ['/video.mjpg', '/live/stream'])
+  test(`an MJPEG camera over HTTP (${path}) is analysed at the asked frame rate`, async (t) => {
+    // A camera sending multipart/x-mixed-replace JPEGs at 10 fps, made by ffmpeg's mpjpeg muxer.
+    let parts = 0;
+    const camera = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace;boundary=ffmpeg' });
+      const producer = spawn(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-q:v', '5', '-f', 'mpjpeg', '-'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      producer.stdout.on('data', (chunk: Buffer) => {
+        parts += chunk.toString('latin1').split('--ffmpeg').length - 1;
+        res.write(chunk);
+      });
+      res.on('close', () => producer.kill('SIGKILL'));
     });
-    res.on('close', () => producer.kill('SIGKILL'));
+    const origin = await listen(camera);
+    let frames = 0;
+    const subscription = supervisedSource(parseSource(`${origin}${path}`), { width: 160, height: 120, fps: 10 }).subscribe(each(() => frames++));
+    try {
+      await waitFor('first frames', () => frames >= 5, 30_000);
+      const [frames0, parts0] = [frames, parts];
+      await waitFor('50 more JPEGs sent', () => parts - parts0 >= 50, 60_000);
+      // Frames still in the pipe catch up; what matters is the ratio, not the clock.
+      await new Promise((r) => setTimeout(r, 500));
+      const ratio = (frames - frames0) / (parts - parts0);
+      t.diagnostic(`analysed/sent = ${frames - frames0}/${parts - parts0} = ${ratio.toFixed(2)}`);
+      assert.ok(ratio > 0.6 && ratio < 1.4, `analysed ${frames - frames0} frames for ${parts - parts0} sent (ratio ${ratio.toFixed(2)}; before the fix it was about 0.4)`);
+    } finally {
+      subscription.unsubscribe();
+      await shut(camera);
+    }
   });
-  const origin = await listen(camera);
-  let frames = 0;
-  const subscription = supervisedSource(parseSource(`${origin}${path}`), { width: 160, height: 120, fps: 10 }).subscribe(each(() => frames++));
-  try {
-    await waitFor('first frames', () => frames >= 5, 30_000);
-    const [frames0, parts0] = [frames, parts];
-    await waitFor('50 more JPEGs sent', () => parts - parts0 >= 50, 60_000);
-    // Frames still in the pipe catch up; what matters is the ratio, not the clock.
-    await new Promise((r) => setTimeout(r, 500));
-    const ratio = (frames - frames0) / (parts - parts0);
-    t.diagnostic(`analysed/sent = ${frames - frames0}/${parts - parts0} = ${ratio.toFixed(2)}`);
-    assert.ok(ratio > 0.6 && ratio < 1.4, `analysed ${frames - frames0} frames for ${parts - parts0} sent (ratio ${ratio.toFixed(2)}; before the fix it was about 0.4)`);
-  } finally {
-    subscription.unsubscribe();
-    await shut(camera);
-  }
-});
 
 test('a file with ?loop=false plays once and the stream ends as stopped, not restarted', async () => {
   const media = join(dir, 'media');
@@ -75,11 +81,18 @@ test('a file with ?loop=false plays once and the stream ends as stopped, not res
   try {
     server.streams.add('once', `file://${media}/short.mp4?loop=false`);
     await waitFor('stopped', () => events.find((e) => e.type === 'status' && e.stream === 'once' && e.state === 'stopped'), 30_000);
-    const states = events.filter((e) => e.type === 'status' && e.stream === 'once').map((e) => (e as { state: string; error?: string }));
-    assert.deepEqual(states.map((s) => s.state), ['live', 'stopped'], JSON.stringify(states));
+    const states = events.filter((e) => e.type === 'status' && e.stream === 'once').map((e) => e as { state: string; error?: string });
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ['live', 'stopped'],
+      JSON.stringify(states),
+    );
     assert.equal(states[1]!.error, undefined, 'the end of a file played once is not an error');
     assert.equal(server.streams.get('once')?.state, 'stopped');
-    assert.ok(events.some((e) => e.type === 'caption' && e.stream === 'once'), 'the file was captioned');
+    assert.ok(
+      events.some((e) => e.type === 'caption' && e.stream === 'once'),
+      'the file was captioned',
+    );
     // Nothing starts it again.
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(ffmpegPidsWith(media), []);
@@ -106,12 +119,20 @@ test('an HLS master playlist that lists itself (directly or through a redirect),
     server.streams.add('self', `${origin}/self/master.m3u8`);
     server.streams.add('nest', `${origin}/nest/0.m3u8`);
     server.streams.add('redir', `${origin}/redir/master.m3u8`);
-    for (const [id, reason] of [['self', /lists itself as a variant/], ['nest', /is a master playlist again/], ['redir', /is a master playlist again/]] as const) {
+    for (const [id, reason] of [
+      ['self', /lists itself as a variant/],
+      ['nest', /is a master playlist again/],
+      ['redir', /is a master playlist again/],
+    ] as const) {
       // Three attempts, each refused with the reason.
-      const refusals = await waitFor(`${id} refused three times`, () => {
-        const r = events.filter((e) => e.type === 'status' && e.stream === id);
-        return r.length >= 3 && r;
-      }, 30_000);
+      const refusals = await waitFor(
+        `${id} refused three times`,
+        () => {
+          const r = events.filter((e) => e.type === 'status' && e.stream === id);
+          return r.length >= 3 && r;
+        },
+        30_000,
+      );
       for (const status of refusals) assert.match((status as { error?: string }).error ?? '', reason, JSON.stringify(status));
     }
     server.streams.remove('self');
@@ -130,7 +151,37 @@ test('an HLS source whose publisher died goes stalled and stays stalled until th
   await mkdir(live);
   await writeVideo(videoScript(9, { duration: 6, width: 160, height: 120, fps: 10 }), join(dir, 'studio.mp4'));
   // A live publisher: the clip looped into a 3-segment live playlist of 1 s segments.
-  const publish = () => spawn(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', join(dir, 'studio.mp4'), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-f', 'hls', '-hls_time', '1', '-hls_list_size', '3', '-hls_flags', 'delete_segments', join(live, 'index.m3u8')], { stdio: 'ignore' });
+  const publish = () =>
+    spawn(
+      FFMPEG,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-re',
+        '-stream_loop',
+        '-1',
+        '-i',
+        join(dir, 'studio.mp4'),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-g',
+        '10',
+        '-f',
+        'hls',
+        '-hls_time',
+        '1',
+        '-hls_list_size',
+        '3',
+        '-hls_flags',
+        'delete_segments',
+        join(live, 'index.m3u8'),
+      ],
+      { stdio: 'ignore' },
+    );
   const cdn = createServer(async (req, res) => {
     const name = (req.url ?? '/').split('?')[0]!.replace(/^\/+/, '');
     try {
@@ -179,11 +230,20 @@ test('an ffmpeg that a source makes grow without end is stopped at its memory li
   });
   const origin = await listen(cloaked);
   const reports: string[] = [];
-  const subscription = supervisedSource(parseSource(`${origin}/master.m3u8`), { width: 160, height: 120, fps: 10 }, {
-    maxMemoryBytes: 200 << 20,
-    connectTimeoutMs: 120_000,
-    backoffInitialMs: 60_000,
-  }).subscribe(each(() => {}, (r) => r.error && reports.push(r.error.message)));
+  const subscription = supervisedSource(
+    parseSource(`${origin}/master.m3u8`),
+    { width: 160, height: 120, fps: 10 },
+    {
+      maxMemoryBytes: 200 << 20,
+      connectTimeoutMs: 120_000,
+      backoffInitialMs: 60_000,
+    },
+  ).subscribe(
+    each(
+      () => {},
+      (r) => r.error && reports.push(r.error.message),
+    ),
+  );
   try {
     const started = Date.now();
     await waitFor('the memory limit', () => reports.length > 0, 60_000);

@@ -63,11 +63,21 @@ test('source secrets never show in API answers, stream errors or logs, whatever 
     assert.equal(streams.find((s) => s.id === 'bs')?.url, `http://u:***@${hp}/a.m3u8`);
     // ffmpeg did get the credentials: redaction changes only what is shown.
     const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    for (const pass of ['Sec1ws', 'p@Sec2at', 'Sec3bs', 'Sec4sl', 'Sec5ns']) assert.ok(seen.some((s) => s.startsWith(basic('u', pass))), `ffmpeg sent ${pass}`);
+    for (const pass of ['Sec1ws', 'p@Sec2at', 'Sec3bs', 'Sec4sl', 'Sec5ns'])
+      assert.ok(
+        seen.some((s) => s.startsWith(basic('u', pass))),
+        `ffmpeg sent ${pass}`,
+      );
     assert.ok(seen.some((s) => s.includes('token=Sec6qs')));
     const everything = [...answers, list, out].join('\n');
     for (const secret of ['Sec1ws', 'Sec2at', 'Sec3bs', 'Sec4sl', 'Sec5ns', 'Sec6qs', 'Sec7qs', 'Sec8bad', 'Sec9nh']) {
-      assert.ok(!everything.includes(secret), `${secret} leaked:\n${everything.split('\n').filter((l) => l.includes(secret)).join('\n')}`);
+      assert.ok(
+        !everything.includes(secret),
+        `${secret} leaked:\n${everything
+          .split('\n')
+          .filter((l) => l.includes(secret))
+          .join('\n')}`,
+      );
     }
   } finally {
     child.kill('SIGTERM');

@@ -28,7 +28,10 @@ function create(server: RunningServer, body: unknown, from = '127.0.0.1'): Promi
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, localAddress: from, method: 'POST', path: '/api/streams', headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode!, error: text ? JSON.parse(text).error : undefined }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c) => (text += c))
+        .on('end', () => resolve({ status: res.statusCode!, error: text ? JSON.parse(text).error : undefined }));
     });
     req.on('error', reject);
     req.end(JSON.stringify(body));
@@ -49,7 +52,7 @@ test('at most maxStreams streams run, from however many addresses; removing one 
   assert.equal(DEFAULT_MAX_STREAMS, 64, 'without a setting');
 });
 
-test('refused creations (400, 409, 415, 503) do not use up a client\'s rate limit; started streams do', async () => {
+test("refused creations (400, 409, 415, 503) do not use up a client's rate limit; started streams do", async () => {
   await withServer({ streamCreation: { perMinute: 1, burst: 2 }, maxStreams: 2 }, async (server) => {
     server.streams.add('taken', 'testsrc://smptebars');
     for (let i = 0; i < 5; i++) {
@@ -76,7 +79,7 @@ const promtool = (text: string) =>
     child.stdin!.end(text);
   });
 
-test('a removed stream\'s series leave /metrics, which passes promtool check metrics', async () => {
+test("a removed stream's series leave /metrics, which passes promtool check metrics", async () => {
   await withServer({}, async (server) => {
     assert.equal((await create(server, { id: 'gone', url: 'testsrc://testsrc' })).status, 201);
     assert.equal((await create(server, { id: 'kept', url: 'testsrc://testsrc' })).status, 201);

@@ -34,7 +34,10 @@ test('a stream prompt from the config file and one given over the API reach the 
   const config = join(dir, 'config.json');
   const server = { kind: 'openai', baseUrl: vlm.baseUrl, model: 'llava:7b', prompt: 'Describe the picture.' };
   const name = `openai:llava:7b@${vlm.baseUrl}`;
-  await writeFile(config, JSON.stringify({ sources: { cam: 'testsrc://testsrc', plain: 'testsrc://smptebars' }, captioners: { cam: server, plain: server }, prompts: { cam: 'Is anyone at the door?' } }));
+  await writeFile(
+    config,
+    JSON.stringify({ sources: { cam: 'testsrc://testsrc', plain: 'testsrc://smptebars' }, captioners: { cam: server, plain: server }, prompts: { cam: 'Is anyone at the door?' } }),
+  );
   const args = ['serve', '--config', config, '--port', '0', '--history', history, '--summarizer', 'none', '--analysis-size', '160x120'];
   let p: LivecapProcess | undefined;
   try {
@@ -84,13 +87,22 @@ test('a stream prompt from the config file and one given over the API reach the 
 test('a Florence-2 stream takes its captioning task as its prompt; a task that answers with boxes is refused', { timeout: 120_000 }, async () => {
   const tiny = await makeTinyFlorence2();
   const captioner = await CaptionerClient.start(`onnx:${tiny.dir}`);
-  const server = await startServer({ host: '127.0.0.1', port: 0, captioner, captionerName: 'florence', pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner,
+    captionerName: 'florence',
+    pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false },
+  });
   try {
     assert.equal(captioner.takesPrompt, true);
     const post = (body: unknown) => fetch(`${server.url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const refused = await post({ id: 'boxes', url: 'testsrc://testsrc', prompt: '<OD>' });
     assert.equal(refused.status, 400);
-    assert.match(((await refused.json()) as any).error, /prompt for captioner 'florence': task <OD> does not answer with a caption; use <CAPTION>, <DETAILED_CAPTION>, <MORE_DETAILED_CAPTION> or a prompt of your own/);
+    assert.match(
+      ((await refused.json()) as any).error,
+      /prompt for captioner 'florence': task <OD> does not answer with a caption; use <CAPTION>, <DETAILED_CAPTION>, <MORE_DETAILED_CAPTION> or a prompt of your own/,
+    );
     const ok = await post({ id: 'detailed', url: 'testsrc://testsrc', prompt: '<DETAILED_CAPTION>' });
     assert.equal(ok.status, 201);
     await until('a caption of the detailed stream', async () => (server.streams.get('detailed')!.counters.captions > 0 ? true : undefined), 60_000);
@@ -104,11 +116,25 @@ test('a Florence-2 stream takes its captioning task as its prompt; a task that a
 
 test('prompts in the config file and --prompt flags are checked with every other setting', () => {
   const s = resolveServeSettings({ source: ['a=testsrc://testsrc', 'b=testsrc://testsrc'], prompt: ['b=What moves?'] }, { prompts: { a: 'Who is there?' } }, 'c.json', {});
-  assert.deepEqual([...s.prompts], [['a', 'Who is there?'], ['b', 'What moves?']]);
+  assert.deepEqual(
+    [...s.prompts],
+    [
+      ['a', 'Who is there?'],
+      ['b', 'What moves?'],
+    ],
+  );
   assert.throws(
     () => resolveServeSettings({ source: ['a=testsrc://testsrc'], prompt: ['nobody=Hi', 'bad', 'a='] }, { prompts: { a: 7, zz: 'x'.repeat(2001) } }, 'c.json', {}),
     (err: Error) => {
-      for (const want of [/c\.json prompts\.a: must be a string, got 7/, /prompt for 'zz': there is no stream 'zz'/, /prompt for 'zz': must be at most 2000 characters, got 2001/, /--prompt: must be STREAM=TEXT/, /prompt for 'nobody': there is no stream/, /prompt for 'a': must not be empty/]) assert.match(err.message, want);
+      for (const want of [
+        /c\.json prompts\.a: must be a string, got 7/,
+        /prompt for 'zz': there is no stream 'zz'/,
+        /prompt for 'zz': must be at most 2000 characters, got 2001/,
+        /--prompt: must be STREAM=TEXT/,
+        /prompt for 'nobody': there is no stream/,
+        /prompt for 'a': must not be empty/,
+      ])
+        assert.match(err.message, want);
       return true;
     },
   );

@@ -68,7 +68,10 @@ test('summaries of the rolling window reach a WebSocket subscriber, in the strea
   // One sequence over captions and summaries: a caption came first, and no seq repeats.
   const sequenced = messages.filter((m) => m.stream === 'clip' && typeof m.seq === 'number');
   assert.ok(sequenced.some((m) => m.type === 'caption' && m.seq < summary.seq));
-  assert.deepEqual(sequenced.map((m) => m.seq), sequenced.map((_, i) => i + 1));
+  assert.deepEqual(
+    sequenced.map((m) => m.seq),
+    sequenced.map((_, i) => i + 1),
+  );
   // The summary is in the stream's history too.
   const history = await (await fetch(`${server.url}/api/streams/clip/captions?since=0&limit=100`)).json();
   assert.ok(history.captions.some((m: any) => m.type === 'summary' && m.seq === summary.seq && m.text === summary.text));

@@ -27,7 +27,10 @@ test('the same seed draws the same scenes and pixels; another seed does not', ()
   const a = draw(7).map((s) => digest(renderScene(s, 160, 120).data));
   const b = draw(7).map((s) => digest(renderScene(s, 160, 120).data));
   assert.deepEqual(a, b);
-  assert.notDeepEqual(a, draw(8).map((s) => digest(renderScene(s, 160, 120).data)));
+  assert.notDeepEqual(
+    a,
+    draw(8).map((s) => digest(renderScene(s, 160, 120).data)),
+  );
 });
 
 test('objects are drawn in their colour where the scene puts them', () => {
@@ -92,7 +95,9 @@ test('writeVideo encodes an H.264 clip with the scripted frame count and its gro
     const out = join(dir, 'clip.mp4');
     const script = videoScript(4, { duration: 6, width: 160, height: 120, fps: 10 });
     const truth = await writeVideo(script, out);
-    const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', out], { encoding: 'utf8' });
+    const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', out], {
+      encoding: 'utf8',
+    });
     const stream = JSON.parse(probe.stdout).streams[0];
     assert.equal(stream.codec_name, 'h264');
     assert.equal(stream.width, 160);

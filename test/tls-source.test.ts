@@ -26,8 +26,40 @@ let close: () => Promise<void>;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livecap-tls-'));
-  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
-  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other.example', '-addext', 'subjectAltName=DNS:other.example', '-keyout', join(dir, 'other-key.pem'), '-out', join(dir, 'other.pem')]);
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ]);
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=other.example',
+    '-addext',
+    'subjectAltName=DNS:other.example',
+    '-keyout',
+    join(dir, 'other-key.pem'),
+    '-out',
+    join(dir, 'other.pem'),
+  ]);
   await writeFile(join(dir, 'trusted.pem'), Buffer.concat([await readFile(join(dir, 'cert.pem')), await readFile(join(dir, 'other.pem'))]));
   await writeVideo(videoScript(23, { duration: 8, width: 160, height: 120, fps: 10 }), join(dir, 'clip.mp4'));
   const clip = await readFile(join(dir, 'clip.mp4'));

@@ -42,7 +42,13 @@ test('train writes a complete model directory with a training curve, and it load
   const captioner = await CnnLstmCaptioner.load(tf, options.outDir);
   const [caption] = await captioner.captionAll(await someImages(1), { beamWidth: 1 });
   assert.equal(typeof caption.text, 'string');
-  assert.ok(caption.text.split(' ').filter(Boolean).every((w) => captioner.vocabulary.has(w)), caption.text);
+  assert.ok(
+    caption.text
+      .split(' ')
+      .filter(Boolean)
+      .every((w) => captioner.vocabulary.has(w)),
+    caption.text,
+  );
   captioner.dispose();
 });
 

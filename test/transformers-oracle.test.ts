@@ -25,14 +25,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  AutoImageProcessor,
-  AutoModelForSeq2SeqLM,
-  AutoModelForVision2Seq,
-  AutoTokenizer,
-  RawImage,
-  Tensor,
-} from '@huggingface/transformers';
+import { AutoImageProcessor, AutoModelForSeq2SeqLM, AutoModelForVision2Seq, AutoTokenizer, RawImage, Tensor } from '@huggingface/transformers';
 import type { GenerationOverrides } from '../src/models/seq2seq/generation-config.js';
 import { ImageSeq2Seq } from '../src/models/seq2seq/image-seq2seq.js';
 import { TextSeq2Seq } from '../src/models/seq2seq/text-seq2seq.js';

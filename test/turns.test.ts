@@ -16,14 +16,22 @@ test('waiters resume one per turn of the event loop, in the order they asked', a
   };
   setImmediate(tick);
   const resumed: [number, number][] = [];
-  await Promise.all([0, 1, 2, 3, 4].map(async (i) => {
-    await nextTurn();
-    resumed.push([i, turns]);
-  }));
+  await Promise.all(
+    [0, 1, 2, 3, 4].map(async (i) => {
+      await nextTurn();
+      resumed.push([i, turns]);
+    }),
+  );
   ticking = false;
-  assert.deepEqual(resumed.map(([i]) => i), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    resumed.map(([i]) => i),
+    [0, 1, 2, 3, 4],
+  );
   const at = resumed.map(([, t]) => t);
-  assert.ok(at.every((t, k) => k === 0 || t > at[k - 1]!), `each in a later turn than the one before: ${at}`);
+  assert.ok(
+    at.every((t, k) => k === 0 || t > at[k - 1]!),
+    `each in a later turn than the one before: ${at}`,
+  );
   // And it goes on working after the queue emptied.
   await nextTurn();
 });

@@ -95,7 +95,6 @@ async function searchForCurrentCaption(page: Page) {
   await page.waitForSelector('#search-results li mark', { timeout: 10_000 });
 }
 
-
 test('the viewer loads, connects, and shows live captions from the demo stream in a live region', async () => {
   const { page, errors } = await openViewer('/');
   await page.waitForSelector('#status[data-state="live"]', { timeout: 30_000 });
@@ -296,14 +295,20 @@ test('the viewer searches every caption and links the subtitles of the stream', 
   const { page, errors } = await openViewer('/?stream=demo');
   // A caption that names a shape ("there are three shapes on sandy ground" names none).
   const caption = await recognisedCaption(page, /\b(circle|square|triangle|star|cross)/);
-  const word = caption.split(' ').find((w) => /^(circle|square|triangle|star|cross)/.test(w))?.replace(/e?s$/, '');
+  const word = caption
+    .split(' ')
+    .find((w) => /^(circle|square|triangle|star|cross)/.test(w))
+    ?.replace(/e?s$/, '');
   assert.ok(word, `a shape word in "${caption}"`);
   await page.fill('#search-q', word);
   await page.keyboard.press('Enter');
   await page.waitForSelector('#search-results li mark', { timeout: 10_000 });
   assert.match((await page.textContent('#search-status')) ?? '', /^\d+ results?$/);
   const marks = await page.$$eval('#search-results mark', (els) => els.map((e) => e.textContent ?? ''));
-  assert.ok(marks.every((m) => m.toLowerCase().startsWith(word)), `${marks} all start with ${word}`);
+  assert.ok(
+    marks.every((m) => m.toLowerCase().startsWith(word)),
+    `${marks} all start with ${word}`,
+  );
   assert.equal(await page.getAttribute('#vtt', 'href'), '/api/streams/demo/captions.vtt');
   const vtt = await page.evaluate(async () => (await fetch((document.querySelector('#vtt') as HTMLAnchorElement).href)).text());
   assert.match(vtt, /^WEBVTT/);
@@ -315,7 +320,13 @@ test('the viewer searches every caption and links the subtitles of the stream', 
 });
 
 test('on a server without a summarizer the page says video captions are off instead of waiting for one', async () => {
-  const bare = await startServer({ host: '127.0.0.1', port: 0, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), captionerName: 'embedded', pipeline: { output: { width: 160, height: 120, fps: 5 } } });
+  const bare = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    captioner: await acquireCaptioner(EMBEDDED_CAPTIONER),
+    captionerName: 'embedded',
+    pipeline: { output: { width: 160, height: 120, fps: 5 } },
+  });
   try {
     bare.addSource('bars', { kind: 'testsrc', input: 'smptebars', pattern: 'smptebars' }, 'bars');
     const info = (await (await fetch(`${bare.url}/api/streams/bars`)).json()) as { summaries: boolean };

@@ -38,7 +38,10 @@ for (const method of ['spin', 'hang'] as const) {
         return true;
       });
       const answers = await Promise.all(waiting);
-      assert.deepEqual(answers.map((a) => a.value), [1, 2]);
+      assert.deepEqual(
+        answers.map((a) => a.value),
+        [1, 2],
+      );
       assert.notEqual(answers[0]!.threadId, first.threadId, 'answered by another thread');
       assert.equal(client.threadId, answers[0]!.threadId);
       assert.equal(loads(), 2, 'the replacement loaded the model before answering');

@@ -21,7 +21,15 @@ function fuzz(rng: Rng): Fuzz {
   const anyJson = (depth = 0): unknown =>
     depth > 3
       ? rng.pick([null, 1, 'x', true])
-      : rng.pick([() => null, () => rng.int(-1e6, 1e6), () => rng.next(), () => junk(rng.int(0, 20)), () => [anyJson(depth + 1), anyJson(depth + 1)], () => ({ [junk(3)]: anyJson(depth + 1) }), () => true])();
+      : rng.pick([
+          () => null,
+          () => rng.int(-1e6, 1e6),
+          () => rng.next(),
+          () => junk(rng.int(0, 20)),
+          () => [anyJson(depth + 1), anyJson(depth + 1)],
+          () => ({ [junk(3)]: anyJson(depth + 1) }),
+          () => true,
+        ])();
   switch (rng.int(0, 11)) {
     case 0:
       return { data: junk(rng.int(1, 200)).replace(/^[[{"\d\-tfn ]/, '~'), expect: 'error' }; // not JSON
@@ -32,7 +40,10 @@ function fuzz(rng: Rng): Fuzz {
     case 3:
       return { data: JSON.stringify({ type: rng.pick(['subscrib', 'SUBSCRIBE', '', 7, null, 'ping', junk(5)]), streams: ['demo'] }), expect: 'error' };
     case 4:
-      return { data: JSON.stringify({ type: rng.pick(['subscribe', 'unsubscribe']), streams: rng.pick([undefined, 'demo', 5, { demo: 1 }, [1], [null], Array.from({ length: 300 }, (_, i) => `s${i}`)]) }), expect: 'error' };
+      return {
+        data: JSON.stringify({ type: rng.pick(['subscribe', 'unsubscribe']), streams: rng.pick([undefined, 'demo', 5, { demo: 1 }, [1], [null], Array.from({ length: 300 }, (_, i) => `s${i}`)]) }),
+        expect: 'error',
+      };
     case 5:
       return { data: JSON.stringify({ type: 'subscribe', streams: ['demo'], since: rng.pick([[1], 'all', 3, true]) }), expect: 'error' };
     case 6:
@@ -113,7 +124,10 @@ test(`${MESSAGES} fuzzed messages: each answered with a documented error code or
     }
   }
   client.socket.close();
-  assert.equal([...tally.values()].reduce((a, b) => a + b, 0), MESSAGES);
+  assert.equal(
+    [...tally.values()].reduce((a, b) => a + b, 0),
+    MESSAGES,
+  );
   for (const kind of ['bad_json', 'bad_message', 'unknown_type', 'bad_streams', 'bad_since', 'unknown_stream', 'close 1009', 'close 1007']) assert.ok(tally.get(kind), `some ${kind}`);
 
   // Still serving: a new viewer subscribes and gets the stream's captions.

@@ -40,7 +40,11 @@ test('a viewer asking from before what history keeps gets a gap, then the rest, 
   const stream = got.filter((m) => m.stream === 'fast' && m.type !== 'status');
   assert.deepEqual(stream[0], { type: 'gap', stream: 'fast', from: 1, to: first - 1 });
   const seqs = stream.slice(1).map((m) => m.seq);
-  assert.deepEqual(seqs, seqs.map((_, i) => first + i), 'then every seq from the oldest kept, once');
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => first + i),
+    'then every seq from the oldest kept, once',
+  );
   socket.close();
 });
 
@@ -66,7 +70,11 @@ test('subscribing from the start of a long history replays the newest that fit, 
     const gap = got.find((m) => m.type === 'gap');
     const seqs = got.filter((m) => m.type === 'caption').map((m) => m.seq);
     assert.deepEqual(gap, { type: 'gap', stream: 'cam', from: 1, to: seqs[0] - 1 });
-    assert.deepEqual(seqs, seqs.map((_, i) => seqs[0] + i), 'the newest, in order, up to 3000');
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => seqs[0] + i),
+      'the newest, in order, up to 3000',
+    );
     assert.ok(seqs.length > 50 && seqs.length < 100, `${seqs.length} events of ~6 kB fit in 512 KiB`);
     assert.equal(closed, undefined, 'not dropped as a slow viewer');
     assert.equal(long.server.hub.stats.droppedViewers, 0);

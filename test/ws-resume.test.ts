@@ -60,5 +60,9 @@ test(`${CYCLES} drop-and-resume cycles while captions flow: every event once, no
   }
   assert.ok(!received.includes(-1), 'no gap message: history reaches back');
   assert.ok(last > 10, `events flowed during the test (last seq ${last})`);
-  assert.deepEqual(received, Array.from({ length: last }, (_, i) => i + 1), 'every seq from 1 once, in order');
+  assert.deepEqual(
+    received,
+    Array.from({ length: last }, (_, i) => i + 1),
+    'every seq from 1 once, in order',
+  );
 });

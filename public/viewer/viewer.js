@@ -142,12 +142,15 @@ function linkSubtitles(id) {
 
 /** The snippet's [matched] words as <mark>, built from text nodes (never as HTML). */
 function snippetNodes(snippet) {
-  return snippet.split(/(\[[^\]]*\])/).filter(Boolean).map((part) => {
-    if (!/^\[.*\]$/.test(part)) return document.createTextNode(part);
-    const mark = document.createElement('mark');
-    mark.textContent = part.slice(1, -1);
-    return mark;
-  });
+  return snippet
+    .split(/(\[[^\]]*\])/)
+    .filter(Boolean)
+    .map((part) => {
+      if (!/^\[.*\]$/.test(part)) return document.createTextNode(part);
+      const mark = document.createElement('mark');
+      mark.textContent = part.slice(1, -1);
+      return mark;
+    });
 }
 
 async function search(q) {

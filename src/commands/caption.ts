@@ -26,7 +26,11 @@ const HELP = `usage: livecap caption [--model SPEC] [--task TASK] [--dtype auto|
 
 export async function captionCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
-  const { values, positionals } = parseFlags(args, { model: { type: 'string' }, task: { type: 'string' }, dtype: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(
+    args,
+    { model: { type: 'string' }, task: { type: 'string' }, dtype: { type: 'string' }, 'beam-width': { type: 'string' }, json: { type: 'boolean' } },
+    true,
+  );
   if (positionals.length === 0) throw new UsageError('expected one or more images: livecap caption IMAGE…');
   const beamWidth = values['beam-width'] === undefined ? undefined : intFlag('beam-width', values['beam-width']);
   const task = values.task;
@@ -42,7 +46,16 @@ export async function captionCommand(args: string[]): Promise<number> {
       try {
         const caption = await captioner.caption(await readImage(path), { beamWidth, prompt: task });
         if (values.json) {
-          console.log(JSON.stringify({ image: path, caption: caption.text, score: Number(caption.score.toFixed(4)), outOfDomain: caption.outOfDomain, domainScore: caption.domainScore, domainCheck: caption.domainCheck }));
+          console.log(
+            JSON.stringify({
+              image: path,
+              caption: caption.text,
+              score: Number(caption.score.toFixed(4)),
+              outOfDomain: caption.outOfDomain,
+              domainScore: caption.domainScore,
+              domainCheck: caption.domainCheck,
+            }),
+          );
         } else {
           const text = caption.outOfDomain ? `${caption.text} [out of domain]` : caption.text;
           console.log(positionals.length === 1 ? text : `${path}\t${text}`);

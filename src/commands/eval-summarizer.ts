@@ -18,20 +18,34 @@ const HELP = `usage: livecap eval-summarizer [--model MODEL_DIR] [--videos ${D.v
 
 export async function evalSummarizerCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;
-  const { values } = parseFlags(args, { model: { type: 'string' }, videos: { type: 'string' }, window: { type: 'string' }, hop: { type: 'string' }, captioner: { type: 'string' }, json: { type: 'string' } });
+  const { values } = parseFlags(args, {
+    model: { type: 'string' },
+    videos: { type: 'string' },
+    window: { type: 'string' },
+    hop: { type: 'string' },
+    captioner: { type: 'string' },
+    json: { type: 'string' },
+  });
   const model = await TextSeq2Seq.open(values.model ?? EMBEDDED_SUMMARIZER);
   const captionerSpec = values.captioner === 'embedded' ? EMBEDDED_CAPTIONER : values.captioner;
-  const captioner = captionerSpec === undefined ? undefined : await CaptionerClient.start(captionerSpec).catch(async (err) => {
-    await model.release();
-    throw err;
-  });
+  const captioner =
+    captionerSpec === undefined
+      ? undefined
+      : await CaptionerClient.start(captionerSpec).catch(async (err) => {
+          await model.release();
+          throw err;
+        });
   try {
-    const report = await evaluateSummarizer(model, {
-      ...D,
-      videos: intFlag('videos', values.videos, D.videos),
-      windowSeconds: numberFlag('window', values.window, D.windowSeconds),
-      hopSeconds: numberFlag('hop', values.hop, D.hopSeconds),
-    }, captioner);
+    const report = await evaluateSummarizer(
+      model,
+      {
+        ...D,
+        videos: intFlag('videos', values.videos, D.videos),
+        windowSeconds: numberFlag('window', values.window, D.windowSeconds),
+        hopSeconds: numberFlag('hop', values.hop, D.hopSeconds),
+      },
+      captioner,
+    );
     for (const s of report.samples.slice(0, 4)) console.log(`captions: ${s.captions.join(' | ')}\n  summary:  ${s.summary}\n  truth:    ${s.reference}`);
     console.log(
       `${report.windows} windows: ROUGE-L F1 ${report.rougeL.toFixed(3)}, colour/shape words F1 ${report.contentF1.toFixed(3)}, ` +

@@ -169,7 +169,12 @@ export async function serveCommand(args: string[]): Promise<number> {
     if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'), settings.prompts.get('demo'));
     for (const { id, url } of settings.sources) server.streams.add(id, url, chosen(id), settings.prompts.get(id));
     server.restoreStreams();
-    console.log(`livecap serving ${server.streams.list().map((s) => s.id).join(', ')} at ${server.url}/`);
+    console.log(
+      `livecap serving ${server.streams
+        .list()
+        .map((s) => s.id)
+        .join(', ')} at ${server.url}/`,
+    );
     await stopped;
   } finally {
     await server?.close();

@@ -110,7 +110,27 @@ export interface ServeFlags {
   dtype?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'mediaDir', 'sources', 'captioner', 'captioners', 'prompts', 'summarizer', 'summaryWindow', 'summaryHop', 'fps', 'analysisSize', 'history', 'auth', 'maxStreams', 'corsOrigins', 'allowedHosts', 'modelTimeout', 'dtype'] as const;
+const FILE_KEYS = [
+  'host',
+  'port',
+  'mediaDir',
+  'sources',
+  'captioner',
+  'captioners',
+  'prompts',
+  'summarizer',
+  'summaryWindow',
+  'summaryHop',
+  'fps',
+  'analysisSize',
+  'history',
+  'auth',
+  'maxStreams',
+  'corsOrigins',
+  'allowedHosts',
+  'modelTimeout',
+  'dtype',
+] as const;
 
 /** Collects problems instead of stopping at the first. */
 class Problems {
@@ -124,8 +144,7 @@ class Problems {
 function fileValue<T>(p: Problems, file: Record<string, unknown>, key: string, kind: 'string' | 'number' | 'object' | 'string[]', where: string): T | undefined {
   const v = file[key];
   if (v === undefined) return undefined;
-  const ok =
-    kind === 'string[]' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : kind === 'object' ? typeof v === 'object' && v !== null && !Array.isArray(v) : typeof v === kind;
+  const ok = kind === 'string[]' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : kind === 'object' ? typeof v === 'object' && v !== null && !Array.isArray(v) : typeof v === kind;
   return ok ? (v as T) : p.add(`${where} ${key}`, `must be ${kind === 'string[]' ? 'a list of strings' : kind === 'object' ? 'an object' : `a ${kind}`}, got ${JSON.stringify(v)}`);
 }
 
@@ -164,7 +183,7 @@ function captionerSetting(p: Problems, value: unknown, where: string, env: NodeJ
 function onnxSetting(p: Problems, value: Record<string, unknown>, where: string): string | undefined {
   const unknown = Object.keys(value).filter((k) => !['kind', 'path', 'task'].includes(k));
   if (unknown.length) p.add(where, `unknown field ${unknown.join(', ')} (known: kind, path, task)`);
-  if (typeof value.path !== 'string' || value.path === '') return p.add(where, 'path must name the export\'s folder');
+  if (typeof value.path !== 'string' || value.path === '') return p.add(where, "path must name the export's folder");
   if (value.task !== undefined && (typeof value.task !== 'string' || !TASK_TOKEN.test(value.task))) {
     return p.add(where, `task must be a task token such as <CAPTION>, <DETAILED_CAPTION> or <MORE_DETAILED_CAPTION>, got ${JSON.stringify(value.task)}`);
   }
@@ -266,7 +285,8 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const windows = summarizer === EMBEDDED_SUMMARIZER ? SERVE_DEFAULTS.embeddedSummaryWindow : SERVE_DEFAULTS.summaryWindow;
   const summaryWindowS = flagNumber(p, 'summary-window', flags['summary-window']) ?? fileValue<number>(p, f, 'summaryWindow', 'number', fileName) ?? windows.window;
   const summaryHopS = flagNumber(p, 'summary-hop', flags['summary-hop']) ?? fileValue<number>(p, f, 'summaryHop', 'number', fileName) ?? windows.hop;
-  if (!(summaryWindowS > 0 && summaryHopS > 0 && summaryHopS <= summaryWindowS)) p.add('summary window', `the hop must be above 0 and at most the window (got a ${summaryHopS} s hop and a ${summaryWindowS} s window)`);
+  if (!(summaryWindowS > 0 && summaryHopS > 0 && summaryHopS <= summaryWindowS))
+    p.add('summary window', `the hop must be above 0 and at most the window (got a ${summaryHopS} s hop and a ${summaryWindowS} s window)`);
 
   const port = flagNumber(p, 'port', flags.port) ?? fileValue<number>(p, f, 'port', 'number', fileName) ?? SERVE_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) p.add('port', `must be a whole number from 0 to 65535, got ${port}`);
@@ -275,15 +295,23 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const sizeText = flags['analysis-size'] ?? fileValue<string>(p, f, 'analysisSize', 'string', fileName) ?? SERVE_DEFAULTS.analysisSize;
   const size = /^(\d+)x(\d+)$/.exec(sizeText);
   const analysis = { width: Number(size?.[1] ?? 0), height: Number(size?.[2] ?? 0) };
-  if (!size || analysis.width < 16 || analysis.height < 16 || analysis.width > 1920 || analysis.height > 1080) p.add('analysis size', `must be WIDTHxHEIGHT between 16x16 and 1920x1080, got '${sizeText}'`);
+  if (!size || analysis.width < 16 || analysis.height < 16 || analysis.width > 1920 || analysis.height > 1080)
+    p.add('analysis size', `must be WIDTHxHEIGHT between 16x16 and 1920x1080, got '${sizeText}'`);
 
-  const days = flagNumber(p, 'history-days', flags['history-days']) ?? (typeof history.days === 'number' ? history.days : history.days === undefined ? SERVE_DEFAULTS.historyDays : p.add(`${fileName} history.days`, 'must be a number'));
-  const maxEvents = flagNumber(p, 'history-max-events', flags['history-max-events']) ?? (typeof history.maxEvents === 'number' ? history.maxEvents : history.maxEvents === undefined ? SERVE_DEFAULTS.historyMaxEvents : p.add(`${fileName} history.maxEvents`, 'must be a number'));
+  const days =
+    flagNumber(p, 'history-days', flags['history-days']) ??
+    (typeof history.days === 'number' ? history.days : history.days === undefined ? SERVE_DEFAULTS.historyDays : p.add(`${fileName} history.days`, 'must be a number'));
+  const maxEvents =
+    flagNumber(p, 'history-max-events', flags['history-max-events']) ??
+    (typeof history.maxEvents === 'number' ? history.maxEvents : history.maxEvents === undefined ? SERVE_DEFAULTS.historyMaxEvents : p.add(`${fileName} history.maxEvents`, 'must be a number'));
   if (days !== undefined && !(days > 0)) p.add('history days', `must be above 0, got ${days}`);
   if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0)) p.add('history max events', `must be a whole number above 0, got ${maxEvents}`);
-  const maxMb = flagNumber(p, 'history-max-mb', flags['history-max-mb']) ?? (typeof history.maxMb === 'number' ? history.maxMb : history.maxMb === undefined ? SERVE_DEFAULTS.historyMaxMb : p.add(`${fileName} history.maxMb`, 'must be a number'));
+  const maxMb =
+    flagNumber(p, 'history-max-mb', flags['history-max-mb']) ??
+    (typeof history.maxMb === 'number' ? history.maxMb : history.maxMb === undefined ? SERVE_DEFAULTS.historyMaxMb : p.add(`${fileName} history.maxMb`, 'must be a number'));
   if (maxMb !== undefined && !(maxMb >= 0)) p.add('history max MiB', `must be 0 (no cap) or above, got ${maxMb}`);
-  const historyPath = flags.history ?? (typeof history.path === 'string' ? history.path : history.path === undefined ? DEFAULT_HISTORY : (p.add(`${fileName} history.path`, 'must be a string'), DEFAULT_HISTORY));
+  const historyPath =
+    flags.history ?? (typeof history.path === 'string' ? history.path : history.path === undefined ? DEFAULT_HISTORY : (p.add(`${fileName} history.path`, 'must be a string'), DEFAULT_HISTORY));
 
   const tokens = (key: 'viewerTokens' | 'adminTokens', envName: string) => {
     const fromFile = auth[key];

@@ -65,10 +65,14 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
   switch (source.kind) {
     case 'rtsp':
       return [
-        '-rtsp_transport', source.transport ?? 'tcp',
-        '-timeout', micros,
-        '-protocol_whitelist', source.input.startsWith('rtsps:') ? 'rtsp,rtsps,rtp,srtp,udp,tcp,tls' : 'rtsp,rtp,udp,tcp',
-        '-i', source.input,
+        '-rtsp_transport',
+        source.transport ?? 'tcp',
+        '-timeout',
+        micros,
+        '-protocol_whitelist',
+        source.input.startsWith('rtsps:') ? 'rtsp,rtsps,rtp,srtp,udp,tcp,tls' : 'rtsp,rtp,udp,tcp',
+        '-i',
+        source.input,
       ];
     case 'http':
       return [
@@ -76,10 +80,13 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
         // sample the wrong frames. Other streams (HLS, TS, files) keep their own: they may
         // arrive in bursts, which arrival times would squash.
         ...((options.arrivalTimestamps ?? looksLikeMjpeg(source.input)) ? ['-use_wallclock_as_timestamps', '1'] : []),
-        '-rw_timeout', micros,
-        '-protocol_whitelist', 'http,https,tcp,tls,crypto,hls,httpproxy',
+        '-rw_timeout',
+        micros,
+        '-protocol_whitelist',
+        'http,https,tcp,tls,crypto,hls,httpproxy',
         ...tlsArgs(source, options),
-        '-i', source.input,
+        '-i',
+        source.input,
       ];
     case 'webcam':
       return ['-f', 'v4l2', '-i', source.input];
@@ -87,9 +94,12 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
       return [
         ...(source.realtime === false ? [] : ['-re']),
         ...(source.loop === false ? [] : ['-stream_loop', '-1']),
-        '-protocol_whitelist', 'file',
-        '-format_whitelist', MEDIA_DEMUXERS,
-        '-i', source.input,
+        '-protocol_whitelist',
+        'file',
+        '-format_whitelist',
+        MEDIA_DEMUXERS,
+        '-i',
+        source.input,
       ];
     case 'testsrc':
       return ['-re', '-f', 'lavfi', '-i', `${source.pattern}=size=640x480:rate=25`];
@@ -98,11 +108,20 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
 
 export function ffmpegArgs(source: Source, output: OutputSpec, options: ArgOptions = INGEST_DEFAULTS): string[] {
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
     ...inputArgs(source, options),
-    '-an', '-sn', '-dn',
-    '-vf', `fps=${output.fps},scale=${output.width}:${output.height}:flags=area,format=rgb24`,
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    `fps=${output.fps},scale=${output.width}:${output.height}:flags=area,format=rgb24`,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
     'pipe:1',
   ];
 }

@@ -97,14 +97,17 @@ export function ffmpegFrames(args: readonly string[], output: OutputSpec, option
     child.stderr!.on('data', (chunk: Buffer) => tail.push(chunk));
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (stopping) return;
-      subscriber.error(err.code === 'ENOENT' ? new IngestError('ffmpeg missing', `cannot run '${options.ffmpegPath ?? FFMPEG}' (install ffmpeg or set LIVECAP_FFMPEG)`) : new IngestError('failed', err.message));
+      subscriber.error(
+        err.code === 'ENOENT' ? new IngestError('ffmpeg missing', `cannot run '${options.ffmpegPath ?? FFMPEG}' (install ffmpeg or set LIVECAP_FFMPEG)`) : new IngestError('failed', err.message),
+      );
     });
     child.once('close', (code, signal) => {
       clearInterval(memoryWatch);
       // An exit we asked for is not news.
       if (stopping) return;
       const mb = (n: number) => Math.round(n / (1 << 20));
-      if (overMemory !== undefined) subscriber.error(new IngestError('too much memory', `ffmpeg used ${mb(overMemory)} MB, over its limit of ${mb(limit)} MB, and was stopped; the source may make it read without end`));
+      if (overMemory !== undefined)
+        subscriber.error(new IngestError('too much memory', `ffmpeg used ${mb(overMemory)} MB, over its limit of ${mb(limit)} MB, and was stopped; the source may make it read without end`));
       else if (code === 0) subscriber.complete();
       else {
         const text = tail.lastLines(3);

@@ -68,7 +68,8 @@ export function parseSource(url: string, rules: SourceRules = {}): Source {
   if (!scheme) return file(text, rules);
   const parsed = readUrl(text);
   // The text is not echoed: a URL the parser refuses may hold a password in any place.
-  if (!parsed) throw new SourceError(`source url is not a valid URL (${scheme}: with a part the URL parser refuses); check the host and port, and percent-encode spaces, '%' and '@' in a user name or password`);
+  if (!parsed)
+    throw new SourceError(`source url is not a valid URL (${scheme}: with a part the URL parser refuses); check the host and port, and percent-encode spaces, '%' and '@' in a user name or password`);
   switch (scheme) {
     case 'rtsp':
     case 'rtsps': {
@@ -104,12 +105,15 @@ export function parseSource(url: string, rules: SourceRules = {}): Source {
  */
 function takeParam(url: URL, name: string): string | undefined {
   let value: string | undefined;
-  const rest = url.search.replace(/^\?/, '').split('&').filter((pair) => {
-    const eq = pair.indexOf('=');
-    if (decodeSafe(eq < 0 ? pair : pair.slice(0, eq)) !== name) return true;
-    value = eq < 0 ? '' : decodeSafe(pair.slice(eq + 1).replace(/\+/g, ' '));
-    return false;
-  });
+  const rest = url.search
+    .replace(/^\?/, '')
+    .split('&')
+    .filter((pair) => {
+      const eq = pair.indexOf('=');
+      if (decodeSafe(eq < 0 ? pair : pair.slice(0, eq)) !== name) return true;
+      value = eq < 0 ? '' : decodeSafe(pair.slice(eq + 1).replace(/\+/g, ' '));
+      return false;
+    });
   if (value !== undefined) url.search = rest.filter(Boolean).join('&');
   return value;
 }
@@ -136,7 +140,8 @@ function file(path: string, rules: SourceRules, loop = true): Source {
   const full = resolve(root, path);
   const rel = relative(root, full);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new SourceError(`'${redactUrl(path)}' is outside the media folder ${root}`);
-  if (LIST_EXTENSIONS.has(extname(full).toLowerCase())) throw new SourceError(`'${redactUrl(path)}' is a playlist or list of files (${extname(full)}); only video files are played from the media folder, as a list could name files outside it`);
+  if (LIST_EXTENSIONS.has(extname(full).toLowerCase()))
+    throw new SourceError(`'${redactUrl(path)}' is a playlist or list of files (${extname(full)}); only video files are played from the media folder, as a list could name files outside it`);
   let realRoot: string;
   let real: string;
   try {
@@ -148,7 +153,9 @@ function file(path: string, rules: SourceRules, loop = true): Source {
     real = realpathSync(full);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SourceError(code === 'ENOENT' ? `no file '${redactUrl(path)}' in the media folder ${root}` : `'${redactUrl(path)}' in the media folder cannot be read (${code ?? (err as Error).message})`);
+    throw new SourceError(
+      code === 'ENOENT' ? `no file '${redactUrl(path)}' in the media folder ${root}` : `'${redactUrl(path)}' in the media folder cannot be read (${code ?? (err as Error).message})`,
+    );
   }
   const realRel = relative(realRoot, real);
   if (realRel === '' || realRel.startsWith('..') || isAbsolute(realRel)) throw new SourceError(`'${redactUrl(path)}' leads outside the media folder ${root} (through a symbolic link)`);

@@ -124,7 +124,8 @@ export function supervisedSource(source: Source, output: OutputSpec, options: Pa
       if (!probe) return frames();
       return from(probe()).pipe(
         switchMap((seen) => {
-          if (seen?.listing !== undefined && seen.listing === stalledListing) throw new IngestError('stalled', 'the HLS playlist has not changed since the stream stalled: its publisher seems to have stopped');
+          if (seen?.listing !== undefined && seen.listing === stalledListing)
+            throw new IngestError('stalled', 'the HLS playlist has not changed since the stream stalled: its publisher seems to have stopped');
           stalledListing = undefined;
           // MJPEG says so in its content type, whatever its URL looks like.
           return frames(seen?.contentType ? /multipart\/x-mixed-replace/i.test(seen.contentType) : undefined);
@@ -134,7 +135,8 @@ export function supervisedSource(source: Source, output: OutputSpec, options: Pa
       timeout({
         first: o.connectTimeoutMs,
         each: o.stallTimeoutMs,
-        with: () => throwError(() => new IngestError(live ? 'stalled' : 'timed out', live ? `no frame for ${o.stallTimeoutMs / 1000} s` : `no frame within ${o.connectTimeoutMs / 1000} s of starting`)),
+        with: () =>
+          throwError(() => new IngestError(live ? 'stalled' : 'timed out', live ? `no frame for ${o.stallTimeoutMs / 1000} s` : `no frame within ${o.connectTimeoutMs / 1000} s of starting`)),
       }),
       mergeMap((frame: RawFrame): SourceEvent[] => {
         const event: SourceEvent = { type: 'frame', frame };
@@ -150,10 +152,11 @@ export function supervisedSource(source: Source, output: OutputSpec, options: Pa
         if (err instanceof SourceFinished) return throwError(() => err);
         const error = (err instanceof IngestError ? err : new IngestError('failed', err instanceof Error ? err.message : String(err))).withoutSecrets(secrets);
         waitMs = backoff.failed();
-        waitFor = error.reason === 'stalled' && probe && stalledListing === undefined
-          ? // Note what the playlist lists now; a restart waits until that changes.
-            from(probe().catch(() => undefined)).pipe(switchMap((seen) => ((stalledListing = seen?.listing), timer(waitMs))))
-          : timer(waitMs);
+        waitFor =
+          error.reason === 'stalled' && probe && stalledListing === undefined
+            ? // Note what the playlist lists now; a restart waits until that changes.
+              from(probe().catch(() => undefined)).pipe(switchMap((seen) => ((stalledListing = seen?.listing), timer(waitMs))))
+            : timer(waitMs);
         return of<SourceEvent>({ type: 'status', report: { state: 'reconnecting', error, retryInMs: waitMs } });
       }),
       repeat({ delay: () => waitFor }),

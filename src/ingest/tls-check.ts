@@ -34,7 +34,10 @@ export async function checkCertificate(host: string, port: number, options: TlsC
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED') fail(new IngestError('connection refused', `connection to ${name}:${port} refused`));
       else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') fail(new IngestError('host not found', `cannot resolve ${name}`));
-      else if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO|HOSTNAME/i.test(err.code ?? '')) fail(new IngestError('untrusted certificate', `the certificate of ${name}:${port} is not trusted (${err.message}); add ?tls_verify=false to the URL for a camera with a self-signed certificate`));
+      else if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO|HOSTNAME/i.test(err.code ?? ''))
+        fail(
+          new IngestError('untrusted certificate', `the certificate of ${name}:${port} is not trusted (${err.message}); add ?tls_verify=false to the URL for a camera with a self-signed certificate`),
+        );
       else fail(new IngestError('failed', `TLS connection to ${name}:${port} failed: ${err.message}`));
     });
   });

@@ -51,9 +51,7 @@ export async function runFfmpeg(args: readonly string[], options: RunOptions = {
   child.stderr!.on('data', (c: Buffer) => tail.push(c));
   child.stdout!.on('data', (c: Buffer) => (options.onStdout ? options.onStdout(c) : chunks.push(c)));
   const exited = new Promise<number>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new Error(`${label}: ffmpeg not found (install ffmpeg or set LIVECAP_FFMPEG)`) : err),
-    );
+    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error(`${label}: ffmpeg not found (install ffmpeg or set LIVECAP_FFMPEG)`) : err));
     child.once('close', (code) => resolve(code ?? -1));
   });
   if (options.input) {

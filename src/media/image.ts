@@ -68,7 +68,19 @@ export function encodePng(frame: Frame): Buffer {
 }
 
 /** Resamples one axis with an area (box) filter: each output cell averages what it covers. */
-function resampleAxis(src: Float32Array, inLen: number, outLen: number, lines: number, stride: number, step: number, lineStep: number, outStride: number, outStep: number, outLineStep: number, dst: Float32Array): void {
+function resampleAxis(
+  src: Float32Array,
+  inLen: number,
+  outLen: number,
+  lines: number,
+  stride: number,
+  step: number,
+  lineStep: number,
+  outStride: number,
+  outStep: number,
+  outLineStep: number,
+  dst: Float32Array,
+): void {
   const scale = inLen / outLen;
   for (let line = 0; line < lines; line++) {
     for (let o = 0; o < outLen; o++) {

@@ -71,7 +71,12 @@ const captionOptionsOf = (options: PipelineOptions) => (options.prompt === undef
  * A source's events (frames and statuses) to a stream's events. The captioner is a function
  * (a promise or an observable of the caption), which is how the tests drive it in virtual time.
  */
-export function captionStream(sourceEvents: Observable<SourceEvent>, caption: (frame: RawFrame) => ObservableInput<Caption>, options: Omit<PipelineOptions, 'output' | 'supervisor'>, counters: PipelineCounters = newCounters()): Observable<PipelineEvent> {
+export function captionStream(
+  sourceEvents: Observable<SourceEvent>,
+  caption: (frame: RawFrame) => ObservableInput<Caption>,
+  options: Omit<PipelineOptions, 'output' | 'supervisor'>,
+  counters: PipelineCounters = newCounters(),
+): Observable<PipelineEvent> {
   const made = options.thumbnail ?? ((frame: Frame) => Promise.resolve(`data:image/jpeg;base64,${encodeJpeg(frame, 80).toString('base64')}`));
   // A caption without its picture is still worth sending.
   const thumbnail =
@@ -100,8 +105,16 @@ export function captionStream(sourceEvents: Observable<SourceEvent>, caption: (f
     return sourceEvents.pipe(
       connect((events) =>
         merge(
-          events.pipe(filter((e): e is Extract<SourceEvent, { type: 'status' }> => e.type === 'status'), map((e): Step => ({ type: 'source', report: e.report }))),
-          frameSteps(events.pipe(filter((e): e is Extract<SourceEvent, { type: 'frame' }> => e.type === 'frame'), map((e) => e.frame))),
+          events.pipe(
+            filter((e): e is Extract<SourceEvent, { type: 'status' }> => e.type === 'status'),
+            map((e): Step => ({ type: 'source', report: e.report })),
+          ),
+          frameSteps(
+            events.pipe(
+              filter((e): e is Extract<SourceEvent, { type: 'frame' }> => e.type === 'frame'),
+              map((e) => e.frame),
+            ),
+          ),
         ),
       ),
       connect((steps) =>

@@ -31,7 +31,10 @@ const PALETTE: readonly (readonly [number, number, number])[] = [
 
 class Canvas {
   readonly data: Uint8Array;
-  constructor(readonly width: number, readonly height: number) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.data = new Uint8Array(width * height * 3).fill(255);
   }
   set(x: number, y: number, [r, g, b]: readonly [number, number, number]): void {
@@ -102,9 +105,7 @@ function drawPanel(c: Canvas, panel: Panel, ox: number, oy: number, w: number, h
   const py = (y: number) => bottom - ((ty(y) - y0) / (y1 - y0)) * (bottom - top);
   const grey: [number, number, number] = [225, 225, 225];
   const ink: [number, number, number] = [60, 60, 60];
-  const yTicks = panel.logY
-    ? niceTicks(y0, y1, 4).map((e) => 10 ** e)
-    : niceTicks(y0, y1, 5);
+  const yTicks = panel.logY ? niceTicks(y0, y1, 4).map((e) => 10 ** e) : niceTicks(y0, y1, 5);
   for (const t of yTicks) {
     const y = py(t);
     if (y < top - 1 || y > bottom + 1) continue;

@@ -132,7 +132,10 @@ export class HistoryStore {
     }
     if (options.path !== ':memory:' && statSync(options.path).mode & 0o077) {
       // A file from before livecap made it private, or one the operator opened up.
-      log.warn('history store: the file can be read by other users, and streams added over the API keep their URLs (and any password) in it; chmod 600 it', { path: options.path, mode: (statSync(options.path).mode & 0o777).toString(8) });
+      log.warn('history store: the file can be read by other users, and streams added over the API keep their URLs (and any password) in it; chmod 600 it', {
+        path: options.path,
+        mode: (statSync(options.path).mode & 0o777).toString(8),
+      });
     }
     let step: 'open' | 'read' | 'write' = 'open';
     let db: Database.Database | undefined;
@@ -211,7 +214,9 @@ export class HistoryStore {
     this.insertKeyframe = this.db.prepare('INSERT INTO keyframes (stream, seq, jpeg) VALUES (?, ?, ?)');
     this.bumpSeq = this.db.prepare('INSERT INTO stream_seq (stream, last_seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)');
     this.writes = {
-      saveStream: this.db.prepare('INSERT INTO streams (id, url, captioner, prompt, added) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, prompt = excluded.prompt, added = excluded.added'),
+      saveStream: this.db.prepare(
+        'INSERT INTO streams (id, url, captioner, prompt, added) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, prompt = excluded.prompt, added = excluded.added',
+      ),
       forgetStream: this.db.prepare('DELETE FROM streams WHERE id = ?'),
       probe: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'opened'"),
     };

@@ -66,22 +66,28 @@ export interface AppOptions {
   search?: Partial<SearchLimits> & { maxConcurrent?: number };
 }
 
-export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {} }: AppOptions): Hono {
+export function createApp(
+  streams: StreamManager,
+  hub: Hub,
+  bus: EventBus,
+  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {} }: AppOptions,
+): Hono {
   const app = new Hono();
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const sse = new SseChannel(streams, bus, sseOptions, replay, replayBudgets);
   const metrics = serverMetrics(streams, hub, bus, sse);
 
   // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
-  const guard = (role: Role) => createMiddleware(async (c, next) => {
-    const verdict = auth.check(requestToken(c.req.header('authorization'), c.req.url), role);
-    if (verdict === 401) {
-      c.header('WWW-Authenticate', 'Bearer realm="livecap"');
-      throw new HTTPException(401, { message: 'a token is needed: send Authorization: Bearer TOKEN (or ?token=TOKEN)' });
-    }
-    if (verdict === 403) throw new HTTPException(403, { message: role === 'admin' ? 'this token may read but not add or remove streams' : 'this token may not read' });
-    await next();
-  });
+  const guard = (role: Role) =>
+    createMiddleware(async (c, next) => {
+      const verdict = auth.check(requestToken(c.req.header('authorization'), c.req.url), role);
+      if (verdict === 401) {
+        c.header('WWW-Authenticate', 'Bearer realm="livecap"');
+        throw new HTTPException(401, { message: 'a token is needed: send Authorization: Bearer TOKEN (or ?token=TOKEN)' });
+      }
+      if (verdict === 403) throw new HTTPException(403, { message: role === 'admin' ? 'this token may read but not add or remove streams' : 'this token may not read' });
+      await next();
+    });
   // Other websites first: a page elsewhere is refused whatever token it might hold.
   app.use('*', crossSite.everyRequest());
   app.on(['POST', 'DELETE', 'PUT', 'PATCH'], '*', crossSite.writes());
@@ -114,38 +120,43 @@ export function createApp(streams: StreamManager, hub: Hub, bus: EventBus, { aut
 
   app.get('/api/streams', (c) => c.json({ streams: streams.list() }));
 
-  app.post('/api/streams', async (c, next) => {
-    const client = (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
-    const wait = creations.take(client);
-    if (wait > 0) {
-      c.header('Retry-After', String(wait));
-      throw new HTTPException(429, { message: `too many streams created from this address; try again in ${wait} s` });
-    }
-    await next();
-    // Only a stream that was started counts: a refused request (a typo, a taken id) gives its turn back.
-    if (c.res.status !== 201) creations.refund(client);
-  }, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }), async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
-    }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
-    const { id, url, captioner, prompt } = body as { id?: unknown; url?: unknown; captioner?: unknown; prompt?: unknown };
-    try {
-      // Saved, so it comes back after a restart until it is deleted.
-      const info = streams.create(id, url, captioner, prompt);
-      onStreamsChanged();
-      return c.json(info, 201);
-    } catch (err) {
-      if (err instanceof StreamConflictError) throw new HTTPException(409, { message: err.message });
-      if (err instanceof StreamInputError) throw new HTTPException(400, { message: err.message });
-      if (err instanceof StreamLimitError) throw new HTTPException(503, { message: err.message });
-      if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
-      throw err;
-    }
-  });
+  app.post(
+    '/api/streams',
+    async (c, next) => {
+      const client = (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
+      const wait = creations.take(client);
+      if (wait > 0) {
+        c.header('Retry-After', String(wait));
+        throw new HTTPException(429, { message: `too many streams created from this address; try again in ${wait} s` });
+      }
+      await next();
+      // Only a stream that was started counts: a refused request (a typo, a taken id) gives its turn back.
+      if (c.res.status !== 201) creations.refund(client);
+    },
+    bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
+      }
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
+      const { id, url, captioner, prompt } = body as { id?: unknown; url?: unknown; captioner?: unknown; prompt?: unknown };
+      try {
+        // Saved, so it comes back after a restart until it is deleted.
+        const info = streams.create(id, url, captioner, prompt);
+        onStreamsChanged();
+        return c.json(info, 201);
+      } catch (err) {
+        if (err instanceof StreamConflictError) throw new HTTPException(409, { message: err.message });
+        if (err instanceof StreamInputError) throw new HTTPException(400, { message: err.message });
+        if (err instanceof StreamLimitError) throw new HTTPException(503, { message: err.message });
+        if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
+        throw err;
+      }
+    },
+  );
 
   app.get('/api/streams/:id', (c) => {
     const info = streams.get(c.req.param('id'));

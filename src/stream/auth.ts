@@ -72,5 +72,8 @@ export function requestToken(authorization: string | undefined | null, url: stri
 
 /** Tokens from a comma-separated environment variable. */
 export function tokensFromEnv(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }

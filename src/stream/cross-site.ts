@@ -65,7 +65,10 @@ export class CrossSite {
 
   constructor(options: CrossSiteOptions) {
     this.extraHosts = new Set((options.allowedHosts ?? []).map((h) => hostName(h) ?? h.toLowerCase()));
-    this.hosts = isLoopback(options.host) || this.extraHosts.size > 0 ? new Set([...LOOPBACK_NAMES, hostName(options.host) ?? options.host, ...this.extraHosts].filter((h) => !['0.0.0.0', '::', '[::]'].includes(h))) : undefined;
+    this.hosts =
+      isLoopback(options.host) || this.extraHosts.size > 0
+        ? new Set([...LOOPBACK_NAMES, hostName(options.host) ?? options.host, ...this.extraHosts].filter((h) => !['0.0.0.0', '::', '[::]'].includes(h)))
+        : undefined;
     this.origins = new Set((options.corsOrigins ?? []).map((o) => originOf(o) ?? o));
   }
 

@@ -110,7 +110,10 @@ export class Hub {
   /** Replay budgets per client address, shared with server-sent events. */
   readonly addresses: AddressBudgets;
 
-  constructor(private readonly directory: StreamDirectory, options: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> } = {}) {
+  constructor(
+    private readonly directory: StreamDirectory,
+    options: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> } = {},
+  ) {
     this.options = { ...HUB_DEFAULTS, ...options, replay: { ...REPLAY_DEFAULTS, ...options.replay } };
     this.addresses = new AddressBudgets(this.options.replay);
     this.timer = setInterval(() => this.heartbeat(), this.options.heartbeatMs);
@@ -127,7 +130,14 @@ export class Hub {
       socket.close(1001, 'server shutting down');
       return ignored;
     }
-    const viewer: Viewer = { socket, streams: new Set(), alive: true, budgets: [new ReplayBudget({ events: this.options.replay.connectionEvents, bytes: this.options.replay.connectionBytes }), this.addresses.of(address)], work: Promise.resolve(), waiting: 0 };
+    const viewer: Viewer = {
+      socket,
+      streams: new Set(),
+      alive: true,
+      budgets: [new ReplayBudget({ events: this.options.replay.connectionEvents, bytes: this.options.replay.connectionBytes }), this.addresses.of(address)],
+      work: Promise.resolve(),
+      waiting: 0,
+    };
     this.viewers.add(viewer);
     this.stats.viewers = this.viewers.size;
     this.send(viewer, JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, streams: this.directory.ids() }));
@@ -167,7 +177,10 @@ export class Hub {
     const from = (since ?? {}) as Record<string, unknown>;
     const bad = Object.entries(from).filter(([, seq]) => !(typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0));
     if (bad.length) {
-      const listed = bad.slice(0, 5).map(([id, seq]) => `${JSON.stringify(id)}: ${JSON.stringify(seq) ?? String(seq)}`).join(', ');
+      const listed = bad
+        .slice(0, 5)
+        .map(([id, seq]) => `${JSON.stringify(id)}: ${JSON.stringify(seq) ?? String(seq)}`)
+        .join(', ');
       return this.fail(viewer, 'bad_since', `since values must be whole numbers ≥ 0 (the last seq the client has); got ${listed}${bad.length > 5 ? ', …' : ''}`);
     }
     const unknown = ids.filter((id) => !this.directory.has(id));
@@ -183,7 +196,8 @@ export class Hub {
 
   /** Runs a viewer's requests one at a time, in the order they came; at most `MAX_WAITING` wait. */
   private queue(viewer: Viewer, job: () => Promise<void>): void {
-    if (viewer.waiting >= MAX_WAITING) return this.fail(viewer, 'busy', `more than ${MAX_WAITING} subscribes and unsubscribes are waiting on this connection; wait for their replays before sending more`);
+    if (viewer.waiting >= MAX_WAITING)
+      return this.fail(viewer, 'busy', `more than ${MAX_WAITING} subscribes and unsubscribes are waiting on this connection; wait for their replays before sending more`);
     viewer.waiting++;
     viewer.work = viewer.work
       .then(job)
@@ -230,11 +244,19 @@ export class Hub {
       const pending = this.directory.replay(id, since, perReplay, allowance(viewer.budgets), () => !this.viewers.has(viewer));
       const { gap, events, refused } = await pending.done;
       // What was read counts, whether or not the viewer stayed to receive it.
-      spend(viewer.budgets, events.length, events.reduce((n, e) => n + e.json.length, 0));
+      spend(
+        viewer.budgets,
+        events.length,
+        events.reduce((n, e) => n + e.json.length, 0),
+      );
       if (!this.viewers.has(viewer)) return;
       if (refused) {
         this.stats.replaysRefused++;
-        this.fail(viewer, 'replay_budget', `stream '${id}': this connection has used its replay budget (${limits.connectionEvents} events, ${limits.connectionBytes} bytes a minute; ${limits.addressEvents} events, ${limits.addressBytes} bytes a minute for all connections from one address); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}`);
+        this.fail(
+          viewer,
+          'replay_budget',
+          `stream '${id}': this connection has used its replay budget (${limits.connectionEvents} events, ${limits.connectionBytes} bytes a minute; ${limits.addressEvents} events, ${limits.addressBytes} bytes a minute for all connections from one address); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}`,
+        );
       }
       if (gap) this.send(viewer, JSON.stringify({ type: 'gap', stream: id, ...gap }));
       for (const m of events) this.send(viewer, m.json);

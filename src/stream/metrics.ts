@@ -73,15 +73,83 @@ export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus, s
       summaries.remove({ stream: m.stream });
     }
   });
-  new Gauge({ name: 'livecap_viewers', help: 'Viewers connected: WebSocket viewers and server-sent event clients', registers: [register], collect() { this.set(hub.stats.viewers + sse.stats.clients); } });
-  new Gauge({ name: 'livecap_sse_viewers', help: 'Server-sent event clients connected (also counted in livecap_viewers)', registers: [register], collect() { this.set(sse.stats.clients); } });
-  new Counter({ name: 'livecap_replay_refused_total', help: 'Replays cut short or refused because the connection had spent its replay budget', registers: [register], collect() { this.reset(); this.inc(hub.stats.replaysRefused); } });
-  new Counter({ name: 'livecap_viewer_messages_total', help: 'Messages sent to WebSocket viewers', registers: [register], collect() { this.reset(); this.inc(hub.stats.messages); } });
-  new Counter({ name: 'livecap_viewers_dropped_total', help: 'Viewers closed for reading too slowly', registers: [register], collect() { this.reset(); this.inc(hub.stats.droppedViewers); } });
-  new Gauge({ name: 'livecap_history_events', help: 'Events kept in the history store', registers: [register], collect() { this.set(streams.store.count()); } });
-  new Counter({ name: 'livecap_history_write_failures_total', help: 'Events whose history write failed (a full disk, or the size cap)', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.failures); } });
-  new Counter({ name: 'livecap_history_events_held_back_total', help: 'Events not sent because not even their seq could be recorded', registers: [register], collect() { this.reset(); this.inc(streams.historyWrites.heldBack); } });
-  new Gauge({ name: 'livecap_streams_degraded', help: 'Streams whose history is not being written', registers: [register], collect() { this.set(streams.degraded().length); } });
+  new Gauge({
+    name: 'livecap_viewers',
+    help: 'Viewers connected: WebSocket viewers and server-sent event clients',
+    registers: [register],
+    collect() {
+      this.set(hub.stats.viewers + sse.stats.clients);
+    },
+  });
+  new Gauge({
+    name: 'livecap_sse_viewers',
+    help: 'Server-sent event clients connected (also counted in livecap_viewers)',
+    registers: [register],
+    collect() {
+      this.set(sse.stats.clients);
+    },
+  });
+  new Counter({
+    name: 'livecap_replay_refused_total',
+    help: 'Replays cut short or refused because the connection had spent its replay budget',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(hub.stats.replaysRefused);
+    },
+  });
+  new Counter({
+    name: 'livecap_viewer_messages_total',
+    help: 'Messages sent to WebSocket viewers',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(hub.stats.messages);
+    },
+  });
+  new Counter({
+    name: 'livecap_viewers_dropped_total',
+    help: 'Viewers closed for reading too slowly',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(hub.stats.droppedViewers);
+    },
+  });
+  new Gauge({
+    name: 'livecap_history_events',
+    help: 'Events kept in the history store',
+    registers: [register],
+    collect() {
+      this.set(streams.store.count());
+    },
+  });
+  new Counter({
+    name: 'livecap_history_write_failures_total',
+    help: 'Events whose history write failed (a full disk, or the size cap)',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(streams.historyWrites.failures);
+    },
+  });
+  new Counter({
+    name: 'livecap_history_events_held_back_total',
+    help: 'Events not sent because not even their seq could be recorded',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(streams.historyWrites.heldBack);
+    },
+  });
+  new Gauge({
+    name: 'livecap_streams_degraded',
+    help: 'Streams whose history is not being written',
+    registers: [register],
+    collect() {
+      this.set(streams.degraded().length);
+    },
+  });
   const modelCounters: [keyof ModelWorkerStats, string, string][] = [
     ['timeouts', 'livecap_model_timeouts_total', 'Model calls (captions, summaries) that missed their deadline'],
     ['restarts', 'livecap_model_worker_restarts_total', 'Model workers replaced by a fresh one after a missed deadline'],

@@ -40,7 +40,13 @@ export function openApiDocument(): object {
       description: 'Live captions of video streams. Live events also come over WebSocket at /ws (see docs/protocol.md).',
     },
     paths: {
-      '/healthz': { get: { summary: 'Liveness and counts', security: [], responses: { 200: json({ type: 'object', properties: { ok: { type: 'boolean' }, streams: { type: 'integer' }, viewers: { type: 'integer' } } }), ...open } } },
+      '/healthz': {
+        get: {
+          summary: 'Liveness and counts',
+          security: [],
+          responses: { 200: json({ type: 'object', properties: { ok: { type: 'boolean' }, streams: { type: 'integer' }, viewers: { type: 'integer' } } }), ...open },
+        },
+      },
       '/readyz': {
         get: {
           summary: 'Readiness: models loaded and history writable; lists streams whose history is not being written',
@@ -69,7 +75,12 @@ export function openApiDocument(): object {
                     id: { type: 'string' },
                     url: { type: 'string', description: 'rtsp://, http(s)://, /dev/videoN, testsrc://PATTERN, or a file under the media folder' },
                     captioner: { type: 'string', description: 'a captioner the server loaded: embedded, or a spec given to --captioner' },
-                    prompt: { type: 'string', maxLength: 2000, description: "the stream's own prompt for a captioner that takes one: a Florence-2 task (<CAPTION>, <DETAILED_CAPTION>, <MORE_DETAILED_CAPTION>) or a prompt of its own, or a vision-language model server's prompt" },
+                    prompt: {
+                      type: 'string',
+                      maxLength: 2000,
+                      description:
+                        "the stream's own prompt for a captioner that takes one: a Florence-2 task (<CAPTION>, <DETAILED_CAPTION>, <MORE_DETAILED_CAPTION>) or a prompt of its own, or a vision-language model server's prompt",
+                    },
                   },
                 },
               },
@@ -82,20 +93,32 @@ export function openApiDocument(): object {
             409: error('The id is in use'),
             413: error('Body over 16 KiB'),
             415: error('The body is not sent as Content-Type: application/json'),
-            429: { ...error('Too many streams created from this address (only started ones count)'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } },
+            429: {
+              ...error('Too many streams created from this address (only started ones count)'),
+              headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } },
+            },
             503: error('The server already runs its maximum of streams (--max-streams), or the history store cannot save the stream'),
           },
         },
       },
       '/api/streams/{id}': {
         get: { summary: 'One stream', parameters: [idParam], responses: { 200: json(ref('StreamInfo')), ...read, 404: error('No such stream') } },
-        delete: { summary: 'Stop a stream (one added over the API for good)', parameters: [idParam], responses: { 204: { description: 'Stopped' }, ...write, 404: error('No such stream'), 503: error('The history store cannot forget it') } },
+        delete: {
+          summary: 'Stop a stream (one added over the API for good)',
+          parameters: [idParam],
+          responses: { 204: { description: 'Stopped' }, ...write, 404: error('No such stream'), 503: error('The history store cannot forget it') },
+        },
       },
       '/api/streams/{id}/captions': {
         get: {
           summary: 'History after a seq, oldest first',
           parameters: [idParam, intParam('since', 'events after this seq', Number.MAX_SAFE_INTEGER), intParam('limit', 'at most this many (default 100)', 1000)],
-          responses: { 200: json({ type: 'object', properties: { stream: { type: 'string' }, captions: { type: 'array', items: ref('Event') } } }), 400: error('Bad since or limit'), ...read, 404: error('No such stream') },
+          responses: {
+            200: json({ type: 'object', properties: { stream: { type: 'string' }, captions: { type: 'array', items: ref('Event') } } }),
+            400: error('Bad since or limit'),
+            ...read,
+            404: error('No such stream'),
+          },
         },
       },
       '/api/streams/{id}/captions.vtt': {
@@ -109,7 +132,13 @@ export function openApiDocument(): object {
         get: {
           summary: "A caption's keyframe (its event's keyframeUrl), kept as long as the caption; cacheable for good",
           parameters: [idParam, { name: 'file', in: 'path', required: true, description: "SEQ.jpg, where SEQ is the caption's seq", schema: { type: 'string', pattern: '^[1-9][0-9]{0,14}\\.jpg$' } }],
-          responses: { 200: { description: 'JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } }, 304: { description: 'Not modified (If-None-Match)' }, 400: error('Not SEQ.jpg'), ...read, 404: error('No such stream, or no keyframe for that seq') },
+          responses: {
+            200: { description: 'JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
+            304: { description: 'Not modified (If-None-Match)' },
+            400: error('Not SEQ.jpg'),
+            ...read,
+            404: error('No such stream, or no keyframe for that seq'),
+          },
         },
       },
       '/api/streams/{id}/captions.srt': {
@@ -123,7 +152,13 @@ export function openApiDocument(): object {
         get: {
           summary: 'Server-sent events: history after Last-Event-ID, then live',
           parameters: [idParam, { name: 'Last-Event-ID', in: 'header', schema: { type: 'integer' } }, intParam('since', 'the same as Last-Event-ID', Number.MAX_SAFE_INTEGER)],
-          responses: { 200: { description: 'event stream; events caption, summary, status, gap, error', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 400: error('Bad Last-Event-ID'), ...read, 404: error('No such stream'), 503: { ...error('Too many server-sent event connections are open'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } } },
+          responses: {
+            200: { description: 'event stream; events caption, summary, status, gap, error', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            400: error('Bad Last-Event-ID'),
+            ...read,
+            404: error('No such stream'),
+            503: { ...error('Too many server-sent event connections are open'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } },
+          },
         },
       },
       '/api/search': {
@@ -136,7 +171,15 @@ export function openApiDocument(): object {
             timeParam('to', 'not after'),
             intParam('limit', 'at most this many (default 50)', 500),
           ],
-          responses: { 200: json({ type: 'object', properties: { q: { type: 'string' }, results: { type: 'array', items: { allOf: [ref('Event'), { type: 'object', properties: { snippet: { type: 'string' } } }] } } } }), 400: error('No query, or a bad time or limit'), ...read, 429: { ...error('As many searches as the server runs at once are running'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } } },
+          responses: {
+            200: json({
+              type: 'object',
+              properties: { q: { type: 'string' }, results: { type: 'array', items: { allOf: [ref('Event'), { type: 'object', properties: { snippet: { type: 'string' } } }] } } },
+            }),
+            400: error('No query, or a bad time or limit'),
+            ...read,
+            429: { ...error('As many searches as the server runs at once are running'), headers: { 'Retry-After': { description: 'seconds until it may try again', schema: { type: 'integer' } } } },
+          },
         },
       },
     },
@@ -146,7 +189,7 @@ export function openApiDocument(): object {
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer TOKEN, a viewer or an admin token' },
-        token: { type: 'apiKey', in: 'query', name: 'token', description: '?token=TOKEN, where a header cannot be set (a browser\'s EventSource and WebSocket)' },
+        token: { type: 'apiKey', in: 'query', name: 'token', description: "?token=TOKEN, where a header cannot be set (a browser's EventSource and WebSocket)" },
       },
       schemas: {
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
@@ -170,11 +213,29 @@ export function openApiDocument(): object {
         },
         Caption: {
           type: 'object',
-          properties: { type: { const: 'caption' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, frameTs: { type: 'integer' }, text: { type: 'string' }, latencyMs: { type: 'number' }, keyframeUrl: { type: 'string', description: 'where its keyframe (JPEG) is served, relative to the server, while the caption is kept; absent when none was stored' }, outOfDomain: { type: 'boolean', description: 'the keyframe lies beyond what the captioner knows, so the text means nothing; absent when the captioner cannot tell' } },
+          properties: {
+            type: { const: 'caption' },
+            stream: { type: 'string' },
+            seq: { type: 'integer' },
+            ts: { type: 'integer' },
+            frameTs: { type: 'integer' },
+            text: { type: 'string' },
+            latencyMs: { type: 'number' },
+            keyframeUrl: { type: 'string', description: 'where its keyframe (JPEG) is served, relative to the server, while the caption is kept; absent when none was stored' },
+            outOfDomain: { type: 'boolean', description: 'the keyframe lies beyond what the captioner knows, so the text means nothing; absent when the captioner cannot tell' },
+          },
         },
         Summary: {
           type: 'object',
-          properties: { type: { const: 'summary' }, stream: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' }, from: { type: 'integer' }, to: { type: 'integer' }, text: { type: 'string' } },
+          properties: {
+            type: { const: 'summary' },
+            stream: { type: 'string' },
+            seq: { type: 'integer' },
+            ts: { type: 'integer' },
+            from: { type: 'integer' },
+            to: { type: 'integer' },
+            text: { type: 'string' },
+          },
         },
         Event: { oneOf: [ref('Caption'), ref('Summary')] },
       },

@@ -88,7 +88,10 @@ export class ReplayBudget {
   private bytes: number;
   private at: number;
 
-  constructor(private readonly perMinute: { events: number; bytes: number }, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly perMinute: { events: number; bytes: number },
+    private readonly now: () => number = Date.now,
+  ) {
     this.events = perMinute.events;
     this.bytes = perMinute.bytes;
     this.at = now();
@@ -134,7 +137,10 @@ export class AddressBudgets {
   private readonly budgets = new Map<string, ReplayBudget>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly limits: Pick<ReplayLimits, 'addressEvents' | 'addressBytes'>, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly limits: Pick<ReplayLimits, 'addressEvents' | 'addressBytes'>,
+    private readonly now: () => number = Date.now,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
   }

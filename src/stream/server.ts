@@ -100,11 +100,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const thumbnails = options.thumbnails ?? new Thumbnailer();
   const pipeline = { thumbnail: (frame: Frame) => thumbnails.dataUrl(frame), ...options.pipeline };
   const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
-  hub = new Hub({ ids: () => streams.list().map((s) => s.id), has: (id) => streams.has(id), replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop), status: (id) => streams.status(id) }, options.hub);
+  hub = new Hub(
+    {
+      ids: () => streams.list().map((s) => s.id),
+      has: (id) => streams.has(id),
+      replay: (id, since, limits, allowance, stop) => streams.replay(id, since, limits, allowance, stop),
+      status: (id) => streams.status(id),
+    },
+    options.hub,
+  );
   bus.subscribe((m) => hub!.broadcast(m));
   const auth = new Auth(options.auth);
   const crossSite = new CrossSite({ host: options.host, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
-  const app = createApp(streams, hub, bus, { auth, crossSite, onStreamsChanged: () => hub!.announceStreams(), streamCreation: options.streamCreation, sse: options.sse, replay: options.hub?.replay, replayBudgets: hub.addresses, search: options.search });
+  const app = createApp(streams, hub, bus, {
+    auth,
+    crossSite,
+    onStreamsChanged: () => hub!.announceStreams(),
+    streamCreation: options.streamCreation,
+    sse: options.sse,
+    replay: options.hub?.replay,
+    replayBudgets: hub.addresses,
+    search: options.search,
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 
   let server: Server;

@@ -56,7 +56,13 @@ export class SseChannel {
 
   private readonly addresses: AddressBudgets;
 
-  constructor(private readonly streams: StreamManager, private readonly bus: EventBus, options: Partial<SseOptions> = {}, replay: Partial<ReplayLimits> = {}, addresses?: AddressBudgets) {
+  constructor(
+    private readonly streams: StreamManager,
+    private readonly bus: EventBus,
+    options: Partial<SseOptions> = {},
+    replay: Partial<ReplayLimits> = {},
+    addresses?: AddressBudgets,
+  ) {
     this.options = { ...SSE_DEFAULTS, ...options };
     this.replay = { ...REPLAY_DEFAULTS, ...replay };
     this.addresses = addresses ?? new AddressBudgets(this.replay);
@@ -125,8 +131,19 @@ export class SseChannel {
         const budget = this.addresses.of(address);
         const pending = this.streams.replay(id, since, limits, budget.available(), () => stream.aborted);
         const { gap, events, refused } = await pending.done;
-        budget.spend(events.length, events.reduce((n, e) => n + e.json.length, 0));
-        if (refused) push({ event: 'error', data: JSON.stringify({ type: 'error', code: 'replay_budget', message: `this address has used its replay budget (${this.replay.addressEvents} events, ${this.replay.addressBytes} bytes a minute); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}` }) });
+        budget.spend(
+          events.length,
+          events.reduce((n, e) => n + e.json.length, 0),
+        );
+        if (refused)
+          push({
+            event: 'error',
+            data: JSON.stringify({
+              type: 'error',
+              code: 'replay_budget',
+              message: `this address has used its replay budget (${this.replay.addressEvents} events, ${this.replay.addressBytes} bytes a minute); the events in the gap that follows can be read from GET /api/streams/${id}/captions?since=${since}`,
+            }),
+          });
         if (gap) push({ event: 'gap', data: JSON.stringify({ type: 'gap', stream: id, ...gap }) });
         for (const m of events) push({ event: m.type, data: m.json, id: String(m.seq) });
         for (const i of held.release(pending.upTo)) push(i);
@@ -134,7 +151,14 @@ export class SseChannel {
       }
       while (!stream.aborted) {
         if (overflow) {
-          await stream.writeSSE({ event: 'error', data: JSON.stringify({ type: 'error', code: 'too_slow', message: `more than ${MAX_QUEUED} events or ${this.options.maxQueuedBytes} bytes queued: read faster, then reconnect with Last-Event-ID` }) });
+          await stream.writeSSE({
+            event: 'error',
+            data: JSON.stringify({
+              type: 'error',
+              code: 'too_slow',
+              message: `more than ${MAX_QUEUED} events or ${this.options.maxQueuedBytes} bytes queued: read faster, then reconnect with Last-Event-ID`,
+            }),
+          });
           break;
         }
         const next = queue.shift();

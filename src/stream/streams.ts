@@ -206,7 +206,17 @@ export class StreamManager {
           const jpeg = event.type === 'caption' ? jpegOf(event.keyframe) : undefined;
           let message: SequencedMessage =
             event.type === 'caption'
-              ? ({ type: 'caption', stream: id, seq, ts: Date.now(), frameTs: event.frameTs, text: event.text, latencyMs: event.latencyMs, keyframeUrl: jpeg && keyframeUrl(id, seq), outOfDomain: event.outOfDomain } satisfies CaptionMessage)
+              ? ({
+                  type: 'caption',
+                  stream: id,
+                  seq,
+                  ts: Date.now(),
+                  frameTs: event.frameTs,
+                  text: event.text,
+                  latencyMs: event.latencyMs,
+                  keyframeUrl: jpeg && keyframeUrl(id, seq),
+                  outOfDomain: event.outOfDomain,
+                } satisfies CaptionMessage)
               : ({ type: 'summary', stream: id, seq, ts: Date.now(), from: event.from, to: event.to, text: event.text } satisfies SummaryMessage);
           const recorded = this.record(stream, message, jpeg);
           if (recorded === 'held back') {
@@ -365,7 +375,21 @@ export class StreamManager {
   }
 
   private info(s: Running): StreamInfo {
-    return { id: s.id, url: s.url, kind: s.source.kind, state: s.state, error: s.error, note: s.note, lastSeq: s.seq, counters: { ...s.counters }, captioner: s.captioner, prompt: s.prompt, summaries: this.options.pipeline.summary !== undefined, degraded: s.degraded, saved: s.saved };
+    return {
+      id: s.id,
+      url: s.url,
+      kind: s.source.kind,
+      state: s.state,
+      error: s.error,
+      note: s.note,
+      lastSeq: s.seq,
+      counters: { ...s.counters },
+      captioner: s.captioner,
+      prompt: s.prompt,
+      summaries: this.options.pipeline.summary !== undefined,
+      degraded: s.degraded,
+      saved: s.saved,
+    };
   }
 
   /** Stops every stream. Safe to call twice. */

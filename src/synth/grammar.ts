@@ -35,10 +35,7 @@ const NUMBERS = ['zero', 'one', 'two', 'three'] as const;
 
 /** Every word the grammar can say for a colour or a shape, for checking a caption's content. */
 export const COLOUR_WORDS: readonly Colour[] = COLOURS;
-export const SHAPE_WORDS: ReadonlyMap<string, Shape> = new Map<string, Shape>([
-  ...SHAPES.map((s) => [s, s] as const),
-  ...SHAPES.map((s) => [PLURALS[s], s] as const),
-]);
+export const SHAPE_WORDS: ReadonlyMap<string, Shape> = new Map<string, Shape>([...SHAPES.map((s) => [s, s] as const), ...SHAPES.map((s) => [PLURALS[s], s] as const)]);
 
 const np = (o: SceneObject) => `a ${o.colour} ${o.shape}`;
 const npSized = (o: SceneObject, variant: 0 | 1) => `a ${SIZE_WORDS[o.size][variant]} ${o.colour} ${o.shape}`;
@@ -149,7 +146,12 @@ export interface NamedObjects {
   count: number;
 }
 
-const COUNT_WORDS: ReadonlyMap<string, number> = new Map([['one', 1], ['two', 2], ['three', 3], ['a', 1]]);
+const COUNT_WORDS: ReadonlyMap<string, number> = new Map([
+  ['one', 1],
+  ['two', 2],
+  ['three', 3],
+  ['a', 1],
+]);
 const SIZE_WORD_SET: ReadonlySet<string> = new Set(Object.values(SIZE_WORDS).flat());
 
 /**
@@ -162,7 +164,10 @@ const SIZE_WORD_SET: ReadonlySet<string> = new Set(Object.values(SIZE_WORDS).fla
  *   // [{colour: 'red', shape: 'circle', count: 2}, {colour: 'blue', shape: 'star', count: 1}]
  */
 export function captionObjects(caption: string): NamedObjects[] {
-  const words = caption.toLowerCase().split(/[^a-z]+/).filter(Boolean);
+  const words = caption
+    .toLowerCase()
+    .split(/[^a-z]+/)
+    .filter(Boolean);
   const out: NamedObjects[] = [];
   for (let i = 0; i < words.length; i++) {
     const colour = (COLOUR_WORDS as readonly string[]).includes(words[i]) ? (words[i] as Colour) : null;

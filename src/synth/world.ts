@@ -108,11 +108,27 @@ export function randomScene(rng: Rng, kind?: SceneKind): Scene {
     const colour = rng.pick(colours);
     const size = rng.pick(SIZES);
     const count = rng.chance(0.6) ? 2 : 3;
-    const slots: Slot[] = count === 3 ? [...SLOTS] : rng.chance(0.5) ? ['left', 'right'] : rng.pick([['left', 'middle'], ['middle', 'right']] as Slot[][]);
+    const slots: Slot[] =
+      count === 3
+        ? [...SLOTS]
+        : rng.chance(0.5)
+          ? ['left', 'right']
+          : rng.pick([
+              ['left', 'middle'],
+              ['middle', 'right'],
+            ] as Slot[][]);
     for (const slot of slots) objects.push(placeObject(rng, shape, colour, size, slot));
   } else {
     const count = sceneKind === 'pair' ? 2 : 3;
-    const slots: Slot[] = count === 3 ? [...SLOTS] : rng.chance(0.5) ? ['left', 'right'] : rng.pick([['left', 'middle'], ['middle', 'right']] as Slot[][]);
+    const slots: Slot[] =
+      count === 3
+        ? [...SLOTS]
+        : rng.chance(0.5)
+          ? ['left', 'right']
+          : rng.pick([
+              ['left', 'middle'],
+              ['middle', 'right'],
+            ] as Slot[][]);
     const seen = new Set<string>();
     for (const slot of slots) {
       // Distinct (shape, colour) pairs, so each object has its own name in the caption.

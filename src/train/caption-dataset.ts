@@ -69,7 +69,12 @@ function parseTokenFile(text: string): Map<string, string[]> {
 }
 
 async function readList(file: string): Promise<Set<string>> {
-  return new Set((await readFile(file, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
+  return new Set(
+    (await readFile(file, 'utf8'))
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
 }
 
 export async function readCaptionDataset(dir: string): Promise<CaptionDataset> {

@@ -74,7 +74,16 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
     lossOf = (x, t) => maskedCrossEntropy(tf, joint.apply([x, t.words], { training: true }) as Tensor, t.next, t.mask, vocabulary.size);
     saveCheckpoint = () => saveTrainingState(tf, joint, optimizer, ckpt);
   }
-  const pixels = state.epochs < options.epochs ? await loadPixels(dataset.imagesDir, train.map((i) => i.name), w, h, 'fine-tune: loading images') : new Uint8Array(0);
+  const pixels =
+    state.epochs < options.epochs
+      ? await loadPixels(
+          dataset.imagesDir,
+          train.map((i) => i.name),
+          w,
+          h,
+          'fine-tune: loading images',
+        )
+      : new Uint8Array(0);
   const size = w * h * 3;
   const captions = train.map((img) => img.captions.map((c) => vocabulary.encode(c)));
   log.info('fine-tuning backbone and decoder together', { images: train.length, epochs: options.epochs, from: state.epochs });
@@ -89,7 +98,10 @@ export async function finetuneCaptioner(tf: Tf, options: FinetuneOptions): Promi
       const frames = idx.map((i) => ({ width: w, height: h, data: pixels.subarray(i * size, (i + 1) * size) }));
       const x = tf.tensor4d(preprocess(frames, w, h, manifest.backbone.pixelScale), [idx.length, h, w, 3]);
       // One caption per image per step, a different phrasing each epoch.
-      const t = teacherForcing(tf, idx.map((i) => captions[i][rng.int(0, captions[i].length - 1)]));
+      const t = teacherForcing(
+        tf,
+        idx.map((i) => captions[i][rng.int(0, captions[i].length - 1)]),
+      );
       const loss = optimizer.minimize(() => lossOf(x, t) as never, true, vars)!;
       sum += (await loss.data())[0];
       batches++;

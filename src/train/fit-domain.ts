@@ -133,7 +133,12 @@ async function looksOf(captioner: CnnLstmCaptioner, frames: readonly Frame[], pr
     const batch = frames.slice(i, i + 64);
     const stats = batch.map((f) => lumaStats(f));
     looks.plain.push(...(await featureRows(captioner, batch)));
-    looks.stretched.push(...(await featureRows(captioner, batch.map((f, j) => stretchContrast(f, stats[j])))));
+    looks.stretched.push(
+      ...(await featureRows(
+        captioner,
+        batch.map((f, j) => stretchContrast(f, stats[j])),
+      )),
+    );
     looks.contrast.push(...stats.map((s) => s.std));
     progress?.tick(batch.length);
   }
@@ -163,7 +168,10 @@ export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
     process.stderr.write(`livecap domain: fitting ${components} directions to ${fitFrames.length} pictures, as they are and stretched to full contrast\n`);
     const detector = (rows: Float32Array[], held: Float32Array[]) => {
       const d = DomainDetector.fit(rows, { components, seed: o.seed });
-      d.calibrate(held.map((r) => d.distance(r)), o.quantile);
+      d.calibrate(
+        held.map((r) => d.distance(r)),
+        o.quantile,
+      );
       return d;
     };
     // Flat is judged against the pictures the model learnt from, not the video frames, which pass
@@ -194,7 +202,13 @@ export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
     };
     await model.save(join(job.modelDir, 'domain.json'));
     await writeManifestDomain(job.modelDir, job.description ?? describeWorld(), 'domain.json');
-    return { thresholds: { features: model.features.threshold, stretched: model.stretched.threshold, minContrast: model.minContrast }, components, fitted: fitFrames.length, sets, seconds: (Date.now() - started) / 1000 };
+    return {
+      thresholds: { features: model.features.threshold, stretched: model.stretched.threshold, minContrast: model.minContrast },
+      components,
+      fitted: fitFrames.length,
+      sets,
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     captioner.dispose();
   }
@@ -215,7 +229,9 @@ async function writeManifestDomain(modelDir: string, description: string, detect
 
 export function formatDomainReport(report: DomainReport): string {
   const t = report.thresholds;
-  const lines = [`thresholds ${t.features.toFixed(2)} (features), ${t.stretched.toFixed(2)} (stretched), contrast under ${t.minContrast.toFixed(1)} is flat (${report.components} directions, fitted on ${report.fitted} pictures, ${report.seconds.toFixed(0)} s)`];
+  const lines = [
+    `thresholds ${t.features.toFixed(2)} (features), ${t.stretched.toFixed(2)} (stretched), contrast under ${t.minContrast.toFixed(1)} is flat (${report.components} directions, fitted on ${report.fitted} pictures, ${report.seconds.toFixed(0)} s)`,
+  ];
   for (const s of report.sets) lines.push(`  ${s.name.padEnd(40)} ${String(s.flagged).padStart(5)} of ${String(s.pictures).padStart(5)} flagged (${(100 * s.rate).toFixed(1)}%)`);
   return lines.join('\n');
 }

@@ -37,7 +37,9 @@ export function corpusBleu(items: readonly Scored[]): [number, number, number, n
     const refs = references.map(tokenize);
     candLength += cand.length;
     // Closest reference length; ties go to the shorter one.
-    refLength += refs.map((r) => r.length).reduce((best, len) => (Math.abs(len - cand.length) < Math.abs(best - cand.length) || (Math.abs(len - cand.length) === Math.abs(best - cand.length) && len < best) ? len : best), Infinity);
+    refLength += refs
+      .map((r) => r.length)
+      .reduce((best, len) => (Math.abs(len - cand.length) < Math.abs(best - cand.length) || (Math.abs(len - cand.length) === Math.abs(best - cand.length) && len < best) ? len : best), Infinity);
     for (let n = 1; n <= 4; n++) {
       const counts = ngrams(cand, n);
       const maxRef = new Map<string, number>();
@@ -64,11 +66,13 @@ export function corpusBleu(items: readonly Scored[]): [number, number, number, n
 export function ciderD(items: readonly Scored[], sigma = 6): number {
   if (items.length === 0) return 0;
   const docFreq = new Map<string, number>();
-  const refGrams = items.map((it) => it.references.map((r) => {
-    const toks = tokenize(r);
-    const grams = [1, 2, 3, 4].map((n) => ngrams(toks, n));
-    return { grams, length: toks.length };
-  }));
+  const refGrams = items.map((it) =>
+    it.references.map((r) => {
+      const toks = tokenize(r);
+      const grams = [1, 2, 3, 4].map((n) => ngrams(toks, n));
+      return { grams, length: toks.length };
+    }),
+  );
   for (const refs of refGrams) {
     const seen = new Set<string>();
     for (const r of refs) for (const g of r.grams) for (const k of g.keys()) seen.add(k);

@@ -77,7 +77,6 @@ export const TRAIN_DEFAULTS = {
   minWordCount: 1,
 };
 
-
 interface TrainState {
   fingerprint: string;
   backboneEpochs: number;
@@ -120,11 +119,22 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
   if (train.length === 0) throw new Error(`${options.datasetDir}: no training images (split: ${dataset.splitMethod})`);
   log.info('training captioner', { dataset: options.datasetDir, train: train.length, val: val.length, split: dataset.splitMethod });
 
-  const vocabulary = Vocabulary.fromCaptions(train.flatMap((i) => i.captions), undefined, options.minWordCount);
+  const vocabulary = Vocabulary.fromCaptions(
+    train.flatMap((i) => i.captions),
+    undefined,
+    options.minWordCount,
+  );
   const ckptDir = join(options.outDir, 'checkpoint');
   const statePath = join(ckptDir, 'state.json');
   const fingerprint = String(
-    hashString(JSON.stringify({ names: train.map((i) => i.name), val: val.map((i) => i.name), vocab: vocabulary.words, o: { ...options, outDir: undefined, datasetDir: undefined, epochs: undefined, backboneEpochs: undefined, finetuneEpochs: undefined, ...decoderFingerprint(options) } })),
+    hashString(
+      JSON.stringify({
+        names: train.map((i) => i.name),
+        val: val.map((i) => i.name),
+        vocab: vocabulary.words,
+        o: { ...options, outDir: undefined, datasetDir: undefined, epochs: undefined, backboneEpochs: undefined, finetuneEpochs: undefined, ...decoderFingerprint(options) },
+      }),
+    ),
   );
   let state: TrainState = { fingerprint, backboneEpochs: 0, backboneDone: false, decoderEpochs: 0, history: { backbone: [], decoderTrain: [], decoderVal: [] } };
   if (existsSync(statePath)) {
@@ -141,7 +151,7 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
   const drawCurve = () => writeFile(curvePath, trainingCurve(state.history));
 
   // Stage 1: the backbone.
-  const pixelScale: PixelScale = options.backbone ? options.pixelScale ?? '-1..1' : '0..1';
+  const pixelScale: PixelScale = options.backbone ? (options.pixelScale ?? '-1..1') : '0..1';
   let backbone: LayersModel;
   // Training images decoded for the backbone are reused for the features rather than read again.
   let trainPixels: Uint8Array | undefined;
@@ -258,7 +268,8 @@ export async function trainCaptioner(tf: Tf, options: TrainOptions): Promise<Tra
   };
   await writeFile(
     join(options.outDir, 'training.json'),
-    JSON.stringify({ dataset: basename(options.datasetDir), split: dataset.splitMethod, options: { ...options, datasetDir: undefined, outDir: undefined }, ...result, outDir: undefined }, null, 2) + '\n',
+    JSON.stringify({ dataset: basename(options.datasetDir), split: dataset.splitMethod, options: { ...options, datasetDir: undefined, outDir: undefined }, ...result, outDir: undefined }, null, 2) +
+      '\n',
   );
   backbone.dispose();
   decoder?.dispose();
@@ -289,7 +300,12 @@ async function trainBackbone(
   const { inputHeight: h, inputWidth: w } = EMBEDDED_BACKBONE;
   const { concepts, targets } = mineConcepts(train.map((i) => i.captions));
   log.info('backbone: training the embedded CNN on caption concepts', { concepts: concepts.length, images: train.length });
-  const pixels = await loadPixels(imagesDir, train.map((i) => i.name), w, h);
+  const pixels = await loadPixels(
+    imagesDir,
+    train.map((i) => i.name),
+    w,
+    h,
+  );
   const { backbone, pretraining } = buildBackbone(tf, EMBEDDED_BACKBONE, concepts.length);
   const optimizer = tf.train.adam(options.backboneLearningRate);
   const stateDir = join(ckptDir, 'backbone-pretraining');
@@ -338,13 +354,24 @@ async function trainBackbone(
  * backbone weights and image list.
  * `preloaded` holds the pixels of the first images at this size, when the caller has them.
  */
-async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelScale, imagesDir: string, images: CaptionedImage[], width: number, height: number, cacheDir: string, preloaded?: Uint8Array, spatial = false): Promise<Float32Array> {
+async function cachedFeatures(
+  tf: Tf,
+  backbone: LayersModel,
+  pixelScale: PixelScale,
+  imagesDir: string,
+  images: CaptionedImage[],
+  width: number,
+  height: number,
+  cacheDir: string,
+  preloaded?: Uint8Array,
+  spatial = false,
+): Promise<Float32Array> {
   const weights = backbone.getWeights();
   let weightHash = 0;
   for (const t of weights) {
     const d = t.dataSync();
     // A sample of each weight tensor identifies it well enough for a cache key.
-    for (let i = 0; i < d.length; i += Math.max(1, Math.floor(d.length / 257))) weightHash = (Math.imul(weightHash ^ Math.round(d[i] * 1e6), 16777619) >>> 0);
+    for (let i = 0; i < d.length; i += Math.max(1, Math.floor(d.length / 257))) weightHash = Math.imul(weightHash ^ Math.round(d[i] * 1e6), 16777619) >>> 0;
   }
   const key = hashString(JSON.stringify({ names: images.map((i) => i.name), weightHash, pixelScale, width, height, ...(spatial ? { spatial } : {}) })).toString(16);
   const file = join(cacheDir, `features-${key}.bin`);
@@ -357,7 +384,13 @@ async function cachedFeatures(tf: Tf, backbone: LayersModel, pixelScale: PixelSc
   await mkdir(cacheDir, { recursive: true });
   const size = width * height * 3;
   const have = preloaded ? preloaded.length / size : 0;
-  const rest = await loadPixels(imagesDir, images.slice(have).map((i) => i.name), width, height, 'features: loading images');
+  const rest = await loadPixels(
+    imagesDir,
+    images.slice(have).map((i) => i.name),
+    width,
+    height,
+    'features: loading images',
+  );
   const pixels = have === 0 ? rest : new Uint8Array(preloaded!.length + rest.length);
   if (have > 0) {
     pixels.set(preloaded!);
@@ -395,17 +428,19 @@ interface Sequence {
 function batchTensors(tf: Tf, features: Float32Array, featureSize: number, batch: readonly Sequence[]) {
   const f = new Float32Array(batch.length * featureSize);
   batch.forEach((s, k) => f.set(features.subarray(s.feature * featureSize, (s.feature + 1) * featureSize), k * featureSize));
-  return { f: tf.tensor2d(f, [batch.length, featureSize]), ...teacherForcing(tf, batch.map((s) => s.tokens)) };
+  return {
+    f: tf.tensor2d(f, [batch.length, featureSize]),
+    ...teacherForcing(
+      tf,
+      batch.map((s) => s.tokens),
+    ),
+  };
 }
 
 function decoderStep(tf: Tf, decoder: LayersModel, features: Float32Array, featureSize: number, batch: readonly Sequence[], vocab: number, optimizer: Optimizer): number {
   const t = batchTensors(tf, features, featureSize, batch);
   try {
-    const loss = optimizer.minimize(
-      () => maskedCrossEntropy(tf, decoder.apply([t.f, t.words], { training: true }) as Tensor, t.next, t.mask, vocab) as never,
-      true,
-      trainableVariables(decoder),
-    )!;
+    const loss = optimizer.minimize(() => maskedCrossEntropy(tf, decoder.apply([t.f, t.words], { training: true }) as Tensor, t.next, t.mask, vocab) as never, true, trainableVariables(decoder))!;
     const value = loss.dataSync()[0];
     loss.dispose();
     return value;

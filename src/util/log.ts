@@ -22,10 +22,7 @@ function text(lvl: Level, message: string, fields: Record<string, unknown> = {})
   process.stderr.write(`livecap ${lvl}: ${message}${extra ? ' ' + extra : ''}\n`);
 }
 
-const write =
-  process.env.LIVECAP_LOG_FORMAT === 'text'
-    ? text
-    : (lvl: Level, message: string, fields: Record<string, unknown> = {}) => logger[lvl](fields, message);
+const write = process.env.LIVECAP_LOG_FORMAT === 'text' ? text : (lvl: Level, message: string, fields: Record<string, unknown> = {}) => logger[lvl](fields, message);
 
 export const log = {
   debug: (message: string, fields?: Record<string, unknown>) => write('debug', message, fields),

@@ -25,9 +25,30 @@ const KNOWN_SCHEMES = new Set([...NETWORK_SCHEMES, 'file', 'v4l2', 'testsrc']);
 
 /** Query parameter names (or name parts split at `_`, `-`, `.`) whose values are secrets. */
 const SECRET_PARTS = new Set([
-  'token', 'key', 'apikey', 'accesskey', 'secretkey', 'pass', 'passwd', 'password', 'pwd', 'secret', 'auth',
-  'authorization', 'signature', 'sig', 'credential', 'credentials', 'session', 'sessionid', 'sid', 'jwt', 'policy',
-  'hdnts', 'hdnea', 'code',
+  'token',
+  'key',
+  'apikey',
+  'accesskey',
+  'secretkey',
+  'pass',
+  'passwd',
+  'password',
+  'pwd',
+  'secret',
+  'auth',
+  'authorization',
+  'signature',
+  'sig',
+  'credential',
+  'credentials',
+  'session',
+  'sessionid',
+  'sid',
+  'jwt',
+  'policy',
+  'hdnts',
+  'hdnea',
+  'code',
 ]);
 
 /** Whether a query parameter of this name carries a secret: `token`, `api_key`, `X-Amz-Signature`, `Key-Pair-Id`… */
@@ -39,11 +60,14 @@ export function isSecretParam(name: string): boolean {
 /** The query string with secret values replaced by `***`, every other byte as it was. */
 export function redactQuery(search: string): string {
   if (search === '' || search === '?') return search;
-  const parts = search.replace(/^\?/, '').split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    const name = eq < 0 ? pair : pair.slice(0, eq);
-    return eq >= 0 && isSecretParam(decodeSafe(name.replace(/\+/g, ' '))) ? `${name}=***` : pair;
-  });
+  const parts = search
+    .replace(/^\?/, '')
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return eq >= 0 && isSecretParam(decodeSafe(name.replace(/\+/g, ' '))) ? `${name}=***` : pair;
+    });
   return `?${parts.join('&')}`;
 }
 

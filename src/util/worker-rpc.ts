@@ -200,7 +200,18 @@ export class WorkerRpc<Api extends Handlers = Handlers> {
     this.stats.restarts++;
     log.warn('model worker restarted after a missed deadline', { model: this.name, method: call.method, timeoutMs: call.timeoutMs, waiting: this.queue.length });
     const setup = this.options.setup;
-    if (setup) this.queue.unshift(this.newCall(setup.method, setup.args ?? [], [], setup.timeoutMs ?? call.timeoutMs, () => {}, () => {}, true));
+    if (setup)
+      this.queue.unshift(
+        this.newCall(
+          setup.method,
+          setup.args ?? [],
+          [],
+          setup.timeoutMs ?? call.timeoutMs,
+          () => {},
+          () => {},
+          true,
+        ),
+      );
     this.pump();
   }
 

@@ -10,7 +10,10 @@ import type { Stepper } from '../../src/models/seq2seq/search.js';
 import { ReferenceWeights, attend, erf, layerNorm, type Vec } from './reference-math.js';
 
 export class ReferenceBart extends ReferenceWeights {
-  constructor(readonly c: BartConfig, w: BartWeights) {
+  constructor(
+    readonly c: BartConfig,
+    w: BartWeights,
+  ) {
     super(w);
   }
 
@@ -51,8 +54,16 @@ export class ReferenceBart extends ReferenceWeights {
     let x = this.embed(ids, 'encoder');
     for (let l = 0; l < this.c.encoderLayers; l++) {
       const p = `model.encoder.layers.${l}`;
-      x = this.add(x, this.attention(x, x, `${p}.self_attn`, this.c.encoderHeads, () => true)).map((v) => this.norm(v, `${p}.self_attn_layer_norm`));
-      x = x.map((v) => this.norm(v.map((u, i) => u + this.linear(this.act(this.linear(v, `${p}.fc1`)), `${p}.fc2`)[i]!), `${p}.final_layer_norm`));
+      x = this.add(
+        x,
+        this.attention(x, x, `${p}.self_attn`, this.c.encoderHeads, () => true),
+      ).map((v) => this.norm(v, `${p}.self_attn_layer_norm`));
+      x = x.map((v) =>
+        this.norm(
+          v.map((u, i) => u + this.linear(this.act(this.linear(v, `${p}.fc1`)), `${p}.fc2`)[i]!),
+          `${p}.final_layer_norm`,
+        ),
+      );
     }
     return x;
   }
@@ -62,9 +73,20 @@ export class ReferenceBart extends ReferenceWeights {
     let x = this.embed(ids, 'decoder');
     for (let l = 0; l < this.c.decoderLayers; l++) {
       const p = `model.decoder.layers.${l}`;
-      x = this.add(x, this.attention(x, x, `${p}.self_attn`, this.c.decoderHeads, (t, s) => s <= t)).map((v) => this.norm(v, `${p}.self_attn_layer_norm`));
-      x = this.add(x, this.attention(x, encoded, `${p}.encoder_attn`, this.c.decoderHeads, () => true)).map((v) => this.norm(v, `${p}.encoder_attn_layer_norm`));
-      x = x.map((v) => this.norm(v.map((u, i) => u + this.linear(this.act(this.linear(v, `${p}.fc1`)), `${p}.fc2`)[i]!), `${p}.final_layer_norm`));
+      x = this.add(
+        x,
+        this.attention(x, x, `${p}.self_attn`, this.c.decoderHeads, (t, s) => s <= t),
+      ).map((v) => this.norm(v, `${p}.self_attn_layer_norm`));
+      x = this.add(
+        x,
+        this.attention(x, encoded, `${p}.encoder_attn`, this.c.decoderHeads, () => true),
+      ).map((v) => this.norm(v, `${p}.encoder_attn_layer_norm`));
+      x = x.map((v) =>
+        this.norm(
+          v.map((u, i) => u + this.linear(this.act(this.linear(v, `${p}.fc1`)), `${p}.fc2`)[i]!),
+          `${p}.final_layer_norm`,
+        ),
+      );
     }
     const last = x.at(-1)!;
     const tok = this.p('model.shared.weight');

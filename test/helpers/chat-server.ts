@@ -50,7 +50,14 @@ export async function modelServer(reply: (n: number, req: IncomingMessage, res: 
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ id: `c${seen.length}`, object: 'chat.completion', model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: `  A test pattern seen by ${body.model}, number ${seen.length}.\nSecond line.` }, finish_reason: 'stop' }] }));
+    res.end(
+      JSON.stringify({
+        id: `c${seen.length}`,
+        object: 'chat.completion',
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: `  A test pattern seen by ${body.model}, number ${seen.length}.\nSecond line.` }, finish_reason: 'stop' }],
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -93,4 +100,3 @@ export function checkRequest(s: Seen, model: string, prompt: string) {
   const frame = decodeImage(bytes, 'keyframe');
   assert.deepEqual([frame.width, frame.height], [160, 120]);
 }
-

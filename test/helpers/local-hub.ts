@@ -83,7 +83,9 @@ export async function startLocalHub(repos: Record<string, string>, extraFiles: R
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (start + 2 < files.length) headers.link = `<${url.pathname}?recursive=true&cursor=${start + 2}>; rel="next"`;
       res.writeHead(200, headers);
-      return void res.end(JSON.stringify(page.map((f) => ({ type: 'file', path: f.path, oid: f.gitOid, size: f.data.length, ...(f.lfs ? { lfs: { oid: f.sha256, size: f.data.length, pointerSize: 130 } } : {}) }))));
+      return void res.end(
+        JSON.stringify(page.map((f) => ({ type: 'file', path: f.path, oid: f.gitOid, size: f.data.length, ...(f.lfs ? { lfs: { oid: f.sha256, size: f.data.length, pointerSize: 130 } } : {}) }))),
+      );
     }
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);

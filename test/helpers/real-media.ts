@@ -23,8 +23,46 @@ const OPENCV = opencvData(ROOT);
 const SKIMAGE = skimageData(ROOT);
 
 // Photographs only: the packages also hold drawings, charts, logos, test patterns and scans.
-const OPENCV_PHOTOS = ['aero1.jpg', 'aero3.jpg', 'aloeL.jpg', 'apple.jpg', 'baboon.jpg', 'basketball1.png', 'board.jpg', 'box_in_scene.png', 'building.jpg', 'butterfly.jpg', 'fruits.jpg', 'graf1.png', 'HappyFish.jpg', 'home.jpg', 'left01.jpg', 'leuvenA.jpg', 'licenseplate_motion.jpg', 'messi5.jpg', 'orange.jpg', 'rubberwhale1.png', 'smarties.png', 'squirrel_cls.jpg', 'stuff.jpg'];
-const SKIMAGE_PHOTOS = ['astronaut.png', 'camera.png', 'chelsea.png', 'coffee.png', 'coins.png', 'grass.png', 'gravel.png', 'brick.png', 'hubble_deep_field.jpg', 'moon.png', 'motorcycle_left.png', 'rocket.jpg', 'retina.jpg'];
+const OPENCV_PHOTOS = [
+  'aero1.jpg',
+  'aero3.jpg',
+  'aloeL.jpg',
+  'apple.jpg',
+  'baboon.jpg',
+  'basketball1.png',
+  'board.jpg',
+  'box_in_scene.png',
+  'building.jpg',
+  'butterfly.jpg',
+  'fruits.jpg',
+  'graf1.png',
+  'HappyFish.jpg',
+  'home.jpg',
+  'left01.jpg',
+  'leuvenA.jpg',
+  'licenseplate_motion.jpg',
+  'messi5.jpg',
+  'orange.jpg',
+  'rubberwhale1.png',
+  'smarties.png',
+  'squirrel_cls.jpg',
+  'stuff.jpg',
+];
+const SKIMAGE_PHOTOS = [
+  'astronaut.png',
+  'camera.png',
+  'chelsea.png',
+  'coffee.png',
+  'coins.png',
+  'grass.png',
+  'gravel.png',
+  'brick.png',
+  'hubble_deep_field.jpg',
+  'moon.png',
+  'motorcycle_left.png',
+  'rocket.jpg',
+  'retina.jpg',
+];
 
 export const REAL_MEDIA_MISSING = `real photos and footage not found under ${ROOT}: run scripts/fetch-real-media.sh (CI does)`;
 

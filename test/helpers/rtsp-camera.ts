@@ -44,7 +44,12 @@ export class RtspCamera {
   private server?: ChildProcess;
   private pusher?: ChildProcess;
 
-  private constructor(readonly clip: string, readonly clientPort: number, readonly sourcePort: number, readonly rtpPort: number) {}
+  private constructor(
+    readonly clip: string,
+    readonly clientPort: number,
+    readonly sourcePort: number,
+    readonly rtpPort: number,
+  ) {}
 
   static async create(clip: string): Promise<RtspCamera> {
     const cam = new RtspCamera(clip, await freePort(), await freePort(), 20000 + Math.floor(Math.random() * 20000) * 2);
@@ -58,14 +63,31 @@ export class RtspCamera {
   }
 
   async start(): Promise<void> {
-    this.server = spawn('rtsp-server-perl', [
-      '--clientport', String(this.clientPort), '--serverport', String(this.sourcePort),
-      '--client_listen_address', '127.0.0.1', '--source_listen_address', '127.0.0.1',
-      '--rtp_start_port', String(this.rtpPort), '-l', '0',
-    ], { stdio: 'ignore' });
+    this.server = spawn(
+      'rtsp-server-perl',
+      [
+        '--clientport',
+        String(this.clientPort),
+        '--serverport',
+        String(this.sourcePort),
+        '--client_listen_address',
+        '127.0.0.1',
+        '--source_listen_address',
+        '127.0.0.1',
+        '--rtp_start_port',
+        String(this.rtpPort),
+        '-l',
+        '0',
+      ],
+      { stdio: 'ignore' },
+    );
     await waitForPort(this.sourcePort);
     await waitForPort(this.clientPort);
-    this.pusher = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', this.clip, '-c', 'copy', '-f', 'rtsp', `rtsp://127.0.0.1:${this.sourcePort}/cam`], { stdio: 'ignore' });
+    this.pusher = spawn(
+      'ffmpeg',
+      ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', this.clip, '-c', 'copy', '-f', 'rtsp', `rtsp://127.0.0.1:${this.sourcePort}/cam`],
+      { stdio: 'ignore' },
+    );
   }
 
   async stop(): Promise<void> {

@@ -14,7 +14,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { mediaDir?: string; supervisor?: Partial<SupervisorOptions> } & Partial<Pick<ServerOptions, 'hub' | 'history' | 'sse' | 'search'>> = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { mediaDir?: string; supervisor?: Partial<SupervisorOptions> } & Partial<Pick<ServerOptions, 'hub' | 'history' | 'sse' | 'search'>> = {},
+): Promise<TestServer> {
   const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
   const server = await startServer({
     host: '127.0.0.1',

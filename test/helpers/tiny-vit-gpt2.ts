@@ -231,7 +231,21 @@ export async function makeTinyVitGpt2(options: { seed?: number; dir?: string; ge
   const tokenizer = trainByteLevelBpe(TINY_CORPUS, { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
   tokenizer.post_processor = null;
   const vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
-  const config: VitGpt2Config = { imageSize: 32, patch: 8, hidden: 16, vitLayers: 2, vitHeads: 2, vitFfn: 24, vocabSize, gptLayers: 2, gptHeads: 4, positions: 32, eos: 0, mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3] };
+  const config: VitGpt2Config = {
+    imageSize: 32,
+    patch: 8,
+    hidden: 16,
+    vitLayers: 2,
+    vitHeads: 2,
+    vitFfn: 24,
+    vocabSize,
+    gptLayers: 2,
+    gptHeads: 4,
+    positions: 32,
+    eos: 0,
+    mean: [0.4, 0.5, 0.6],
+    std: [0.2, 0.25, 0.3],
+  };
   const weights = randomWeights(config, options.seed ?? 11);
   await mkdir(join(dir, 'onnx'), { recursive: true });
   const json = (name: string, value: unknown) => writeFile(join(dir, name), JSON.stringify(value, null, 2) + '\n');
@@ -242,16 +256,61 @@ export async function makeTinyVitGpt2(options: { seed?: number; dir?: string; ge
     decoder_start_token_id: config.eos,
     pad_token_id: config.eos,
     eos_token_id: config.eos,
-    encoder: { model_type: 'vit', hidden_size: config.hidden, num_hidden_layers: config.vitLayers, num_attention_heads: config.vitHeads, intermediate_size: config.vitFfn, image_size: config.imageSize, patch_size: config.patch, num_channels: 3, layer_norm_eps: 1e-12, hidden_act: 'gelu' },
-    decoder: { model_type: 'gpt2', vocab_size: vocabSize, n_embd: config.hidden, n_layer: config.gptLayers, n_head: config.gptHeads, n_positions: config.positions, add_cross_attention: true, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, bos_token_id: config.eos, eos_token_id: config.eos },
+    encoder: {
+      model_type: 'vit',
+      hidden_size: config.hidden,
+      num_hidden_layers: config.vitLayers,
+      num_attention_heads: config.vitHeads,
+      intermediate_size: config.vitFfn,
+      image_size: config.imageSize,
+      patch_size: config.patch,
+      num_channels: 3,
+      layer_norm_eps: 1e-12,
+      hidden_act: 'gelu',
+    },
+    decoder: {
+      model_type: 'gpt2',
+      vocab_size: vocabSize,
+      n_embd: config.hidden,
+      n_layer: config.gptLayers,
+      n_head: config.gptHeads,
+      n_positions: config.positions,
+      add_cross_attention: true,
+      activation_function: 'gelu_new',
+      layer_norm_epsilon: 1e-5,
+      bos_token_id: config.eos,
+      eos_token_id: config.eos,
+    },
   });
-  await json('generation_config.json', { decoder_start_token_id: config.eos, bos_token_id: config.eos, eos_token_id: config.eos, pad_token_id: config.eos, max_length: 10, num_beams: 2, ...options.generation });
-  await json('preprocessor_config.json', { feature_extractor_type: 'ViTFeatureExtractor', image_processor_type: 'ViTImageProcessor', do_resize: true, size: { height: config.imageSize, width: config.imageSize }, resample: 2, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: config.mean, image_std: config.std });
+  await json('generation_config.json', {
+    decoder_start_token_id: config.eos,
+    bos_token_id: config.eos,
+    eos_token_id: config.eos,
+    pad_token_id: config.eos,
+    max_length: 10,
+    num_beams: 2,
+    ...options.generation,
+  });
+  await json('preprocessor_config.json', {
+    feature_extractor_type: 'ViTFeatureExtractor',
+    image_processor_type: 'ViTImageProcessor',
+    do_resize: true,
+    size: { height: config.imageSize, width: config.imageSize },
+    resample: 2,
+    do_rescale: true,
+    rescale_factor: 1 / 255,
+    do_normalize: true,
+    image_mean: config.mean,
+    image_std: config.std,
+  });
   await json('tokenizer.json', tokenizer);
   await json('tokenizer_config.json', { tokenizer_class: 'GPT2Tokenizer', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: config.positions });
   for (const variant of [undefined, ...(options.variants ?? [])]) {
     const suffix = variant ? DTYPE_SUFFIX[variant] : '';
-    for (const [name, graph] of [['encoder_model', encoderGraph(config, weights)], ['decoder_model_merged', decoderGraph(config, weights)]] as const) {
+    for (const [name, graph] of [
+      ['encoder_model', encoderGraph(config, weights)],
+      ['decoder_model_merged', decoderGraph(config, weights)],
+    ] as const) {
       if (variant) writeWeightVariant(graph, variant);
       await writeFile(join(dir, 'onnx', `${name}${suffix}.onnx`), encodeModel(graph));
     }

@@ -98,7 +98,10 @@ export class OracleSteps {
     }
     const stacked = new Float32Array(out.length * out[0]!.length);
     out.forEach((r, i) => stacked.set(r, i * r.length));
-    const processed = this.processors(rows.map((r) => r.map(BigInt)), new Tensor('float32', stacked, [rows.length, out[0]!.length]));
+    const processed = this.processors(
+      rows.map((r) => r.map(BigInt)),
+      new Tensor('float32', stacked, [rows.length, out[0]!.length]),
+    );
     const data = processed.data as Float32Array;
     return out.map((r, i) => data.subarray(i * r.length, (i + 1) * r.length));
   }
@@ -214,4 +217,3 @@ export function finishingSettings(greedy: readonly number[]): GenerationOverride
     { eosTokenId, minLength: 6, noRepeatNgramSize: 0, maxLength: 14 },
   ]);
 }
-

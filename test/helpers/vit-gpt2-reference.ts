@@ -33,7 +33,13 @@ export class ReferenceVitGpt2 extends ReferenceWeights {
   /** Attention with scores divided by √(head size), as ViT and GPT-2 do. */
   private attention(qs: Vec[], ks: Vec[], vs: Vec[], heads: number, visible: (t: number, s: number) => boolean): Vec[] {
     const scale = Math.sqrt(qs[0]!.length / heads);
-    return attend(qs.map((q) => q.map((v) => v / scale)), ks, vs, heads, visible);
+    return attend(
+      qs.map((q) => q.map((v) => v / scale)),
+      ks,
+      vs,
+      heads,
+      visible,
+    );
   }
 
   /** pixel_values [3, H, W] channels first → last_hidden_state rows. */
@@ -89,7 +95,13 @@ export class ReferenceVitGpt2 extends ReferenceWeights {
       x = x.map((r, t) => r.map((u, i) => u + this.conv1d(self[t]!, `${p}.attn.c_proj`)[i]!));
       const cq = x.map((r) => this.conv1d(this.norm(r, `${p}.ln_cross_attn`, 1e-5), `${p}.crossattention.q_attn`));
       const ckv = encoded.map((r) => this.conv1d(r, `${p}.crossattention.c_attn`));
-      const cross = this.attention(cq, ckv.map((r) => r.slice(0, h)), ckv.map((r) => r.slice(h)), this.c.gptHeads, () => true);
+      const cross = this.attention(
+        cq,
+        ckv.map((r) => r.slice(0, h)),
+        ckv.map((r) => r.slice(h)),
+        this.c.gptHeads,
+        () => true,
+      );
       x = x.map((r, t) => r.map((u, i) => u + this.conv1d(cross[t]!, `${p}.crossattention.c_proj`)[i]!));
       x = x.map((r) => {
         const m = this.conv1d(this.norm(r, `${p}.ln_2`, 1e-5), `${p}.mlp.c_fc`).map((u) => 0.5 * u * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (u + 0.044715 * u ** 3))));

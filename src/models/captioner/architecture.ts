@@ -37,9 +37,7 @@ export function buildBackbone(tf: Tf, spec: BackboneSpec, conceptCount: number):
   const input = tf.input({ shape: [spec.inputHeight, spec.inputWidth, 3], name: 'image' });
   let x: SymbolicTensor = input;
   spec.filters.forEach((filters, i) => {
-    x = tf.layers
-      .conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: 'heNormal', name: `conv${i + 1}` })
-      .apply(x) as SymbolicTensor;
+    x = tf.layers.conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: 'heNormal', name: `conv${i + 1}` }).apply(x) as SymbolicTensor;
   });
   const features = tf.layers.flatten({ name: 'features' }).apply(x) as SymbolicTensor;
   const backbone = tf.model({ inputs: input, outputs: features, name: 'backbone' });

@@ -106,7 +106,11 @@ export class AttentionDecoder {
   readonly weights: ReadonlyMap<string, Variable>;
   private disposed = false;
 
-  private constructor(private readonly tf: Tf, readonly spec: AttentionSpec, weights: Map<string, Variable>) {
+  private constructor(
+    private readonly tf: Tf,
+    readonly spec: AttentionSpec,
+    weights: Map<string, Variable>,
+  ) {
     this.weights = weights;
   }
 
@@ -268,10 +272,7 @@ export class AttentionDecoder {
     const scores = tf.matMul(tf.tanh(tf.add(projected, hProj)).reshape([B * L, A]), this.w('attention/score') as Tensor2D).reshape([B, L]);
     const alpha = tf.softmax(scores) as Tensor2D;
     // Σ_l α_l a_l: a batched matmul [B, 1, L] × [B, L, C], or one [B, L] × [L, C] for a shared image.
-    const context =
-      cells.shape[0] === 1 && B !== 1
-        ? (tf.matMul(alpha, cells.reshape([L, C])) as Tensor2D)
-        : (tf.matMul(alpha.reshape([B, 1, L]), cells).reshape([B, C]) as Tensor2D);
+    const context = cells.shape[0] === 1 && B !== 1 ? (tf.matMul(alpha, cells.reshape([L, C])) as Tensor2D) : (tf.matMul(alpha.reshape([B, 1, L]), cells).reshape([B, C]) as Tensor2D);
     const gate = tf.sigmoid(tf.add(tf.matMul(h, this.w('gate/kernel') as Tensor2D), this.w('gate/bias')));
     const z = tf.mul(gate, context) as Tensor2D;
     const x = tf.concat([e, z], 1);

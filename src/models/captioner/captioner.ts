@@ -114,19 +114,41 @@ export function backboneGrid(backbone: LayersModel): [number, number, number] | 
 }
 
 /** Checks that a backbone, an attention decoder and a vocabulary fit together. */
-export function inspectAttention(backbone: LayersModel, decoder: AttentionDecoder, vocabulary: Vocabulary, manifest: CaptionerManifest, paths: { backbone: string; decoder: string; vocabulary: string }): CaptionerShapes {
+export function inspectAttention(
+  backbone: LayersModel,
+  decoder: AttentionDecoder,
+  vocabulary: Vocabulary,
+  manifest: CaptionerManifest,
+  paths: { backbone: string; decoder: string; vocabulary: string },
+): CaptionerShapes {
   const inShape = checkBackboneInput(backbone, paths.backbone);
   const grid = backboneGrid(backbone);
-  if (!grid) throw new Error(`${paths.backbone}: an attention decoder needs a backbone that yields a spatial feature map [batch, h, w, channels] (or flattens one), got ${shapeText(backbone.outputs[0].shape)}`);
+  if (!grid)
+    throw new Error(
+      `${paths.backbone}: an attention decoder needs a backbone that yields a spatial feature map [batch, h, w, channels] (or flattens one), got ${shapeText(backbone.outputs[0].shape)}`,
+    );
   if (grid.join(',') !== decoder.spec.grid.join(',')) {
     throw new Error(`${paths.decoder}: attends over a ${decoder.spec.grid.join('×')} feature map but the backbone ${paths.backbone} gives ${grid.join('×')}`);
   }
   if (decoder.spec.vocabularySize !== vocabulary.size) {
-    throw new Error(`${paths.vocabulary}: vocabulary has ${vocabulary.size} entries (padding included) but ${paths.decoder} predicts ${decoder.spec.vocabularySize} words; the vocabulary does not belong to this decoder`);
+    throw new Error(
+      `${paths.vocabulary}: vocabulary has ${vocabulary.size} entries (padding included) but ${paths.decoder} predicts ${decoder.spec.vocabularySize} words; the vocabulary does not belong to this decoder`,
+    );
   }
   const maxLength = manifest.search.maxLength ?? manifest.decoder.maxLength;
   if (!maxLength) throw new Error(`${paths.decoder}: an attention decoder needs decoder.maxLength in the manifest`);
-  return { inputHeight: inShape[1], inputWidth: inShape[2], featureSize: decoder.featureSize, pooled: false, featureInput: 0, wordsInput: 1, wordsLength: null, perPosition: true, softmax: false, maxLength };
+  return {
+    inputHeight: inShape[1],
+    inputWidth: inShape[2],
+    featureSize: decoder.featureSize,
+    pooled: false,
+    featureInput: 0,
+    wordsInput: 1,
+    wordsLength: null,
+    perPosition: true,
+    softmax: false,
+    maxLength,
+  };
 }
 
 function checkBackboneInput(backbone: LayersModel, path: string): [null, number, number, 3] {
@@ -140,7 +162,13 @@ function checkBackboneInput(backbone: LayersModel, path: string): [null, number,
 }
 
 /** Checks that backbone, decoder and vocabulary fit together; every error names the file and the mismatch. */
-export function inspectModels(backbone: LayersModel, decoder: LayersModel, vocabulary: Vocabulary, manifest: CaptionerManifest, paths: { backbone: string; decoder: string; vocabulary: string }): CaptionerShapes {
+export function inspectModels(
+  backbone: LayersModel,
+  decoder: LayersModel,
+  vocabulary: Vocabulary,
+  manifest: CaptionerManifest,
+  paths: { backbone: string; decoder: string; vocabulary: string },
+): CaptionerShapes {
   const inShape = checkBackboneInput(backbone, paths.backbone);
   const outShape = backbone.outputs[0].shape;
   let featureSize: number;
@@ -174,7 +202,9 @@ export function inspectModels(backbone: LayersModel, decoder: LayersModel, vocab
     throw new Error(`${paths.decoder}: decoder output must be [batch, vocabulary] or [batch, time, vocabulary], got ${shapeText(yShape)}`);
   }
   if (vocabOut !== vocabulary.size) {
-    throw new Error(`${paths.vocabulary}: vocabulary has ${vocabulary.size} entries (padding included) but ${paths.decoder} predicts ${vocabOut} words; the vocabulary does not belong to this decoder`);
+    throw new Error(
+      `${paths.vocabulary}: vocabulary has ${vocabulary.size} entries (padding included) but ${paths.decoder} predicts ${vocabOut} words; the vocabulary does not belong to this decoder`,
+    );
   }
   const last = decoder.layers[decoder.layers.length - 1];
   const activation = (last.getConfig() as { activation?: string }).activation;
@@ -213,7 +243,8 @@ export class CnnLstmCaptioner {
       if (options.domain === false || !manifest.domain?.detector) return undefined;
       const file = join(dir, manifest.domain.detector);
       const domain = await DomainModel.load(file);
-      if (domain.featureSize !== shapes.featureSize) throw new Error(`${file}: the domain detector expects ${domain.featureSize} features but the backbone gives ${shapes.featureSize}; run livecap domain again for this backbone`);
+      if (domain.featureSize !== shapes.featureSize)
+        throw new Error(`${file}: the domain detector expects ${domain.featureSize} features but the backbone gives ${shapes.featureSize}; run livecap domain again for this backbone`);
       return domain;
     };
     if (manifest.decoder.kind === 'attention') {

@@ -166,7 +166,13 @@ export class DomainDetector {
     const ridge = (o.ridge * total) / F;
     const kept = values.reduce((a, v) => a + v, 0);
     const rest = F > k ? Math.max(0, total - kept) / (F - k) : 0;
-    return new DomainDetector(F, mean, vectors, Float64Array.from(values, (v) => v + ridge), rest + ridge);
+    return new DomainDetector(
+      F,
+      mean,
+      vectors,
+      Float64Array.from(values, (v) => v + ridge),
+      rest + ridge,
+    );
   }
 
   /** Writes the weights file and returns the entry that names it in domain.json. */
@@ -297,7 +303,10 @@ export function topEigen(X: readonly Float64Array[], k: number, iterations: numb
   const Z = project(Q);
   const B = Array.from({ length: m }, (_, a) => Float64Array.from({ length: m }, (_, b) => Z.reduce((s, z) => s + z[a]! * z[b]!, 0) / (n - 1)));
   const { values, vectors } = jacobiEigen(B);
-  const order = values.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, k);
+  const order = values
+    .map((v, i) => [v, i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, k);
   return {
     values: order.map(([v]) => Math.max(0, v)),
     vectors: order.map(([, i]) => {

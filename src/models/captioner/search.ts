@@ -123,9 +123,8 @@ export async function beamSearch(next: NextTokenLogProbs, options: SearchOptions
     }
     if (finished.length >= width) break;
   }
-  const pool = finished.length > 0
-    ? finished.map((f) => ({ ...f, finished: true }))
-    : beams.map((b) => ({ tokens: b.tokens.slice(1), logProb: b.logProb, length: b.tokens.length - 1, finished: false }));
+  const pool =
+    finished.length > 0 ? finished.map((f) => ({ ...f, finished: true })) : beams.map((b) => ({ tokens: b.tokens.slice(1), logProb: b.logProb, length: b.tokens.length - 1, finished: false }));
   pool.sort((x, y) => score(y, penalty) - score(x, penalty));
   const best = pool[0];
   return { tokens: best.tokens, logProb: best.logProb, finished: best.finished };

@@ -30,7 +30,10 @@ export class Vocabulary {
   private readonly index = new Map<string, number>();
 
   /** `words[i]` is the word of index i; words[0] is padding. */
-  constructor(readonly words: readonly string[], readonly tokens: TokenNames = DEFAULT_TOKENS) {
+  constructor(
+    readonly words: readonly string[],
+    readonly tokens: TokenNames = DEFAULT_TOKENS,
+  ) {
     words.forEach((w, i) => {
       if (i > 0 && w !== undefined && w !== '') this.index.set(w, i);
     });

@@ -41,8 +41,8 @@ export const BNB4_BLOCK = 64;
 
 /** bitsandbytes' NF4 code book: the quantiles of a normal distribution, scaled to [-1, 1]. */
 const NF4 = [
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+  0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
 ];
 
 type Quantization = 'uint8' | 'int8' | 'q4' | 'q4f16' | 'bnb4';
@@ -236,7 +236,14 @@ function matMulBnb4(graph: Graph, scope: string, node: GraphNode, w: Tensor, blo
   return detached(graph, () => {
     const weight = graph.constant(`${scope}${w.name}_bnb4`, packed, [packed.length], 'uint8');
     const scale = graph.constant(`${scope}${w.name}_absmax`, absmax, [absmax.length]);
-    graph.parts.nodes.push({ op: 'MatMulBnb4', domain: 'com.microsoft', inputs: [a, weight, scale], outputs: [y], attrs: { K: k, N: n, block_size: block, quant_type: 1 }, name: graph.fresh(`${scope}${y}_MatMulBnb4`) });
+    graph.parts.nodes.push({
+      op: 'MatMulBnb4',
+      domain: 'com.microsoft',
+      inputs: [a, weight, scale],
+      outputs: [y],
+      attrs: { K: k, N: n, block_size: block, quant_type: 1 },
+      name: graph.fresh(`${scope}${y}_MatMulBnb4`),
+    });
   });
 }
 

@@ -84,7 +84,8 @@ export function checkOpenAiSpec(value: unknown, env: NodeJS.ProcessEnv): { spec?
     else if (!env[apiKeyEnv]) problems.push(`apiKeyEnv names ${apiKeyEnv}, which is not set`);
   }
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= 3600)) problems.push(`timeout must be above 0 and at most 3600 seconds, got ${JSON.stringify(timeout)}`);
-  if (maxConcurrent !== undefined && !(typeof maxConcurrent === 'number' && Number.isInteger(maxConcurrent) && maxConcurrent > 0)) problems.push(`maxConcurrent must be a whole number above 0, got ${JSON.stringify(maxConcurrent)}`);
+  if (maxConcurrent !== undefined && !(typeof maxConcurrent === 'number' && Number.isInteger(maxConcurrent) && maxConcurrent > 0))
+    problems.push(`maxConcurrent must be a whole number above 0, got ${JSON.stringify(maxConcurrent)}`);
   if (problems.length) return { problems };
   return { spec: { ...(v as object), kind: 'openai', baseUrl: (baseUrl as string).replace(/\/+$/, ''), model: model as string } as OpenAiCaptionerSpec, problems };
 }

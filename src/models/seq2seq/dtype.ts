@@ -19,10 +19,7 @@
  * A model spec names its variant with a `?dtype=` suffix: `models/Xenova/distilbart-cnn-6-6?dtype=q8`
  * or `onnx:models/Xenova/vit-gpt2-image-captioning?dtype=q8`.
  */
-export type DecoderLayout<T = string> =
-  | { kind: 'merged'; path: T }
-  | { kind: 'split'; path: T; withPastPath: T }
-  | { kind: 'uncached'; path: T };
+export type DecoderLayout<T = string> = { kind: 'merged'; path: T } | { kind: 'split'; path: T; withPastPath: T } | { kind: 'uncached'; path: T };
 
 /**
  * Which ONNX files make the model, by model-dir.ts's rules (merged decoder, else the split
@@ -111,11 +108,7 @@ export function availableDtypes<T>(find: (name: string) => T | undefined): Model
  * Undefined for `auto` when no variant is complete (the caller names the missing files);
  * an error for a named variant that is missing, listing what is there.
  */
-export function chooseVariant<T>(
-  find: (name: string) => T | undefined,
-  choice: DtypeChoice,
-  where: { model: string; onnxFiles: readonly string[]; hint?: string },
-): ChosenVariant<T> | undefined {
+export function chooseVariant<T>(find: (name: string) => T | undefined, choice: DtypeChoice, where: { model: string; onnxFiles: readonly string[]; hint?: string }): ChosenVariant<T> | undefined {
   if (choice === 'auto') {
     for (const d of AUTO_ORDER) {
       const v = variantFiles(find, d);

@@ -67,7 +67,10 @@ export class Florence2Tasks {
   private readonly withInput: Map<string, string>;
   private readonly answerTypes: Map<string, string>;
 
-  constructor(preprocessor: Record<string, unknown>, private readonly where: string) {
+  constructor(
+    preprocessor: Record<string, unknown>,
+    private readonly where: string,
+  ) {
     this.withoutInputs = stringMap(preprocessor.task_prompts_without_inputs, 'task_prompts_without_inputs', where);
     this.withInput = stringMap(preprocessor.task_prompts_with_input, 'task_prompts_with_input', where);
     this.answerTypes = stringMap(preprocessor.tasks_answer_post_processing_type, 'tasks_answer_post_processing_type', where);
@@ -141,7 +144,8 @@ export class Florence2 extends Seq2SeqModel {
       tasks.prompt(task);
       vision = await openSession(model.files.visionEncoderPath!, options.provider);
       if (!vision.inputNames.includes('pixel_values')) throw new Error(`${vision.path}: not a vision encoder: it lacks input 'pixel_values' (its inputs: ${vision.inputNames.join(', ')})`);
-      if (!vision.outputNames.includes('image_features')) throw new Error(`${vision.path}: not a Florence-2 vision encoder: it has no 'image_features' output (its outputs: ${vision.outputNames.join(', ')})`);
+      if (!vision.outputNames.includes('image_features'))
+        throw new Error(`${vision.path}: not a Florence-2 vision encoder: it has no 'image_features' output (its outputs: ${vision.outputNames.join(', ')})`);
       const dims = vision.inputDims.pixel_values;
       const fixed = (i: number) => (typeof dims?.[i] === 'number' ? (dims[i] as number) : undefined);
       if ((fixed(2) !== undefined && fixed(2) !== processor.height) || (fixed(3) !== undefined && fixed(3) !== processor.width)) {

@@ -58,12 +58,7 @@ function pick(sources: Record<string, unknown>[], field: string): unknown {
  *
  *   resolveGeneration(generationConfig, config, { numBeams: 1 }, 'models/summarizer-synth')
  */
-export function resolveGeneration(
-  generationConfig: Record<string, unknown>,
-  config: Record<string, unknown>,
-  overrides: GenerationOverrides,
-  where: string,
-): GenerationOptions {
+export function resolveGeneration(generationConfig: Record<string, unknown>, config: Record<string, unknown>, overrides: GenerationOverrides, where: string): GenerationOptions {
   const sources = [generationConfig, config];
   const out: Record<string, unknown> = { ...DEFAULTS };
   for (const [key, field] of Object.entries(FIELDS)) {

@@ -46,7 +46,9 @@ function onnxFile(dir: string, name: string): string | undefined {
 function onnxFilesIn(dir: string): string[] {
   const list = (sub: string) => {
     try {
-      return readdirSync(join(dir, sub)).filter((n) => n.endsWith('.onnx')).map((n) => (sub ? `${sub}/${n}` : n));
+      return readdirSync(join(dir, sub))
+        .filter((n) => n.endsWith('.onnx'))
+        .map((n) => (sub ? `${sub}/${n}` : n));
     } catch {
       return [];
     }

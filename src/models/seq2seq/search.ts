@@ -84,7 +84,10 @@ interface Beam {
 /** The best `size` finished hypotheses, ranked by normalised score. */
 class Finished {
   readonly items: Generated[] = [];
-  constructor(private readonly size: number, private readonly lengthPenalty: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly lengthPenalty: number,
+  ) {}
 
   add(sequence: number[], logProbability: number): void {
     const tokens = sequence.slice(1);

@@ -15,7 +15,6 @@ import { log } from '../../util/log.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import type { Tf } from './tf.js';
 
-
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface TfRuntime {

@@ -25,7 +25,11 @@ import type { CaptionerInfo, CaptionerWorkerApi, CaptionerWorkerData } from './c
 export type { CaptionerInfo };
 
 export class CaptionerClient {
-  private constructor(private readonly rpc: WorkerRpc<CaptionerWorkerApi>, readonly modelDir: string, readonly info: CaptionerInfo) {}
+  private constructor(
+    private readonly rpc: WorkerRpc<CaptionerWorkerApi>,
+    readonly modelDir: string,
+    readonly info: CaptionerInfo,
+  ) {}
 
   /**
    * Starts a worker and loads the model in it; rejects with the loader's error if the model is
@@ -74,7 +78,11 @@ export class CaptionerClient {
     // new Uint8Array(view) copies into a buffer of its own (a Buffer's slice() would not), so
     // transferring it to the worker never detaches the caller's memory.
     const copies = frames.map((f) => ({ width: f.width, height: f.height, data: new Uint8Array(f.data) }));
-    return this.rpc.call('caption', [copies, options], copies.map((c) => c.data.buffer));
+    return this.rpc.call(
+      'caption',
+      [copies, options],
+      copies.map((c) => c.data.buffer),
+    );
   }
 
   /** Disposes the model and stops the worker. Safe to call twice. */

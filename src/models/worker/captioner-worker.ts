@@ -25,7 +25,13 @@ function model(): Promise<CnnLstmCaptioner> {
 const handlers: CaptionerWorkerApi = {
   async load() {
     const m = await model();
-    return { backend: backendDescription, inputWidth: m.shapes.inputWidth, inputHeight: m.shapes.inputHeight, vocabulary: m.vocabulary.size, domain: m.domain ? m.manifest.domain?.description ?? 'It has a domain detector but no description of its domain.' : undefined };
+    return {
+      backend: backendDescription,
+      inputWidth: m.shapes.inputWidth,
+      inputHeight: m.shapes.inputHeight,
+      vocabulary: m.vocabulary.size,
+      domain: m.domain ? (m.manifest.domain?.description ?? 'It has a domain detector but no description of its domain.') : undefined,
+    };
   },
   async caption(frames: Frame[], options: CaptionOptions) {
     return (await model()).captionAll(frames, options);

@@ -39,10 +39,15 @@ export class SummarizerClient {
   static async start(spec: string, generation: GenerationOverrides = {}, deadlines: ModelDeadlines = {}): Promise<SummarizerClient> {
     const { dir: modelDir, dtype } = splitModelSpec(spec);
     const loadTimeoutMs = deadlines.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
-    const rpc = new WorkerRpc<SummarizerWorkerApi>(new URL('./summarizer-worker.js', import.meta.url), `summarizer ${spec}`, { modelDir, generation, dtype }, {
-      timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
-      setup: { method: 'load', timeoutMs: loadTimeoutMs },
-    });
+    const rpc = new WorkerRpc<SummarizerWorkerApi>(
+      new URL('./summarizer-worker.js', import.meta.url),
+      `summarizer ${spec}`,
+      { modelDir, generation, dtype },
+      {
+        timeoutMs: deadlines.timeoutMs ?? RPC_DEFAULTS.timeoutMs,
+        setup: { method: 'load', timeoutMs: loadTimeoutMs },
+      },
+    );
     try {
       const info = await rpc.call('load', [], [], { timeoutMs: loadTimeoutMs });
       return new SummarizerClient(rpc, modelDir, info.provider, info.dtype, info.generation);

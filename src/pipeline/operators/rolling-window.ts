@@ -32,7 +32,12 @@ export interface RollingWindowOptions {
 const SMALL_WORDS = new Set(['a', 'an', 'the', 'of', 'on', 'in', 'at', 'is', 'are', 'and', 'with', 'to']);
 
 function words(text: string): Set<string> {
-  return new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w && !SMALL_WORDS.has(w)));
+  return new Set(
+    text
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((w) => w && !SMALL_WORDS.has(w)),
+  );
 }
 
 /** Jaccard overlap of the two captions' content words (1 when both have none). */
@@ -69,7 +74,10 @@ export function rollingWindow<T extends { text: string }>(options: RollingWindow
         while (buffer.length && buffer[0]!.at < now - windowMs) buffer.shift();
         if (!fresh || buffer.length === 0) return;
         fresh = false;
-        const captions = collapseRepeats(buffer.map((b) => b.text), similarity);
+        const captions = collapseRepeats(
+          buffer.map((b) => b.text),
+          similarity,
+        );
         subscriber.next({ from: buffer[0]!.at, to: now, captions });
       };
       const ticks = interval(hopMs, scheduler).subscribe(cut);

@@ -32,9 +32,7 @@ const NEG_INF = -1e9;
 type Input = { kind: 'ids' | 'embeds'; name: string };
 
 function textInput(g: Graph, c: BartConfig, embeds: boolean, length: string): Input {
-  return embeds
-    ? { kind: 'embeds', name: g.input('inputs_embeds', 'float32', ['batch_size', length, c.dModel]) }
-    : { kind: 'ids', name: g.input('input_ids', 'int64', ['batch_size', length]) };
+  return embeds ? { kind: 'embeds', name: g.input('inputs_embeds', 'float32', ['batch_size', length, c.dModel]) } : { kind: 'ids', name: g.input('input_ids', 'int64', ['batch_size', length]) };
 }
 
 /** Graph building with the model's weights at hand; each weight is stored once per graph. */
@@ -42,7 +40,11 @@ class BartGraph {
   readonly g: Graph;
   private readonly stored = new Map<string, string>();
 
-  constructor(name: string, private readonly c: BartConfig, private readonly w: BartWeights) {
+  constructor(
+    name: string,
+    private readonly c: BartConfig,
+    private readonly w: BartWeights,
+  ) {
     this.g = new Graph(name);
   }
 

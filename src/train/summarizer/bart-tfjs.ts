@@ -114,7 +114,10 @@ export class TrainableBart {
     const c = this.config;
     const { rows: b, sourceLength: s, targetLength: t } = batch;
     const keyBias = tf.mul(tf.sub(1, tf.tensor(batch.sourceMask, [b, 1, 1, s])), -1e9);
-    const causal = tf.tensor(Float32Array.from({ length: t * t }, (_, i) => (i % t <= Math.floor(i / t) ? 0 : -1e9)), [1, 1, t, t]);
+    const causal = tf.tensor(
+      Float32Array.from({ length: t * t }, (_, i) => (i % t <= Math.floor(i / t) ? 0 : -1e9)),
+      [1, 1, t, t],
+    );
 
     let x = this.embed(tf.tensor(batch.source, [b, s], 'int32'), s, 'encoder');
     for (let l = 0; l < c.encoderLayers; l++) {

@@ -42,7 +42,11 @@ export function summaryPair(rng: Rng, options: PairOptions = PAIR_DEFAULTS, give
   const captions = collapseRepeats(
     scenes.flatMap((scene) => {
       const phrasings = captionsFor(scene);
-      const keyframes = rng.weighted<number>([[1, 0.65], [2, 0.28], [3, 0.07]]);
+      const keyframes = rng.weighted<number>([
+        [1, 0.65],
+        [2, 0.28],
+        [3, 0.07],
+      ]);
       return Array.from({ length: keyframes }, () => rng.pick(phrasings));
     }),
   );

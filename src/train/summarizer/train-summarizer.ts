@@ -156,7 +156,16 @@ export async function trainSummarizer(tf: Tf, options: SummarizerTrainOptions): 
   await writeFile(join(options.outDir, 'training-curve.png'), curve(state));
   await writeFile(
     join(options.outDir, 'training.json'),
-    JSON.stringify({ data: 'synthetic caption windows → summaries (train/summarizer/summary-pairs.ts)', options: { ...options, outDir: undefined }, steps: state.steps, history: { train: state.train, val: state.val } }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        data: 'synthetic caption windows → summaries (train/summarizer/summary-pairs.ts)',
+        options: { ...options, outDir: undefined },
+        steps: state.steps,
+        history: { train: state.train, val: state.val },
+      },
+      null,
+      2,
+    ) + '\n',
   );
   model.dispose();
   optimizer.dispose();
@@ -192,7 +201,15 @@ function validationLoss(tf: Tf, model: TrainableBart, config: BartConfig, pairs:
 function curve(state: State): Buffer {
   const points = (ys: number[]) => ys.map((y, i) => [i + 1, y] as const);
   return renderChart([
-    { title: 'summarizer: next token', xLabel: 'epoch', yLabel: 'cross-entropy', series: [{ name: 'train', points: points(state.train) }, { name: 'held out', points: points(state.val) }] },
+    {
+      title: 'summarizer: next token',
+      xLabel: 'epoch',
+      yLabel: 'cross-entropy',
+      series: [
+        { name: 'train', points: points(state.train) },
+        { name: 'held out', points: points(state.val) },
+      ],
+    },
   ]);
 }
 
