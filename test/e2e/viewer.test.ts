@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { axeViolations } from '../helpers/axe.js';
 import { startServer, type RunningServer } from '../../src/stream/server.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { videoScript, writeVideo } from '../../src/synth/video.js';
 import { acquireCaptioner, releaseCaptioner } from '../../src/models/worker/captioner-client.js';
 import { SummarizerClient } from '../../src/models/worker/summarizer-client.js';
@@ -282,13 +283,20 @@ async function strictPolicyCheck(page: Page) {
 }
 
 test('the viewer shows the stream going away and reconnects by itself after a server hiccup', async () => {
-  const { page } = await openViewer('/?stream=demo');
-  await page.waitForSelector('#status[data-state="live"]', { timeout: 30_000 });
-  // Drop every viewer socket as a restart would; the page must come back on its own.
-  for (const client of (server.hub as unknown as { viewers: Set<{ socket: { terminate(): void } }> }).viewers) client.socket.terminate();
-  await page.waitForSelector('#status[data-state="offline"]', { timeout: 5000 });
-  await page.waitForSelector('#status[data-state="live"]', { timeout: 15_000 });
-  await page.close();
+  // Between the browser and the server, a network that fails once.
+  const network = await tcpProxy(new URL(server.url));
+  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  try {
+    await page.goto(network.url + '/?stream=demo');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 30_000 });
+    // Every connection dropped at once, as a restart or a lost link would; the page must come back on its own.
+    network.cut();
+    await page.waitForSelector('#status[data-state="offline"]', { timeout: 5000 });
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 15_000 });
+  } finally {
+    await page.close();
+    await network.close();
+  }
 });
 
 test('the viewer searches every caption and links the subtitles of the stream', async () => {
