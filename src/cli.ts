@@ -23,7 +23,7 @@ commands:
   summarize < captions.txt                       print the summary of captions (one per line)
   scenes VIDEO [--json]                          print the scene cuts of a video (seconds)
   models pull OWNER/NAME                         download a model's ONNX export from the Hugging Face hub
-  bench captioner|scenes|ingest|generation|viewers|soak|hostile   benchmarks against a baseline in the same run
+  bench captioner|scenes|domain|ingest|generation|viewers|soak|hostile   benchmarks against a baseline in the same run
 
 run 'livecap <command> --help' for a command's options`;
 

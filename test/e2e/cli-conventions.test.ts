@@ -56,7 +56,7 @@ const COMMANDS = [
   ['models'],
   ['models', 'pull'],
   ['bench'],
-  ...['captioner', 'scenes', 'ingest', 'generation', 'florence2', 'viewers', 'soak', 'hostile'].map((b) => ['bench', b]),
+  ...['captioner', 'scenes', 'ingest', 'generation', 'florence2', 'viewers', 'soak', 'hostile', 'domain'].map((b) => ['bench', b]),
 ];
 
 test('--help on every command and sub-command: its usage on stdout, status 0', async () => {
