@@ -87,6 +87,16 @@ function placeObject(rng: Rng, shape: Shape, colour: Colour, size: Size, slot: S
   return { shape, colour, size, slot, x, y, r, angle, vx: speed * Math.cos(heading), vy: speed * Math.sin(heading) };
 }
 
+/** Where `count` objects of a scene go: all three slots, or two of them (left and right half the time). */
+function slotsFor(rng: Rng, count: number): Slot[] {
+  if (count === 3) return [...SLOTS];
+  if (rng.chance(0.5)) return ['left', 'right'];
+  return rng.pick([
+    ['left', 'middle'],
+    ['middle', 'right'],
+  ] as Slot[][]);
+}
+
 /** Draws one random scene. The result depends only on the generator's state. */
 export function randomScene(rng: Rng, kind?: SceneKind): Scene {
   const sceneKind: SceneKind =
@@ -108,27 +118,11 @@ export function randomScene(rng: Rng, kind?: SceneKind): Scene {
     const colour = rng.pick(colours);
     const size = rng.pick(SIZES);
     const count = rng.chance(0.6) ? 2 : 3;
-    const slots: Slot[] =
-      count === 3
-        ? [...SLOTS]
-        : rng.chance(0.5)
-          ? ['left', 'right']
-          : rng.pick([
-              ['left', 'middle'],
-              ['middle', 'right'],
-            ] as Slot[][]);
+    const slots = slotsFor(rng, count);
     for (const slot of slots) objects.push(placeObject(rng, shape, colour, size, slot));
   } else {
     const count = sceneKind === 'pair' ? 2 : 3;
-    const slots: Slot[] =
-      count === 3
-        ? [...SLOTS]
-        : rng.chance(0.5)
-          ? ['left', 'right']
-          : rng.pick([
-              ['left', 'middle'],
-              ['middle', 'right'],
-            ] as Slot[][]);
+    const slots = slotsFor(rng, count);
     const seen = new Set<string>();
     for (const slot of slots) {
       // Distinct (shape, colour) pairs, so each object has its own name in the caption.

@@ -29,3 +29,9 @@ export async function assertSaveLoadRoundTrip(tf: Tf, modelDir: string, copy: st
     await worker.close();
   }
 }
+
+/** Every word of a caption is one of the captioner's own. */
+export function assertKnownWords(captioner: CnnLstmCaptioner, text: string): void {
+  const unknown = text.split(' ').filter((w) => w && !captioner.vocabulary.has(w));
+  assert.deepEqual(unknown, [], `"${text}" has words not in the vocabulary`);
+}
