@@ -22,7 +22,7 @@ const HELP = `usage: livecap caption [--model SPEC] [--task TASK] [--dtype auto|
   A model with a domain detector (the embedded one has) also tells when a picture lies beyond
   what it was trained on: such captions end with "[out of domain]" (--json: "outOfDomain": true,
   "domainScore", how far beyond its threshold, and "domainCheck": features, stretched (seen at
-  full contrast) or flat), and their words mean nothing.`;
+  full contrast), joint (both views together) or flat), and their words mean nothing.`;
 
 export async function captionCommand(args: string[]): Promise<number> {
   if (wantsHelp(args, HELP)) return 0;

@@ -5,7 +5,7 @@
 import type { Frame } from './frame.js';
 
 /** Which check found a frame out of domain. */
-export type DomainCheck = 'features' | 'stretched' | 'flat';
+export type DomainCheck = 'features' | 'stretched' | 'joint' | 'flat';
 
 export interface CaptionOptions {
   beamWidth?: number;

@@ -5,7 +5,9 @@
  *  - fitted on the synthetic world the embedded model learnt: rendered pictures, a third of them
  *    through JPEG at random qualities (cameras and the live path compress), and frames of
  *    synthetic videos (camera noise, drifting objects, transitions);
- *  - as they are and stretched to full contrast (two detectors), with the lowest contrast seen;
+ *  - as they are and stretched to full contrast (two detectors), both views side by side (a
+ *    third, with more directions: it sees a foggy or infrared camera that neither view alone
+ *    tells from the synthetic world once the backbone is fine-tuned), with the lowest contrast seen;
  *  - each threshold set at a quantile of held-out renders drawn with another seed;
  *  - checked on a synthetic video through H.264 (the live demo's path) and on any real photos
  *    and footage given, each set reported as pictures and how many were flagged.
@@ -56,7 +58,7 @@ export interface DomainSetReport {
 }
 
 export interface DomainReport {
-  thresholds: { features: number; stretched: number; minContrast: number };
+  thresholds: { features: number; stretched: number; joint: number; minContrast: number };
   components: number;
   fitted: number;
   sets: DomainSetReport[];
@@ -64,6 +66,18 @@ export interface DomainReport {
 }
 
 export const DOMAIN_JOB_DEFAULTS = { pictures: 2000, heldout: 1000, seed: 101, quantile: 0.995 } as const;
+
+/** Directions of the joint detector (plain and stretched features side by side): 64 missed fog. */
+const JOINT_COMPONENTS = 128;
+
+/** A frame's plain and stretched features in one row [2F]. */
+const sideBySide = (looks: Looks): Float32Array[] =>
+  looks.plain.map((row, i) => {
+    const both = new Float32Array(row.length * 2);
+    both.set(row);
+    both.set(looks.stretched[i]!, row.length);
+    return both;
+  });
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
 const VIDEO_EXTENSIONS = new Set(['.avi', '.mp4', '.mkv', '.mov', '.webm', '.ts', '.m4v']);
@@ -166,8 +180,8 @@ export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
     const heldout = await looksOf(captioner, heldoutFrames, progress);
     const components = o.components ?? DOMAIN_FIT_DEFAULTS.components;
     process.stderr.write(`livecap domain: fitting ${components} directions to ${fitFrames.length} pictures, as they are and stretched to full contrast\n`);
-    const detector = (rows: Float32Array[], held: Float32Array[]) => {
-      const d = DomainDetector.fit(rows, { components, seed: o.seed });
+    const detector = (rows: Float32Array[], held: Float32Array[], k = components) => {
+      const d = DomainDetector.fit(rows, { components: k, seed: o.seed });
       d.calibrate(
         held.map((r) => d.distance(r)),
         o.quantile,
@@ -177,9 +191,17 @@ export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
     // Flat is judged against the pictures the model learnt from, not the video frames, which pass
     // through fades to black.
     const rendered = o.pictures + Math.round(o.pictures / 2);
-    const model = new DomainModel(detector(fit.plain, heldout.plain), detector(fit.stretched, heldout.stretched), FLAT_MARGIN * Math.min(...fit.contrast.slice(0, rendered)));
+    const model = new DomainModel(
+      detector(fit.plain, heldout.plain),
+      detector(fit.stretched, heldout.stretched),
+      FLAT_MARGIN * Math.min(...fit.contrast.slice(0, rendered)),
+      undefined,
+      detector(sideBySide(fit), sideBySide(heldout), Math.max(components, JOINT_COMPONENTS)),
+    );
     const measure = (name: string, looks: Looks): DomainSetReport => {
-      const flagged = looks.plain.filter((row, i) => model.judge(model.features.distance(row), model.stretched.distance(looks.stretched[i]!), looks.contrast[i]!).outOfDomain).length;
+      const flagged = looks.plain.filter(
+        (row, i) => model.judge(model.features.distance(row), model.stretched.distance(looks.stretched[i]!), looks.contrast[i]!, model.jointDistance(row, looks.stretched[i]!)).outOfDomain,
+      ).length;
       const pictures = looks.plain.length;
       return { name, pictures, flagged, rate: pictures ? flagged / pictures : 0 };
     };
@@ -203,7 +225,7 @@ export async function fitDomain(tf: Tf, job: DomainJob): Promise<DomainReport> {
     await model.save(join(job.modelDir, 'domain.json'));
     await writeManifestDomain(job.modelDir, job.description ?? describeWorld(), 'domain.json');
     return {
-      thresholds: { features: model.features.threshold, stretched: model.stretched.threshold, minContrast: model.minContrast },
+      thresholds: { features: model.features.threshold, stretched: model.stretched.threshold, joint: model.joint!.threshold, minContrast: model.minContrast },
       components,
       fitted: fitFrames.length,
       sets,
@@ -230,7 +252,7 @@ async function writeManifestDomain(modelDir: string, description: string, detect
 export function formatDomainReport(report: DomainReport): string {
   const t = report.thresholds;
   const lines = [
-    `thresholds ${t.features.toFixed(2)} (features), ${t.stretched.toFixed(2)} (stretched), contrast under ${t.minContrast.toFixed(1)} is flat (${report.components} directions, fitted on ${report.fitted} pictures, ${report.seconds.toFixed(0)} s)`,
+    `thresholds ${t.features.toFixed(2)} (features), ${t.stretched.toFixed(2)} (stretched), ${t.joint.toFixed(2)} (joint), contrast under ${t.minContrast.toFixed(1)} is flat (${report.components} directions, fitted on ${report.fitted} pictures, ${report.seconds.toFixed(0)} s)`,
   ];
   for (const s of report.sets) lines.push(`  ${s.name.padEnd(40)} ${String(s.flagged).padStart(5)} of ${String(s.pictures).padStart(5)} flagged (${(100 * s.rate).toFixed(1)}%)`);
   return lines.join('\n');

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainDetector, DomainModel } from '../../src/models/captioner/domain.js';
@@ -157,4 +157,77 @@ test('contrast: a dim or washed-out frame stretched to full range looks like the
   const flat = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(90) };
   assert.equal(stretchContrast(flat), flat);
   assert.equal(lumaStats(flat).std, 0);
+});
+
+/** Pairs of views of one latent picture: plain and stretched features that change together. */
+function viewPairs(n: number, F: number, seed: number): { plain: Float32Array; stretched: Float32Array }[] {
+  const rng = new Rng(77);
+  const mix = () => Array.from({ length: F }, () => Array.from({ length: 3 }, () => rng.next()));
+  const [mixPlain, mixStretched] = [mix(), mix()];
+  const draw = new Rng(seed);
+  const view = (m: number[][], z: number[]) => Float32Array.from(m, (row) => Math.max(0, row[0]! * z[0]! + row[1]! * z[1]! + row[2]! * z[2]! + 0.02 * draw.next()));
+  return Array.from({ length: n }, () => {
+    const z = [draw.next(), draw.next(), draw.next()];
+    return { plain: view(mixPlain, z), stretched: view(mixStretched, z) };
+  });
+}
+
+test('the joint check flags views that are each in domain but do not belong together; old detectors without it load and judge as before', async () => {
+  const fit = viewPairs(600, 8, 1);
+  const held = viewPairs(400, 8, 2);
+  const plain = DomainDetector.fit(
+    fit.map((p) => p.plain),
+    { components: 3 },
+  );
+  const stretched = DomainDetector.fit(
+    fit.map((p) => p.stretched),
+    { components: 3 },
+  );
+  const side = (p: { plain: Float32Array; stretched: Float32Array }) => Float32Array.from([...p.plain, ...p.stretched]);
+  const joint = DomainDetector.fit(fit.map(side), { components: 6 });
+  plain.calibrate(
+    held.map((p) => plain.distance(p.plain)),
+    0.99,
+  );
+  stretched.calibrate(
+    held.map((p) => stretched.distance(p.stretched)),
+    0.99,
+  );
+  joint.calibrate(
+    held.map((p) => joint.distance(side(p))),
+    0.99,
+  );
+  const model = new DomainModel(plain, stretched, 0, undefined, joint);
+  const verdict = (p: { plain: Float32Array; stretched: Float32Array }) => model.judge(plain.distance(p.plain), stretched.distance(p.stretched), 50, model.jointDistance(p.plain, p.stretched));
+  const fresh = viewPairs(300, 8, 3);
+  // The plain view of one picture with the stretched view of another: a camera whose picture,
+  // stretched, does not change the way the synthetic world's does.
+  const mismatched = fresh.map((p, i) => ({ plain: p.plain, stretched: fresh[(i + 150) % 300]!.stretched }));
+  const flagged = (set: typeof fresh) => set.map(verdict).filter((v) => v.outOfDomain);
+  assert.ok(flagged(fresh).length <= 15, `${flagged(fresh).length} of 300 in-domain pairs flagged`);
+  const caught = flagged(mismatched);
+  assert.ok(caught.length >= 240, `${caught.length} of 300 mismatched pairs flagged`);
+  assert.ok(caught.filter((v) => v.check === 'joint').length >= 200, 'by the joint check, not the single views');
+  const withoutJoint = new DomainModel(plain, stretched, 0);
+  assert.ok(mismatched.map((p) => withoutJoint.judge(plain.distance(p.plain), stretched.distance(p.stretched), 50)).filter((v) => v.outOfDomain).length <= 30, 'neither view alone sees it');
+
+  const dir = await mkdtemp(join(tmpdir(), 'livecap-domain-joint-'));
+  try {
+    await model.save(join(dir, 'domain.json'));
+    const loaded = await DomainModel.load(join(dir, 'domain.json'));
+    assert.equal(loaded.joint!.threshold, joint.threshold);
+    const p = mismatched[0]!;
+    assert.ok(Math.abs(loaded.jointDistance(p.plain, p.stretched)! - model.jointDistance(p.plain, p.stretched)!) < 1e-3);
+    await withoutJoint.save(join(dir, 'old.json'));
+    const old = await DomainModel.load(join(dir, 'old.json'));
+    assert.equal(old.joint, undefined);
+    assert.equal(old.jointDistance(p.plain, p.stretched), undefined);
+    const json = JSON.parse(await readFile(join(dir, 'domain.json'), 'utf8'));
+    // The plain detector's entry where the joint one should be: a detector of the wrong size.
+    json.joint = json.features;
+    await writeFile(join(dir, 'domain.json'), JSON.stringify(json));
+    await assert.rejects(DomainModel.load(join(dir, 'domain.json')), /joint detector must take twice the feature size \(16\), not 8/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -360,9 +360,13 @@ export class CnnLstmCaptioner {
     const stats = frames.map((f) => lumaStats(f));
     const stretched = this.features(frames.map((f, i) => stretchContrast(f, stats[i])));
     try {
-      const plain = domain.features.distances((await features.data()) as Float32Array, frames.length);
-      const wide = domain.stretched.distances((await stretched.data()) as Float32Array, frames.length);
-      return frames.map((_, i) => domain.judge(plain[i]!, wide[i]!, stats[i]!.std));
+      const plainRows = (await features.data()) as Float32Array;
+      const wideRows = (await stretched.data()) as Float32Array;
+      const plain = domain.features.distances(plainRows, frames.length);
+      const wide = domain.stretched.distances(wideRows, frames.length);
+      const F = domain.featureSize;
+      const row = (rows: Float32Array, i: number) => rows.subarray(i * F, (i + 1) * F);
+      return frames.map((_, i) => domain.judge(plain[i]!, wide[i]!, stats[i]!.std, domain.jointDistance(row(plainRows, i), row(wideRows, i))));
     } finally {
       stretched.dispose();
     }

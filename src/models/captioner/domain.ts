@@ -6,6 +6,9 @@
  *  - the same, for the frame stretched to full contrast (`stretched`): a dim night camera or a
  *    washed-out foggy one gives weak activations that sit near the synthetic world's dark
  *    backdrops, while the stretched frame shows what it really is;
+ *  - its features and its stretched features together are unlike any training picture's pair
+ *    (`joint`, optional): a foggy or infrared camera can look near enough to the synthetic world
+ *    on each view alone, but no synthetic picture changes that way when stretched;
  *  - it is flatter than any training picture (`flat`: luma deviation below the lowest seen, with
  *    a margin): a covered lens or a blank signal has nothing in it to caption.
  *
@@ -23,7 +26,8 @@
  *
  *   MODEL_DIR/domain.json  { "format": "livecap-domain-2", "minContrast": c,
  *                            "features":  { "featureSize": F, "components": k, "residualVariance": v, "threshold": t, "weights": "domain.bin" },
- *                            "stretched": { …, "weights": "domain-stretched.bin" }, "calibration": {…} }
+ *                            "stretched": { …, "weights": "domain-stretched.bin" },
+ *                            "joint": { "featureSize": 2F, …, "weights": "domain-joint.bin" } (optional), "calibration": {…} }
  *   each .bin              float32 little-endian: mean [F], directions [k][F], variances [k]
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -62,6 +66,8 @@ export interface DomainFile {
   minContrast: number;
   features: DetectorEntry;
   stretched: DetectorEntry;
+  /** Over the plain and stretched features side by side; absent in detectors fitted before it. */
+  joint?: DetectorEntry;
   calibration?: DomainCalibration;
 }
 
@@ -229,17 +235,29 @@ export class DomainModel {
     /** Luma deviations under this are flat. */
     public minContrast: number,
     public calibration?: DomainCalibration,
+    /** Over the plain and stretched features side by side [2F]; detectors fitted before it have none. */
+    readonly joint?: DomainDetector,
   ) {}
+
+  /** The joint check's distance of a frame from its plain and stretched features, when there is one. */
+  jointDistance(plain: ArrayLike<number>, stretched: ArrayLike<number>): number | undefined {
+    if (!this.joint) return undefined;
+    const both = new Float32Array(plain.length + stretched.length);
+    both.set(plain);
+    both.set(stretched, plain.length);
+    return this.joint.distance(both);
+  }
 
   get featureSize(): number {
     return this.features.featureSize;
   }
 
   /** The verdict on one frame from its two distances and its luma deviation. */
-  judge(featureDistance: number, stretchedDistance: number, contrast: number): DomainVerdict {
+  judge(featureDistance: number, stretchedDistance: number, contrast: number, jointDistance?: number): DomainVerdict {
     const ratios: [DomainCheck, number][] = [
       ['features', featureDistance / this.features.threshold],
       ['stretched', stretchedDistance / this.stretched.threshold],
+      ...(this.joint && jointDistance !== undefined ? [['joint', jointDistance / this.joint.threshold] as [DomainCheck, number]] : []),
       // A perfectly flat frame would be infinitely flat: cap it.
       ['flat', contrast > 0 ? Math.min(99, this.minContrast / contrast) : 99],
     ];
@@ -258,6 +276,7 @@ export class DomainModel {
       minContrast: this.minContrast,
       features: await this.features.saveWeights(join(dir, `${base}.bin`), `${base}.bin`),
       stretched: await this.stretched.saveWeights(join(dir, `${base}-stretched.bin`), `${base}-stretched.bin`),
+      ...(this.joint && { joint: await this.joint.saveWeights(join(dir, `${base}-joint.bin`), `${base}-joint.bin`) }),
       calibration: this.calibration,
     };
     await writeFile(file, JSON.stringify(json, null, 2) + '\n');
@@ -270,7 +289,10 @@ export class DomainModel {
     const features = await DomainDetector.fromEntry(json.features, file, 'features');
     const stretched = await DomainDetector.fromEntry(json.stretched, file, 'stretched');
     if (features.featureSize !== stretched.featureSize) throw new Error(`${file}: features and stretched detectors disagree on the feature size (${features.featureSize}, ${stretched.featureSize})`);
-    return new DomainModel(features, stretched, json.minContrast, json.calibration);
+    const joint = json.joint === undefined ? undefined : await DomainDetector.fromEntry(json.joint, file, 'joint');
+    if (joint && joint.featureSize !== 2 * features.featureSize)
+      throw new Error(`${file}: the joint detector must take twice the feature size (${2 * features.featureSize}), not ${joint.featureSize}`);
+    return new DomainModel(features, stretched, json.minContrast, json.calibration, joint);
   }
 }
 
