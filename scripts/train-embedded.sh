@@ -9,6 +9,7 @@
 #   3. 40,000 fresh pictures (seed 3): a second fine-tuning stage; more pictures, not more epochs,
 #      is what teaches the shapes of small objects
 #   3b. another 40,000 fresh pictures (seed 4): pairs and triples still improved at the end of 3
+#   3c. a last 40,000 fresh pictures (seed 5) at half the learning rate, to settle what 3b moved
 #   4. 1,000 pictures (seed 2): BLEU, CIDEr, exact objects per scene kind, and the attention
 #      heatmaps (models/captioner-synth/attention.png)
 #   5. the out-of-domain detector (livecap domain)
@@ -28,6 +29,8 @@ livecap finetune --model "$MODEL_DIR" --dataset data/synth-big --epochs "$FINETU
 livecap finetune --model "$MODEL_DIR" --dataset data/synth-huge --epochs "$HUGE_EPOCHS"
 [ -f data/synth-huge-2/captions.txt ] || livecap synth dataset --out data/synth-huge-2 --count 40000 --seed 4
 livecap finetune --model "$MODEL_DIR" --dataset data/synth-huge-2 --epochs "$HUGE_EPOCHS"
+[ -f data/synth-huge-3/captions.txt ] || livecap synth dataset --out data/synth-huge-3 --count 40000 --seed 5
+livecap finetune --model "$MODEL_DIR" --dataset data/synth-huge-3 --epochs "$HUGE_EPOCHS" --learning-rate 1.5e-4
 [ -f data/synth-heldout/captions.txt ] || livecap synth dataset --out data/synth-heldout --count 1000 --seed 2
 livecap eval --dataset data/synth-heldout --split all --model "$MODEL_DIR" --json "$MODEL_DIR/eval.json"
 # 5. the out-of-domain detector: fitted on synthetic pictures, thresholds at the 99.5th
