@@ -3,7 +3,8 @@
  * Errors become JSON answers in one place (`onError`); a user's bad input is a 4xx that says
  * what was wrong.
  */
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
 import type { HttpBindings } from '@hono/node-server';
 import { RateLimiter } from './rate-limit.js';
@@ -21,6 +22,8 @@ import type { AddressBudgets, ReplayLimits } from './replay.js';
 import { SEARCH_DEFAULTS, type SearchLimits } from '../store/history-store.js';
 import { serverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import * as routes from './api-routes.js';
+import { problemsOf } from '../util/problems.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { log } from '../util/log.js';
@@ -33,21 +36,6 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
 };
-
-function intParam(value: string | undefined, name: string, fallback: number, max: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new HTTPException(400, { message: `${name} must be a whole number ≥ 0, got '${value}'` });
-  return Math.min(n, max);
-}
-
-/** A time parameter: epoch milliseconds or an ISO 8601 date. */
-function timeParam(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(t)) throw new HTTPException(400, { message: `${name} must be epoch milliseconds or an ISO 8601 time, got '${value}'` });
-  return t;
-}
 
 export interface AppOptions {
   auth: Auth;
@@ -71,8 +59,13 @@ export function createApp(
   hub: Hub,
   bus: EventBus,
   { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {} }: AppOptions,
-): Hono {
-  const app = new Hono();
+): OpenAPIHono {
+  // A request that does not fit its route's schema is a 400 naming every bad field.
+  const app = new OpenAPIHono({
+    defaultHook: (result) => {
+      if (!result.success) throw new HTTPException(400, { message: problemsOf(result.error).join('; ') });
+    },
+  });
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const sse = new SseChannel(streams, bus, sseOptions, replay, replayBudgets);
   const metrics = serverMetrics(streams, hub, bus, sse);
@@ -103,11 +96,11 @@ export function createApp(
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
-  app.get('/healthz', (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers + sse.stats.clients }));
+  app.openapi(routes.healthRoute, (c) => c.json({ ok: true, streams: streams.list().length, viewers: hub.stats.viewers + sse.stats.clients }, 200));
 
   // Liveness is /healthz; readiness also needs a writable history (the models are loaded
   // before the port opens). Degraded streams are listed; any of them makes the server not ready.
-  app.get('/readyz', (c) => {
+  app.openapi(routes.readyRoute, (c) => {
     const degraded = streams.degraded();
     const writeError = streams.store.probeWrite();
     const history = writeError ? `cannot write: ${writeError}` : degraded.length ? 'failing for some streams' : 'ok';
@@ -115,37 +108,42 @@ export function createApp(
     return c.json({ ready, checks: { models: 'loaded', history }, degraded }, ready ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
-  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  app.openapi(routes.metricsRoute, async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
+  app.openapi(routes.openApiRoute, (c) => c.json(openApiDocument(app), 200));
 
-  app.get('/api/streams', (c) => c.json({ streams: streams.list() }));
+  app.openapi(routes.listStreamsRoute, (c) => c.json({ streams: streams.list() }, 200));
 
-  app.post(
-    '/api/streams',
-    async (c, next) => {
-      const client = (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
-      const wait = creations.take(client);
-      if (wait > 0) {
-        c.header('Retry-After', String(wait));
-        throw new HTTPException(429, { message: `too many streams created from this address; try again in ${wait} s` });
-      }
-      await next();
-      // Only a stream that was started counts: a refused request (a typo, a taken id) gives its turn back.
-      if (c.res.status !== 201) creations.refund(client);
+  app.openapi(
+    {
+      ...routes.createStreamRoute,
+      middleware: [
+        async (c, next) => {
+          const client = (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
+          const wait = creations.take(client);
+          if (wait > 0) {
+            c.header('Retry-After', String(wait));
+            throw new HTTPException(429, { message: `too many streams created from this address; try again in ${wait} s` });
+          }
+          await next();
+          // Only a stream that was started counts: a refused request (a typo, a taken id) gives its turn back.
+          if (c.res.status !== 201) creations.refund(client);
+        },
+        bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }),
+        // Read here so that text that is not JSON gets this answer; the schema then reads the same parse.
+        async (c, next) => {
+          try {
+            await c.req.json();
+          } catch {
+            throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
+          }
+          await next();
+        },
+      ],
     },
-    bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }),
-    async (c) => {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
-      }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HTTPException(400, { message: 'request body must be a JSON object with id and url' });
-      const { id, url, captioner, prompt } = body as { id?: unknown; url?: unknown; captioner?: unknown; prompt?: unknown };
+    (c) => {
       try {
         // Saved, so it comes back after a restart until it is deleted.
-        const info = streams.create(id, url, captioner, prompt);
+        const info = streams.create(c.req.valid('json'));
         onStreamsChanged();
         return c.json(info, 201);
       } catch (err) {
@@ -158,21 +156,23 @@ export function createApp(
     },
   );
 
-  app.get('/api/streams/:id', (c) => {
-    const info = streams.get(c.req.param('id'));
-    if (!info) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
-    return c.json(info);
+  app.openapi(routes.getStreamRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const info = streams.get(id);
+    if (!info) throw new HTTPException(404, { message: `no stream '${id}'` });
+    return c.json(info, 200);
   });
 
-  app.delete('/api/streams/:id', (c) => {
+  app.openapi(routes.deleteStreamRoute, (c) => {
+    const { id } = c.req.valid('param');
     let removed: boolean;
     try {
-      removed = streams.forget(c.req.param('id'));
+      removed = streams.forget(id);
     } catch (err) {
       if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
       throw err;
     }
-    if (!removed) throw new HTTPException(404, { message: `no stream '${c.req.param('id')}'` });
+    if (!removed) throw new HTTPException(404, { message: `no stream '${id}'` });
     onStreamsChanged();
     return c.body(null, 204);
   });
@@ -182,36 +182,35 @@ export function createApp(
     if (!streams.has(id) && streams.store.lastSeq(id) === 0) throw new HTTPException(404, { message: `no stream '${id}'` });
   };
 
-  app.get('/api/streams/:id/captions', (c) => {
-    const id = c.req.param('id');
+  app.openapi(routes.captionsRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const { since, limit } = c.req.valid('query');
     requireStream(id);
-    const since = intParam(c.req.query('since'), 'since', 0, Number.MAX_SAFE_INTEGER);
-    const limit = intParam(c.req.query('limit'), 'limit', 100, 1000);
-    return c.json({ stream: id, captions: streams.history(id, since, limit) });
+    return c.json({ stream: id, captions: streams.history(id, since, limit) }, 200);
   });
 
   // Subtitles for a time range (default: the last hour), times counted from its start.
-  const subtitles = (format: 'vtt' | 'srt') => (c: Context) => {
-    const id = c.req.param('id')!;
+  const subtitles = (c: Context, format: 'vtt' | 'srt', id: string, query: { from?: number; to?: number }) => {
     requireStream(id);
-    const to = timeParam(c.req.query('to'), 'to') ?? Date.now();
-    const from = timeParam(c.req.query('from'), 'from') ?? to - 3_600_000;
+    const to = query.to ?? Date.now();
+    const from = query.from ?? to - 3_600_000;
     if (from > to) throw new HTTPException(400, { message: `from (${from}) is after to (${to})` });
     const captions = streams.store.captionTimes(id, from, to, 50_000);
-    const list = cues(captions, c.req.query('from') === undefined && captions.length ? captions[0]!.frameTs : from);
+    const list = cues(captions, query.from === undefined && captions.length ? captions[0]!.frameTs : from);
     const body = format === 'vtt' ? toWebVtt(list, `livecap ${id}`) : toSrt(list);
     return c.body(body, 200, {
       'content-type': format === 'vtt' ? 'text/vtt; charset=utf-8' : 'application/x-subrip; charset=utf-8',
       'content-disposition': `inline; filename="${id}.${format}"`,
     });
   };
+  app.openapi(routes.webVttRoute, (c) => subtitles(c, 'vtt', c.req.valid('param').id, c.req.valid('query')));
+  app.openapi(routes.srtRoute, (c) => subtitles(c, 'srt', c.req.valid('param').id, c.req.valid('query')));
+
   // A caption's keyframe, kept as long as its caption. A seq's picture never changes, so it may
   // be cached for good (privately: it may have needed a token).
-  app.get('/api/streams/:id/keyframes/:file', (c) => {
-    const id = c.req.param('id');
-    const file = c.req.param('file');
-    const seq = /^([1-9]\d{0,14})\.jpg$/.exec(file)?.[1];
-    if (!seq) throw new HTTPException(400, { message: `a keyframe is asked for as SEQ.jpg (the caption's seq), got '${file}'` });
+  app.openapi(routes.keyframeRoute, (c) => {
+    const { id, file } = c.req.valid('param');
+    const seq = file.slice(0, -'.jpg'.length);
     requireStream(id);
     const etag = `"${seq}"`;
     const headers = { 'cache-control': 'private, max-age=31536000, immutable', etag };
@@ -221,14 +220,10 @@ export function createApp(
     return c.body(new Uint8Array(jpeg), 200, { ...headers, 'content-type': 'image/jpeg' });
   });
 
-  app.get('/api/streams/:id/captions.vtt', subtitles('vtt'));
-  app.get('/api/streams/:id/captions.srt', subtitles('srt'));
-
-  app.get('/api/streams/:id/events', (c) => {
-    const id = c.req.param('id');
+  app.openapi(routes.eventsRoute, (c) => {
+    const { id } = c.req.valid('param');
     if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
-    const resume = c.req.header('last-event-id') ?? c.req.query('since');
-    const since = resume === undefined ? undefined : intParam(resume, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER);
+    const since = c.req.valid('header')['last-event-id'] ?? c.req.valid('query').since;
     return sse.respond(c, id, since, (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress ?? 'unknown');
   });
 
@@ -236,12 +231,8 @@ export function createApp(
   let searching = 0;
   const { maxConcurrent: maxSearches = 4, ...searchLimits } = searchOptions;
   const limits = { ...SEARCH_DEFAULTS, ...searchLimits };
-  app.get('/api/search', async (c) => {
-    const q = c.req.query('q') ?? '';
-    if (!q.trim()) throw new HTTPException(400, { message: 'q is required: the words to look for, e.g. /api/search?q=red+circle' });
-    if (q.length > 500) throw new HTTPException(400, { message: 'q is over 500 characters' });
-    const stream = c.req.query('stream');
-    const query = { q, stream: stream || undefined, from: timeParam(c.req.query('from'), 'from'), to: timeParam(c.req.query('to'), 'to'), limit: intParam(c.req.query('limit'), 'limit', 50, 500) };
+  app.openapi(routes.searchRoute, async (c) => {
+    const query = c.req.valid('query');
     if (searching >= maxSearches) {
       c.header('Retry-After', '1');
       throw new HTTPException(429, { message: `${maxSearches} searches are running; try again in a second` });
@@ -249,7 +240,7 @@ export function createApp(
     searching++;
     try {
       const hits = await streams.store.search(query, limits);
-      return c.json({ q, results: hits.map((h) => ({ ...h.event, snippet: h.snippet })) });
+      return c.json({ q: query.q, results: hits.map((h) => ({ ...h.event, snippet: h.snippet })) }, 200);
     } finally {
       searching--;
     }

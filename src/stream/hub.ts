@@ -24,6 +24,7 @@
  */
 import { AddressBudgets, allowance, Held, REPLAY_DEFAULTS, ReplayBudget, spend, type PendingReplay, type ReplayLimits } from './replay.js';
 import { log } from '../util/log.js';
+import { readViewerRequest } from './viewer-messages.js';
 import type { StatusMessage, StreamMessage } from '../core/events.js';
 
 export const CLOSE_TOO_SLOW = 4008;
@@ -165,31 +166,18 @@ export class Hub {
     } catch {
       return this.fail(viewer, 'bad_json', 'message is not valid JSON');
     }
-    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return this.fail(viewer, 'bad_message', 'message must be a JSON object with a type');
-    const { type, streams, since } = msg as { type?: unknown; streams?: unknown; since?: unknown };
-    if (type !== 'subscribe' && type !== 'unsubscribe') return this.fail(viewer, 'unknown_type', `unknown message type ${JSON.stringify(type)}; expected subscribe or unsubscribe`);
-    if (!Array.isArray(streams) || streams.length > 256 || !streams.every((s) => typeof s === 'string')) {
-      return this.fail(viewer, 'bad_streams', 'streams must be an array of stream ids');
-    }
-    const ids = [...new Set(streams as string[])];
+    const read = readViewerRequest(msg);
+    if (!('request' in read)) return this.fail(viewer, read.code, read.message);
+    const { type, streams, since: from = {} } = read.request;
+    const ids = [...new Set(streams)];
     if (type === 'unsubscribe') return this.queue(viewer, async () => this.unsubscribe(viewer, ids));
-    if (since !== undefined && (typeof since !== 'object' || since === null || Array.isArray(since))) return this.fail(viewer, 'bad_since', 'since must be an object of stream id → seq');
-    const from = (since ?? {}) as Record<string, unknown>;
-    const bad = Object.entries(from).filter(([, seq]) => !(typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0));
-    if (bad.length) {
-      const listed = bad
-        .slice(0, 5)
-        .map(([id, seq]) => `${JSON.stringify(id)}: ${JSON.stringify(seq) ?? String(seq)}`)
-        .join(', ');
-      return this.fail(viewer, 'bad_since', `since values must be whole numbers ≥ 0 (the last seq the client has); got ${listed}${bad.length > 5 ? ', …' : ''}`);
-    }
     const unknown = ids.filter((id) => !this.directory.has(id));
     if (unknown.length) this.fail(viewer, 'unknown_stream', `no such stream: ${unknown.join(', ')}`);
     const known = ids.filter((id) => this.directory.has(id));
     this.queue(viewer, async () => {
       for (const id of known) {
         if (!this.viewers.has(viewer)) return;
-        await this.subscribe(viewer, id, Object.hasOwn(from, id) ? (from[id] as number) : undefined);
+        await this.subscribe(viewer, id, Object.hasOwn(from, id) ? from[id] : undefined);
       }
     });
   }

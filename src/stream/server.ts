@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.js';
 import { Hub, type HubOptions } from './hub.js';
 import { acceptWebSocket } from './ws-viewer.js';
@@ -70,7 +70,7 @@ export interface RunningServer {
   /** Where every stream event is published (the hub and SSE responses listen). */
   bus: EventBus;
   /** The HTTP routes (hono), for introspection. */
-  app: Hono;
+  app: OpenAPIHono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string, prompt?: string): void;
   /** Starts the streams added over the API before the last restart (see StreamManager.restore). */
   restoreStreams(): void;

@@ -30,7 +30,7 @@ import { heartbeatPhase } from '../pipeline/scene-gate.js';
 import type { Captioner } from '../core/caption.js';
 import type { StreamState } from '../core/events.js';
 import { keyframeUrl, type CaptionMessage, type SequencedMessage, type StatusMessage, type StreamMessage, type SummaryMessage } from '../core/events.js';
-import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
+import type { StreamRequest } from './api-schemas.js';
 import { redactUrl } from '../util/redact.js';
 
 export class StreamConflictError extends Error {
@@ -137,46 +137,51 @@ export class StreamManager {
   }
 
   /** The captioner a stream asked for by name; the default when it asked for none. */
-  private captionerFor(name: unknown): { name: string; captioner: Captioner } {
+  private captionerFor(name: string | undefined): { name: string; captioner: Captioner } {
     const { defaultName, named } = this.captioners;
     if (name === undefined || name === defaultName) return { name: defaultName, captioner: this.captioners.default };
-    const captioner = typeof name === 'string' ? named?.get(name) : undefined;
+    const captioner = named?.get(name);
     if (!captioner) {
       const known = [defaultName, ...(named?.keys() ?? [])].map((n) => `'${n}'`).join(', ');
       throw new StreamInputError(`captioner must be one that the server loaded (${known}); got ${JSON.stringify(name)}`);
     }
-    return { name: name as string, captioner };
+    return { name, captioner };
   }
 
-  /** A stream's prompt, checked against its captioner; undefined when none was given. */
-  private promptFor(prompt: unknown, name: string, captioner: Captioner): string | undefined {
-    if (prompt === undefined || prompt === null) return undefined;
-    if (typeof prompt !== 'string' || !prompt.trim()) throw new StreamInputError(`prompt must be a non-empty string; got ${JSON.stringify(prompt)}`);
-    if (prompt.length > MAX_PROMPT_LENGTH) throw new StreamInputError(`prompt must be at most ${MAX_PROMPT_LENGTH} characters; got ${prompt.length}`);
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(prompt)) throw new StreamInputError('prompt must not contain control characters (line breaks and tabs are fine)');
-    if (!captioner.takesPrompt) throw new StreamInputError(`captioner '${name}' takes no prompt; prompts are for Florence-2 exports and vision-language model servers`);
+  /** A stream's prompt (its form checked by the request's schema), checked against its captioner. */
+  private promptProblem(prompt: string | undefined, name: string, captioner: Captioner): string | undefined {
+    if (prompt === undefined) return undefined;
+    if (!captioner.takesPrompt) return `captioner '${name}' takes no prompt; prompts are for Florence-2 exports and vision-language model servers`;
     const problem = captioner.promptProblem?.(prompt);
-    if (problem) throw new StreamInputError(`prompt for captioner '${name}': ${problem}`);
-    return prompt;
+    return problem && `prompt for captioner '${name}': ${problem}`;
   }
 
-  /** Validates and starts a stream from a user's URL, captioned by the named captioner (default if none), with its own prompt if given. */
-  add(id: unknown, url: unknown, captioner?: unknown, prompt?: unknown): StreamInfo {
-    if (typeof id !== 'string' || !STREAM_ID.test(id)) throw new StreamInputError(`stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${JSON.stringify(id)}`);
-    if (typeof url !== 'string') throw new StreamInputError(`stream url must be a string; got ${JSON.stringify(url)}`);
+  /**
+   * Starts a stream from a user's request (its form checked by the API's schema, api-schemas.ts):
+   * whether this server can play the URL, has the captioner and the captioner takes the prompt
+   * is checked here, every problem named at once.
+   */
+  add(id: string, url: string, captioner?: string, prompt?: string): StreamInfo {
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
     const max = this.options.maxStreams;
     if (max !== undefined && this.streams.size >= max) throw new StreamLimitError(`the server already runs its maximum of ${max} streams (--max-streams); remove one first`);
-    let source: Source;
+    const problems: string[] = [];
+    let source: Source | undefined;
     try {
       source = parseSource(url, this.options.rules);
     } catch (err) {
-      throw new StreamInputError((err as Error).message);
+      problems.push((err as Error).message);
     }
-    const chosen = this.captionerFor(captioner);
-    const checked = this.promptFor(prompt, chosen.name, chosen.captioner);
-    return this.addSource(id, source, redactUrl(url), captioner as string | undefined, checked);
+    let chosen: { name: string; captioner: Captioner } | undefined;
+    try {
+      chosen = this.captionerFor(captioner);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+    const promptProblem = chosen && this.promptProblem(prompt, chosen.name, chosen.captioner);
+    if (promptProblem) problems.push(promptProblem);
+    if (problems.length || !source) throw new StreamInputError(problems.join('; '));
+    return this.addSource(id, source, redactUrl(url), captioner, prompt);
   }
 
   /** Starts a stream from an already trusted source (the built-in demo, configured streams). */
@@ -184,7 +189,8 @@ export class StreamManager {
     if (this.closed) throw new Error('stream manager is closed');
     if (this.streams.has(id)) throw new StreamConflictError(`stream '${id}' already exists`);
     const { name, captioner } = this.captionerFor(captionerName);
-    this.promptFor(prompt, name, captioner);
+    const promptProblem = this.promptProblem(prompt, name, captioner);
+    if (promptProblem) throw new StreamInputError(promptProblem);
     const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: this.store.lastSeq(id), counters: newCounters(), captioner: name, ...(prompt !== undefined && { prompt }) };
     this.streams.set(id, stream);
     log.info('stream added', { stream: id, url: displayUrl, captioner: name });
@@ -277,11 +283,11 @@ export class StreamManager {
    * Adds a stream as `add` does and saves it, so that it comes back after a restart (for streams
    * added over the API). If it cannot be saved it is not added.
    */
-  create(id: unknown, url: unknown, captioner?: unknown, prompt?: unknown): StreamInfo {
+  create({ id, url, captioner, prompt }: StreamRequest): StreamInfo {
     this.add(id, url, captioner, prompt);
-    const stream = this.streams.get(id as string)!;
+    const stream = this.streams.get(id)!;
     try {
-      this.store.saveStream({ id: stream.id, url: url as string, captioner: captioner as string | undefined, prompt: stream.prompt });
+      this.store.saveStream({ id: stream.id, url, captioner, prompt: stream.prompt });
     } catch (err) {
       this.remove(stream.id);
       throw new StreamStoreError(`stream '${stream.id}' was not added: the history store cannot save it (${(err as Error).message})`);

@@ -107,6 +107,10 @@ test('malformed and unknown WebSocket messages get an error and the connection s
   await client.next('unknown_type', (m) => m.type === 'error' && m.code === 'unknown_type');
   client.send({ type: 'subscribe', streams: 'clip' });
   await client.next('bad_streams', (m) => m.type === 'error' && m.code === 'bad_streams');
+  // Every bad field at once; the code names the first.
+  client.send({ type: 'subscribe', streams: [1], since: { clip: -1 } });
+  const both = await client.next('bad_streams and bad since', (m) => m.type === 'error' && m.code === 'bad_streams' && /since/.test(m.message));
+  assert.match(both.message, /streams must be an array of stream ids; since values must be whole numbers ≥ 0 .*"clip": -1/);
   client.send({ type: 'subscribe', streams: ['nope'] });
   await client.next('unknown_stream', (m) => m.type === 'error' && m.code === 'unknown_stream');
   assert.equal(client.socket.readyState, WebSocket.OPEN);
@@ -133,6 +137,9 @@ test('bad stream requests are refused with what is wrong', async () => {
     [{ id: 'clip', url: 'clip.mp4' }, 409, /already exists/],
     ['{"id":', 400, /must be a JSON object/],
     [[1, 2], 400, /must be a JSON object/],
+    // Every bad field is named at once, in the request's form and against what the server has.
+    [{ id: 'bad id!', url: 5, prompt: 42 }, 400, /stream id must be .*; stream url must be a string; got 5; prompt must be a non-empty string; got 42/],
+    [{ id: 'm', url: 'ftp://x/y', captioner: 'nope' }, 400, /unsupported source scheme.*; captioner must be one that the server loaded .*"nope"/],
   ];
   for (const [body, status, message] of cases) {
     const res = await post(body);

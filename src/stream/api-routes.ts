@@ -1,0 +1,159 @@
+/**
+ * Every HTTP route the server answers, as data: method, path, what the request carries and
+ * every answer it can get. app.ts attaches the handlers; the OpenAPI document at /openapi.json
+ * is generated from these (openapi.ts); the tests check that each documented answer is given
+ * and each given answer documented.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { CaptionsQuery, ErrorBody, Event, EventsHeaders, EventsQuery, Health, KeyframeParams, Readiness, SearchQuery, StreamInfo, StreamParams, StreamRequest, SubtitlesQuery } from './api-schemas.js';
+
+const json = <T extends z.ZodType>(schema: T, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const text = (type: string, description: string) => ({ description, content: { [type]: { schema: z.string() } } });
+const error = (description: string) => json(ErrorBody, description);
+const retryAfter = z.object({ 'Retry-After': z.string().openapi({ description: 'seconds until it may try again', type: 'integer' }) });
+
+// The answers of the cross-site rules and the token check (cross-site.ts, auth.ts).
+const HOST = 'Host name not served: bound to a loopback address, the server answers only localhost, 127.0.0.1, [::1] and --allowed-host names';
+const open = { 403: error(HOST) } as const;
+const read = { 401: error('No valid token (only when viewer tokens are configured)'), 403: error(HOST) } as const;
+const write = {
+  401: error('No valid token (only when admin or viewer tokens are configured)'),
+  403: error(`A viewer token where an admin token is needed; an Origin other than the server's own or a --cors-origin one; or: ${HOST}`),
+} as const;
+const noStream = { 404: error('No such stream') } as const;
+
+export const healthRoute = createRoute({
+  method: 'get',
+  path: '/healthz',
+  summary: 'Liveness and counts',
+  security: [],
+  responses: { 200: json(Health), ...open },
+});
+
+export const readyRoute = createRoute({
+  method: 'get',
+  path: '/readyz',
+  summary: 'Readiness: models loaded and history writable; lists streams whose history is not being written',
+  security: [],
+  responses: { 200: json(Readiness, 'Ready'), 503: json(Readiness, 'Not ready (history cannot be written, or a stream is degraded)'), ...open },
+});
+
+export const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  summary: 'Prometheus metrics',
+  responses: { 200: text('text/plain', 'text exposition format'), ...read },
+});
+
+export const openApiRoute = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This description',
+  security: [],
+  responses: { 200: json(z.object({}).passthrough()), ...open },
+});
+
+export const listStreamsRoute = createRoute({
+  method: 'get',
+  path: '/api/streams',
+  summary: 'Running streams',
+  responses: { 200: json(z.object({ streams: z.array(StreamInfo) })), ...read },
+});
+
+export const createStreamRoute = createRoute({
+  method: 'post',
+  path: '/api/streams',
+  summary: 'Start a stream',
+  request: { body: { required: true, content: { 'application/json': { schema: StreamRequest } } } },
+  responses: {
+    201: json(StreamInfo, 'Started'),
+    400: error('Bad id, URL, captioner or prompt (also a prompt for a captioner that takes none), or a body that is not a JSON object; every bad field is named'),
+    ...write,
+    409: error('The id is in use'),
+    413: error('Body over 16 KiB'),
+    415: error('The body is not sent as Content-Type: application/json'),
+    429: { ...error('Too many streams created from this address (only started ones count)'), headers: retryAfter },
+    503: error('The server already runs its maximum of streams (--max-streams), or the history store cannot save the stream'),
+  },
+});
+
+export const getStreamRoute = createRoute({
+  method: 'get',
+  path: '/api/streams/{id}',
+  summary: 'One stream',
+  request: { params: StreamParams },
+  responses: { 200: json(StreamInfo), ...read, ...noStream },
+});
+
+export const deleteStreamRoute = createRoute({
+  method: 'delete',
+  path: '/api/streams/{id}',
+  summary: 'Stop a stream (one added over the API for good)',
+  request: { params: StreamParams },
+  responses: { 204: { description: 'Stopped' }, ...write, ...noStream, 503: error('The history store cannot forget it') },
+});
+
+export const captionsRoute = createRoute({
+  method: 'get',
+  path: '/api/streams/{id}/captions',
+  summary: 'History after a seq, oldest first',
+  request: { params: StreamParams, query: CaptionsQuery },
+  responses: { 200: json(z.object({ stream: z.string(), captions: z.array(Event) })), 400: error('Bad since or limit'), ...read, ...noStream },
+});
+
+const subtitlesRoute = (format: 'vtt' | 'srt') =>
+  createRoute({
+    method: 'get',
+    path: `/api/streams/{id}/captions.${format}`,
+    summary: `${format === 'vtt' ? 'WebVTT' : 'SubRip'} subtitles of a time range (default the last hour)`,
+    request: { params: StreamParams, query: SubtitlesQuery },
+    responses: {
+      200: format === 'vtt' ? text('text/vtt', 'WebVTT') : text('application/x-subrip', 'SubRip'),
+      400: error('Bad time, or from after to'),
+      ...read,
+      ...noStream,
+    },
+  });
+export const webVttRoute = subtitlesRoute('vtt');
+export const srtRoute = subtitlesRoute('srt');
+
+export const keyframeRoute = createRoute({
+  method: 'get',
+  path: '/api/streams/{id}/keyframes/{file}',
+  summary: "A caption's keyframe (its event's keyframeUrl), kept as long as the caption; cacheable for good",
+  request: { params: KeyframeParams },
+  responses: {
+    200: { description: 'JPEG', content: { 'image/jpeg': { schema: z.string().openapi({ format: 'binary' }) } } },
+    304: { description: 'Not modified (If-None-Match)' },
+    400: error('Not SEQ.jpg'),
+    ...read,
+    404: error('No such stream, or no keyframe for that seq'),
+  },
+});
+
+export const eventsRoute = createRoute({
+  method: 'get',
+  path: '/api/streams/{id}/events',
+  summary: 'Server-sent events: history after Last-Event-ID, then live',
+  request: { params: StreamParams, query: EventsQuery, headers: EventsHeaders },
+  responses: {
+    200: text('text/event-stream', 'event stream; events caption, summary, status, gap, error'),
+    400: error('Bad Last-Event-ID or since'),
+    ...read,
+    ...noStream,
+    503: { ...error('Too many server-sent event connections are open'), headers: retryAfter },
+  },
+});
+
+export const searchRoute = createRoute({
+  method: 'get',
+  path: '/api/search',
+  summary: 'Captions and summaries containing every word, best first among the newest 2,000 matches',
+  request: { query: SearchQuery },
+  responses: {
+    200: json(z.object({ q: z.string(), results: z.array(z.intersection(Event, z.object({ snippet: z.string() }))) })),
+    400: error('No query, or a bad time or limit'),
+    ...read,
+    429: { ...error('As many searches as the server runs at once are running'), headers: retryAfter },
+  },
+});

@@ -1,0 +1,163 @@
+/**
+ * The HTTP API's contract, once: what each request may carry (body, path, query, headers) and
+ * what each answer holds. The routes (api-routes.ts) validate requests with these schemas and
+ * the OpenAPI document (openapi.ts) is generated from them, so the two cannot disagree.
+ *
+ * Messages name their field and what was wrong ("limit must be a whole number ≥ 0, got '-1'");
+ * a request with several bad fields hears of all of them at once (util/problems.ts).
+ */
+import { z } from '@hono/zod-openapi';
+import type { CaptionMessage, SummaryMessage } from '../core/events.js';
+import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
+
+const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
+
+// ---- requests ----
+
+/** POST /api/streams: a stream to start. Whether the URL, captioner and prompt suit this server is the stream manager's to say. */
+export const StreamRequest = z
+  .object(
+    {
+      id: z
+        .string({ error: (iss) => `stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${shown(iss.input)}` })
+        .regex(STREAM_ID, { error: (iss) => `stream id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${shown(iss.input)}` })
+        .openapi({ description: "1-64 letters, digits, '-' or '_', starting with a letter or digit" }),
+      url: z
+        .string({ error: (iss) => `stream url must be a string; got ${shown(iss.input)}` })
+        .openapi({ description: 'rtsp://, http(s)://, /dev/videoN, testsrc://PATTERN, or a file under the media folder' }),
+      captioner: z
+        .string({ error: (iss) => `captioner must be the name of a captioner the server loaded; got ${shown(iss.input)}` })
+        .optional()
+        .openapi({ description: 'a captioner the server loaded: embedded, or a spec given to --captioner' }),
+      prompt: z
+        .string({ error: (iss) => `prompt must be a non-empty string; got ${shown(iss.input)}` })
+        .refine((p) => p.trim() !== '', { error: (iss) => `prompt must be a non-empty string; got ${shown(iss.input)}` })
+        .refine((p) => p.length <= MAX_PROMPT_LENGTH, { error: (iss) => `prompt must be at most ${MAX_PROMPT_LENGTH} characters; got ${(iss.input as string).length}` })
+        .refine((p) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(p), { error: 'prompt must not contain control characters (line breaks and tabs are fine)' })
+        .nullish()
+        .transform((p) => p ?? undefined)
+        .openapi({
+          type: 'string',
+          maxLength: MAX_PROMPT_LENGTH,
+          description:
+            "the stream's own prompt for a captioner that takes one: a Florence-2 task (<CAPTION>, <DETAILED_CAPTION>, <MORE_DETAILED_CAPTION>) or a prompt of its own, or a vision-language model server's prompt",
+        }),
+    },
+    { error: (iss) => (iss.code === 'invalid_type' ? 'request body must be a JSON object with id and url, like {"id": "cam1", "url": "rtsp://…"}' : undefined) },
+  )
+  .openapi('StreamRequest');
+export type StreamRequest = z.infer<typeof StreamRequest>;
+
+export const StreamParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, description: 'the stream id' }) });
+
+export const KeyframeParams = StreamParams.extend({
+  file: z
+    .string()
+    .regex(/^[1-9]\d{0,14}\.jpg$/, { error: (iss) => `a keyframe is asked for as SEQ.jpg (the caption's seq), got '${iss.input}'` })
+    .openapi({ param: { name: 'file', in: 'path' }, description: "SEQ.jpg, where SEQ is the caption's seq" }),
+});
+
+/** A whole number ≥ 0 in a query or header; `fallback` when absent or empty, `max` at most (larger ones are cut to it). */
+function count(name: string, fallback: number | undefined, max: number, description: string) {
+  return z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || (Number.isInteger(Number(v)) && Number(v) >= 0), { error: (iss) => `${name} must be a whole number ≥ 0, got '${iss.input}'` })
+    .transform((v) => (v === undefined || v === '' ? fallback : Math.min(Number(v), max)))
+    .openapi({ type: 'integer', minimum: 0, maximum: max, description });
+}
+
+/** A time in a query: epoch milliseconds or an ISO 8601 date. */
+function time(name: string, description: string) {
+  const parse = (v: string) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v));
+  return z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || Number.isFinite(parse(v)), { error: (iss) => `${name} must be epoch milliseconds or an ISO 8601 time, got '${iss.input}'` })
+    .transform((v) => (v === undefined || v === '' ? undefined : parse(v)))
+    .openapi({ type: 'string', description: `${description}: epoch milliseconds or ISO 8601` });
+}
+
+export const CaptionsQuery = z.object({
+  since: count('since', 0, Number.MAX_SAFE_INTEGER, 'events after this seq'),
+  limit: count('limit', 100, 1000, 'at most this many (default 100)'),
+});
+
+/** from after to is refused by the route, once the defaults are known (to: now). */
+export const SubtitlesQuery = z.object({ from: time('from', 'start (default: an hour before the end)'), to: time('to', 'end (default: now)') });
+
+export const EventsQuery = z.object({ since: count('since', undefined, Number.MAX_SAFE_INTEGER, 'the same as Last-Event-ID') });
+export const EventsHeaders = z.object({ 'last-event-id': count('Last-Event-ID', undefined, Number.MAX_SAFE_INTEGER, 'resume after this seq') });
+
+export const SearchQuery = z.object({
+  q: z
+    .string({ error: 'q is required: the words to look for, e.g. /api/search?q=red+circle' })
+    .refine((q) => q.trim() !== '', { error: 'q is required: the words to look for, e.g. /api/search?q=red+circle' })
+    .refine((q) => q.length <= 500, { error: 'q is over 500 characters' })
+    .openapi({ maxLength: 500, description: 'the words to look for (all of them, stemmed)' }),
+  stream: z
+    .string()
+    .optional()
+    .transform((s) => s || undefined)
+    .openapi({ type: 'string', description: 'only this stream' }),
+  from: time('from', 'not before'),
+  to: time('to', 'not after'),
+  limit: count('limit', 50, 500, 'at most this many (default 50)'),
+});
+
+// ---- answers ----
+
+export const ErrorBody = z.object({ error: z.string() }).openapi('Error');
+
+export const StreamInfo = z
+  .object({
+    id: z.string(),
+    url: z.string().openapi({ description: 'with any password replaced by ***' }),
+    kind: z.string(),
+    state: z.enum(['connecting', 'live', 'reconnecting', 'stalled', 'stopped']),
+    error: z.string().optional(),
+    note: z.string().optional().openapi({ description: 'while live: the captioner does not recognise most of its scenes, and how to bring a real model' }),
+    lastSeq: z.number().int(),
+    captioner: z.string(),
+    prompt: z.string().optional().openapi({ description: "the stream's own prompt for its captioner, when it has one" }),
+    summaries: z.boolean().openapi({ description: 'whether video captions (summaries) are made for this stream' }),
+    counters: z.record(z.string(), z.number().int()),
+    degraded: z.string().optional().openapi({ description: 'why the stream works less well than it should (history not being written), while it lasts' }),
+    saved: z.boolean().optional().openapi({ description: 'added over the API: it comes back after a restart' }),
+  })
+  .openapi('StreamInfo');
+
+export const Caption = z
+  .object({
+    type: z.literal('caption'),
+    stream: z.string(),
+    seq: z.number().int(),
+    ts: z.number().int(),
+    frameTs: z.number().int(),
+    text: z.string(),
+    latencyMs: z.number(),
+    keyframeUrl: z.string().optional().openapi({ description: 'where its keyframe (JPEG) is served, relative to the server, while the caption is kept; absent when none was stored' }),
+    outOfDomain: z.boolean().optional().openapi({ description: 'the keyframe lies beyond what the captioner knows, so the text means nothing; absent when the captioner cannot tell' }),
+  })
+  .openapi('Caption');
+
+export const Summary = z
+  .object({ type: z.literal('summary'), stream: z.string(), seq: z.number().int(), ts: z.number().int(), from: z.number().int(), to: z.number().int(), text: z.string() })
+  .openapi('Summary');
+
+export const Event = z.union([Caption, Summary]).openapi('Event');
+
+// The schemas above describe the messages of core/events.ts: the compiler holds them together.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const captionsAgree: Same<z.infer<typeof Caption>, CaptionMessage> = true;
+const summariesAgree: Same<z.infer<typeof Summary>, SummaryMessage> = true;
+void captionsAgree;
+void summariesAgree;
+
+export const Readiness = z.object({
+  ready: z.boolean(),
+  checks: z.object({ models: z.string(), history: z.string() }),
+  degraded: z.array(z.object({ stream: z.string(), reason: z.string() })),
+});
+
+export const Health = z.object({ ok: z.boolean(), streams: z.number().int(), viewers: z.number().int() });
