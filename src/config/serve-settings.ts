@@ -29,6 +29,8 @@ import { UsageError } from '../util/usage-error.js';
 import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
 import { redactUrl } from '../util/redact.js';
 import { HISTORY_DEFAULTS } from '../store/history-options.js';
+import { OnnxCaptionerObject, readConfigFile } from './config-file.js';
+import { problemsOf } from '../util/problems.js';
 
 /** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
 export type CaptionerSetting = string | OpenAiCaptionerSpec;
@@ -110,28 +112,6 @@ export interface ServeFlags {
   dtype?: string;
 }
 
-const FILE_KEYS = [
-  'host',
-  'port',
-  'mediaDir',
-  'sources',
-  'captioner',
-  'captioners',
-  'prompts',
-  'summarizer',
-  'summaryWindow',
-  'summaryHop',
-  'fps',
-  'analysisSize',
-  'history',
-  'auth',
-  'maxStreams',
-  'corsOrigins',
-  'allowedHosts',
-  'modelTimeout',
-  'dtype',
-] as const;
-
 /** Collects problems instead of stopping at the first. */
 class Problems {
   readonly list: string[] = [];
@@ -139,13 +119,6 @@ class Problems {
     this.list.push(`${where}: ${what}`);
     return undefined;
   }
-}
-
-function fileValue<T>(p: Problems, file: Record<string, unknown>, key: string, kind: 'string' | 'number' | 'object' | 'string[]', where: string): T | undefined {
-  const v = file[key];
-  if (v === undefined) return undefined;
-  const ok = kind === 'string[]' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : kind === 'object' ? typeof v === 'object' && v !== null && !Array.isArray(v) : typeof v === kind;
-  return ok ? (v as T) : p.add(`${where} ${key}`, `must be ${kind === 'string[]' ? 'a list of strings' : kind === 'object' ? 'an object' : `a ${kind}`}, got ${JSON.stringify(v)}`);
 }
 
 function flagNumber(p: Problems, name: string, value: string | undefined): number | undefined {
@@ -176,43 +149,25 @@ function captionerSetting(p: Problems, value: unknown, where: string, env: NodeJ
   return spec;
 }
 
-/**
- * {"kind": "onnx", "path": DIR, "task": "<DETAILED_CAPTION>"}: an ONNX export, with a task for
- * Florence-2; kept as the spec string `onnx:DIR<TASK>`.
- */
+/** An ONNX export in the file's object form (config-file.ts), kept as the spec string `onnx:DIR<TASK>`. */
 function onnxSetting(p: Problems, value: Record<string, unknown>, where: string): string | undefined {
-  const unknown = Object.keys(value).filter((k) => !['kind', 'path', 'task'].includes(k));
-  if (unknown.length) p.add(where, `unknown field ${unknown.join(', ')} (known: kind, path, task)`);
-  if (typeof value.path !== 'string' || value.path === '') return p.add(where, "path must name the export's folder");
-  if (value.task !== undefined && (typeof value.task !== 'string' || !TASK_TOKEN.test(value.task))) {
-    return p.add(where, `task must be a task token such as <CAPTION>, <DETAILED_CAPTION> or <MORE_DETAILED_CAPTION>, got ${JSON.stringify(value.task)}`);
+  const result = OnnxCaptionerObject.safeParse(value);
+  if (!result.success) {
+    p.list.push(...problemsOf(result.error, where));
+    return undefined;
   }
-  if (unknown.length) return undefined;
-  return onnxCaptionerSpec(value.path, value.task as string | undefined);
-}
-
-/** A stream id → string map (sources) from the file. */
-function streamMap(p: Problems, value: Record<string, unknown> | undefined, where: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [id, v] of Object.entries(value ?? {})) {
-    if (!STREAM_ID.test(id)) p.add(`${where}.${id}`, 'stream names are 1-64 letters, digits, - or _');
-    else if (typeof v !== 'string') p.add(`${where}.${id}`, `must be a string, got ${JSON.stringify(v)}`);
-    else out.set(id, v);
-  }
-  return out;
+  return onnxCaptionerSpec(result.data.path, result.data.task);
 }
 
 export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, fileName = 'config', env: NodeJS.ProcessEnv = process.env): ServeSettings {
   const p = new Problems();
-  const f: Record<string, unknown> = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as Record<string, unknown>) : (p.add(fileName, 'must hold a JSON object'), {});
-  for (const key of Object.keys(f)) if (!(FILE_KEYS as readonly string[]).includes(key)) p.add(`${fileName} ${key}`, `unknown setting (known: ${FILE_KEYS.join(', ')})`);
-  const history = fileValue<Record<string, unknown>>(p, f, 'history', 'object', fileName) ?? {};
-  const auth = fileValue<Record<string, unknown>>(p, f, 'auth', 'object', fileName) ?? {};
-  for (const key of Object.keys(history)) if (!['path', 'days', 'maxEvents', 'maxMb'].includes(key)) p.add(`${fileName} history.${key}`, 'unknown setting (known: path, days, maxEvents, maxMb)');
-  for (const key of Object.keys(auth)) if (!['viewerTokens', 'adminTokens'].includes(key)) p.add(`${fileName} auth.${key}`, 'unknown setting (known: viewerTokens, adminTokens)');
+  const { config: f, problems } = readConfigFile(file, fileName);
+  p.list.push(...problems);
+  const history = f.history ?? {};
+  const auth = f.auth ?? {};
 
   // Sources: the file's, then --source NAME=URL.
-  const sources = streamMap(p, fileValue(p, f, 'sources', 'object', fileName), `${fileName} sources`);
+  const sources = new Map(Object.entries(f.sources ?? {}));
   for (const s of flags.source ?? []) {
     const eq = s.indexOf('=');
     if (eq <= 0 || !STREAM_ID.test(s.slice(0, eq))) p.add('--source', `must be NAME=URL with a name of letters, digits, - or _; got '${redactUrl(s)}'`);
@@ -222,12 +177,9 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
 
   // Captioners: the file's default and per-stream ones, then --model / --captioner.
   const perStream = new Map<string, CaptionerSetting>();
-  for (const [id, v] of Object.entries(fileValue<Record<string, unknown>>(p, f, 'captioners', 'object', fileName) ?? {})) {
-    if (!STREAM_ID.test(id)) p.add(`${fileName} captioners.${id}`, 'stream names are 1-64 letters, digits, - or _');
-    else {
-      const setting = captionerSetting(p, v, `${fileName} captioners.${id}`, env);
-      if (setting !== undefined) perStream.set(id, setting);
-    }
+  for (const [id, v] of Object.entries(f.captioners ?? {})) {
+    const setting = captionerSetting(p, v, `${fileName} captioners.${id}`, env);
+    if (setting !== undefined) perStream.set(id, setting);
   }
   let captioner = f.captioner === undefined ? undefined : captionerSetting(p, f.captioner, `${fileName} captioner`, env);
   const defaults: string[] = flags.model === undefined ? [] : [flags.model];
@@ -247,7 +199,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   }
   // Prompts per stream: the file's, then --prompt STREAM=TEXT. Whether the stream's captioner
   // takes one is checked when the stream starts (the captioner must be loaded to tell).
-  const prompts = streamMap(p, fileValue(p, f, 'prompts', 'object', fileName), `${fileName} prompts`);
+  const prompts = new Map(Object.entries(f.prompts ?? {}));
   for (const flag of flags.prompt ?? []) {
     const eq = flag.indexOf('=');
     if (eq <= 0 || !STREAM_ID.test(flag.slice(0, eq))) p.add('--prompt', `must be STREAM=TEXT with a stream name of letters, digits, - or _; got '${flag}'`);
@@ -268,14 +220,14 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     servers.set(name, json);
   }
 
-  let summarizer = flags.summarizer ?? fileValue<string>(p, f, 'summarizer', 'string', fileName) ?? 'embedded';
+  let summarizer = flags.summarizer ?? f.summarizer ?? 'embedded';
   if (summarizer === 'embedded') summarizer = EMBEDDED_SUMMARIZER;
   try {
     splitModelSpec(summarizer);
   } catch (err) {
     p.add('summarizer', (err as Error).message);
   }
-  const dtypeText = flags.dtype ?? fileValue<string>(p, f, 'dtype', 'string', fileName);
+  const dtypeText = flags.dtype ?? f.dtype;
   let dtype: DtypeChoice | undefined;
   try {
     dtype = dtypeText === undefined ? undefined : parseDtype(dtypeText, flags.dtype === undefined ? `${fileName} dtype` : '--dtype');
@@ -283,63 +235,54 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     p.list.push((err as Error).message);
   }
   const windows = summarizer === EMBEDDED_SUMMARIZER ? SERVE_DEFAULTS.embeddedSummaryWindow : SERVE_DEFAULTS.summaryWindow;
-  const summaryWindowS = flagNumber(p, 'summary-window', flags['summary-window']) ?? fileValue<number>(p, f, 'summaryWindow', 'number', fileName) ?? windows.window;
-  const summaryHopS = flagNumber(p, 'summary-hop', flags['summary-hop']) ?? fileValue<number>(p, f, 'summaryHop', 'number', fileName) ?? windows.hop;
+  const summaryWindowS = flagNumber(p, 'summary-window', flags['summary-window']) ?? f.summaryWindow ?? windows.window;
+  const summaryHopS = flagNumber(p, 'summary-hop', flags['summary-hop']) ?? f.summaryHop ?? windows.hop;
   if (!(summaryWindowS > 0 && summaryHopS > 0 && summaryHopS <= summaryWindowS))
     p.add('summary window', `the hop must be above 0 and at most the window (got a ${summaryHopS} s hop and a ${summaryWindowS} s window)`);
 
-  const port = flagNumber(p, 'port', flags.port) ?? fileValue<number>(p, f, 'port', 'number', fileName) ?? SERVE_DEFAULTS.port;
+  const port = flagNumber(p, 'port', flags.port) ?? f.port ?? SERVE_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) p.add('port', `must be a whole number from 0 to 65535, got ${port}`);
-  const fps = flagNumber(p, 'fps', flags.fps) ?? fileValue<number>(p, f, 'fps', 'number', fileName) ?? SERVE_DEFAULTS.fps;
+  const fps = flagNumber(p, 'fps', flags.fps) ?? f.fps ?? SERVE_DEFAULTS.fps;
   if (!(fps > 0 && fps <= 30)) p.add('fps', `must be above 0 and at most 30, got ${fps}`);
-  const sizeText = flags['analysis-size'] ?? fileValue<string>(p, f, 'analysisSize', 'string', fileName) ?? SERVE_DEFAULTS.analysisSize;
+  const sizeText = flags['analysis-size'] ?? f.analysisSize ?? SERVE_DEFAULTS.analysisSize;
   const size = /^(\d+)x(\d+)$/.exec(sizeText);
   const analysis = { width: Number(size?.[1] ?? 0), height: Number(size?.[2] ?? 0) };
   if (!size || analysis.width < 16 || analysis.height < 16 || analysis.width > 1920 || analysis.height > 1080)
     p.add('analysis size', `must be WIDTHxHEIGHT between 16x16 and 1920x1080, got '${sizeText}'`);
 
-  const days =
-    flagNumber(p, 'history-days', flags['history-days']) ??
-    (typeof history.days === 'number' ? history.days : history.days === undefined ? SERVE_DEFAULTS.historyDays : p.add(`${fileName} history.days`, 'must be a number'));
-  const maxEvents =
-    flagNumber(p, 'history-max-events', flags['history-max-events']) ??
-    (typeof history.maxEvents === 'number' ? history.maxEvents : history.maxEvents === undefined ? SERVE_DEFAULTS.historyMaxEvents : p.add(`${fileName} history.maxEvents`, 'must be a number'));
+  const days = flagNumber(p, 'history-days', flags['history-days']) ?? history.days ?? SERVE_DEFAULTS.historyDays;
+  const maxEvents = flagNumber(p, 'history-max-events', flags['history-max-events']) ?? history.maxEvents ?? SERVE_DEFAULTS.historyMaxEvents;
   if (days !== undefined && !(days > 0)) p.add('history days', `must be above 0, got ${days}`);
   if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0)) p.add('history max events', `must be a whole number above 0, got ${maxEvents}`);
-  const maxMb =
-    flagNumber(p, 'history-max-mb', flags['history-max-mb']) ??
-    (typeof history.maxMb === 'number' ? history.maxMb : history.maxMb === undefined ? SERVE_DEFAULTS.historyMaxMb : p.add(`${fileName} history.maxMb`, 'must be a number'));
+  const maxMb = flagNumber(p, 'history-max-mb', flags['history-max-mb']) ?? history.maxMb ?? SERVE_DEFAULTS.historyMaxMb;
   if (maxMb !== undefined && !(maxMb >= 0)) p.add('history max MiB', `must be 0 (no cap) or above, got ${maxMb}`);
-  const historyPath =
-    flags.history ?? (typeof history.path === 'string' ? history.path : history.path === undefined ? DEFAULT_HISTORY : (p.add(`${fileName} history.path`, 'must be a string'), DEFAULT_HISTORY));
+  const historyPath = flags.history ?? history.path ?? DEFAULT_HISTORY;
 
   const tokens = (key: 'viewerTokens' | 'adminTokens', envName: string) => {
-    const fromFile = auth[key];
-    if (fromFile !== undefined && !(Array.isArray(fromFile) && fromFile.every((t) => typeof t === 'string' && t.length > 0))) p.add(`${fileName} auth.${key}`, 'must be a list of non-empty strings');
-    const list = [...(Array.isArray(fromFile) ? (fromFile as string[]) : []), ...tokensFromEnv(env[envName])];
+    const list = [...(auth[key] ?? []), ...tokensFromEnv(env[envName])];
     if (list.some((t) => t.length < 8)) p.add(key, 'tokens must be at least 8 characters long');
     return list;
   };
   const viewerTokens = tokens('viewerTokens', 'LIVECAP_VIEWER_TOKENS');
   const adminTokens = tokens('adminTokens', 'LIVECAP_ADMIN_TOKENS');
 
-  const modelTimeoutS = flagNumber(p, 'model-timeout', flags['model-timeout']) ?? fileValue<number>(p, f, 'modelTimeout', 'number', fileName) ?? SERVE_DEFAULTS.modelTimeoutS;
+  const modelTimeoutS = flagNumber(p, 'model-timeout', flags['model-timeout']) ?? f.modelTimeout ?? SERVE_DEFAULTS.modelTimeoutS;
   if (!(modelTimeoutS >= 1 && modelTimeoutS <= 3600)) p.add('model timeout', `must be from 1 to 3600 seconds, got ${modelTimeoutS}`);
 
-  const host = flags.host ?? fileValue<string>(p, f, 'host', 'string', fileName) ?? SERVE_DEFAULTS.host;
+  const host = flags.host ?? f.host ?? SERVE_DEFAULTS.host;
 
-  const maxStreams = flagNumber(p, 'max-streams', flags['max-streams']) ?? fileValue<number>(p, f, 'maxStreams', 'number', fileName) ?? SERVE_DEFAULTS.maxStreams;
+  const maxStreams = flagNumber(p, 'max-streams', flags['max-streams']) ?? f.maxStreams ?? SERVE_DEFAULTS.maxStreams;
   if (!(Number.isInteger(maxStreams) && maxStreams > 0)) p.add('max streams', `must be a whole number above 0, got ${maxStreams}`);
   else if (sources.size > maxStreams) p.add('max streams', `${sources.size} sources are configured but at most ${maxStreams} streams may run`);
-  const corsOrigins = [...(fileValue<string[]>(p, f, 'corsOrigins', 'string[]', fileName) ?? []), ...(flags['cors-origin'] ?? [])].flatMap((o) => {
+  const corsOrigins = [...(f.corsOrigins ?? []), ...(flags['cors-origin'] ?? [])].flatMap((o) => {
     const origin = originOf(o);
     return origin ? [origin] : (p.add('cors origin', `must be an origin like https://dash.example.com (scheme, host and port only), got '${o}'`), []);
   });
-  const allowedHosts = [...(fileValue<string[]>(p, f, 'allowedHosts', 'string[]', fileName) ?? []), ...(flags['allowed-host'] ?? [])].flatMap((h) => {
+  const allowedHosts = [...(f.allowedHosts ?? []), ...(flags['allowed-host'] ?? [])].flatMap((h) => {
     const name = /^[A-Za-z0-9.\-[\]:]+$/.test(h) && !/:\d*$/.test(h.replace(/^\[.*\]$/, '')) ? hostName(h) : undefined;
     return name ? [name] : (p.add('allowed host', `must be a host name like cams.example.com (no scheme, port or path), got '${h}'`), []);
   });
-  const mediaDir = flags['media-dir'] ?? fileValue<string>(p, f, 'mediaDir', 'string', fileName);
+  const mediaDir = flags['media-dir'] ?? f.mediaDir;
 
   if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {

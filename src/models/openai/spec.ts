@@ -7,6 +7,8 @@
  *    "prompt": "…", "apiKeyEnv": "VLM_API_KEY", "timeout": 30, "maxConcurrent": 2}
  *   --captioner cam1=openai:llava:7b@http://127.0.0.1:11434/v1
  */
+import { z } from 'zod';
+import { problemsOf } from '../../util/problems.js';
 import { redactUrl } from '../../util/redact.js';
 
 export interface OpenAiCaptionerSpec {
@@ -35,7 +37,42 @@ export const OPENAI_DEFAULTS = {
   maxBackoffMs: 30_000,
 } as const;
 
-const KEYS = ['kind', 'baseUrl', 'model', 'prompt', 'apiKeyEnv', 'timeout', 'maxConcurrent'];
+const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
+const isHttpUrl = (text: string) => {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+/** A model server as a captioner, in the config file's object form: the one schema of it. */
+export const OpenAiCaptionerSchema = z.strictObject(
+  {
+    kind: z.literal('openai'),
+    baseUrl: z
+      .string({ error: 'baseUrl is missing (e.g. http://127.0.0.1:11434/v1)' })
+      .min(1, { error: 'baseUrl is missing (e.g. http://127.0.0.1:11434/v1)' })
+      .refine(isHttpUrl, { error: (iss) => `baseUrl must be an http:// or https:// URL, got '${redactUrl(String(iss.input))}'` })
+      .transform((url) => url.replace(/\/+$/, '')),
+    model: z.string({ error: 'model is missing (the name the server knows the model by)' }).min(1, { error: 'model is missing (the name the server knows the model by)' }),
+    prompt: z
+      .string({ error: 'prompt must be a non-empty string' })
+      .refine((p) => p.trim() !== '', { error: 'prompt must be a non-empty string' })
+      .optional(),
+    apiKeyEnv: z.string({ error: 'apiKeyEnv must name an environment variable' }).min(1, { error: 'apiKeyEnv must name an environment variable' }).optional(),
+    timeout: z
+      .number({ error: (iss) => `timeout must be above 0 and at most 3600 seconds, got ${shown(iss.input)}` })
+      .refine((t) => t > 0 && t <= 3600, { error: (iss) => `timeout must be above 0 and at most 3600 seconds, got ${shown(iss.input)}` })
+      .optional(),
+    maxConcurrent: z
+      .number({ error: (iss) => `maxConcurrent must be a whole number above 0, got ${shown(iss.input)}` })
+      .refine((n) => Number.isInteger(n) && n > 0, { error: (iss) => `maxConcurrent must be a whole number above 0, got ${shown(iss.input)}` })
+      .optional(),
+  },
+  { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown setting (known: kind, baseUrl, model, prompt, apiKeyEnv, timeout, maxConcurrent)' : undefined) },
+);
 
 /** The name a stream's info and the API use for this captioner: `openai:MODEL@BASEURL`, any secret in the URL hidden. */
 export function openAiCaptionerName(spec: Pick<OpenAiCaptionerSpec, 'model' | 'baseUrl'>): string {
@@ -52,7 +89,6 @@ export function isOpenAiFlag(text: string): boolean {
  * model name may hold ':' but not '@'). Returns the spec, or every problem found.
  */
 export function checkOpenAiSpec(value: unknown, env: NodeJS.ProcessEnv): { spec?: OpenAiCaptionerSpec; problems: string[] } {
-  const problems: string[] = [];
   let v: Record<string, unknown>;
   if (typeof value === 'string') {
     const rest = value.slice('openai:'.length);
@@ -65,27 +101,10 @@ export function checkOpenAiSpec(value: unknown, env: NodeJS.ProcessEnv): { spec?
     return { problems: [`must be a captioner spec string or an object with a kind, got ${JSON.stringify(value)}`] };
   }
   if (v.kind !== 'openai') return { problems: [`unknown captioner kind ${JSON.stringify(v.kind)} (known: openai)`] };
-  for (const key of Object.keys(v)) if (!KEYS.includes(key)) problems.push(`unknown setting '${key}' (known: ${KEYS.join(', ')})`);
-  const { baseUrl, model, prompt, apiKeyEnv, timeout, maxConcurrent } = v;
-  if (typeof baseUrl !== 'string' || !baseUrl) problems.push('baseUrl is missing (e.g. http://127.0.0.1:11434/v1)');
-  else {
-    let url: URL | undefined;
-    try {
-      url = new URL(baseUrl);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) problems.push(`baseUrl must be an http:// or https:// URL, got '${redactUrl(baseUrl)}'`);
-  }
-  if (typeof model !== 'string' || !model) problems.push('model is missing (the name the server knows the model by)');
-  if (prompt !== undefined && (typeof prompt !== 'string' || !prompt.trim())) problems.push('prompt must be a non-empty string');
-  if (apiKeyEnv !== undefined) {
-    if (typeof apiKeyEnv !== 'string' || !apiKeyEnv) problems.push('apiKeyEnv must name an environment variable');
-    else if (!env[apiKeyEnv]) problems.push(`apiKeyEnv names ${apiKeyEnv}, which is not set`);
-  }
-  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= 3600)) problems.push(`timeout must be above 0 and at most 3600 seconds, got ${JSON.stringify(timeout)}`);
-  if (maxConcurrent !== undefined && !(typeof maxConcurrent === 'number' && Number.isInteger(maxConcurrent) && maxConcurrent > 0))
-    problems.push(`maxConcurrent must be a whole number above 0, got ${JSON.stringify(maxConcurrent)}`);
-  if (problems.length) return { problems };
-  return { spec: { ...(v as object), kind: 'openai', baseUrl: (baseUrl as string).replace(/\/+$/, ''), model: model as string } as OpenAiCaptionerSpec, problems };
+  const result = OpenAiCaptionerSchema.safeParse(v);
+  // The key itself stays in the environment; only that it is there is checked.
+  const apiKeyEnv = typeof v.apiKeyEnv === 'string' ? v.apiKeyEnv : undefined;
+  const problems = [...(result.success ? [] : problemsOf(result.error)), ...(apiKeyEnv && !env[apiKeyEnv] ? [`apiKeyEnv names ${apiKeyEnv}, which is not set`] : [])];
+  if (problems.length || !result.success) return { problems };
+  return { spec: result.data, problems };
 }

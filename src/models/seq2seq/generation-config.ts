@@ -3,6 +3,8 @@
  * honours, their defaults, and how a model folder's files and a caller's overrides combine.
  * Precedence: override > generation_config.json > config.json > Hugging Face's defaults.
  */
+import { z } from 'zod';
+
 export interface GenerationOptions {
   /** Longest output in tokens, the decoder start token included (Hugging Face's `max_length`). */
   maxLength: number;
@@ -87,12 +89,18 @@ export function applyOverrides(base: GenerationOptions, overrides: GenerationOve
   return o;
 }
 
+const integer = (field: string, min: number) => z.unknown().refine((v) => Number.isInteger(v) && (v as number) >= min, { error: (iss) => `${field} must be an integer ≥ ${min}, got ${iss.input}` });
+
+/** The ranges every resolved option must be in: the one schema of generation options. */
+const GenerationRanges = z.object({
+  maxLength: integer('max_length', 2),
+  minLength: integer('min_length', 0),
+  numBeams: integer('num_beams', 1),
+  noRepeatNgramSize: integer('no_repeat_ngram_size', 0),
+  lengthPenalty: z.unknown().refine((v) => typeof v === 'number' && Number.isFinite(v), { error: (iss) => `length_penalty must be a number, got ${iss.input}` }),
+});
+
 function rangeProblems(o: GenerationOptions): string[] {
-  const problems: string[] = [];
-  if (!Number.isInteger(o.maxLength) || o.maxLength < 2) problems.push(`max_length must be an integer ≥ 2, got ${o.maxLength}`);
-  if (!Number.isInteger(o.minLength) || o.minLength < 0) problems.push(`min_length must be an integer ≥ 0, got ${o.minLength}`);
-  if (!Number.isInteger(o.numBeams) || o.numBeams < 1) problems.push(`num_beams must be an integer ≥ 1, got ${o.numBeams}`);
-  if (!Number.isInteger(o.noRepeatNgramSize) || o.noRepeatNgramSize < 0) problems.push(`no_repeat_ngram_size must be an integer ≥ 0, got ${o.noRepeatNgramSize}`);
-  if (typeof o.lengthPenalty !== 'number' || !Number.isFinite(o.lengthPenalty)) problems.push(`length_penalty must be a number, got ${o.lengthPenalty}`);
-  return problems;
+  const result = GenerationRanges.safeParse(o);
+  return result.success ? [] : result.error.issues.map((issue) => issue.message);
 }
