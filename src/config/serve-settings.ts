@@ -20,7 +20,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
-import { onnxCaptionerSpec, parseCaptionerSpec, TASK_TOKEN } from '../models/captioner/spec.js';
+import { onnxCaptionerSpec, parseCaptionerSpec } from '../models/captioner/spec.js';
 import { parseDtype, splitModelSpec, type DtypeChoice } from '../models/seq2seq/dtype.js';
 import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptionerSpec } from '../models/openai/spec.js';
 import { tokensFromEnv } from '../stream/auth.js';
