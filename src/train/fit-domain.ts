@@ -67,8 +67,8 @@ export interface DomainReport {
 
 export const DOMAIN_JOB_DEFAULTS = { pictures: 2000, heldout: 1000, seed: 101, quantile: 0.995 } as const;
 
-/** Directions of the joint detector (plain and stretched features side by side): 64 missed fog. */
-const JOINT_COMPONENTS = 128;
+/** Directions of the joint detector (plain and stretched features side by side): 64 missed fog; 128 flagged 69% of fogged footage on the fifth-stage model, 192 flags 95% (bench/RESULTS.md). */
+const JOINT_COMPONENTS = 192;
 
 /** A frame's plain and stretched features in one row [2F]. */
 const sideBySide = (looks: Looks): Float32Array[] =>
