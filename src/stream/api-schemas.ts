@@ -57,10 +57,12 @@ export const KeyframeParams = StreamParams.extend({
     .openapi({ param: { name: 'file', in: 'path' }, description: "SEQ.jpg, where SEQ is the caption's seq" }),
 });
 
+/** A query parameter's text: one value (a parameter given twice is an error that says so). */
+const once = (name: string, otherwise?: string) => z.string({ error: (iss) => (Array.isArray(iss.input) ? `${name} is given more than once` : (otherwise ?? `${name} must be text`)) });
+
 /** A whole number ≥ 0 in a query or header; `fallback` when absent or empty, `max` at most (larger ones are cut to it). */
 function count(name: string, fallback: number | undefined, max: number, description: string) {
-  return z
-    .string()
+  return once(name)
     .optional()
     .refine((v) => v === undefined || v === '' || (Number.isInteger(Number(v)) && Number(v) >= 0), { error: (iss) => `${name} must be a whole number ≥ 0, got '${iss.input}'` })
     .transform((v) => (v === undefined || v === '' ? fallback : Math.min(Number(v), max)))
@@ -70,8 +72,7 @@ function count(name: string, fallback: number | undefined, max: number, descript
 /** A time in a query: epoch milliseconds or an ISO 8601 date. */
 function time(name: string, description: string) {
   const parse = (v: string) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v));
-  return z
-    .string()
+  return once(name)
     .optional()
     .refine((v) => v === undefined || v === '' || Number.isFinite(parse(v)), { error: (iss) => `${name} must be epoch milliseconds or an ISO 8601 time, got '${iss.input}'` })
     .transform((v) => (v === undefined || v === '' ? undefined : parse(v)))
@@ -90,13 +91,11 @@ export const EventsQuery = z.object({ since: count('since', undefined, Number.MA
 export const EventsHeaders = z.object({ 'last-event-id': count('Last-Event-ID', undefined, Number.MAX_SAFE_INTEGER, 'resume after this seq') });
 
 export const SearchQuery = z.object({
-  q: z
-    .string({ error: 'q is required: the words to look for, e.g. /api/search?q=red+circle' })
+  q: once('q', 'q is required: the words to look for, e.g. /api/search?q=red+circle')
     .refine((q) => q.trim() !== '', { error: 'q is required: the words to look for, e.g. /api/search?q=red+circle' })
     .refine((q) => q.length <= 500, { error: 'q is over 500 characters' })
     .openapi({ maxLength: 500, description: 'the words to look for (all of them, stemmed)' }),
-  stream: z
-    .string()
+  stream: once('stream')
     .optional()
     .transform((s) => s || undefined)
     .openapi({ type: 'string', description: 'only this stream' }),

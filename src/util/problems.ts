@@ -27,9 +27,9 @@ export function problemsOf(error: z.ZodError, where?: string): string[] {
   });
 }
 
-/** A message naming its field in its first words ("stream id must …") is not prefixed again. */
+/** A message naming its field in its first words, in any case ("stream id must …", "Last-Event-ID …"), is not prefixed again. */
 function located(path: string, message: string, where: string | undefined): string {
-  const named = path !== '' && new RegExp(`^(\\S+ )?${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(message);
+  const named = path !== '' && new RegExp(`^(\\S+ )?${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').test(message);
   if (named) return where === undefined ? message : `${where}: ${message}`;
   const at = [where, path].filter(Boolean).join(' ');
   return at ? `${at}: ${message}` : message;
