@@ -88,7 +88,10 @@ export function captionStream(
             return undefined;
           });
   return defer(() => {
-    const startedAt = Date.now();
+    // The first frame's capture time, so the gate's times are exact differences of capture
+    // times (a clock read at subscription added a rounding that could move a frame across the
+    // minimum scene length).
+    let origin: number | undefined;
     const frameSteps = (frames: Observable<RawFrame>): Observable<Step> =>
       frames.pipe(
         alongside(
@@ -96,7 +99,7 @@ export function captionStream(
           (each) =>
             each.pipe(
               // Wall-clock seconds: monotonic across ffmpeg restarts, unlike each process's own pts.
-              sceneGate<RawFrame>(options.gate, (frame) => (frame.capturedAt - startedAt) / 1000),
+              sceneGate<RawFrame>(options.gate, (frame) => (frame.capturedAt - (origin ??= frame.capturedAt)) / 1000),
               alongside((): Step => ({ type: 'keyframe' }), captionKeyframes<RawFrame>(caption, { thumbnail, capturedAt: (frame) => frame.capturedAt })),
             ),
         ),
