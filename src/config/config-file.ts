@@ -7,9 +7,8 @@
 import { z } from 'zod';
 import { STREAM_ID } from '../core/stream-id.js';
 import { TASK_TOKEN } from '../models/captioner/spec.js';
-import { problemsOf } from '../util/problems.js';
+import { problemsOf, shown } from '../util/problems.js';
 
-const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
 const string = () => z.string({ error: (iss) => `must be a string, got ${shown(iss.input)}` });
 const number = () => z.number({ error: (iss) => `must be a number, got ${shown(iss.input)}` });
 /** A list of strings, named as a whole when any entry is wrong. */

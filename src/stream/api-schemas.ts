@@ -9,8 +9,7 @@
 import { z } from '@hono/zod-openapi';
 import type { CaptionMessage, SummaryMessage } from '../core/events.js';
 import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
-
-const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
+import { shown } from '../util/problems.js';
 
 // ---- requests ----
 

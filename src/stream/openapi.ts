@@ -11,15 +11,14 @@ const documents = new WeakMap<OpenAPIHono, object>();
 export function openApiDocument(app: OpenAPIHono): object {
   const known = documents.get(app);
   if (known) return known;
-  if (!app.openAPIRegistry.definitions.some((d) => d.type === 'component' && d.componentType === 'securitySchemes')) {
-    app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer TOKEN, a viewer or an admin token' });
-    app.openAPIRegistry.registerComponent('securitySchemes', 'token', {
-      type: 'apiKey',
-      in: 'query',
-      name: 'token',
-      description: "?token=TOKEN, where a header cannot be set (a browser's EventSource and WebSocket)",
-    });
-  }
+  // Once per app: the document is kept, so the schemes are registered once.
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer TOKEN, a viewer or an admin token' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'token', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'token',
+    description: "?token=TOKEN, where a header cannot be set (a browser's EventSource and WebSocket)",
+  });
   const document = app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {

@@ -7,13 +7,12 @@
  *   {"type": "unsubscribe", "streams": ["demo"]}
  */
 import { z } from 'zod';
-import { problemsOf } from '../util/problems.js';
+import { problemsOf, shown } from '../util/problems.js';
 
 /** The most streams one message may name. */
 export const MAX_STREAMS_PER_MESSAGE = 256;
 
 const STREAMS = 'streams must be an array of stream ids';
-const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
 
 const Since = z
   .record(z.string(), z.unknown(), { error: 'since must be an object of stream id → seq' })

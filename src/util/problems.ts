@@ -10,6 +10,9 @@
  */
 import type { z } from 'zod';
 
+/** A bad value as a message shows it: JSON where it has a JSON form (`"x"`, `[1]`), else as text (`undefined`). */
+export const shown = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
 /** `where` goes before every problem (a file's name): "c.json history.days: must be a number", "c.json: task must be …". */
 export function problemsOf(error: z.ZodError, where?: string): string[] {
   return error.issues.flatMap((issue) => {

@@ -8,7 +8,7 @@
  *   --captioner cam1=openai:llava:7b@http://127.0.0.1:11434/v1
  */
 import { z } from 'zod';
-import { problemsOf } from '../../util/problems.js';
+import { problemsOf, shown } from '../../util/problems.js';
 import { redactUrl } from '../../util/redact.js';
 
 export interface OpenAiCaptionerSpec {
@@ -37,7 +37,6 @@ export const OPENAI_DEFAULTS = {
   maxBackoffMs: 30_000,
 } as const;
 
-const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
 const isHttpUrl = (text: string) => {
   try {
     const url = new URL(text);
