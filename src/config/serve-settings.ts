@@ -26,7 +26,7 @@ import { checkOpenAiSpec, isOpenAiFlag, openAiCaptionerName, type OpenAiCaptione
 import { tokensFromEnv } from '../stream/auth.js';
 import { hostName, originOf } from '../stream/cross-site.js';
 import { UsageError } from '../util/usage-error.js';
-import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
+import { MAX_PROMPT_LENGTH, PROMPT_CONTROL_CHARACTERS, STREAM_ID } from '../core/stream-id.js';
 import { redactUrl } from '../util/redact.js';
 import { HISTORY_DEFAULTS } from '../store/history-options.js';
 import { OnnxCaptionerObject, readConfigFile } from './config-file.js';
@@ -209,6 +209,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     if (!streamIds.includes(id)) p.add(`prompt for '${id}'`, `there is no stream '${id}' (streams: ${streamIds.join(', ')})`);
     if (!text.trim()) p.add(`prompt for '${id}'`, 'must not be empty');
     else if (text.length > MAX_PROMPT_LENGTH) p.add(`prompt for '${id}'`, `must be at most ${MAX_PROMPT_LENGTH} characters, got ${text.length}`);
+    else if (PROMPT_CONTROL_CHARACTERS.test(text)) p.add(`prompt for '${id}'`, 'must not contain control characters (line breaks and tabs are fine)');
   }
   // A model server captioner is known by its name (openai:MODEL@BASEURL): one name, one setting.
   const servers = new Map<string, string>();

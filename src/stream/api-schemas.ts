@@ -8,7 +8,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { CaptionMessage, SummaryMessage } from '../core/events.js';
-import { MAX_PROMPT_LENGTH, STREAM_ID } from '../core/stream-id.js';
+import { MAX_PROMPT_LENGTH, PROMPT_CONTROL_CHARACTERS, STREAM_ID } from '../core/stream-id.js';
 import { shown } from '../util/problems.js';
 
 // ---- requests ----
@@ -32,7 +32,7 @@ export const StreamRequest = z
         .string({ error: (iss) => `prompt must be a non-empty string; got ${shown(iss.input)}` })
         .refine((p) => p.trim() !== '', { error: (iss) => `prompt must be a non-empty string; got ${shown(iss.input)}` })
         .refine((p) => p.length <= MAX_PROMPT_LENGTH, { error: (iss) => `prompt must be at most ${MAX_PROMPT_LENGTH} characters; got ${(iss.input as string).length}` })
-        .refine((p) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(p), { error: 'prompt must not contain control characters (line breaks and tabs are fine)' })
+        .refine((p) => !PROMPT_CONTROL_CHARACTERS.test(p), { error: 'prompt must not contain control characters (line breaks and tabs are fine)' })
         .nullish()
         .transform((p) => p ?? undefined)
         .openapi({

@@ -29,3 +29,9 @@ test('a bad value is named and left out alone: the rest of its object is still r
   ]);
   assert.deepEqual(config, { port: 8081, history: { days: 3 }, sources: { ok: 'a.mp4' } });
 });
+
+test("a configured stream's prompt is held to the API's rules: control characters are refused", async () => {
+  const { resolveServeSettings } = await import('../../src/config/serve-settings.js');
+  assert.throws(() => resolveServeSettings({}, { sources: { cam: 'testsrc://testsrc' }, prompts: { cam: 'look\u0007here' } }, 'c.json', {}), /prompt for 'cam': must not contain control characters/);
+  assert.equal(resolveServeSettings({}, { sources: { cam: 'testsrc://testsrc' }, prompts: { cam: 'look\there,\nplease' } }, 'c.json', {}).prompts.get('cam'), 'look\there,\nplease');
+});
