@@ -3,8 +3,8 @@ import type { KeyframeReason } from '../core/events.js';
  * The scene-change gate: decides, frame by frame, where a new scene starts, so that only
  * those frames (keyframes) are captioned.
  *
- * Each frame is reduced to a tiny signature: a 16×12 RGB thumbnail and a 64-bin colour
- * histogram. The change between consecutive frames is the mean of the histogram distance and
+ * Each frame is reduced to a tiny signature: a 16×12 RGB thumbnail, a 64-bin colour
+ * histogram and a 512-bin one. The change between consecutive frames is the mean of the histogram distance and
  * the thumbnail's mean absolute difference (both 0..1).
  *
  *  - Hard cut: a change that stands out from the recent level of motion (above
@@ -20,6 +20,11 @@ import type { KeyframeReason } from '../core/events.js';
  *    over several frames, and the frames in between are a blend of the two ends (one blend, or
  *    two through black or white). Pans, zooms and moving things are not blends, and a camera
  *    that keeps moving never settles. The cut time is the middle of the transition.
+ *  - A transition under a moving camera (a dissolve while the view pans and objects sweep) may
+ *    change each step no more than the camera does, so no window of steps stands out. It shows
+ *    in the picture's colours instead, which a moving camera moves around but keeps: within a
+ *    second and a half the 8×8×8 colour histogram changes almost entirely, from one settled
+ *    picture to another, through frames in between (a jump is the cut test's to judge).
  *  - A window that was not a transition counts as motion, raising the motion level; a cut
  *    starts a new scene with a new motion level.
  *  - A minimum scene length stops one transition from firing twice, but a doubtful cut never
@@ -69,6 +74,16 @@ export interface SceneGateOptions {
    */
   maxBlendResidual: number;
   maxSmallBlendResidual: number;
+  /**
+   * A transition the frame-to-frame test cannot see (a dissolve while the camera moves): the
+   * colours of the picture change by at least `colourShift` (0..1) within `colourSpanSec`, and
+   * stay changed for `colourHoldSec` after the middle of the change.
+   */
+  colourShift: number;
+  colourSpanSec: number;
+  colourHoldSec: number;
+  /** Most the colours may move over two frames at either end of such a change (0..1). */
+  colourSettled: number;
   /** Emit a heartbeat keyframe when a scene lasts this long without one, in seconds (0: never). */
   maxGapSec: number;
   /**
@@ -94,6 +109,10 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   gradualSpread: 0.15,
   maxBlendResidual: 0.15,
   maxSmallBlendResidual: 0.03,
+  colourShift: 0.85,
+  colourSpanSec: 1.6,
+  colourHoldSec: 0.4,
+  colourSettled: 0.25,
   maxGapSec: 30,
   heartbeatPhase: 0,
 };
@@ -119,9 +138,13 @@ const THUMB_W = 16;
 const THUMB_H = 12;
 const BINS = 4;
 
+const FINE_LEVELS = 8;
+
 export interface Signature {
   thumb: Float32Array;
   hist: Float32Array;
+  /** A finer 8×8×8 RGB histogram: the picture's colour content, wherever it is in the frame. */
+  colours: Float32Array;
   luma: number;
 }
 
@@ -131,6 +154,7 @@ export function signature(frame: GateFrame): Signature {
   const thumb = new Float32Array(THUMB_W * THUMB_H * 3);
   const counts = new Float32Array(THUMB_W * THUMB_H);
   const hist = new Float32Array(BINS * BINS * BINS);
+  const colours = new Float32Array(FINE_LEVELS ** 3);
   let luma = 0;
   // Sample every other pixel in each direction: enough for a signature, and half the work.
   const step = width * height > 20000 ? 2 : 1;
@@ -149,6 +173,7 @@ export function signature(frame: GateFrame): Signature {
       thumb[t * 3 + 2] += b;
       counts[t]++;
       hist[((r >> 6) * BINS + (g >> 6)) * BINS + (b >> 6)]++;
+      colours[((r >> 5) * FINE_LEVELS + (g >> 5)) * FINE_LEVELS + (b >> 5)]++;
       luma += 0.299 * r + 0.587 * g + 0.114 * b;
       samples++;
     }
@@ -160,7 +185,8 @@ export function signature(frame: GateFrame): Signature {
     thumb[t * 3 + 2] /= c;
   }
   for (let k = 0; k < hist.length; k++) hist[k] /= samples;
-  return { thumb, hist, luma: luma / samples / 255 };
+  for (let k = 0; k < colours.length; k++) colours[k] /= samples;
+  return { thumb, hist, colours, luma: luma / samples / 255 };
 }
 
 /** Change between two signatures, 0 (same) to 1 (nothing alike). */
@@ -170,6 +196,13 @@ export function change(a: Signature, b: Signature): number {
   let p = 0;
   for (let k = 0; k < a.thumb.length; k++) p += Math.abs(a.thumb[k] - b.thumb[k]);
   return 0.5 * (h / 2) + 0.5 * (p / a.thumb.length / 255);
+}
+
+/** How far the colour content moved between two signatures, 0 (same colours) to 1 (none in common), wherever things are in the frame. */
+export function colourShift(a: Signature, b: Signature): number {
+  let d = 0;
+  for (let k = 0; k < a.colours.length; k++) d += Math.abs(a.colours[k] - b.colours[k]);
+  return d / 2;
 }
 
 /** Share of thumbnail cells whose colour moved by more than `level` (0..255) between two signatures. */
@@ -250,6 +283,8 @@ export class SceneGate {
   /** The last cut: when, how sure (its score against its own threshold), and the picture before it. */
   private lastCut: { at: number; score: number; before: Signature | undefined } = { at: -Infinity, score: Infinity, before: undefined };
   private lastKeyframe = -Infinity;
+  /** When the last scene change was decided (the end of a transition, the frame after a cut). */
+  private lastChange = -Infinity;
   /** A jump that may be a hard cut, waiting for the next frame to show whether the picture settles. */
   private candidate: { pts: number; score: number; before: Signature; sig: Signature } | undefined;
   /**
@@ -261,6 +296,8 @@ export class SceneGate {
   private settling: { level: number; until: number } | undefined;
   /** An open gradual transition: the frames since the one before it, when it began, its scores. */
   private transition: { frames: Signature[]; start: number; scores: number[]; drifted: boolean; quiet: number; threshold: number } | undefined;
+  /** The last `colourSpanSec` of frames, with each one's change from the frame before. */
+  private readonly recent: { pts: number; sig: Signature; score: number }[] = [];
 
   constructor(options: Partial<SceneGateOptions> = {}) {
     this.options = { ...SCENE_DEFAULTS, ...options };
@@ -272,6 +309,7 @@ export class SceneGate {
     const prev = this.previous;
     this.previous = sig;
     if (!prev) {
+      this.remember(frame.pts, sig, 0);
       const start = this.keyframe(frame.pts, { reason: 'start', cutAt: frame.pts, score: 0 });
       // The start is a scene boundary: the minimum scene length counts from it, as from a doubtful cut.
       this.lastCut = { at: frame.pts, score: o.cutFloor, before: undefined };
@@ -279,6 +317,7 @@ export class SceneGate {
       return start;
     }
     const score = change(prev, sig);
+    this.remember(frame.pts, sig, score);
 
     // A candidate cut from the frame before is confirmed or not by this frame: a cut is one
     // jump and the picture settles right after it; a hand, a passer-by or a fade keep changing.
@@ -307,7 +346,68 @@ export class SceneGate {
       const early = this.step(candidate.pts, candidate.before, candidate.sig, candidate.score, false);
       if (early) return early;
     }
+    if (!this.candidate) {
+      const shifted = this.colourChange(frame.pts, sig);
+      if (shifted) return shifted;
+    }
     return this.step(frame.pts, prev, sig, score, true);
+  }
+
+  private remember(pts: number, sig: Signature, score: number): void {
+    const recent = this.recent;
+    recent.push({ pts, sig, score });
+    while (recent.length > 1 && recent[0].pts < pts - this.options.colourSpanSec - 1e-6) recent.shift();
+  }
+
+  /**
+   * A transition seen in the picture's colours rather than in its steps: within the last
+   * `colourSpanSec` the colours changed almost entirely, and have stayed changed for
+   * `colourHoldSec` after the middle of the change. A camera that pans or zooms while things
+   * move changes every step of a dissolve as much as the dissolve itself, but moves the same
+   * colours around. The middle is the frame whose colours are as far from the window's first as
+   * from its last.
+   */
+  private colourChange(pts: number, sig: Signature): GateDecision | undefined {
+    const o = this.options;
+    const recent = this.recent;
+    const first = recent[0];
+    const n = recent.length;
+    // Only colours from a scene that has been seen for the minimum scene length after the last
+    // change was decided (a cut found at the start of a fade leaves the rest of the fade to come),
+    // from one settled picture to another (not from or into the middle of a transition), and
+    // never from or into the blank middle of a fade.
+    if (!first || n < 5 || o.colourShift >= 1 || first.pts < Math.max(this.lastCut.at + o.minSceneSec, this.lastChange)) return undefined;
+    if (blank(first.sig) || blank(sig)) return undefined;
+    if (colourShift(first.sig, recent[2].sig) > o.colourSettled || colourShift(recent[n - 3].sig, sig) > o.colourSettled) return undefined;
+    const shift = colourShift(first.sig, sig);
+    // A fade through black or white between two pictures of the same colours (one snowy
+    // view to another) shows in its blank middle instead.
+    const blanks = recent.filter((r) => blank(r.sig));
+    let middle: number;
+    if (blanks.length > 0) {
+      middle = (blanks[0].pts + blanks[blanks.length - 1].pts) / 2;
+    } else {
+      if (shift < o.colourShift) return undefined;
+      let balance = Infinity;
+      middle = first.pts;
+      for (const r of recent) {
+        const d = Math.abs(colourShift(first.sig, r.sig) - colourShift(r.sig, sig));
+        if (d < balance) {
+          balance = d;
+          middle = r.pts;
+        }
+      }
+      // A jump with no frame in between is a cut, the step test's to judge.
+      if (balance > 0.5 * shift) return undefined;
+    }
+    if (pts - middle < o.colourHoldSec) return undefined;
+    let largest = 0;
+    for (let k = 1; k < n; k++) largest = Math.max(largest, recent[k].score);
+    this.transition = undefined;
+    this.lastCut = { at: middle, score: shift, before: first.sig };
+    this.settling = { level: o.cutIsolation * largest, until: middle + o.minSceneSec };
+    this.history.length = 0;
+    return this.keyframe(pts, { reason: 'gradual', cutAt: middle, score: shift });
   }
 
   /** One frame's change, `prev` → `sig`, outside a confirmed cut. */
@@ -419,6 +519,7 @@ export class SceneGate {
 
   private keyframe(pts: number, decision: GateDecision): GateDecision {
     this.lastKeyframe = pts;
+    if (decision.reason === 'cut' || decision.reason === 'gradual') this.lastChange = pts;
     return decision;
   }
 }

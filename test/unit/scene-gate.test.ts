@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SceneGate, type GateDecision, type GateFrame } from '../../src/pipeline/scene-gate.js';
+import { videoFrames, videoScript, type VideoOptions, type VideoScript } from '../../src/synth/video.js';
 import { picture, PICTURE } from '../helpers/pictures.js';
 
 const { W, H, FPS } = PICTURE;
@@ -113,4 +114,59 @@ test('the rest of a transition after a cut found inside it does not hide the nex
     cuts.map((x) => `${x.reason}@${x.cutAt.toFixed(1)}`),
     ['cut@3.0', 'cut@5.5'],
   );
+});
+
+/** Pushes the frames of a synthetic video script (rendered at 160×120, 10 fps) up to `seconds`; returns the scene changes. */
+function runScript(script: VideoScript, seconds = script.duration): GateDecision[] {
+  const gate = new SceneGate({ maxGapSec: 0 });
+  const out: GateDecision[] = [];
+  let k = 0;
+  for (const f of videoFrames(script)) {
+    if (k / script.fps >= seconds) break;
+    const d = gate.push({ width: f.width, height: f.height, data: f.data, pts: k++ / script.fps });
+    if (d && (d.reason === 'cut' || d.reason === 'gradual')) out.push(d);
+  }
+  return out;
+}
+
+const cameraVideo = (seed: number, options: VideoOptions) => videoScript(seed, { width: W, height: H, fps: FPS, camera: 1, ...options });
+
+test('a dissolve while the camera pans and zooms is found by its colours, at its time', () => {
+  // Sand with one object dissolves into snow with two while both views move and objects sweep:
+  // every step of the dissolve changes the picture no more than the camera does.
+  const script = cameraVideo(10, { duration: 20, transitions: { cut: 0, fade: 0, dissolve: 1 } });
+  const [dissolve] = script.transitions;
+  assert.equal(script.scenes[0].scene.background, 'sand');
+  assert.equal(script.scenes[1].scene.background, 'snow');
+  const cuts = runScript(script, script.scenes[1].end - 0.5);
+  assert.equal(cuts.length, 1, `one scene change (got ${cuts.map((c) => `${c.reason}@${c.cutAt.toFixed(2)}`).join(', ') || 'nothing'})`);
+  assert.equal(cuts[0].reason, 'gradual');
+  assert.ok(Math.abs(cuts[0].cutAt - dissolve.at) <= dissolve.duration / 2 + 0.35, `at ${cuts[0].cutAt.toFixed(2)} s, the dissolve at ${dissolve.at.toFixed(2)} s`);
+});
+
+test('a camera that zooms in while large objects sweep in and out of view is not a scene change', () => {
+  // The colours of the picture swing back and forth as the objects fill the view and leave it.
+  for (const seed of [3, 4, 5]) {
+    const script = cameraVideo(seed, { duration: 8, minScene: 10, maxScene: 10 });
+    assert.equal(script.scenes.length, 1);
+    assert.deepEqual(
+      runScript(script).map((c) => `${c.reason}@${c.cutAt.toFixed(1)}`),
+      [],
+      `seed ${seed}`,
+    );
+  }
+});
+
+test('a fade through black between two night views while the camera moves is found by its blank middle', () => {
+  // The colours on either side are the same, and the camera's own changes hide the fade's steps.
+  const script = cameraVideo(25, { duration: 12, transitions: { cut: 0, fade: 1, dissolve: 0 } });
+  const [fade] = script.transitions;
+  assert.equal(script.scenes[0].scene.background, 'night');
+  assert.equal(script.scenes[1].scene.background, 'night');
+  const cuts = runScript(script, script.scenes[1].end - 0.5);
+  assert.deepEqual(
+    cuts.map((c) => c.reason),
+    ['gradual'],
+  );
+  assert.ok(Math.abs(cuts[0].cutAt - fade.at) <= fade.duration / 2 + 0.35, `at ${cuts[0].cutAt.toFixed(2)} s, the fade at ${fade.at.toFixed(2)} s`);
 });
