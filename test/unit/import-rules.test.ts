@@ -24,12 +24,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   models: ['core', 'util', 'media'],
   pipeline: ['core', 'util', 'media', 'ingest'],
   store: ['core', 'util'],
-  stream: ['core', 'util', 'media', 'ingest', 'pipeline', 'store', 'paths.ts'],
-  config: ['core', 'util', 'ingest', 'models', 'store', 'stream', 'paths.ts'],
+  cluster: ['core', 'util'],
+  stream: ['core', 'util', 'media', 'ingest', 'pipeline', 'store', 'cluster', 'paths.ts'],
+  config: ['core', 'util', 'ingest', 'models', 'store', 'cluster', 'stream', 'paths.ts'],
   synth: ['core', 'util', 'media'],
   plot: ['core', 'util', 'media'],
   train: ['core', 'util', 'media', 'ingest', 'models', 'pipeline', 'plot', 'synth'],
-  commands: ['core', 'util', 'media', 'ingest', 'models', 'pipeline', 'store', 'stream', 'config', 'synth', 'train', 'plot', 'paths.ts'],
+  commands: ['core', 'util', 'media', 'ingest', 'models', 'pipeline', 'store', 'cluster', 'stream', 'config', 'synth', 'train', 'plot', 'paths.ts'],
   'cli.ts': ['commands'],
 };
 
