@@ -44,6 +44,14 @@ export interface GateFrame {
 export interface SceneGateOptions {
   /** Absolute floor for a hard cut's change score (0..1). */
   cutFloor: number;
+  /**
+   * A still picture: for at least `stillSec` the motion level (mean + k·std) stayed under
+   * `stillLevel`. There a cut needs only `stillCutFloor`, across `stillCutSpread` of the picture.
+   */
+  stillSec: number;
+  stillLevel: number;
+  stillCutFloor: number;
+  stillCutSpread: number;
   /** Standard deviations above the recent mean that a cut must reach. */
   sensitivity: number;
   /** Seconds of recent changes that set the adaptive threshold. */
@@ -96,6 +104,10 @@ export interface SceneGateOptions {
 
 export const SCENE_DEFAULTS: SceneGateOptions = {
   cutFloor: 0.03,
+  stillSec: 2,
+  stillLevel: 0.01,
+  stillCutFloor: 0.008,
+  stillCutSpread: 0.05,
   sensitivity: 6,
   historySec: 4,
   gradualFloor: 0.008,
@@ -415,14 +427,17 @@ export class SceneGate {
     const o = this.options;
     const t = this.transition;
     // While a transition is open, the motion level is the one from before it.
-    const { mean, std } = this.level(t ? t.start : pts);
-    const cutThreshold = Math.max(o.cutFloor, mean + o.sensitivity * std);
+    const { mean, std, since } = this.level(t ? t.start : pts);
+    // In a picture where nothing has moved for a while, any sudden change that lasts, across more
+    // than a corner, is a new scene, however small (one small shape swapped for another).
+    const still = !t && pts - since >= o.stillSec && mean + o.sensitivity * std < o.stillLevel;
+    const cutThreshold = Math.max(still ? o.stillCutFloor : o.cutFloor, mean + o.sensitivity * std);
     const gradualThreshold = Math.max(o.gradualFloor, mean + 2 * std);
 
     // A hard cut is a cut at its own time, inside an open transition too: a jump that stands
     // out from the motion level and from every step of the transition so far. It is confirmed
     // by the next frame.
-    if (mayCut && score >= cutThreshold && (!t || score >= 2 * Math.max(...t.scores)) && spread(prev, sig) >= o.cutSpread) {
+    if (mayCut && score >= cutThreshold && (!t || score >= 2 * Math.max(...t.scores)) && spread(prev, sig) >= (still ? o.stillCutSpread : o.cutSpread)) {
       this.candidate = { pts, score, before: prev, sig };
       return undefined;
     }
@@ -482,14 +497,19 @@ export class SceneGate {
   }
 
   /** The motion level: mean and standard deviation of the ordinary changes in the `historySec` before `pts`. */
-  private level(pts: number): { mean: number; std: number } {
+  private level(pts: number): { mean: number; std: number; since: number } {
     const from = pts - this.options.historySec;
     while (this.history.length && this.history[0].pts < from - this.options.maxTransitionSec) this.history.shift();
     const scores: number[] = [];
-    for (const h of this.history) if (h.pts >= from && h.pts <= pts) scores.push(h.score);
-    if (scores.length === 0) return { mean: 0, std: 0 };
+    let since = pts;
+    for (const h of this.history)
+      if (h.pts >= from && h.pts <= pts) {
+        scores.push(h.score);
+        since = Math.min(since, h.pts);
+      }
+    if (scores.length === 0) return { mean: 0, std: 0, since };
     const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
-    return { mean, std: Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length) };
+    return { mean, std: Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length), since };
   }
 
   /**

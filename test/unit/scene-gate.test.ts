@@ -170,3 +170,22 @@ test('a fade through black between two night views while the camera moves is fou
   );
   assert.ok(Math.abs(cuts[0].cutAt - fade.at) <= fade.duration / 2 + 0.35, `at ${cuts[0].cutAt.toFixed(2)} s, the fade at ${fade.at.toFixed(2)} s`);
 });
+
+test('in a still picture, one small shape swapped for another is a cut', () => {
+  // A dark view with a small green shape; at 3 s it becomes a small white one and a yellow one
+  // beside it: a new scene that changes less than a twentieth of the picture.
+  const view = (blocks: { x: number; y: number; rgb: [number, number, number] }[]) => {
+    const data = new Uint8Array(W * H * 3).fill(20);
+    for (const { x, y, rgb } of blocks) for (let py = y; py < y + 14; py++) for (let px = x; px < x + 14; px++) data.set(rgb, (py * W + px) * 3);
+    return data;
+  };
+  const before = view([{ x: 70, y: 50, rgb: [40, 200, 60] }]);
+  const after = view([
+    { x: 50, y: 50, rgb: [235, 235, 235] },
+    { x: 90, y: 52, rgb: [230, 210, 40] },
+  ]);
+  assert.deepEqual(
+    run([...still(before, 3), ...still(after, 3)]).map((c) => `${c.reason}@${c.cutAt.toFixed(1)}`),
+    ['cut@3.0'],
+  );
+});
