@@ -103,7 +103,7 @@ export class ClusterWorker {
 
   /** One round: beat, then stop what is no longer ours and take what is ours to take. */
   async tick(): Promise<void> {
-    if (this.ticking) return this.ticking;
+    if (this.ticking !== undefined) return this.ticking;
     this.ticking = this.round().finally(() => {
       this.ticking = undefined;
     });
