@@ -54,9 +54,10 @@ export interface LogEntry {
   token: string;
 }
 
-type RawEntry = [string, string[]];
+/** An entry as XRANGE and XREAD give it: its ID and its fields, name then value. */
+export type RawEntry = [string, string[]];
 
-function toEntry([id, fields]: RawEntry): LogEntry {
+export function toLogEntry([id, fields]: RawEntry): LogEntry {
   const f: Record<string, string> = {};
   for (let k = 0; k + 1 < fields.length; k += 2) f[fields[k]] = fields[k + 1];
   const { seq, status } = parseEntryId(id);
@@ -107,14 +108,14 @@ export class EventLog {
 
   private async range(stream: string, from: string, count: number): Promise<LogEntry[]> {
     const raw = await this.redis.sendCommand<RawEntry[]>(['XRANGE', this.keys.events(stream), from, '+', 'COUNT', String(count)]);
-    return raw.map(toEntry);
+    return raw.map(toLogEntry);
   }
 
   /** Up to `count` events (no statuses) with seq in (`after`, `upTo`], newest first. */
   async newest(stream: string, upTo: number, after: number, count: number): Promise<LogEntry[]> {
     if (upTo <= after) return [];
     const raw = await this.redis.sendCommand<RawEntry[]>(['XREVRANGE', this.keys.events(stream), seqEntryId(upTo), afterSeq(after), 'COUNT', String(count)]);
-    return raw.map(toEntry).filter((e) => !e.status);
+    return raw.map(toLogEntry).filter((e) => !e.status);
   }
 
   /** The oldest seq still kept (undefined when the stream has no events). */
@@ -128,7 +129,7 @@ export class EventLog {
   /** The newest entry, status or event (undefined when there is none). */
   async last(stream: string): Promise<LogEntry | undefined> {
     const raw = await this.redis.sendCommand<RawEntry[]>(['XREVRANGE', this.keys.events(stream), '+', '-', 'COUNT', '1']);
-    return raw.length ? toEntry(raw[0]) : undefined;
+    return raw.length ? toLogEntry(raw[0]) : undefined;
   }
 
   /** The keyframe JPEG of the event with this seq, while the event is kept. */
