@@ -29,7 +29,8 @@ import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js'
 import { heartbeatPhase } from '../pipeline/scene-gate.js';
 import type { Captioner } from '../core/caption.js';
 import type { StreamState } from '../core/events.js';
-import { keyframeUrl, type CaptionMessage, type SequencedMessage, type StatusMessage, type StreamMessage, type SummaryMessage } from '../core/events.js';
+import type { SequencedMessage, StatusMessage, StreamMessage } from '../core/events.js';
+import { sequencedMessage } from './stream-messages.js';
 import type { StreamRequest } from './api-schemas.js';
 import { redactUrl } from '../util/redact.js';
 
@@ -42,12 +43,6 @@ export class StreamInputError extends Error {
 /** The server runs as many streams as it may. */
 export class StreamLimitError extends Error {
   override name = 'StreamLimitError';
-}
-const JPEG_DATA_URL = 'data:image/jpeg;base64,';
-
-/** A keyframe thumbnail's JPEG bytes, from the data URL the pipeline makes. */
-function jpegOf(dataUrl: string | undefined): Buffer | undefined {
-  return dataUrl?.startsWith(JPEG_DATA_URL) ? Buffer.from(dataUrl.slice(JPEG_DATA_URL.length), 'base64') : undefined;
 }
 
 /** The history store could not save or forget a stream; nothing was changed. */
@@ -209,21 +204,9 @@ export class StreamManager {
         } else {
           // Update state before emitting: a listener may read it back.
           const seq = ++stream.seq;
-          const jpeg = event.type === 'caption' ? jpegOf(event.keyframe) : undefined;
-          let message: SequencedMessage =
-            event.type === 'caption'
-              ? ({
-                  type: 'caption',
-                  stream: id,
-                  seq,
-                  ts: Date.now(),
-                  frameTs: event.frameTs,
-                  text: event.text,
-                  latencyMs: event.latencyMs,
-                  keyframeUrl: jpeg && keyframeUrl(id, seq),
-                  outOfDomain: event.outOfDomain,
-                } satisfies CaptionMessage)
-              : ({ type: 'summary', stream: id, seq, ts: Date.now(), from: event.from, to: event.to, text: event.text } satisfies SummaryMessage);
+          const made = sequencedMessage(id, seq, event);
+          const { jpeg } = made;
+          let { message } = made;
           const recorded = this.record(stream, message, jpeg);
           if (recorded === 'held back') {
             stream.seq--;
