@@ -88,6 +88,18 @@ export interface CaptionerChoice {
   named?: ReadonlyMap<string, Captioner>;
 }
 
+/** The captioner a stream asked for by name; the default when it asked for none. */
+export function chooseCaptioner(choice: CaptionerChoice, name: string | undefined): { name: string; captioner: Captioner } {
+  const { defaultName, named } = choice;
+  if (name === undefined || name === defaultName) return { name: defaultName, captioner: choice.default };
+  const captioner = named?.get(name);
+  if (!captioner) {
+    const known = [defaultName, ...(named?.keys() ?? [])].map((n) => `'${n}'`).join(', ');
+    throw new StreamInputError(`captioner must be one that the server loaded (${known}); got ${JSON.stringify(name)}`);
+  }
+  return { name, captioner };
+}
+
 interface Running {
   id: string;
   url: string;
@@ -131,16 +143,8 @@ export class StreamManager {
     this.store = options.store ?? new HistoryStore({ path: ':memory:' });
   }
 
-  /** The captioner a stream asked for by name; the default when it asked for none. */
   private captionerFor(name: string | undefined): { name: string; captioner: Captioner } {
-    const { defaultName, named } = this.captioners;
-    if (name === undefined || name === defaultName) return { name: defaultName, captioner: this.captioners.default };
-    const captioner = named?.get(name);
-    if (!captioner) {
-      const known = [defaultName, ...(named?.keys() ?? [])].map((n) => `'${n}'`).join(', ');
-      throw new StreamInputError(`captioner must be one that the server loaded (${known}); got ${JSON.stringify(name)}`);
-    }
-    return { name, captioner };
+    return chooseCaptioner(this.captioners, name);
   }
 
   /** A stream's prompt (its form checked by the request's schema), checked against its captioner. */
