@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, type RedisClientType } from '@redis/client';
-import { RedisServer } from '../helpers/redis-server.js';
+import type { RedisClientType } from '@redis/client';
+import { redisWithClient, type RedisServer } from '../helpers/redis-server.js';
 import { ffmpegPidsWith, waitFor } from '../helpers/processes.js';
 import { videoScript, writeVideo } from '../../src/synth/video.js';
 import { acquireCaptioner, releaseCaptioner } from '../../src/models/worker/captioner-client.js';
@@ -29,9 +29,7 @@ let redis: RedisClientType;
 let media: string;
 
 before(async () => {
-  server = await RedisServer.start();
-  redis = createClient({ url: server.url });
-  await redis.connect();
+  ({ server, redis } = await redisWithClient());
   media = await mkdtemp(join(tmpdir(), 'livecap-cluster-media-'));
   await writeVideo(videoScript(41, { duration: 12, width: 160, height: 120, fps: 10, minScene: 1.5, maxScene: 2.5 }), join(media, 'scenes-clusterclip.mp4'));
 });

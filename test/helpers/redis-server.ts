@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@redis/client';
+import { createClient, type RedisClientType } from '@redis/client';
 import { freePort } from './rtsp-camera.js';
 
 export const REDIS_SERVER = process.env.LIVECAP_REDIS_SERVER ?? 'redis-server';
@@ -97,4 +97,19 @@ export class RedisServer {
     await this.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A fresh redis-server and a client connected to it; `close()` ends both. */
+export async function redisWithClient(): Promise<{ server: RedisServer; redis: RedisClientType; close(): Promise<void> }> {
+  const server = await RedisServer.start();
+  const redis: RedisClientType = createClient({ url: server.url });
+  await redis.connect();
+  return {
+    server,
+    redis,
+    close: async () => {
+      redis.destroy();
+      await server.close();
+    },
+  };
 }

@@ -6,8 +6,8 @@
  */
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, type RedisClientType } from '@redis/client';
-import { RedisServer } from '../helpers/redis-server.js';
+import type { RedisClientType } from '@redis/client';
+import { redisWithClient, type RedisServer } from '../helpers/redis-server.js';
 import { clusterKeys } from '../../src/cluster/keys.js';
 import { Leases } from '../../src/cluster/leases.js';
 import { EventLog, FencedError, SeqConflictError } from '../../src/cluster/event-log.js';
@@ -17,9 +17,7 @@ let server: RedisServer;
 let redis: RedisClientType;
 
 before(async () => {
-  server = await RedisServer.start();
-  redis = createClient({ url: server.url });
-  await redis.connect();
+  ({ server, redis } = await redisWithClient());
 });
 
 after(async () => {

@@ -6,8 +6,8 @@
  */
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, type RedisClientType } from '@redis/client';
-import { RedisServer } from '../helpers/redis-server.js';
+import type { RedisClientType } from '@redis/client';
+import { redisWithClient, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/processes.js';
 import { clusterKeys } from '../../src/cluster/keys.js';
 import { EventLog, type LogEntry } from '../../src/cluster/event-log.js';
@@ -21,9 +21,7 @@ let redis: RedisClientType;
 const readers: { reader: ClusterReader; client: RedisClientType }[] = [];
 
 before(async () => {
-  server = await RedisServer.start();
-  redis = createClient({ url: server.url });
-  await redis.connect();
+  ({ server, redis } = await redisWithClient());
 });
 
 after(async () => {

@@ -7,8 +7,8 @@
  */
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, type RedisClientType } from '@redis/client';
-import { RedisServer } from '../helpers/redis-server.js';
+import type { RedisClientType } from '@redis/client';
+import { redisWithClient, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/processes.js';
 import { clusterKeys } from '../../src/cluster/keys.js';
 import { EventLog, FencedError } from '../../src/cluster/event-log.js';
@@ -22,9 +22,7 @@ let redis: RedisClientType;
 const workers: ClusterWorker[] = [];
 
 before(async () => {
-  server = await RedisServer.start();
-  redis = createClient({ url: server.url });
-  await redis.connect();
+  ({ server, redis } = await redisWithClient());
 });
 
 after(async () => {
