@@ -13,7 +13,8 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
-import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreError, type StreamManager } from './streams.js';
+import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreError } from './streams.js';
+import type { StreamDirectory } from './directory.js';
 import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
@@ -55,7 +56,7 @@ export interface AppOptions {
 }
 
 export function createApp(
-  streams: StreamManager,
+  streams: StreamDirectory,
   hub: Hub,
   bus: EventBus,
   { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {} }: AppOptions,
@@ -140,10 +141,10 @@ export function createApp(
         },
       ],
     },
-    (c) => {
+    async (c) => {
       try {
         // Saved, so it comes back after a restart until it is deleted.
-        const info = streams.create(c.req.valid('json'));
+        const info = await streams.create(c.req.valid('json'));
         onStreamsChanged();
         return c.json(info, 201);
       } catch (err) {
@@ -163,11 +164,11 @@ export function createApp(
     return c.json(info, 200);
   });
 
-  app.openapi(routes.deleteStreamRoute, (c) => {
+  app.openapi(routes.deleteStreamRoute, async (c) => {
     const { id } = c.req.valid('param');
     let removed: boolean;
     try {
-      removed = streams.forget(id);
+      removed = await streams.forget(id);
     } catch (err) {
       if (err instanceof StreamStoreError) throw new HTTPException(503, { message: err.message });
       throw err;
@@ -208,13 +209,13 @@ export function createApp(
 
   // A caption's keyframe, kept as long as its caption. A seq's picture never changes, so it may
   // be cached for good (privately: it may have needed a token).
-  app.openapi(routes.keyframeRoute, (c) => {
+  app.openapi(routes.keyframeRoute, async (c) => {
     const { id, file } = c.req.valid('param');
     const seq = file.slice(0, -'.jpg'.length);
     requireStream(id);
     const etag = `"${seq}"`;
     const headers = { 'cache-control': 'private, max-age=31536000, immutable', etag };
-    const jpeg = streams.store.keyframe(id, Number(seq));
+    const jpeg = await streams.keyframe(id, Number(seq));
     if (!jpeg) throw new HTTPException(404, { message: `stream '${id}' has no keyframe for seq ${seq} (not a caption, made while history could not be written, or past retention)` });
     if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
     return c.body(new Uint8Array(jpeg), 200, { ...headers, 'content-type': 'image/jpeg' });

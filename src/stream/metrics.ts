@@ -22,7 +22,7 @@
  * counted twice; latencies and summaries are observed from the event bus.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StreamManager } from './streams.js';
+import type { StreamDirectory } from './directory.js';
 import type { Hub } from './hub.js';
 import type { EventBus } from './event-bus.js';
 import type { SseChannel } from './sse.js';
@@ -38,7 +38,7 @@ const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
   ['stalls', 'livecap_stream_stalls_total', 'Times the source stopped sending frames'],
 ];
 
-export function serverMetrics(streams: StreamManager, hub: Hub, bus: EventBus, sse: SseChannel): Registry {
+export function serverMetrics(streams: StreamDirectory, hub: Hub, bus: EventBus, sse: SseChannel): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 10 });
   // prom-client's nodejs_active_{handles,requests,resources}_total are gauges: a `_total`

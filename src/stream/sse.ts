@@ -18,7 +18,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { EventBus } from './event-bus.js';
-import type { StreamManager } from './streams.js';
+import type { StreamDirectory } from './directory.js';
 import { AddressBudgets, Held, REPLAY_DEFAULTS, type ReplayLimits } from './replay.js';
 import type { StreamMessage } from '../core/events.js';
 
@@ -57,7 +57,7 @@ export class SseChannel {
   private readonly addresses: AddressBudgets;
 
   constructor(
-    private readonly streams: StreamManager,
+    private readonly streams: StreamDirectory,
     private readonly bus: EventBus,
     options: Partial<SseOptions> = {},
     replay: Partial<ReplayLimits> = {},

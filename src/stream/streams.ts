@@ -31,6 +31,9 @@ import type { Captioner } from '../core/caption.js';
 import type { StreamState } from '../core/events.js';
 import type { SequencedMessage, StatusMessage, StreamMessage } from '../core/events.js';
 import { sequencedMessage } from './stream-messages.js';
+import type { HistoryWriteStats, StreamDirectory, StreamInfo } from './directory.js';
+
+export type { HistoryWriteStats, StreamInfo } from './directory.js';
 import type { StreamRequest } from './api-schemas.js';
 import { redactUrl } from '../util/redact.js';
 
@@ -48,37 +51,6 @@ export class StreamLimitError extends Error {
 /** The history store could not save or forget a stream; nothing was changed. */
 export class StreamStoreError extends Error {
   override name = 'StreamStoreError';
-}
-
-export interface StreamInfo {
-  id: string;
-  /** The source URL with any password replaced. */
-  url: string;
-  kind: Source['kind'];
-  state: StreamState | 'connecting';
-  error?: string;
-  /** Advice while live: its captioner does not recognise its scenes, and how to bring a real model. */
-  note?: string;
-  lastSeq: number;
-  counters: PipelineCounters;
-  /** Which captioner captions this stream (its spec, as `livecap serve --captioner` names it). */
-  captioner: string;
-  /** The stream's own prompt for its captioner (a Florence-2 task, a model server's prompt), when it has one. */
-  prompt?: string;
-  /** Whether video captions (summaries) are made for this stream (false: the server has no summarizer). */
-  summaries: boolean;
-  /** Why the stream works less well than it should (history not being written), while it lasts. */
-  degraded?: string;
-  /** True for a stream added over the API: it is saved and comes back after a restart. */
-  saved?: boolean;
-}
-
-/** History write failures since the server started, over all streams. */
-export interface HistoryWriteStats {
-  /** Events whose write failed. */
-  failures: number;
-  /** Of those, events not sent at all, because not even their seq could be recorded. */
-  heldBack: number;
 }
 
 /** The captioners a server has loaded: the default, and others that streams may choose by name. */
@@ -104,7 +76,7 @@ interface Running {
   id: string;
   url: string;
   source: Source;
-  state: StreamInfo['state'];
+  state: StreamState | 'connecting';
   error?: string;
   note?: string;
   seq: number;
@@ -125,7 +97,7 @@ export interface StreamManagerOptions {
   maxStreams?: number;
 }
 
-export class StreamManager {
+export class StreamManager implements StreamDirectory {
   private readonly streams = new Map<string, Running>();
   private closed = false;
   /** Streams started so far, for their heartbeat phases. */
@@ -358,6 +330,10 @@ export class StreamManager {
    */
   replay(id: string, since: number, limits: Pick<ReplayLimits, 'maxEvents' | 'maxBytes' | 'chunkRows'>, allowance?: { events: number; bytes: number }, stop?: () => boolean): PendingReplay {
     return startReplay(this.store, id, since, limits, allowance, stop);
+  }
+
+  keyframe(id: string, seq: number): Buffer | undefined {
+    return this.store.keyframe(id, seq);
   }
 
   /** The current status of a stream as a message, for a new subscriber. */
