@@ -48,7 +48,7 @@ export async function run(args: string[]): Promise<number> {
         pipeline: { output: { width, height, fps: 5 }, gate: { maxGapSec: gap, ...(phase === undefined ? {} : { heartbeatPhase: phase }) }, thumbnails: false },
       });
       try {
-        for (let i = 0; i < streams; i++) server.streams.add(`cam${i + 1}`, 'testsrc://smptebars');
+        for (let i = 0; i < streams; i++) server.manager!.add(`cam${i + 1}`, 'testsrc://smptebars');
         // Past every stream's start keyframe.
         await new Promise((r) => setTimeout(r, 2 * gap * 1000));
         measuring = true;

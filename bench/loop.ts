@@ -99,7 +99,7 @@ export async function run(args: string[]): Promise<number> {
         });
         try {
           if (path.stream) {
-            server.streams.add('cam', 'cam.mp4');
+            server.manager!.add('cam', 'cam.mp4');
             // Warm: the model has answered and the first thumbnail is made.
             while ((server.streams.get('cam')?.counters.captions ?? 0) < 2) await new Promise((r) => setTimeout(r, 100));
           }

@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
   for (let i = 0; i < streamCount; i++) await writeVideo(videoScript(500 + i, { duration: 30, width: 160, height: 120, fps: 10 }), join(media, `cam${i + 1}.mp4`));
   const server = await startServer({ host: '127.0.0.1', port: 0, mediaDir: media, captioner: await acquireCaptioner(EMBEDDED_CAPTIONER), pipeline: { output: { width: 160, height: 120, fps: 10 } } });
   const ids = Array.from({ length: streamCount }, (_, i) => `cam${i + 1}`);
-  for (const id of ids) server.streams.add(id, `${id}.mp4`);
+  for (const id of ids) server.manager!.add(id, `${id}.mp4`);
 
   let captionLatencies: number[] = [];
   let deliveries: number[] = [];

@@ -38,14 +38,16 @@ export class Leases {
     return (await RENEW.run<number>(this.redis, [this.keys.lease(lease.stream)], [lease.node, lease.token, '0'])) === 1;
   }
 
-  /** Who holds each stream's lease now (undefined: nobody). */
-  async holders(streams: readonly string[]): Promise<(Omit<Lease, 'stream'> | undefined)[]> {
-    if (streams.length === 0) return [];
+  /** Who holds each of these streams' leases now: streams nobody holds are not in the map. */
+  async holders(streams: readonly string[]): Promise<Map<string, Omit<Lease, 'stream'>>> {
+    const held = new Map<string, Omit<Lease, 'stream'>>();
+    if (streams.length === 0) return held;
     const values = await this.redis.sendCommand<(string | null)[]>(['MGET', ...streams.map((s) => this.keys.lease(s))]);
-    return values.map((v) => {
-      if (v === null) return undefined;
+    values.forEach((v, k) => {
+      if (v === null) return;
       const space = v.indexOf(' ');
-      return { token: v.slice(0, space), node: v.slice(space + 1) };
+      held.set(streams[k], { token: v.slice(0, space), node: v.slice(space + 1) });
     });
+    return held;
   }
 }

@@ -8,6 +8,8 @@ import type { CommandSender } from './lua.js';
 
 export interface Registration {
   url: string;
+  /** What kind of source the URL is (rtsp, http, file…), as the node that added it read it. */
+  kind?: string;
   captioner?: string;
   prompt?: string;
   /** Milliseconds since the epoch. */

@@ -51,7 +51,13 @@ export interface ClusterWorkerOptions {
   run(id: string, registration: Registration, lease: Lease, lost: (reason: string) => void): RunningStream;
 }
 
-export const CLUSTER_TIMING = { leaseMs: 5_000, tickMs: 1_000, rebalanceMs: 15_000 } as const;
+export interface ClusterTiming {
+  leaseMs: number;
+  tickMs: number;
+  rebalanceMs: number;
+}
+
+export const CLUSTER_TIMING: ClusterTiming = { leaseMs: 5_000, tickMs: 1_000, rebalanceMs: 15_000 };
 
 interface Owned {
   lease: Lease;
@@ -116,13 +122,9 @@ export class ClusterWorker {
     const registry = await this.registry.all();
     const ids = [...registry.keys()];
     const holders = await this.leases.holders(ids);
-    const owners = new Map<string, string>();
-    ids.forEach((id, k) => {
-      const holder = holders[k];
-      if (holder) owners.set(id, holder.node);
-    });
+    const owners = new Map([...holders].map(([id, h]) => [id, h.node]));
     for (const [id, owned] of this.owned) {
-      const holder = holders[ids.indexOf(id)];
+      const holder = holders.get(id);
       if (!registry.has(id)) this.drop(id, 'removed from the cluster');
       else if (!holder || holder.token !== owned.lease.token) this.drop(id, 'lease lost');
     }

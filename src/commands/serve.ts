@@ -167,7 +167,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       return setting === undefined ? undefined : captionerName(setting);
     };
     if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'), settings.prompts.get('demo'));
-    for (const { id, url } of settings.sources) server.streams.add(id, url, chosen(id), settings.prompts.get(id));
+    for (const { id, url } of settings.sources) server.manager!.add(id, url, chosen(id), settings.prompts.get(id));
     server.restoreStreams();
     console.log(
       `livecap serving ${server.streams

@@ -14,6 +14,9 @@ import { acceptWebSocket } from './ws-viewer.js';
 import type { ReplayLimits } from './replay.js';
 import type { SseOptions } from './sse.js';
 import { StreamManager } from './streams.js';
+import type { StreamDirectory } from './directory.js';
+import { startClusterNode, type ClusterNode } from './cluster-node.js';
+import type { ClusterTiming, NodeRole } from '../cluster/worker.js';
 import { EventBus } from './event-bus.js';
 import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.js';
 import { CrossSite } from './cross-site.js';
@@ -58,14 +61,33 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** Host names answered besides localhost, 127.0.0.1 and [::1] when bound to loopback (a reverse proxy's). */
   allowedHosts?: readonly string[];
+  /** Run as one node of a cluster on Redis instead of alone. */
+  cluster?: ClusterOptions;
 }
 
 export const DEFAULT_MAX_STREAMS = 64;
 
+/** Several processes on Redis (serve --cluster). */
+export interface ClusterOptions {
+  /** redis://[user:password@]HOST:PORT[/DB] or rediss://… */
+  url: string;
+  role: NodeRole;
+  nodeId: string;
+  /** Key prefix, for a Redis that others share (default livecap:). */
+  prefix?: string;
+  /** The most streams this node runs as a worker (default: the server's max streams). */
+  capacity?: number;
+  timing?: Partial<ClusterTiming>;
+}
+
 export interface RunningServer {
   url: string;
   port: number;
-  streams: StreamManager;
+  streams: StreamDirectory;
+  /** The streams of a single server (not in a cluster), with what only it can do: add a trusted source, stop a stream. */
+  manager?: StreamManager;
+  /** In a cluster: the node's worker (roles worker and all) and its view of the cluster. */
+  cluster?: ClusterNode;
   hub: Hub;
   /** Where every stream event is published (the hub and SSE responses listen). */
   bus: EventBus;
@@ -99,7 +121,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const ownsThumbnails = !options.thumbnails;
   const thumbnails = options.thumbnails ?? new Thumbnailer();
   const pipeline = { thumbnail: (frame: Frame) => thumbnails.dataUrl(frame), ...options.pipeline };
-  const streams = new StreamManager(choice, { rules: { mediaDir: options.mediaDir }, pipeline, store, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS }, (m) => bus.publish(m));
+  const rules = { mediaDir: options.mediaDir };
+  const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+  let manager: StreamManager | undefined;
+  let cluster: ClusterNode | undefined;
+  if (options.cluster) {
+    try {
+      cluster = await startClusterNode(options.cluster, { choice, rules, pipeline, store, maxStreams, maxEvents: options.history?.maxEvents }, (m) => bus.publish(m));
+    } catch (err) {
+      clearInterval(pruner);
+      store.close();
+      if (ownsThumbnails) await thumbnails.close();
+      throw err;
+    }
+  } else {
+    manager = new StreamManager(choice, { rules, pipeline, store, maxStreams }, (m) => bus.publish(m));
+  }
+  const streams: StreamDirectory = cluster?.streams ?? manager!;
   hub = new Hub(
     {
       ids: () => streams.list().map((s) => s.id),
@@ -135,7 +173,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clearInterval(pruner);
     hub.close();
     wss.close();
-    streams.close();
+    manager?.close();
+    await cluster?.close();
     store.close();
     if (ownsThumbnails) await thumbnails.close();
     throw err;
@@ -173,15 +212,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url,
     port,
     streams,
+    manager,
+    cluster,
     hub,
     bus,
     app,
     addSource: (id, source, displayUrl, captioner, prompt) => {
-      streams.addSource(id, source, displayUrl, captioner, prompt);
+      if (!manager) throw new Error('in a cluster, streams are added over the API or the config file of any node');
+      manager.addSource(id, source, displayUrl, captioner, prompt);
       hub!.announceStreams();
     },
     restoreStreams: () => {
-      const ids = streams.restore();
+      if (!manager) return;
+      const ids = manager.restore();
       if (ids.length) {
         log.info('saved streams started', { streams: ids });
         hub!.announceStreams();
@@ -189,7 +232,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     close: () =>
       (closing ??= (async () => {
-        streams.close();
+        manager?.close();
+        await cluster?.close();
         hub!.close();
         wss.close();
         await new Promise<void>((resolve) => {

@@ -38,7 +38,7 @@ before(async () => {
     allowedHosts: ['cams.example.com'],
     pipeline: { output: { width: 160, height: 120, fps: 5 } },
   });
-  server.streams.add('bars', 'testsrc://testsrc');
+  server.manager!.add('bars', 'testsrc://testsrc');
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     // rebind.test resolves to 127.0.0.1, as an attacker's name does after DNS rebinding.

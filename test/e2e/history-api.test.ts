@@ -37,7 +37,7 @@ before(async () => {
   media = await mkdtemp(join(tmpdir(), 'livecap-history-api-'));
   await writeVideo(videoScript(91, { duration: 10, minScene: 0.8, maxScene: 1.5, width: 160, height: 120, fps: 10 }), join(media, 'clip.mp4'));
   ts = await startTestServer({ mediaDir: media });
-  ts.server.streams.add('clip', 'clip.mp4');
+  ts.server.manager!.add('clip', 'clip.mp4');
   await waitFor('five captions', () => ts.events.filter((m) => m.type === 'caption').length >= 5, 60_000);
 });
 after(async () => {

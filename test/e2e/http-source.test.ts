@@ -46,15 +46,15 @@ after(async () => {
 });
 
 test('an HLS stream over HTTP is captioned', async () => {
-  server.streams.add('hls', `${origin}/index.m3u8`);
+  server.manager!.add('hls', `${origin}/index.m3u8`);
   const caption = await waitFor('caption', () => events.find((e) => e.type === 'caption' && e.stream === 'hls'), 30_000);
   assert.ok(caption.type === 'caption' && caption.text.length > 0);
-  server.streams.remove('hls');
+  server.manager!.remove('hls');
 });
 
 test('an HTTP URL that is not there reports not found and keeps retrying', async () => {
-  server.streams.add('missing', `${origin}/nothing.m3u8`);
+  server.manager!.add('missing', `${origin}/nothing.m3u8`);
   const status = await waitFor('not found', () => events.find((e) => e.type === 'status' && e.stream === 'missing' && e.state === 'reconnecting'), 15_000);
   assert.match((status as { error: string }).error, /not found/);
-  server.streams.remove('missing');
+  server.manager!.remove('missing');
 });

@@ -58,7 +58,7 @@ test('a link that stays inside the media folder still plays', async () => {
   await symlink(join(media, 'own.mp4'), join(media, 'alias.mp4'));
   assert.equal((await post('alias', 'alias.mp4')).status, 201);
   await waitFor('alias live', () => events.find((e) => e.type === 'status' && e.stream === 'alias' && e.state === 'live'), 30_000);
-  server.streams.remove('alias');
+  server.manager!.remove('alias');
 });
 
 test('playlists in the media folder are refused by name', async () => {
@@ -80,6 +80,6 @@ test('a playlist disguised as a video cannot play files outside the media folder
     assert.equal(first.type === 'status' && first.state, 'reconnecting', `${id}: ${JSON.stringify(first)}`);
     assert.match((first as { error?: string }).error ?? '', /not a video/);
     assert.equal(events.filter((e) => e.type === 'caption' && e.stream === id).length, 0);
-    server.streams.remove(id);
+    server.manager!.remove(id);
   }
 });

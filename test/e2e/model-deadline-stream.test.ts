@@ -29,7 +29,7 @@ test('a stuck captioner is replaced after its deadline, and the stream says so i
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    server.streams.add('cam', 'testsrc://testsrc');
+    server.manager!.add('cam', 'testsrc://testsrc');
     ws.send(JSON.stringify({ type: 'subscribe', streams: ['cam'] }));
     const note = await waitFor('a status with the missed deadline', () => messages.find((m) => m.type === 'status' && m.error), 60_000);
     assert.deepEqual(note, { type: 'status', stream: 'cam', state: 'live', error: `${name} did not answer 'caption' within 1 s; its worker was restarted` });
@@ -67,7 +67,7 @@ test('a stuck summarizer is replaced after its deadline; the stream stays live w
   });
   const events: any[] = recordBroadcasts(server);
   try {
-    server.streams.add('cam', 'testsrc://smptebars');
+    server.manager!.add('cam', 'testsrc://smptebars');
     const note = await waitFor('a status with the missed deadline', () => events.find((m) => m.type === 'status' && m.error), 60_000);
     assert.deepEqual(note, { type: 'status', stream: 'cam', state: 'live', error: `${name} did not answer 'summarize' within 1 s; its worker was restarted` });
     const summary = await waitFor('a summary from the replacement worker', () => events.find((m) => m.type === 'summary'), 60_000);
@@ -94,7 +94,7 @@ test('a captioner whose replacement cannot load its model leaves the stream live
   const server = await startServer({ host: '127.0.0.1', port: 0, captioner, pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false } });
   const events: any[] = recordBroadcasts(server);
   try {
-    server.streams.add('cam', 'testsrc://smptebars');
+    server.manager!.add('cam', 'testsrc://smptebars');
     const gone = await waitFor('a status saying the model is gone', () => events.find((m) => m.type === 'status' && /could not load/.test(m.error ?? '')), 60_000);
     assert.deepEqual(gone, { type: 'status', stream: 'cam', state: 'live', error: `${name}: the worker started after a missed deadline could not load its model: model file is gone` });
     assert.equal(server.streams.get('cam')?.error, gone.error, 'stream info says so too');

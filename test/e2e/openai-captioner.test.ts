@@ -134,7 +134,7 @@ test('a server that never answers hits the deadline; the stream stays live and i
     pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false },
   });
   try {
-    server.streams.add('cam', 'testsrc://testsrc');
+    server.manager!.add('cam', 'testsrc://testsrc');
     const info = await waitFor(
       'a status note',
       () => {
@@ -175,10 +175,10 @@ test('requests in flight to one server stay within its limit, shared by every st
     pipeline: { output: { width: 160, height: 120, fps: 5 }, gate: { maxGapSec: 1 }, thumbnails: false },
   });
   try {
-    server.streams.add('s1', 'testsrc://testsrc');
-    server.streams.add('s2', 'testsrc://smptebars');
-    server.streams.add('s3', 'testsrc://testsrc', b.name);
-    server.streams.add('s4', 'testsrc://rgbtestsrc', b.name);
+    server.manager!.add('s1', 'testsrc://testsrc');
+    server.manager!.add('s2', 'testsrc://smptebars');
+    server.manager!.add('s3', 'testsrc://testsrc', b.name);
+    server.manager!.add('s4', 'testsrc://rgbtestsrc', b.name);
     // Every stream has a keyframe waiting well before the held requests are let go.
     await waitFor('two held requests', () => vlm.inFlight === 2, 30_000);
     await waitFor('keyframes from every stream', () => ['s1', 's2', 's3', 's4'].every((id) => server.streams.get(id)!.counters.keyframes > 0), 30_000);

@@ -34,7 +34,7 @@ before(async () => {
     maxStreams: 2,
     pipeline: { output: { width: 160, height: 120, fps: 5 } },
   });
-  server.streams.add('a', 'testsrc://smptebars');
+  server.manager!.add('a', 'testsrc://smptebars');
   // A caption with its keyframe in the history of a stream that ran before (no waiting on 'a').
   const now = Date.now();
   server.streams.store.append(

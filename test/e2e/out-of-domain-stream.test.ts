@@ -43,8 +43,8 @@ before(async () => {
   // A keyframe a second at least (heartbeats), so that ten come quickly.
   server = await startServer({ host: '127.0.0.1', port: 0, mediaDir: dir, captioner, captionerName: 'embedded', pipeline: { output: { width: 160, height: 120, fps: 10 }, gate: { maxGapSec: 1 } } });
   events = recordBroadcasts(server);
-  server.streams.add('lawn', 'lawn.avi');
-  server.streams.add('shapes', 'shapes.mp4');
+  server.manager!.add('lawn', 'lawn.avi');
+  server.manager!.add('shapes', 'shapes.mp4');
 });
 
 after(async () => {

@@ -36,7 +36,7 @@ const captionsAfter = (n: number) => events.filter((e, i) => i >= n && e.type ==
 const ROUNDS = Number(process.env.LIVECAP_RTSP_ROUNDS ?? 20);
 
 test(`an RTSP camera that disappears and comes back ${ROUNDS} times: reconnecting, then live, captions resume, no ffmpeg left`, async () => {
-  server.streams.add('door', camera.url);
+  server.manager!.add('door', camera.url);
   await waitFor('first caption', () => captionsAfter(0).length > 0, 30_000);
   for (let round = 0; round < ROUNDS; round++) {
     await camera.stop();
@@ -51,7 +51,7 @@ test(`an RTSP camera that disappears and comes back ${ROUNDS} times: reconnectin
     // Readers left over from failed attempts would pile up here.
     assert.ok(ffmpegPidsWith(`127.0.0.1:${camera.clientPort}`).length <= 1, `one reader at most after round ${round + 1}`);
   }
-  server.streams.remove('door');
+  server.manager!.remove('door');
   await waitFor('reader ffmpeg gone', () => ffmpegPidsWith(`127.0.0.1:${camera.clientPort}`).length === 0, 5000);
   const seqs = events.filter((e) => e.type === 'caption').map((e) => (e as { seq: number }).seq);
   assert.deepEqual(
@@ -63,11 +63,11 @@ test(`an RTSP camera that disappears and comes back ${ROUNDS} times: reconnectin
 
 test('a camera that cannot be reached reports connection refused and keeps retrying', async () => {
   const mark = events.length;
-  server.streams.add('gone', 'rtsp://127.0.0.1:9/none?transport=tcp');
+  server.manager!.add('gone', 'rtsp://127.0.0.1:9/none?transport=tcp');
   const status = await waitFor('refused', () => events.slice(mark).find((e) => e.type === 'status' && e.stream === 'gone' && e.state === 'reconnecting'), 15_000);
   assert.match((status as { error: string }).error, /connection refused/);
   await waitFor('second attempt', () => server.streams.get('gone')!.counters.reconnects >= 2, 10_000);
-  server.streams.remove('gone');
+  server.manager!.remove('gone');
 });
 
 test('an ffmpeg frozen with SIGSTOP is replaced by the watchdog within its time, and the frozen one is killed', async () => {
@@ -96,5 +96,5 @@ test('an ffmpeg frozen with SIGSTOP is replaced by the watchdog within its time,
     2000,
   );
   assert.notEqual(now[0], pid);
-  server.streams.remove('frozen');
+  server.manager!.remove('frozen');
 });

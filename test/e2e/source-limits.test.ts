@@ -79,7 +79,7 @@ test('a file with ?loop=false plays once and the stream ends as stopped, not res
   await writeVideo(videoScript(5, { duration: 3, width: 160, height: 120, fps: 10 }), join(media, 'short.mp4'));
   const { server, events, close } = await startTestServer({ mediaDir: media, supervisor: { backoffInitialMs: 200, backoffMaxMs: 400 } });
   try {
-    server.streams.add('once', `file://${media}/short.mp4?loop=false`);
+    server.manager!.add('once', `file://${media}/short.mp4?loop=false`);
     await waitFor('stopped', () => events.find((e) => e.type === 'status' && e.stream === 'once' && e.state === 'stopped'), 30_000);
     const states = events.filter((e) => e.type === 'status' && e.stream === 'once').map((e) => e as { state: string; error?: string });
     assert.deepEqual(
@@ -116,9 +116,9 @@ test('an HLS master playlist that lists itself (directly or through a redirect),
   const origin = await listen(cdn);
   const { server, events, close } = await startTestServer({ supervisor: { backoffInitialMs: 200, backoffMaxMs: 400 } });
   try {
-    server.streams.add('self', `${origin}/self/master.m3u8`);
-    server.streams.add('nest', `${origin}/nest/0.m3u8`);
-    server.streams.add('redir', `${origin}/redir/master.m3u8`);
+    server.manager!.add('self', `${origin}/self/master.m3u8`);
+    server.manager!.add('nest', `${origin}/nest/0.m3u8`);
+    server.manager!.add('redir', `${origin}/redir/master.m3u8`);
     for (const [id, reason] of [
       ['self', /lists itself as a variant/],
       ['nest', /is a master playlist again/],
@@ -135,9 +135,9 @@ test('an HLS master playlist that lists itself (directly or through a redirect),
       );
       for (const status of refusals) assert.match((status as { error?: string }).error ?? '', reason, JSON.stringify(status));
     }
-    server.streams.remove('self');
-    server.streams.remove('nest');
-    server.streams.remove('redir');
+    server.manager!.remove('self');
+    server.manager!.remove('nest');
+    server.manager!.remove('redir');
     // A handful of requests per attempt, not thousands a second.
     for (const id of ['self', 'nest', 'redir']) assert.ok((requests.get(id) ?? 0) < 30, `${requests.get(id)} requests for ${id}`);
   } finally {
@@ -198,7 +198,7 @@ test('an HLS source whose publisher died goes stalled and stays stalled until th
   const statuses = (from = 0) => events.slice(from).filter((e) => e.type === 'status' && e.stream === 'studio') as { state: string; error?: string }[];
   try {
     await waitFor('the publisher’s playlist', () => existsSync(join(live, 'index.m3u8')), 30_000);
-    server.streams.add('studio', `${origin}/index.m3u8`);
+    server.manager!.add('studio', `${origin}/index.m3u8`);
     await waitFor('live', () => statuses().some((s) => s.state === 'live'), 30_000);
     publisher.kill('SIGKILL');
     await waitFor('stalled', () => statuses().some((s) => s.state === 'stalled'), 30_000);

@@ -54,7 +54,7 @@ test('at most maxStreams streams run, from however many addresses; removing one 
 
 test("refused creations (400, 409, 415, 503) do not use up a client's rate limit; started streams do", async () => {
   await withServer({ streamCreation: { perMinute: 1, burst: 2 }, maxStreams: 2 }, async (server) => {
-    server.streams.add('taken', 'testsrc://smptebars');
+    server.manager!.add('taken', 'testsrc://smptebars');
     for (let i = 0; i < 5; i++) {
       assert.equal((await create(server, { id: 'bad id!', url: 'testsrc://smptebars' })).status, 400);
       assert.equal((await create(server, { id: 'taken', url: 'testsrc://smptebars' })).status, 409);

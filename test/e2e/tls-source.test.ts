@@ -88,28 +88,28 @@ after(async () => {
 });
 
 test('an https source with an untrusted certificate fails with a certificate error', async () => {
-  server.streams.add('strict', `${origin}/clip.mp4`);
+  server.manager!.add('strict', `${origin}/clip.mp4`);
   const first = await waitFor('a status', () => events.find((e) => e.type === 'status' && e.stream === 'strict'), 30_000);
   assert.equal(first.type === 'status' && first.state, 'reconnecting', JSON.stringify(first));
   assert.match((first as { error?: string }).error ?? '', /^untrusted certificate: .*certificate/);
   assert.match(server.streams.get('strict')?.error ?? '', /untrusted certificate/);
-  server.streams.remove('strict');
+  server.manager!.remove('strict');
 });
 
 test('with ?tls_verify=false the same source is captioned', async () => {
-  server.streams.add('optout', `${origin}/clip.mp4?tls_verify=false`);
+  server.manager!.add('optout', `${origin}/clip.mp4?tls_verify=false`);
   const caption = await waitFor('a caption', () => events.find((e) => e.type === 'caption' && e.stream === 'optout'), 30_000);
   assert.ok(caption.type === 'caption' && caption.text.length > 0);
   // The option is livecap's, not the camera's: shown in the stream's URL, not sent to the server.
   assert.equal(server.streams.get('optout')?.url, `${origin}/clip.mp4?tls_verify=false`);
-  server.streams.remove('optout');
+  server.manager!.remove('optout');
 });
 
 test('a certificate from a trusted authority is accepted, for its own host name only', async () => {
   const trusting = await startTestServer({ supervisor: { caFile: join(dir, 'trusted.pem'), backoffInitialMs: 5000, backoffMaxMs: 5000 } });
   try {
-    trusting.server.streams.add('trusted', `${origin}/clip.mp4`);
-    trusting.server.streams.add('misnamed', `https://127.0.0.1:${(misnamed.address() as AddressInfo).port}/clip.mp4`);
+    trusting.server.manager!.add('trusted', `${origin}/clip.mp4`);
+    trusting.server.manager!.add('misnamed', `https://127.0.0.1:${(misnamed.address() as AddressInfo).port}/clip.mp4`);
     await waitFor('a caption', () => trusting.events.find((e) => e.type === 'caption' && e.stream === 'trusted'), 30_000);
     const first = await waitFor('a status', () => trusting.events.find((e) => e.type === 'status' && e.stream === 'misnamed'), 30_000);
     assert.equal(first.type === 'status' && first.state, 'reconnecting', JSON.stringify(first));
@@ -134,16 +134,16 @@ test('an rtsps camera is checked the same way: refused when untrusted, reached w
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   const url = `rtsps://127.0.0.1:${(front.address() as AddressInfo).port}/cam`;
   try {
-    server.streams.add('rtsps-strict', url);
+    server.manager!.add('rtsps-strict', url);
     const first = await waitFor('a status', () => events.find((e) => e.type === 'status' && e.stream === 'rtsps-strict'), 30_000);
     assert.equal(first.type === 'status' && first.state, 'reconnecting', JSON.stringify(first));
     assert.match((first as { error?: string }).error ?? '', /^untrusted certificate: .*self-signed.*tls_verify=false/);
-    server.streams.remove('rtsps-strict');
+    server.manager!.remove('rtsps-strict');
     assert.deepEqual(requests, [], 'no request is sent to an untrusted server');
-    server.streams.add('rtsps-optout', `${url}?tls_verify=false`);
+    server.manager!.add('rtsps-optout', `${url}?tls_verify=false`);
     await waitFor('a request through TLS', () => requests.length > 0, 30_000);
     assert.match(requests[0]!, /^OPTIONS rtsps:\/\/127\.0\.0\.1:\d+\/cam RTSP\/1\.0$/);
-    server.streams.remove('rtsps-optout');
+    server.manager!.remove('rtsps-optout');
   } finally {
     await new Promise((resolve) => front.close(resolve));
   }

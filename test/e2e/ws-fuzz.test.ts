@@ -64,7 +64,7 @@ function fuzz(rng: Rng): Fuzz {
 let ts: TestServer;
 before(async () => {
   ts = await startTestServer();
-  ts.server.streams.add('demo', 'testsrc://smptebars');
+  ts.server.manager!.add('demo', 'testsrc://smptebars');
 });
 after(() => ts.close());
 

@@ -19,7 +19,7 @@ before(async () => {
   media = await mkdtemp(join(tmpdir(), 'livecap-gap-'));
   await writeVideo(videoScript(321, { duration: 10, minScene: 0.5, maxScene: 0.9, width: 160, height: 120, fps: 10 }), join(media, 'fast.mp4'));
   ts = await startTestServer({ mediaDir: media, history: { path: ':memory:', maxEvents: 4 } });
-  ts.server.streams.add('fast', 'fast.mp4');
+  ts.server.manager!.add('fast', 'fast.mp4');
 });
 after(async () => {
   await ts.close();

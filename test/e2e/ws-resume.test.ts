@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { videoScript, writeVideo } from '../../src/synth/video.js';
 import { Rng } from '../../src/util/rng.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/processes.js';
+import { visit } from '../helpers/ws-visit.js';
 
 const CYCLES = Number(process.env.LIVECAP_RESUME_CYCLES ?? 40);
 let ts: TestServer;
@@ -22,7 +22,7 @@ before(async () => {
   // Scenes of under a second: captions every few hundred milliseconds.
   await writeVideo(videoScript(123, { duration: 12, minScene: 0.5, maxScene: 0.9, width: 160, height: 120, fps: 10 }), join(media, 'fast.mp4'));
   ts = await startTestServer({ mediaDir: media });
-  ts.server.streams.add('fast', 'fast.mp4');
+  ts.server.manager!.add('fast', 'fast.mp4');
   await waitFor('captions flowing', () => ts.events.filter((m) => m.type === 'caption').length >= 3, 60_000);
 });
 after(async () => {
@@ -30,29 +30,12 @@ after(async () => {
   await rm(media, { recursive: true, force: true });
 });
 
-/** One visit: connect, subscribe after `since`, read for a while, then drop (abruptly or not). */
-async function visit(url: string, since: number, stayMs: number, abrupt: boolean): Promise<number[]> {
-  const socket = new WebSocket(url.replace('http', 'ws') + '/ws');
-  const seqs: number[] = [];
-  socket.on('message', (d) => {
-    const m = JSON.parse(d.toString());
-    if (m.stream === 'fast' && typeof m.seq === 'number') seqs.push(m.seq);
-    if (m.type === 'gap') seqs.push(-1);
-  });
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  socket.send(JSON.stringify({ type: 'subscribe', streams: ['fast'], since: { fast: since } }));
-  await new Promise((r) => setTimeout(r, stayMs));
-  if (abrupt) socket.terminate();
-  else socket.close();
-  return seqs;
-}
-
 test(`${CYCLES} drop-and-resume cycles while captions flow: every event once, no gap`, async () => {
   const rng = new Rng(7);
   const received: number[] = [];
   let last = 0;
   for (let cycle = 0; cycle < CYCLES; cycle++) {
-    const seqs = await visit(ts.server.url, last, rng.int(50, 600), rng.chance(0.5));
+    const seqs = await visit(ts.server.url, 'fast', last, rng.int(50, 600), rng.chance(0.5));
     received.push(...seqs);
     if (seqs.length) last = Math.max(last, ...seqs);
     // Away for a moment: events go on without this viewer.

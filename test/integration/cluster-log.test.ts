@@ -43,7 +43,7 @@ test('a lease goes to one node at a time, each holder with a larger fencing toke
   assert.equal(b?.token, '2');
   assert.equal(await leases.renew(a!), false, 'a stale holder cannot renew');
   assert.equal(await leases.release(a!), false, 'nor release another node’s lease');
-  assert.deepEqual(await leases.holders(['cam', 'other']), [{ token: '2', node: 'b' }, undefined]);
+  assert.deepEqual(await leases.holders(['cam', 'other']), new Map([['cam', { token: '2', node: 'b' }]]));
   // The same node id with an old token is a stale holder too.
   assert.equal(await leases.renew({ ...b!, token: '1' }), false);
 });

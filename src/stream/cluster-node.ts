@@ -1,0 +1,107 @@
+/**
+ * One node of a cluster (serve --cluster): connections to Redis, the node's view of the streams
+ * and their events (every role serves the API), and, for the roles worker and all, the worker that
+ * runs its share of the streams. A web node beats too (capacity 0), so the cluster lists it.
+ */
+import { createClient } from '@redis/client';
+import type { StreamMessage } from '../core/events.js';
+import type { SourceRules } from '../ingest/source.js';
+import type { PipelineOptions } from '../pipeline/stream-pipeline.js';
+import type { HistoryStore } from '../store/history-store.js';
+import { log } from '../util/log.js';
+import { redactUrl } from '../util/redact.js';
+import { EventLog } from '../cluster/event-log.js';
+import { clusterKeys } from '../cluster/keys.js';
+import { CLUSTER_TIMING, ClusterWorker } from '../cluster/worker.js';
+import { ClusterStreamRunner } from './cluster-worker-streams.js';
+import { ClusterStreams } from './cluster-streams.js';
+import type { ClusterOptions } from './server.js';
+import type { CaptionerChoice } from './streams.js';
+
+export interface ClusterNode {
+  nodeId: string;
+  role: ClusterOptions['role'];
+  streams: ClusterStreams;
+  worker: ClusterWorker;
+  close(): Promise<void>;
+}
+
+export interface ClusterNodeDeps {
+  choice: CaptionerChoice;
+  rules: SourceRules;
+  pipeline: Omit<PipelineOptions, 'streamId'>;
+  /** This node's own copy of the events. */
+  store: HistoryStore;
+  maxStreams: number;
+  /** Events kept per stream in Redis (default 100,000). */
+  maxEvents?: number;
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+async function connect(url: string, name: string) {
+  const client = createClient({
+    url,
+    name,
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000) },
+  });
+  let said = false;
+  client.on('error', (err: Error) => {
+    if (!said) log.warn('cluster: Redis connection failing; reconnecting with backoff', { redis: redactUrl(url), connection: name, error: err.message });
+    said = true;
+  });
+  client.on('ready', () => {
+    if (said) log.info('cluster: Redis connection back', { redis: redactUrl(url), connection: name });
+    said = false;
+  });
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS).unref());
+  try {
+    await Promise.race([client.connect(), timeout]);
+  } catch (err) {
+    client.destroy();
+    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`);
+  }
+  return client;
+}
+
+export async function startClusterNode(options: ClusterOptions, deps: ClusterNodeDeps, emit: (m: StreamMessage) => void): Promise<ClusterNode> {
+  const timing = { ...CLUSTER_TIMING, ...options.timing };
+  const keys = clusterKeys(options.prefix);
+  const main = await connect(options.url, `livecap-${options.nodeId}`);
+  let reading: Awaited<ReturnType<typeof connect>> | undefined;
+  try {
+    reading = await connect(options.url, `livecap-${options.nodeId}-reader`);
+    const streams = new ClusterStreams(main, reading, keys, { rules: deps.rules, store: deps.store, refreshMs: timing.tickMs }, emit);
+    await streams.start();
+    const events = new EventLog(main, keys);
+    const runner = new ClusterStreamRunner(deps.choice, { rules: deps.rules, pipeline: deps.pipeline, maxEvents: deps.maxEvents ?? 100_000 }, events);
+    const works = options.role !== 'web';
+    const worker = new ClusterWorker(main, keys, {
+      node: options.nodeId,
+      role: options.role,
+      capacity: works ? (options.capacity ?? deps.maxStreams) : 0,
+      captioners: [deps.choice.defaultName, ...(deps.choice.named?.keys() ?? [])],
+      ...timing,
+      run: (id, registration, lease, lost) => runner.run(id, registration, lease, lost),
+    });
+    worker.start();
+    log.info('cluster: node started', { node: options.nodeId, role: options.role, redis: redactUrl(options.url) });
+    const client = reading;
+    return {
+      nodeId: options.nodeId,
+      role: options.role,
+      streams,
+      worker,
+      close: async () => {
+        await worker.close();
+        await streams.close();
+        main.destroy();
+        client.destroy();
+      },
+    };
+  } catch (err) {
+    main.destroy();
+    reading?.destroy();
+    throw err;
+  }
+}
