@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { parseFlags, wantsHelp } from '../util/flags.js';
 import { startServer, type RunningServer } from '../stream/server.js';
+import { StreamConflictError } from '../stream/streams.js';
 import { demoSource } from './demo-source.js';
 import { acquireCaptioner, releaseCaptioner } from '../models/worker/captioner-client.js';
 import { SummarizerClient } from '../models/worker/summarizer-client.js';
@@ -22,6 +23,7 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
                     [--history FILE|:memory:] [--history-days 30] [--history-max-events 1000000]
                     [--history-max-mb 0] [--max-streams 64] [--cors-origin ORIGIN]… [--allowed-host NAME]…
                     [--model-timeout 30] [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4]
+                    [--cluster redis://HOST:PORT[/DB] [--role all|worker|web] [--node-id NAME]]
 
   With no --source, serves the built-in demo stream 'demo'. URLs: rtsp://, http(s)://,
   /dev/videoN, testsrc://PATTERN, or files under --media-dir (played as live, looped).
@@ -62,6 +64,13 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   events, and open /ws. Bound to a loopback address, the server answers only for localhost,
   127.0.0.1 and [::1]; --allowed-host NAME adds a name (a reverse proxy's), and once names are
   given the Host is checked on any listen address.
+  --cluster redis://HOST:PORT[/DB] makes this process one node of a cluster on Redis: streams
+  are kept in Redis and added or removed through any node; each runs on one worker (role worker
+  or all, the default) under a lease it renews, and moves to another worker when its own stops;
+  every node serves the API, the viewer, WebSocket, SSE and subtitles (role web runs no stream).
+  --history then names this node's own copy of the events (for search; :memory: keeps it in
+  memory). The built-in demo does not run in a cluster. --node-id names the node (default: host
+  name and 4 hex digits). See README, "Several processes".
   --config FILE: the same settings as JSON (see README); flags override it, and every wrong
   setting is listed at once.`;
 
@@ -96,6 +105,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     'history-max-mb': { type: 'string' },
     'model-timeout': { type: 'string' },
     dtype: { type: 'string' },
+    cluster: { type: 'string' },
+    role: { type: 'string' },
+    'node-id': { type: 'string' },
   });
   const file = values.config === undefined ? {} : await readJsonFile(values.config, 'config file');
   const settings = resolveServeSettings(values, file, values.config);
@@ -115,7 +127,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (summarizerDir === EMBEDDED_SUMMARIZER && !existsSync(EMBEDDED_SUMMARIZER)) summarizerDir = 'none';
   if (summarizerDir === 'none') log.info('video captions off (no summarizer)');
   // Render the demo clip (first run only) before listening, so the port opens on a working server.
-  const demo = settings.sources.length === 0 ? await demoSource() : undefined;
+  const demo = settings.sources.length === 0 && !settings.cluster ? await demoSource() : undefined;
   const deadlines = { timeoutMs: settings.modelTimeoutS * 1000 };
   // --dtype applies to the ONNX exports a user brings; the embedded models have only fp32 files.
   const summarizerSpec = summarizerDir === EMBEDDED_SUMMARIZER ? summarizerDir : withDtype(summarizerDir, settings.dtype);
@@ -161,14 +173,27 @@ export async function serveCommand(args: string[]): Promise<number> {
       corsOrigins: settings.corsOrigins,
       allowedHosts: settings.allowedHosts,
       pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
+      ...(settings.cluster && { cluster: settings.cluster }),
     });
     const chosen = (id: string) => {
       const setting = settings.captioners.get(id);
       return setting === undefined ? undefined : captionerName(setting);
     };
-    if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'), settings.prompts.get('demo'));
-    for (const { id, url } of settings.sources) server.manager!.add(id, url, chosen(id), settings.prompts.get(id));
-    server.restoreStreams();
+    if (server.manager) {
+      if (demo) server.addSource('demo', demo, 'demo (synthetic clip, looped)', chosen('demo'), settings.prompts.get('demo'));
+      for (const { id, url } of settings.sources) server.manager.add(id, url, chosen(id), settings.prompts.get(id));
+      server.restoreStreams();
+    } else {
+      // In a cluster, configured streams are registered once for the whole cluster: a node
+      // started later with the same configuration finds them there.
+      for (const { id, url } of settings.sources) {
+        try {
+          await server.streams.create({ id, url, captioner: chosen(id), prompt: settings.prompts.get(id) });
+        } catch (err) {
+          if (!(err instanceof StreamConflictError)) throw err;
+        }
+      }
+    }
     console.log(
       `livecap serving ${server.streams
         .list()

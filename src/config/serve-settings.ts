@@ -17,7 +17,8 @@
  *     "maxStreams": 64, "corsOrigins": ["https://dash.example.com"], "allowedHosts": ["cams.example.com"]
  *   }
  */
-import { homedir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_CAPTIONER, EMBEDDED_SUMMARIZER } from '../paths.js';
 import { onnxCaptionerSpec, parseCaptionerSpec } from '../models/captioner/spec.js';
@@ -67,6 +68,8 @@ export interface ServeSettings {
   allowedHosts: string[];
   /** The most seconds one caption or summary may take before its model's worker is replaced. */
   modelTimeoutS: number;
+  /** One node of a cluster on Redis (serve --cluster), or alone. */
+  cluster?: { url: string; role: 'all' | 'worker' | 'web'; nodeId: string; capacity?: number };
 }
 
 /** Where history goes unless told otherwise: the user's state folder. */
@@ -110,6 +113,9 @@ export interface ServeFlags {
   'history-max-mb'?: string;
   'model-timeout'?: string;
   dtype?: string;
+  cluster?: string;
+  role?: string;
+  'node-id'?: string;
 }
 
 /** Collects problems instead of stopping at the first. */
@@ -284,6 +290,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     return name ? [name] : (p.add('allowed host', `must be a host name like cams.example.com (no scheme, port or path), got '${h}'`), []);
   });
   const mediaDir = flags['media-dir'] ?? f.mediaDir;
+  const cluster = clusterSettings(p, flags, f.cluster);
 
   if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
@@ -306,5 +313,36 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     corsOrigins,
     allowedHosts,
     modelTimeoutS,
+    ...(cluster && { cluster }),
   };
+}
+
+const ROLES = ['all', 'worker', 'web'] as const;
+
+/** The cluster settings: a redis:// or rediss:// URL (an optional /DB), a role, a node id (default: host name and 4 hex digits). */
+function clusterSettings(p: Problems, flags: ServeFlags, file: { url?: string; role?: string; nodeId?: string; capacity?: number } = {}): ServeSettings['cluster'] {
+  const url = flags.cluster ?? file.url;
+  const role = flags.role ?? file.role;
+  const nodeId = flags['node-id'] ?? file.nodeId;
+  if (url === undefined) {
+    if (role !== undefined || nodeId !== undefined) p.add('cluster', '--role and --node-id need --cluster redis://HOST:PORT');
+    return undefined;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Said below.
+  }
+  if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname) p.add('cluster', `must be redis://HOST:PORT[/DB] or rediss://…, got '${redactUrl(url)}'`);
+  else if (!/^\/?(\d{1,2})?$/.test(parsed.pathname)) p.add('cluster', `the database must be a number like /0, got '${parsed.pathname}'`);
+  if (role !== undefined && !(ROLES as readonly string[]).includes(role)) p.add('role', `must be all, worker or web, got '${role}'`);
+  const id =
+    nodeId ??
+    `${hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 50)}-${randomBytes(2).toString('hex')}`;
+  if (!STREAM_ID.test(id)) p.add('node id', `must be 1-64 letters, digits, - or _, got '${id}'`);
+  if (file.capacity !== undefined && !(Number.isInteger(file.capacity) && file.capacity >= 0)) p.add('cluster capacity', `must be a whole number, 0 or above, got ${file.capacity}`);
+  return { url, role: (role ?? 'all') as 'all' | 'worker' | 'web', nodeId: id, ...(file.capacity !== undefined && { capacity: file.capacity }) };
 }

@@ -164,3 +164,23 @@ test('dtype: none by default, from the file or --dtype, checked with the spec su
       /c\.json dtype: unknown dtype 'half' \(expected auto, fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4\)/.test(err.message),
   );
 });
+
+test('cluster: from --cluster or the file, role all by default, a node id made up when none is given, and what is wrong with each', () => {
+  assert.equal(resolveServeSettings({}, {}, 'c', {}).cluster, undefined, 'alone by default');
+  const s = resolveServeSettings({ cluster: 'redis://127.0.0.1:6379/2' }, {}, 'c', {});
+  assert.equal(s.cluster?.url, 'redis://127.0.0.1:6379/2');
+  assert.equal(s.cluster?.role, 'all');
+  assert.match(s.cluster?.nodeId ?? '', /^[A-Za-z0-9_-]+-[0-9a-f]{4}$/);
+  const f = resolveServeSettings({ role: 'web' }, { cluster: { url: 'rediss://user:pw@redis.example:6380', nodeId: 'web-1', capacity: 8 } }, 'c', {});
+  assert.deepEqual(f.cluster, { url: 'rediss://user:pw@redis.example:6380', role: 'web', nodeId: 'web-1', capacity: 8 });
+  assert.throws(
+    () => resolveServeSettings({ cluster: 'http://user:secret@x:1', role: 'boss', 'node-id': 'a b' }, {}, 'c', {}),
+    (err: Error) =>
+      /cluster: must be redis:\/\/HOST:PORT\[\/DB\] or rediss:\/\/…, got 'http:\/\/user:\*\*\*@x:1/.test(err.message) &&
+      !err.message.includes('secret') &&
+      /role: must be all, worker or web, got 'boss'/.test(err.message) &&
+      /node id: must be 1-64 letters/.test(err.message),
+  );
+  assert.throws(() => resolveServeSettings({ cluster: 'redis://x:1/abc' }, {}, 'c', {}), /the database must be a number like \/0/);
+  assert.throws(() => resolveServeSettings({ role: 'worker' }, {}, 'c', {}), /--role and --node-id need --cluster/);
+});

@@ -1,0 +1,70 @@
+/**
+ * `livecap serve --cluster` as real processes on one real redis-server: two workers and a web
+ * node. The worker running a stream is killed with SIGKILL mid-stream: the other worker takes the
+ * stream within the lease (goal: 10 s), and a viewer connected to the web node all along gets
+ * the stream's captions carrying on with no gap and no duplicate.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { videoScript, writeVideo } from '../../src/synth/video.js';
+import { RedisServer } from '../helpers/redis-server.js';
+import { ffmpegPidsWith, waitFor } from '../helpers/processes.js';
+import { livecap, reap, seqViewer, type LivecapProcess } from '../helpers/livecap-process.js';
+
+let redis: RedisServer;
+let media: string;
+const processes: LivecapProcess[] = [];
+
+before(async () => {
+  redis = await RedisServer.start();
+  media = await mkdtemp(join(tmpdir(), 'livecap-cluster-failover-'));
+  await writeVideo(videoScript(77, { duration: 12, minScene: 0.6, maxScene: 1.2, width: 160, height: 120, fps: 10 }), join(media, 'failoverclip.mp4'));
+});
+
+after(async () => {
+  for (const p of processes) reap(p);
+  await Promise.all(processes.map((p) => p.exited));
+  await redis?.close();
+  await rm(media, { recursive: true, force: true });
+});
+
+function node(role: 'worker' | 'web', nodeId: string, extra: string[] = []): LivecapProcess {
+  const p = livecap(['serve', '--cluster', redis.url, '--role', role, '--node-id', nodeId, '--port', '0', '--history', ':memory:', '--media-dir', media, '--summarizer', 'none', ...extra]);
+  processes.push(p);
+  return p;
+}
+
+test('a worker killed mid-stream: the other worker carries the stream on within the lease, viewers see no gap and no duplicate', async () => {
+  const w1 = node('worker', 'w1', ['--source', 'fast=failoverclip.mp4']);
+  const w2 = node('worker', 'w2');
+  const web = node('web', 'web1');
+  const url = await web.url();
+  await Promise.all([w1.url(), w2.url()]);
+  const viewer = await seqViewer(url, 'fast');
+  await waitFor('captions through the web node', () => viewer.seqs.length >= 3, 60_000);
+  const streams = async () => (await (await fetch(`${url}/api/streams`)).json()).streams as { id: string; node: string | null; state: string }[];
+  const owner = await waitFor('the stream’s worker', async () => (await streams()).find((s) => s.id === 'fast')?.node);
+  assert.ok(owner === 'w1' || owner === 'w2', `owner ${owner}`);
+  const cluster = { w1, w2 };
+  const victim = cluster[owner as 'w1' | 'w2'];
+  const survivor = owner === 'w1' ? 'w2' : 'w1';
+  const before = viewer.seqs.length;
+  const killed = Date.now();
+  victim.child.kill('SIGKILL');
+  await waitFor('the stream on the other worker', async () => (await streams()).find((s) => s.id === 'fast')?.node === survivor, 20_000);
+  await waitFor('captions again', () => viewer.seqs.length >= before + 3, 30_000);
+  const moved = Date.now() - killed;
+  console.log(`# captions carried on ${moved} ms after the kill`);
+  assert.ok(moved <= 20_000, `moved in ${moved} ms`);
+  const seqs = viewer.seqs;
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: seqs.length }, (_, k) => seqs[0] + k),
+    `every seq once, in order: ${seqs.join(',')}`,
+  );
+  await waitFor('one ffmpeg for the stream', () => ffmpegPidsWith('failoverclip').length === 1, 10_000);
+  viewer.socket.close();
+});
