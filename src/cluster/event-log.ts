@@ -140,6 +140,27 @@ export class EventLog {
     return fields && fields.length >= 2 ? fields[1] : undefined;
   }
 
+  /**
+   * Removes every stream's events older than `cutoffMs` (see `trimOlderThan`), registered or
+   * not (a removed stream keeps its history until then), if no other node did this minute.
+   * Returns how many events went.
+   */
+  async sweepOlderThan(cutoffMs: number, everyMs = 60_000): Promise<number> {
+    const mine = await this.redis.sendCommand<string | null>(['SET', this.keys.sweep, '1', 'NX', 'PX', String(Math.max(1_000, everyMs - 1_000))]);
+    if (mine === null) return 0;
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', this.keys.allEvents, 'COUNT', '500', 'TYPE', 'stream']);
+      cursor = next;
+      for (const key of found) {
+        const stream = this.keys.streamOfEvents(key);
+        if (stream !== undefined) removed += await this.trimOlderThan(stream, cutoffMs);
+      }
+    } while (cursor !== '0');
+    return removed;
+  }
+
   /** Removes the stream's events (and their keyframes) older than `cutoffMs`; how many went. */
   async trimOlderThan(stream: string, cutoffMs: number, batch = 500): Promise<number> {
     let removed = 0;

@@ -33,6 +33,11 @@ export interface ClusterKeys {
   keyframes(id: string): string;
   /** STRING: the stream's last status (JSON). */
   status(id: string): string;
+  /** STRING with a TTL: whoever sets it removes events past their age, for every stream, this minute. */
+  sweep: string;
+  /** A SCAN pattern that matches every stream's events key, and the stream id of such a key. */
+  allEvents: string;
+  streamOfEvents(key: string): string | undefined;
 }
 
 export function clusterKeys(prefix = DEFAULT_PREFIX): ClusterKeys {
@@ -48,6 +53,9 @@ export function clusterKeys(prefix = DEFAULT_PREFIX): ClusterKeys {
     events: (id) => per(id, 'events'),
     keyframes: (id) => per(id, 'kf'),
     status: (id) => per(id, 'status'),
+    sweep: `${prefix}sweep`,
+    allEvents: `${prefix}{*}:events`,
+    streamOfEvents: (key) => (key.startsWith(`${prefix}{`) && key.endsWith('}:events') ? key.slice(prefix.length + 1, -'}:events'.length) : undefined),
   };
 }
 

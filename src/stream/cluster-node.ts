@@ -12,11 +12,24 @@ import { log } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
 import { EventLog } from '../cluster/event-log.js';
 import { clusterKeys } from '../cluster/keys.js';
-import { CLUSTER_TIMING, ClusterWorker } from '../cluster/worker.js';
+import { CLUSTER_TIMING, type ClusterTiming, ClusterWorker, type NodeRole } from '../cluster/worker.js';
 import { ClusterStreamRunner } from './cluster-worker-streams.js';
 import { ClusterStreams } from './cluster-streams.js';
-import type { ClusterOptions } from './server.js';
+import { HISTORY_DEFAULTS } from '../store/history-options.js';
 import type { CaptionerChoice } from './streams.js';
+
+/** Several processes on Redis (serve --cluster). */
+export interface ClusterOptions {
+  /** redis://[user:password@]HOST:PORT[/DB] or rediss://… */
+  url: string;
+  role: NodeRole;
+  nodeId: string;
+  /** Key prefix, for a Redis that others share (default livecap:). */
+  prefix?: string;
+  /** The most streams this node runs as a worker (default: the server's max streams). */
+  capacity?: number;
+  timing?: Partial<ClusterTiming>;
+}
 
 export interface ClusterNode {
   nodeId: string;
@@ -33,8 +46,9 @@ export interface ClusterNodeDeps {
   /** This node's own copy of the events. */
   store: HistoryStore;
   maxStreams: number;
-  /** Events kept per stream in Redis (default 100,000). */
+  /** Events kept per stream in Redis (default 100,000), and for how long (ms; default 30 days). */
   maxEvents?: number;
+  maxAgeMs?: number;
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -85,6 +99,16 @@ export async function startClusterNode(options: ClusterOptions, deps: ClusterNod
       run: (id, registration, lease, lost) => runner.run(id, registration, lease, lost),
     });
     worker.start();
+    // Age retention: one worker a minute removes the events past their age, of every stream.
+    const sweeper = works
+      ? setInterval(() => {
+          events
+            .sweepOlderThan(Date.now() - (deps.maxAgeMs ?? HISTORY_DEFAULTS.maxAgeMs))
+            .then((removed) => removed && log.info('cluster: removed events past retention', { events: removed }))
+            .catch((err: Error) => log.warn('cluster: cannot remove events past retention now', { error: err.message }));
+        }, 60_000)
+      : undefined;
+    sweeper?.unref();
     log.info('cluster: node started', { node: options.nodeId, role: options.role, redis: redactUrl(options.url) });
     const client = reading;
     return {
@@ -93,6 +117,7 @@ export async function startClusterNode(options: ClusterOptions, deps: ClusterNod
       streams,
       worker,
       close: async () => {
+        clearInterval(sweeper);
         await worker.close();
         await streams.close();
         main.destroy();

@@ -82,6 +82,15 @@ export class ClusterStreams implements StreamDirectory {
   /** Reads the cluster's state and starts following its events from what this node already holds. */
   async start(): Promise<void> {
     await this.refresh();
+    // Each stream's status as it is now: the reader starts after what this node already holds,
+    // which may be past the last status.
+    const ids = [...this.registrations.keys()];
+    if (ids.length) {
+      const statuses = await this.redis.sendCommand<(string | null)[]>(['MGET', ...ids.map((id) => this.keys.status(id))]);
+      statuses.forEach((json, k) => {
+        if (json !== null) this.statuses.set(ids[k], JSON.parse(json) as StatusMessage);
+      });
+    }
     await this.reader.start((id) => this.store.lastSeq(id));
     const again = () => {
       if (this.closed) return;

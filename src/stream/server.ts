@@ -15,8 +15,7 @@ import type { ReplayLimits } from './replay.js';
 import type { SseOptions } from './sse.js';
 import { StreamManager } from './streams.js';
 import type { StreamDirectory } from './directory.js';
-import { startClusterNode, type ClusterNode } from './cluster-node.js';
-import type { ClusterTiming, NodeRole } from '../cluster/worker.js';
+import { startClusterNode, type ClusterNode, type ClusterOptions } from './cluster-node.js';
 import { EventBus } from './event-bus.js';
 import { Auth, CLOSE_UNAUTHORIZED, requestToken, type AuthConfig } from './auth.js';
 import { CrossSite } from './cross-site.js';
@@ -67,19 +66,6 @@ export interface ServerOptions {
 
 export const DEFAULT_MAX_STREAMS = 64;
 
-/** Several processes on Redis (serve --cluster). */
-export interface ClusterOptions {
-  /** redis://[user:password@]HOST:PORT[/DB] or rediss://… */
-  url: string;
-  role: NodeRole;
-  nodeId: string;
-  /** Key prefix, for a Redis that others share (default livecap:). */
-  prefix?: string;
-  /** The most streams this node runs as a worker (default: the server's max streams). */
-  capacity?: number;
-  timing?: Partial<ClusterTiming>;
-}
-
 export interface RunningServer {
   url: string;
   port: number;
@@ -127,7 +113,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let cluster: ClusterNode | undefined;
   if (options.cluster) {
     try {
-      cluster = await startClusterNode(options.cluster, { choice, rules, pipeline, store, maxStreams, maxEvents: options.history?.maxEvents }, (m) => bus.publish(m));
+      cluster = await startClusterNode(options.cluster, { choice, rules, pipeline, store, maxStreams, maxEvents: options.history?.maxEvents, maxAgeMs: options.history?.maxAgeMs }, (m) =>
+        bus.publish(m),
+      );
     } catch (err) {
       clearInterval(pruner);
       store.close();

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { createClient, type RedisClientType } from '@redis/client';
 import { freePort } from './rtsp-camera.js';
 
@@ -112,4 +113,12 @@ export async function redisWithClient(): Promise<{ server: RedisServer; redis: R
       await server.close();
     },
   };
+}
+
+/** A redis-server and a client for the tests of one file: started before them, ended after them. */
+export function redisForTests(): { readonly server: RedisServer; readonly redis: RedisClientType } {
+  const held = {} as { server: RedisServer; redis: RedisClientType; close(): Promise<void> };
+  before(async () => Object.assign(held, await redisWithClient()));
+  after(async () => held.close?.());
+  return held;
 }

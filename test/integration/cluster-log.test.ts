@@ -163,3 +163,21 @@ test('the scripts work again after Redis forgot them (a restart or SCRIPT FLUSH)
   await redis.sendCommand(['SCRIPT', 'FLUSH']);
   assert.equal(await log.trimOlderThan('cam', 0), 0);
 });
+
+test('a sweep removes events past their age in every stream, removed ones too, once a minute over all nodes', async () => {
+  const leases = new Leases(redis, keys, 5_000);
+  const log = new EventLog(redis, keys);
+  await redis.sendCommand(['HSET', keys.streams, 'gone', '{}']);
+  for (const id of ['cam', 'gone']) {
+    const lease = (await leases.acquire(id, 'a'))!;
+    for (let seq = 1; seq <= 10; seq++) await log.append(lease, caption(seq, seq * 1000), 1000);
+  }
+  // 'gone' was removed from the cluster: its history stays until it is past its age.
+  await redis.sendCommand(['HDEL', keys.streams, 'gone']);
+  assert.equal(await log.sweepOlderThan(6_000), 10, 'five from each');
+  assert.equal(await log.firstSeq('cam'), 6);
+  assert.equal(await log.firstSeq('gone'), 6);
+  assert.equal(await new EventLog(redis, keys).sweepOlderThan(100_000), 0, 'another node, the same minute: nothing');
+  await redis.sendCommand(['DEL', keys.sweep]);
+  assert.equal(await log.sweepOlderThan(100_000), 10);
+});
