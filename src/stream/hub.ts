@@ -45,7 +45,7 @@ export interface HubOptions {
 export const HUB_DEFAULTS: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, replay: REPLAY_DEFAULTS, sendsPerTurn: 256 };
 
 /** What the hub needs to know about streams, without reaching into them. */
-export interface StreamDirectory {
+export interface HubDirectory {
   ids(): string[];
   has(id: string): boolean;
   /** Starts reading the events after `since` (see replay.ts); `upTo` is fixed when it returns. */
@@ -78,6 +78,11 @@ interface Viewer {
   socket: ViewerSocket;
   /** Streams whose live events go straight to this viewer. */
   streams: Set<string>;
+  /**
+   * Per stream, the seq up to which live events are not sent: the viewer asked for the events
+   * after it, and this server had not received that far (a cluster's node that lags another).
+   */
+  floors: Map<string, number>;
   alive: boolean;
   /** Its own replay budget and its client address's. */
   budgets: ReplayBudget[];
@@ -112,7 +117,7 @@ export class Hub {
   readonly addresses: AddressBudgets;
 
   constructor(
-    private readonly directory: StreamDirectory,
+    private readonly directory: HubDirectory,
     options: Partial<Omit<HubOptions, 'replay'>> & { replay?: Partial<ReplayLimits> } = {},
   ) {
     this.options = { ...HUB_DEFAULTS, ...options, replay: { ...REPLAY_DEFAULTS, ...options.replay } };
@@ -134,6 +139,7 @@ export class Hub {
     const viewer: Viewer = {
       socket,
       streams: new Set(),
+      floors: new Map(),
       alive: true,
       budgets: [new ReplayBudget({ events: this.options.replay.connectionEvents, bytes: this.options.replay.connectionBytes }), this.addresses.of(address)],
       work: Promise.resolve(),
@@ -204,11 +210,15 @@ export class Hub {
   }
 
   private unsubscribe(viewer: Viewer, ids: string[]): void {
-    for (const id of ids) viewer.streams.delete(id);
+    for (const id of ids) {
+      viewer.streams.delete(id);
+      viewer.floors.delete(id);
+    }
   }
 
   /** Subscribes a viewer to a stream: status, then (with `since`) gap and replay, then live events. */
   private async subscribe(viewer: Viewer, id: string, since: number | undefined): Promise<void> {
+    viewer.floors.delete(id);
     if (since === undefined) {
       this.sendStatus(viewer, id);
       viewer.streams.add(id);
@@ -248,7 +258,9 @@ export class Hub {
       }
       if (gap) this.send(viewer, JSON.stringify({ type: 'gap', stream: id, ...gap }));
       for (const m of events) this.send(viewer, m.json);
-      for (const data of held.release(pending.upTo)) this.send(viewer, data);
+      // Events up to `since` the viewer has; up to `upTo` it was just sent.
+      for (const data of held.release(Math.max(pending.upTo, since))) this.send(viewer, data);
+      if (since > pending.upTo) viewer.floors.set(id, since);
       viewer.streams.add(id);
     } finally {
       this.stats.replaying--;
@@ -277,8 +289,17 @@ export class Hub {
   broadcast(message: StreamMessage): void {
     const data = JSON.stringify(message);
     this.hold(message, data);
+    const seq = 'seq' in message ? message.seq : undefined;
     const viewers: Viewer[] = [];
-    for (const viewer of this.viewers) if (viewer.streams.has(message.stream)) viewers.push(viewer);
+    for (const viewer of this.viewers) {
+      if (!viewer.streams.has(message.stream)) continue;
+      const floor = seq === undefined || viewer.floors.size === 0 ? undefined : viewer.floors.get(message.stream);
+      if (floor !== undefined) {
+        if (seq! <= floor) continue;
+        viewer.floors.delete(message.stream);
+      }
+      viewers.push(viewer);
+    }
     this.enqueue(Buffer.from(data), viewers);
   }
 

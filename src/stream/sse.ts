@@ -112,8 +112,14 @@ export class SseChannel {
     const status = this.streams.status(id);
     if (status) push(item(status));
     let held: Held<Item> | undefined;
+    // Live events up to this seq the client has (see hub.ts, `floors`).
+    let floor: number | undefined;
     const unsubscribe = this.bus.subscribe((m) => {
       if (m.stream !== id) return;
+      if (floor !== undefined && 'seq' in m) {
+        if (m.seq <= floor) return;
+        floor = undefined;
+      }
       const i = item(m);
       if (!held) return push(i);
       held.hold('seq' in m ? m.seq : undefined, i, i.data.length);
@@ -146,8 +152,10 @@ export class SseChannel {
           });
         if (gap) push({ event: 'gap', data: JSON.stringify({ type: 'gap', stream: id, ...gap }) });
         for (const m of events) push({ event: m.type, data: m.json, id: String(m.seq) });
-        for (const i of held.release(pending.upTo)) push(i);
+        // Events up to `since` the client has; up to `upTo` it was just sent.
+        for (const i of held.release(Math.max(pending.upTo, since))) push(i);
         held = undefined;
+        floor = since > pending.upTo ? since : undefined;
       }
       while (!stream.aborted) {
         if (overflow) {

@@ -114,6 +114,16 @@ test('server-sent events resume after Last-Event-ID, then go on live with no gap
   assert.equal((await fetch(`${ts.server.url}/api/streams/nope/events`)).status, 404);
 });
 
+test('server-sent events after a Last-Event-ID this server has not reached yet start after it (a cluster node that lags another)', async () => {
+  const ahead = ts.server.streams.store.lastSeq('clip') + 2;
+  const res = await fetch(`${ts.server.url}/api/streams/clip/events`, { headers: { 'last-event-id': String(ahead) } });
+  const events = await readEvents(res, (e) => e.filter((x) => x.id).length >= 2);
+  assert.deepEqual(
+    events.filter((e) => e.id !== undefined).map((e) => Number(e.id)),
+    [ahead + 1, ahead + 2],
+  );
+});
+
 test('/metrics has per-stream counters, the caption latency histogram, hub and event-loop numbers', async () => {
   const res = await get('/metrics');
   assert.match(res.headers.get('content-type')!, /^text\/plain/);

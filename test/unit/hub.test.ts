@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLOSE_TOO_SLOW, Hub, type StreamDirectory, type ViewerConnection, type ViewerSocket } from '../../src/stream/hub.js';
+import { CLOSE_TOO_SLOW, Hub, type HubDirectory, type ViewerConnection, type ViewerSocket } from '../../src/stream/hub.js';
 import type { PendingReplay, Replay } from '../../src/stream/replay.js';
 import type { CaptionMessage, StatusMessage } from '../../src/core/events.js';
 
@@ -53,7 +53,7 @@ const caption = (stream: string, seq: number, text = `caption ${seq}`): CaptionM
 function directory(ids: string[]) {
   const replays: { id: string; since: number; resolve: (r: Replay) => void; upTo: number }[] = [];
   let lastSeq = 0;
-  const dir: StreamDirectory = {
+  const dir: HubDirectory = {
     ids: () => ids,
     has: (id) => ids.includes(id),
     status: (id): StatusMessage => ({ type: 'status', stream: id, state: 'live' }),
@@ -248,4 +248,30 @@ test('closing the hub closes every socket with 1001 and turns new ones away', ()
   const late = connect(hub);
   assert.equal(late.closedWith, 1001);
   assert.deepEqual(late.sent, []);
+});
+
+test('a subscribe with since past what this server has received (a cluster node that lags) is not sent those events again when they arrive', async () => {
+  const { dir, replays, setLastSeq } = directory(['a']);
+  const hub = new Hub(dir, { heartbeatMs: 3_600_000 });
+  try {
+    // The viewer had up to 7 from another node; this one has received up to 4.
+    setLastSeq(4);
+    const viewer = connect(hub);
+    viewer.say({ type: 'subscribe', streams: ['a'], since: { a: 7 } });
+    await settle();
+    hub.broadcast(caption('a', 5));
+    replays[0]!.resolve({ events: [] });
+    await settle();
+    for (const seq of [6, 7, 8, 9]) hub.broadcast(caption('a', seq));
+    await settle();
+    assert.deepEqual(viewer.captions(), [8, 9]);
+    // Subscribed again without since: everything live from then on.
+    viewer.say({ type: 'subscribe', streams: ['a'] });
+    await settle();
+    hub.broadcast(caption('a', 10));
+    await settle();
+    assert.deepEqual(viewer.captions(), [8, 9, 10]);
+  } finally {
+    hub.close();
+  }
 });
