@@ -67,7 +67,8 @@ const HELP = `usage: livecap serve [--config FILE] [--source NAME=URL]… [--por
   --cluster redis://HOST:PORT[/DB] makes this process one node of a cluster on Redis: streams
   are kept in Redis and added or removed through any node; each runs on one worker (role worker
   or all, the default) under a lease it renews, and moves to another worker when its own stops;
-  every node serves the API, the viewer, WebSocket, SSE and subtitles (role web runs no stream).
+  every node serves the API, the viewer, WebSocket, SSE and subtitles (role web runs no stream
+  and loads no model).
   --history then names this node's own copy of the events (for search; :memory: keeps it in
   memory). The built-in demo does not run in a cluster. --node-id names the node (default: host
   name and 4 hex digits). See README, "Several processes".
@@ -131,7 +132,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   const deadlines = { timeoutMs: settings.modelTimeoutS * 1000 };
   // --dtype applies to the ONNX exports a user brings; the embedded models have only fp32 files.
   const summarizerSpec = summarizerDir === EMBEDDED_SUMMARIZER ? summarizerDir : withDtype(summarizerDir, settings.dtype);
-  const summarizer = summarizerDir === 'none' ? undefined : await SummarizerClient.start(summarizerSpec, {}, deadlines);
+  // A cluster's web node runs no stream: it loads no model.
+  const runsStreams = settings.cluster?.role !== 'web';
+  const summarizer = summarizerDir === 'none' || !runsStreams ? undefined : await SummarizerClient.start(summarizerSpec, {}, deadlines);
   // Captioners by name: model folders share a worker per spec; model servers get a client each.
   const loaded = new Map<string, Captioner>();
   const release: (() => Promise<void>)[] = [];
@@ -142,7 +145,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Whatever happens from here on, every worker is released and the store closed: a failed
   // start must end the process (workers would keep it alive), and so must a signal.
   try {
-    for (const setting of [settings.captioner, ...settings.captioners.values()]) {
+    for (const setting of runsStreams ? [settings.captioner, ...settings.captioners.values()] : []) {
       const name = captionerName(setting);
       if (loaded.has(name)) continue;
       if (typeof setting === 'string') {
@@ -164,7 +167,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       host: settings.host,
       port: settings.port,
       mediaDir: settings.mediaDir,
-      captioner: loaded.get(captionerName(settings.captioner))!,
+      captioner: loaded.get(captionerName(settings.captioner)),
       captionerName: captionerName(settings.captioner),
       captioners: new Map([...loaded].filter(([name]) => name !== captionerName(settings.captioner))),
       history: { path: settings.history.path, maxAgeMs: settings.history.days * 86_400_000, maxEvents: settings.history.maxEvents, maxBytes: settings.history.maxMb * 1024 * 1024 },

@@ -40,7 +40,8 @@ export interface ClusterNode {
 }
 
 export interface ClusterNodeDeps {
-  choice: CaptionerChoice;
+  /** The captioners a worker runs streams with; a web node has none. */
+  choice?: CaptionerChoice;
   rules: SourceRules;
   pipeline: Omit<PipelineOptions, 'streamId'>;
   /** This node's own copy of the events. */
@@ -88,15 +89,19 @@ export async function startClusterNode(options: ClusterOptions, deps: ClusterNod
     const streams = new ClusterStreams(main, reading, keys, { rules: deps.rules, store: deps.store, refreshMs: timing.tickMs }, emit);
     await streams.start();
     const events = new EventLog(main, keys);
-    const runner = new ClusterStreamRunner(deps.choice, { rules: deps.rules, pipeline: deps.pipeline, maxEvents: deps.maxEvents ?? 100_000 }, events);
-    const works = options.role !== 'web';
+    const choice = options.role === 'web' ? undefined : deps.choice;
+    const runner = choice && new ClusterStreamRunner(choice, { rules: deps.rules, pipeline: deps.pipeline, maxEvents: deps.maxEvents ?? 100_000 }, events);
+    const works = runner !== undefined;
     const worker = new ClusterWorker(main, keys, {
       node: options.nodeId,
       role: options.role,
       capacity: works ? (options.capacity ?? deps.maxStreams) : 0,
-      captioners: [deps.choice.defaultName, ...(deps.choice.named?.keys() ?? [])],
+      captioners: choice ? [choice.defaultName, ...(choice.named?.keys() ?? [])] : [],
       ...timing,
-      run: (id, registration, lease, lost) => runner.run(id, registration, lease, lost),
+      run: (id, registration, lease, lost) => {
+        if (!runner) throw new Error('a web node runs no stream');
+        return runner.run(id, registration, lease, lost);
+      },
     });
     worker.start();
     // Age retention: one worker a minute removes the events past their age, of every stream.

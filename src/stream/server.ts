@@ -34,8 +34,8 @@ export interface ServerOptions {
   host: string;
   port: number;
   mediaDir?: string;
-  /** The default captioner, and its name in stream info (default 'default'). */
-  captioner: Captioner;
+  /** The default captioner, and its name in stream info (default 'default'); none only for a cluster's web node, which runs no stream. */
+  captioner?: Captioner;
   captionerName?: string;
   /** Further captioners that streams may ask for by name. */
   captioners?: ReadonlyMap<string, Captioner>;
@@ -87,7 +87,8 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   let hub: Hub | undefined;
-  const choice = { default: options.captioner, defaultName: options.captionerName ?? 'default', named: options.captioners };
+  if (!options.captioner && options.cluster?.role !== 'web') throw new Error('a captioner is needed: only a cluster web node runs without one');
+  const choice = options.captioner && { default: options.captioner, defaultName: options.captionerName ?? 'default', named: options.captioners };
   const store = new HistoryStore(options.history ?? { path: ':memory:' });
   // Retention deletes, and a delete needs room in the journal: on a full disk it fails. That
   // must not take the server down (a throw in a timer would), only be said.
@@ -123,7 +124,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw err;
     }
   } else {
-    manager = new StreamManager(choice, { rules, pipeline, store, maxStreams }, (m) => bus.publish(m));
+    manager = new StreamManager(choice!, { rules, pipeline, store, maxStreams }, (m) => bus.publish(m));
   }
   const streams: StreamDirectory = cluster?.streams ?? manager!;
   hub = new Hub(
