@@ -2,7 +2,8 @@
  * `livecap serve --cluster` as real processes on one real redis-server: two workers and a web
  * node. The worker running a stream is killed with SIGKILL mid-stream: the other worker takes the
  * stream within the lease (goal: 10 s), and a viewer connected to the web node all along gets
- * the stream's captions carrying on with no gap and no duplicate.
+ * the stream's captions carrying on with no gap and no duplicate. A worker paused past its lease
+ * (SIGSTOP) and woken writes nothing more for the stream it lost.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,9 @@ const processes: LivecapProcess[] = [];
 before(async () => {
   redis = await RedisServer.start();
   media = await mkdtemp(join(tmpdir(), 'livecap-cluster-failover-'));
-  await writeVideo(videoScript(77, { duration: 12, minScene: 0.6, maxScene: 1.2, width: 160, height: 120, fps: 10 }), join(media, 'failoverclip.mp4'));
+  const clip = videoScript(77, { duration: 12, minScene: 0.6, maxScene: 1.2, width: 160, height: 120, fps: 10 });
+  await writeVideo(clip, join(media, 'failoverclip.mp4'));
+  await writeVideo(clip, join(media, 'pausedclip.mp4'));
 });
 
 after(async () => {
@@ -43,6 +46,7 @@ test('a worker killed mid-stream: the other worker carries the stream on within 
   const web = node('web', 'web1');
   const url = await web.url();
   await Promise.all([w1.url(), w2.url()]);
+  await listed(url, 'fast');
   const viewer = await seqViewer(url, 'fast');
   await waitFor('captions through the web node', () => viewer.seqs.length >= 3, 60_000);
   const streams = async () => (await (await fetch(`${url}/api/streams`)).json()).streams as { id: string; node: string | null; state: string }[];
@@ -66,5 +70,55 @@ test('a worker killed mid-stream: the other worker carries the stream on within 
     `every seq once, in order: ${seqs.join(',')}`,
   );
   await waitFor('one ffmpeg for the stream', () => ffmpegPidsWith('failoverclip').length === 1, 10_000);
+  viewer.socket.close();
+  await stopAll();
+});
+
+/** Waits until a node lists the stream (a stream added on one node reaches the others within moments). */
+async function listed(url: string, id: string): Promise<void> {
+  await waitFor(`${id} listed`, async () => ((await (await fetch(`${url}/api/streams`)).json()).streams as { id: string }[]).some((s) => s.id === id), 10_000);
+}
+
+/** Ends every node and empties Redis, so the next test starts afresh. */
+async function stopAll() {
+  for (const p of processes) reap(p);
+  await Promise.all(processes.splice(0).map((p) => p.exited));
+  await waitFor('no ffmpeg left', () => ffmpegPidsWith('clip.mp4').length === 0, 10_000);
+  await redis.flush();
+}
+
+test('a worker paused past its lease (SIGSTOP) and woken (SIGCONT) writes nothing more for the stream it lost', async () => {
+  const w1 = node('worker', 'p1', ['--source', 'paused=pausedclip.mp4']);
+  const w2 = node('worker', 'p2');
+  const web = node('web', 'pweb');
+  const url = await web.url();
+  await Promise.all([w1.url(), w2.url()]);
+  await listed(url, 'paused');
+  const viewer = await seqViewer(url, 'paused');
+  await waitFor('captions through the web node', () => viewer.seqs.length >= 3, 60_000);
+  const streams = async () => (await (await fetch(`${url}/api/streams`)).json()).streams as { id: string; node: string | null }[];
+  const owner = await waitFor('the stream’s worker', async () => (await streams()).find((s) => s.id === 'paused')?.node);
+  const [paused, other] = owner === 'p1' ? [w1, 'p2'] : [w2, 'p1'];
+  paused.child.kill('SIGSTOP');
+  try {
+    await waitFor('the other worker runs it', async () => (await streams()).find((s) => s.id === 'paused')?.node === other, 20_000);
+    const before = viewer.seqs.length;
+    await waitFor('captions from the other worker', () => viewer.seqs.length >= before + 2, 30_000);
+  } finally {
+    paused.child.kill('SIGCONT');
+  }
+  // Awake again: it finds its lease gone at its next append or renewal and stops its ffmpeg.
+  await new Promise((r) => setTimeout(r, 4_000));
+  const after = viewer.seqs.length;
+  await waitFor('captions go on', () => viewer.seqs.length >= after + 2, 30_000);
+  const seqs = viewer.seqs;
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: seqs.length }, (_, k) => seqs[0] + k),
+    `every seq once, in order: ${seqs.join(',')}`,
+  );
+  assert.equal((await streams()).find((s) => s.id === 'paused')?.node, other, 'still on the other worker');
+  await waitFor('one ffmpeg for the stream', () => ffmpegPidsWith('pausedclip').length === 1, 10_000);
+  assert.match(paused.stderr(), /lease lost|given up/, 'the woken worker says it gave the stream up');
   viewer.socket.close();
 });

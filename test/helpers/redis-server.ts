@@ -83,6 +83,14 @@ export class RedisServer {
     }
   }
 
+  /** Empties the database. */
+  async flush(): Promise<void> {
+    const client = createClient({ url: this.url });
+    await client.connect();
+    await client.sendCommand(['FLUSHDB']);
+    client.destroy();
+  }
+
   /** Ends the server: SIGTERM (a clean stop, the append-only file flushed) or SIGKILL (a crash). */
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
