@@ -5,7 +5,22 @@
  * and each given answer documented.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { CaptionsQuery, ErrorBody, Event, EventsHeaders, EventsQuery, Health, KeyframeParams, Readiness, SearchQuery, StreamInfo, StreamParams, StreamRequest, SubtitlesQuery } from './api-schemas.js';
+import {
+  CaptionsQuery,
+  ClusterInfo,
+  ErrorBody,
+  Event,
+  EventsHeaders,
+  EventsQuery,
+  Health,
+  KeyframeParams,
+  Readiness,
+  SearchQuery,
+  StreamInfo,
+  StreamParams,
+  StreamRequest,
+  SubtitlesQuery,
+} from './api-schemas.js';
 
 const json = <T extends z.ZodType>(schema: T, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const text = (type: string, description: string) => ({ description, content: { [type]: { schema: z.string() } } });
@@ -58,6 +73,13 @@ export const listStreamsRoute = createRoute({
   path: '/api/streams',
   summary: 'Running streams',
   responses: { 200: json(z.object({ streams: z.array(StreamInfo) })), ...read },
+});
+
+export const clusterRoute = createRoute({
+  method: 'get',
+  path: '/api/cluster',
+  summary: 'The nodes of a cluster (serve --cluster): role, capacity, streams, last heartbeat',
+  responses: { 200: json(ClusterInfo), ...read },
 });
 
 export const createStreamRoute = createRoute({

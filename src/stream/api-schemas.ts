@@ -159,4 +159,25 @@ export const Readiness = z.object({
   degraded: z.array(z.object({ stream: z.string(), reason: z.string() })),
 });
 
+export const ClusterNodeInfo = z
+  .object({
+    id: z.string(),
+    role: z.enum(['all', 'worker', 'web']),
+    capacity: z.number().int().openapi({ description: 'the most streams it runs (0 for a web node)' }),
+    captioners: z.array(z.string()).openapi({ description: 'the captioners it runs streams with; the first is its default' }),
+    streams: z.array(z.string()).openapi({ description: 'the streams whose lease it holds' }),
+    startedAt: z.number().int().openapi({ description: 'ms since the epoch' }),
+    lastHeartbeat: z.number().int().openapi({ description: 'ms since the epoch' }),
+  })
+  .openapi('ClusterNode');
+
+export const ClusterInfo = z
+  .object({
+    cluster: z.boolean().openapi({ description: 'false: a single server, with no other node' }),
+    node: z.string().nullable().openapi({ description: 'the node that answered' }),
+    nodes: z.array(ClusterNodeInfo).openapi({ description: 'the nodes whose heartbeat has not run out' }),
+  })
+  .openapi('Cluster');
+export type ClusterView = z.infer<typeof ClusterInfo>;
+
 export const Health = z.object({ ok: z.boolean(), streams: z.number().int(), viewers: z.number().int() });

@@ -24,6 +24,7 @@ import { SEARCH_DEFAULTS, type SearchLimits } from '../store/history-store.js';
 import { serverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import * as routes from './api-routes.js';
+import type { ClusterView } from './api-schemas.js';
 import { problemsOf } from '../util/problems.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -53,13 +54,15 @@ export interface AppOptions {
   replayBudgets?: AddressBudgets;
   /** Searches running at once at most (default 4; more get 429), and how much each may read. */
   search?: Partial<SearchLimits> & { maxConcurrent?: number };
+  /** In a cluster: its nodes, as this node last read them (GET /api/cluster). */
+  clusterView?: () => ClusterView;
 }
 
 export function createApp(
   streams: StreamDirectory,
   hub: Hub,
   bus: EventBus,
-  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {} }: AppOptions,
+  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView }: AppOptions,
 ): OpenAPIHono {
   // A request that does not fit its route's schema is a 400 naming every bad field.
   const app = new OpenAPIHono({
@@ -113,6 +116,8 @@ export function createApp(
   app.openapi(routes.openApiRoute, (c) => c.json(openApiDocument(app), 200));
 
   app.openapi(routes.listStreamsRoute, (c) => c.json({ streams: streams.list() }, 200));
+
+  app.openapi(routes.clusterRoute, (c) => c.json(clusterView?.() ?? { cluster: false, node: null, nodes: [] }, 200));
 
   app.openapi(
     {

@@ -19,7 +19,7 @@ import type { CommandSender } from '../cluster/lua.js';
 import { ClusterReader, READER_DEFAULTS, type ReaderOptions } from '../cluster/reader.js';
 import { type Registration, StreamRegistry } from '../cluster/registry.js';
 import { liveNodes, type NodeHeartbeat } from '../cluster/worker.js';
-import type { StreamRequest } from './api-schemas.js';
+import type { ClusterView, StreamRequest } from './api-schemas.js';
 import type { HistoryWriteStats, StreamDirectory, StreamInfo } from './directory.js';
 import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js';
 import { StreamConflictError, StreamInputError } from './streams.js';
@@ -111,6 +111,23 @@ export class ClusterStreams implements StreamDirectory {
   /** The nodes whose heartbeat has not run out, as last read. */
   liveNodes(): NodeHeartbeat[] {
     return this.nodes;
+  }
+
+  /** The cluster's live nodes and the streams each holds, as last read (GET /api/cluster). */
+  view(node: string): ClusterView {
+    return {
+      cluster: true,
+      node,
+      nodes: this.nodes.map((n) => ({
+        id: n.node,
+        role: n.role,
+        capacity: n.capacity,
+        captioners: n.captioners,
+        streams: [...this.owners].filter(([, owner]) => owner === n.node).map(([id]) => id),
+        startedAt: n.startedAt,
+        lastHeartbeat: n.heartbeatAt,
+      })),
+    };
   }
 
   /** Which node holds each stream's lease, as last read. */

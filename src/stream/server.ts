@@ -148,6 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     replay: options.hub?.replay,
     replayBudgets: hub.addresses,
     search: options.search,
+    ...(cluster && { clusterView: () => cluster!.streams.view(cluster!.nodeId) }),
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
 

@@ -67,6 +67,15 @@ test('a stream added on one node runs once, is listed by both, and viewers movin
     return s?.state === 'live' && s;
   });
   assert.ok(['a', 'b'].includes(listed.node), `node ${listed.node}`);
+  const cluster = (await json(`${a.url}/api/cluster`)).body;
+  assert.equal(cluster.cluster, true);
+  assert.equal(cluster.node, 'a');
+  assert.deepEqual(cluster.nodes.map((n: { id: string }) => n.id).sort(), ['a', 'b']);
+  const runner = cluster.nodes.find((n: { id: string }) => n.id === listed.node);
+  assert.deepEqual(runner.streams, ['fast']);
+  assert.equal(runner.role, 'all');
+  assert.deepEqual(runner.captioners, ['embedded']);
+  assert.ok(Date.now() - runner.lastHeartbeat < 5_000, 'a recent heartbeat');
   assert.equal(ffmpegPidsWith('clusterfast').length, 1, 'one ffmpeg: it runs on one node');
   await waitFor(
     'captions on both nodes',
