@@ -11,9 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { videoScript, writeVideo } from '../../src/synth/video.js';
-import { startServer, type RunningServer } from '../../src/stream/server.js';
-import { acquireCaptioner, releaseCaptioner } from '../../src/models/worker/captioner-client.js';
-import { EMBEDDED_CAPTIONER } from '../../src/paths.js';
+import type { RunningServer } from '../../src/stream/server.js';
+import { startClusterTestServer, type TestServer } from '../helpers/test-server.js';
 import { Rng } from '../../src/util/rng.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { ffmpegPidsWith, waitFor } from '../helpers/processes.js';
@@ -21,21 +20,12 @@ import { visit } from '../helpers/ws-visit.js';
 
 let redis: RedisServer;
 let media: string;
-const nodes: RunningServer[] = [];
+const nodes: TestServer[] = [];
 
 async function node(nodeId: string): Promise<RunningServer> {
-  const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    mediaDir: media,
-    captioner,
-    captionerName: 'embedded',
-    pipeline: { output: { width: 160, height: 120, fps: 10 } },
-    cluster: { url: redis.url, role: 'all', nodeId, timing: { leaseMs: 2_000, tickMs: 250 } },
-  });
-  nodes.push(server);
-  return server;
+  const started = await startClusterTestServer(redis.url, nodeId, media);
+  nodes.push(started);
+  return started.server;
 }
 
 before(async () => {
@@ -46,7 +36,6 @@ before(async () => {
 
 after(async () => {
   for (const n of nodes) await n.close();
-  for (const _ of nodes) await releaseCaptioner(EMBEDDED_CAPTIONER);
   await redis?.close();
   await rm(media, { recursive: true, force: true });
 });

@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@redis/client';
 import { videoScript, writeVideo } from '../../src/synth/video.js';
-import { startServer, type RunningServer } from '../../src/stream/server.js';
-import { acquireCaptioner, releaseCaptioner } from '../../src/models/worker/captioner-client.js';
-import { EMBEDDED_CAPTIONER } from '../../src/paths.js';
+import type { RunningServer } from '../../src/stream/server.js';
+import { startClusterTestServer, type TestServer } from '../helpers/test-server.js';
 import { clusterKeys } from '../../src/cluster/keys.js';
 import { EventLog } from '../../src/cluster/event-log.js';
 import { RedisServer } from '../helpers/redis-server.js';
@@ -22,7 +21,7 @@ import { seqViewer } from '../helpers/livecap-process.js';
 
 let redis: RedisServer;
 let media: string;
-const nodes: RunningServer[] = [];
+const nodes: TestServer[] = [];
 
 before(async () => {
   redis = await RedisServer.start({ appendOnly: true });
@@ -32,23 +31,14 @@ before(async () => {
 
 after(async () => {
   for (const n of nodes) await n.close();
-  for (const _ of nodes) await releaseCaptioner(EMBEDDED_CAPTIONER);
   await redis?.close();
   await rm(media, { recursive: true, force: true });
 });
 
 async function node(nodeId: string): Promise<RunningServer> {
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    mediaDir: media,
-    captioner: await acquireCaptioner(EMBEDDED_CAPTIONER),
-    captionerName: 'embedded',
-    pipeline: { output: { width: 160, height: 120, fps: 10 } },
-    cluster: { url: redis.url, role: 'all', nodeId, timing: { leaseMs: 2_000, tickMs: 250 } },
-  });
-  nodes.push(server);
-  return server;
+  const started = await startClusterTestServer(redis.url, nodeId, media);
+  nodes.push(started);
+  return started.server;
 }
 
 test('Redis restarted: nodes reconnect, the stream carries on, a viewer gets every event once, and nothing it got is lost', async () => {

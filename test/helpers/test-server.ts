@@ -50,3 +50,25 @@ export function recordBroadcasts(server: RunningServer): StreamMessage[] {
   };
   return events;
 }
+
+/** A node of a cluster on the Redis at `redisUrl` (role all), with the embedded captioner and a quick lease (2 s) and tick (250 ms). */
+export async function startClusterTestServer(redisUrl: string, nodeId: string, mediaDir: string): Promise<TestServer> {
+  const captioner = await acquireCaptioner(EMBEDDED_CAPTIONER);
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    mediaDir,
+    captioner,
+    captionerName: 'embedded',
+    pipeline: { output: { width: 160, height: 120, fps: 10 } },
+    cluster: { url: redisUrl, role: 'all', nodeId, timing: { leaseMs: 2_000, tickMs: 250 } },
+  });
+  return {
+    server,
+    events: recordBroadcasts(server),
+    close: async () => {
+      await server.close();
+      await releaseCaptioner(EMBEDDED_CAPTIONER);
+    },
+  };
+}
