@@ -3,7 +3,8 @@
  * node. The worker running a stream is killed with SIGKILL mid-stream: the other worker takes the
  * stream within the lease (goal: 10 s), and a viewer connected to the web node all along gets
  * the stream's captions carrying on with no gap and no duplicate. A worker paused past its lease
- * (SIGSTOP) and woken writes nothing more for the stream it lost.
+ * (SIGSTOP) and woken writes nothing more for the stream it lost. A web node killed: its viewers
+ * come back to the other web node with `since` and carry on with no gap and no duplicate.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { videoScript, writeVideo } from '../../src/synth/video.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { ffmpegPidsWith, waitFor } from '../helpers/processes.js';
 import { livecap, reap, seqViewer, type LivecapProcess } from '../helpers/livecap-process.js';
+import { visit } from '../helpers/ws-visit.js';
 
 let redis: RedisServer;
 let media: string;
@@ -121,4 +123,31 @@ test('a worker paused past its lease (SIGSTOP) and woken (SIGCONT) writes nothin
   await waitFor('one ffmpeg for the stream', () => ffmpegPidsWith('pausedclip').length === 1, 10_000);
   assert.match(paused.stderr(), /lease lost|given up/, 'the woken worker says it gave the stream up');
   viewer.socket.close();
+  await stopAll();
+});
+
+test('a web node killed: its viewers come back to the other web node with since and carry on, no gap, no duplicate', async () => {
+  const worker = node('worker', 'k1', ['--source', 'webkill=pausedclip.mp4']);
+  const web1 = node('web', 'kweb1');
+  const web2 = node('web', 'kweb2');
+  const [url1, url2] = await Promise.all([web1.url(), web2.url()]);
+  await worker.url();
+  await listed(url1, 'webkill');
+  await listed(url2, 'webkill');
+  const first = await seqViewer(url1, 'webkill');
+  await waitFor('captions through the first web node', () => first.seqs.length >= 3, 60_000);
+  web1.child.kill('SIGKILL');
+  await web1.exited;
+  const last = first.seqs.at(-1)!;
+  // The viewer reconnects to the other web node, asking for what came after its last seq.
+  const rest = await visit(url2, 'webkill', last, 3_000);
+  const seqs = [...first.seqs, ...rest];
+  assert.ok(rest.length >= 2, `events after the reconnect: ${rest.join(',')}`);
+  assert.ok(!rest.includes(-1), 'no gap');
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: seqs.length }, (_, k) => seqs[0] + k),
+    `every seq once, in order: ${seqs.join(',')}`,
+  );
+  await stopAll();
 });
