@@ -59,6 +59,15 @@ export interface ClusterTiming {
 
 export const CLUSTER_TIMING: ClusterTiming = { leaseMs: 5_000, tickMs: 1_000, rebalanceMs: 15_000 };
 
+/**
+ * The timing for a lease of `leaseMs`: a worker looks for streams to take every second (four times
+ * a lease when it is shorter), and evens the load out at most every three leases (15 s at least).
+ * A dead worker's streams start elsewhere within about a lease and a tick.
+ */
+export function clusterTiming(leaseMs: number): ClusterTiming {
+  return { leaseMs, tickMs: Math.min(CLUSTER_TIMING.tickMs, Math.round(leaseMs / 4)), rebalanceMs: Math.max(CLUSTER_TIMING.rebalanceMs, 3 * leaseMs) };
+}
+
 interface Owned {
   lease: Lease;
   running: RunningStream;

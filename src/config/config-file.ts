@@ -62,7 +62,7 @@ export const ConfigFile = settings({
   allowedHosts: strings(),
   modelTimeout: number(),
   dtype: string(),
-  cluster: settings({ url: string(), role: string(), nodeId: string(), capacity: number() }).partial(),
+  cluster: settings({ url: string(), role: string(), nodeId: string(), capacity: number(), leaseSeconds: number() }).partial(),
 }).partial();
 export type ConfigFile = z.infer<typeof ConfigFile>;
 

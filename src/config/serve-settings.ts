@@ -32,6 +32,7 @@ import { redactUrl } from '../util/redact.js';
 import { HISTORY_DEFAULTS } from '../store/history-options.js';
 import { OnnxCaptionerObject, readConfigFile } from './config-file.js';
 import { problemsOf } from '../util/problems.js';
+import { clusterTiming, type ClusterTiming } from '../cluster/worker.js';
 
 /** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
 export type CaptionerSetting = string | OpenAiCaptionerSpec;
@@ -69,7 +70,7 @@ export interface ServeSettings {
   /** The most seconds one caption or summary may take before its model's worker is replaced. */
   modelTimeoutS: number;
   /** One node of a cluster on Redis (serve --cluster), or alone. */
-  cluster?: { url: string; role: 'all' | 'worker' | 'web'; nodeId: string; capacity?: number };
+  cluster?: { url: string; role: 'all' | 'worker' | 'web'; nodeId: string; capacity?: number; timing?: ClusterTiming };
 }
 
 /** Where history goes unless told otherwise: the user's state folder. */
@@ -320,7 +321,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
 const ROLES = ['all', 'worker', 'web'] as const;
 
 /** The cluster settings: a redis:// or rediss:// URL (an optional /DB), a role, a node id (default: host name and 4 hex digits). */
-function clusterSettings(p: Problems, flags: ServeFlags, file: { url?: string; role?: string; nodeId?: string; capacity?: number } = {}): ServeSettings['cluster'] {
+function clusterSettings(p: Problems, flags: ServeFlags, file: { url?: string; role?: string; nodeId?: string; capacity?: number; leaseSeconds?: number } = {}): ServeSettings['cluster'] {
   const url = flags.cluster ?? file.url;
   const role = flags.role ?? file.role;
   const nodeId = flags['node-id'] ?? file.nodeId;
@@ -344,5 +345,13 @@ function clusterSettings(p: Problems, flags: ServeFlags, file: { url?: string; r
       .slice(0, 50)}-${randomBytes(2).toString('hex')}`;
   if (!STREAM_ID.test(id)) p.add('node id', `must be 1-64 letters, digits, - or _, got '${id}'`);
   if (file.capacity !== undefined && !(Number.isInteger(file.capacity) && file.capacity >= 0)) p.add('cluster capacity', `must be a whole number, 0 or above, got ${file.capacity}`);
-  return { url, role: (role ?? 'all') as 'all' | 'worker' | 'web', nodeId: id, ...(file.capacity !== undefined && { capacity: file.capacity }) };
+  const lease = file.leaseSeconds;
+  if (lease !== undefined && !(Number.isFinite(lease) && lease >= 1 && lease <= 300)) p.add('cluster leaseSeconds', `must be a number of seconds from 1 to 300, got ${lease}`);
+  return {
+    url,
+    role: (role ?? 'all') as 'all' | 'worker' | 'web',
+    nodeId: id,
+    ...(file.capacity !== undefined && { capacity: file.capacity }),
+    ...(lease !== undefined && { timing: clusterTiming(lease * 1000) }),
+  };
 }

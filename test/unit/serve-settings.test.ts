@@ -184,3 +184,13 @@ test('cluster: from --cluster or the file, role all by default, a node id made u
   assert.throws(() => resolveServeSettings({ cluster: 'redis://x:1/abc' }, {}, 'c', {}), /the database must be a number like \/0/);
   assert.throws(() => resolveServeSettings({ role: 'worker' }, {}, 'c', {}), /--role and --node-id need --cluster/);
 });
+
+test('cluster leaseSeconds: a shorter lease moves a dead worker’s streams sooner; the worker then looks for streams more often', () => {
+  assert.equal(resolveServeSettings({ cluster: 'redis://x:1' }, {}, 'c', {}).cluster?.timing, undefined, 'the defaults');
+  const short = resolveServeSettings({ cluster: 'redis://x:1' }, { cluster: { leaseSeconds: 2 } }, 'c', {}).cluster?.timing;
+  assert.deepEqual(short, { leaseMs: 2_000, tickMs: 500, rebalanceMs: 15_000 });
+  const long = resolveServeSettings({ cluster: 'redis://x:1' }, { cluster: { leaseSeconds: 30 } }, 'c', {}).cluster?.timing;
+  assert.deepEqual(long, { leaseMs: 30_000, tickMs: 1_000, rebalanceMs: 90_000 });
+  for (const bad of [0, 0.5, 301])
+    assert.throws(() => resolveServeSettings({ cluster: 'redis://x:1' }, { cluster: { leaseSeconds: bad } }, 'c', {}), new RegExp(`cluster leaseSeconds: must be a number of seconds from 1 to 300, got ${bad}`));
+});
