@@ -97,6 +97,29 @@ export class ClusterWorker {
     this.registry = new StreamRegistry(redis, keys);
   }
 
+  /**
+   * Claims the node id before `start`: its heartbeat is set only if no live node beats under
+   * that id. A node that died with it frees it when its heartbeat runs out (a lease, at most), so
+   * a restarted node waits that long; a node still beating under it is an error naming the id.
+   */
+  async claim(): Promise<void> {
+    const { node } = this.options;
+    const key = this.keys.node(node);
+    const deadline = performance.now() + this.heartbeatTtl() + this.options.tickMs;
+    let first: string | null | undefined;
+    for (;;) {
+      if ((await this.redis.sendCommand(['SET', key, JSON.stringify(this.heartbeat()), 'NX', 'PX', String(this.heartbeatTtl())])) === 'OK') return;
+      const seen = await this.redis.sendCommand<string | null>(['GET', key]);
+      first ??= seen;
+      const other = seen === null ? undefined : (JSON.parse(seen) as NodeHeartbeat);
+      if ((seen !== null && seen !== first) || performance.now() > deadline) {
+        const ago = other ? `${((Date.now() - other.heartbeatAt) / 1000).toFixed(1)} s ago` : 'just now';
+        throw new Error(`node id '${node}' is in use: a live ${other?.role ?? ''} node beats under it (last heartbeat ${ago}); give each node its own --node-id`);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250, this.options.tickMs)));
+    }
+  }
+
   /** Beats, takes streams and renews leases until `close`. */
   start(): void {
     const every = (ms: number, work: () => Promise<void>, first = ms) => {
@@ -218,10 +241,14 @@ export class ClusterWorker {
 
   private async beat(): Promise<void> {
     const now = Date.now();
-    const ttl = String(Math.max(this.options.leaseMs, 3 * this.options.tickMs));
-    await this.redis.sendCommand(['SET', this.keys.node(this.options.node), JSON.stringify(this.heartbeat()), 'PX', ttl]);
+    await this.redis.sendCommand(['SET', this.keys.node(this.options.node), JSON.stringify(this.heartbeat()), 'PX', String(this.heartbeatTtl())]);
     await this.redis.sendCommand(['ZADD', this.keys.nodes, String(now), this.options.node]);
     await this.redis.sendCommand(['ZREMRANGEBYSCORE', this.keys.nodes, '-inf', String(now - 3_600_000)]);
+  }
+
+  /** How long a heartbeat lasts: a lease, or three ticks when longer. */
+  private heartbeatTtl(): number {
+    return Math.max(this.options.leaseMs, 3 * this.options.tickMs);
   }
 
   /** The nodes whose heartbeat has not run out. */

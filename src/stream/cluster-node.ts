@@ -103,6 +103,7 @@ export async function startClusterNode(options: ClusterOptions, deps: ClusterNod
         return runner.run(id, registration, lease, lost);
       },
     });
+    await worker.claim();
     worker.start();
     // Age retention: one worker a minute removes the events past their age, of every stream.
     const sweeper = works

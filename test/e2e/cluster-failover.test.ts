@@ -149,5 +149,10 @@ test('a web node killed: its viewers come back to the other web node with since 
     Array.from({ length: seqs.length }, (_, k) => seqs[0] + k),
     `every seq once, in order: ${seqs.join(',')}`,
   );
+  // A node started under the id of a live one is refused, and says why.
+  const twin = node('web', 'kweb2');
+  const ended = await twin.exited;
+  assert.notEqual(ended.code, 0, 'a failed start exits non-zero');
+  assert.match(twin.stderr(), /node id 'kweb2' is in use: a live web node beats under it/);
   await stopAll();
 });
