@@ -192,5 +192,8 @@ test('cluster leaseSeconds: a shorter lease moves a dead worker’s streams soon
   const long = resolveServeSettings({ cluster: 'redis://x:1' }, { cluster: { leaseSeconds: 30 } }, 'c', {}).cluster?.timing;
   assert.deepEqual(long, { leaseMs: 30_000, tickMs: 1_000, rebalanceMs: 90_000 });
   for (const bad of [0, 0.5, 301])
-    assert.throws(() => resolveServeSettings({ cluster: 'redis://x:1' }, { cluster: { leaseSeconds: bad } }, 'c', {}), new RegExp(`cluster leaseSeconds: must be a number of seconds from 1 to 300, got ${bad}`));
+    assert.throws(
+      () => resolveServeSettings({ cluster: 'redis://x:1' }, { cluster: { leaseSeconds: bad } }, 'c', {}),
+      new RegExp(`cluster leaseSeconds: must be a number of seconds from 1 to 300, got ${bad}`),
+    );
 });
