@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, string> = {
   hostile: '../../bench/hostile.js',
   loop: '../../bench/loop.js',
   heartbeats: '../../bench/heartbeats.js',
+  cluster: '../../bench/cluster.js',
   domain: '../../bench/domain.js',
 };
 

@@ -61,6 +61,18 @@ function envPreference(): ProviderPreference {
   throw new Error(`LIVECAP_ONNX_PROVIDER must be auto, cuda, webgpu or cpu, got '${value}'`);
 }
 
+/**
+ * LIVECAP_ONNX_THREADS: threads one model's session runs an operator on (default: onnxruntime's,
+ * one per core). Several processes on one machine (cluster workers) each set it to their share.
+ */
+function envThreads(): number | undefined {
+  const value = process.env.LIVECAP_ONNX_THREADS;
+  if (value === undefined || value === '') return undefined;
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new Error(`LIVECAP_ONNX_THREADS must be a whole number of threads from 1 to 256, got '${value}'`);
+  return threads;
+}
+
 /** The CUDA provider is a separate library that the default install does not download. */
 function cudaInstalled(): boolean {
   const binding = require.resolve('onnxruntime-node');
@@ -163,10 +175,16 @@ export async function openSession(path: string, preference?: ProviderPreference)
   if (!existsSync(path)) throw new Error(`model file not found: ${path}`);
   const { InferenceSession } = loadOrt();
   const failures: string[] = [];
+  const threads = envThreads();
   for (const provider of await usableProviders(preference)) {
     let session: Awaited<ReturnType<typeof InferenceSession.create>>;
     try {
-      session = await InferenceSession.create(path, { executionProviders: [provider], logSeverityLevel: 3, graphOptimizationLevel: 'all' });
+      session = await InferenceSession.create(path, {
+        executionProviders: [provider],
+        logSeverityLevel: 3,
+        graphOptimizationLevel: 'all',
+        ...(threads && { intraOpNumThreads: threads, interOpNumThreads: 1 }),
+      });
     } catch (err) {
       const reason = reasonOf(err);
       failures.push(`${provider}: ${reason}`);
