@@ -227,13 +227,10 @@ async function throughput(c: Context): Promise<void> {
   }
 }
 
+type SwarmReport = { delivered: number; p50: number; p95: number; p99: number };
+
 /** Starts the viewers of one stream in a process of their own; resolves with their report once `seconds` are over. */
-async function viewerSwarm(
-  url: string,
-  stream: string,
-  viewers: number,
-  seconds: number,
-): Promise<{ ready: Promise<void>; report: Promise<{ delivered: number; p50: number; p95: number; p99: number }> }> {
+async function viewerSwarm(url: string, stream: string, viewers: number, seconds: number): Promise<{ ready: Promise<void>; report: Promise<SwarmReport> }> {
   const swarm = spawn(process.execPath, [fileURLToPath(new URL('./viewer-swarm.js', import.meta.url)), url, stream, String(viewers), '0', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: swarm.stdout! })[Symbol.asyncIterator]();
   const ready = lines.next().then(() => undefined);
@@ -335,13 +332,13 @@ async function latency(c: Context): Promise<void> {
     return swarm.report;
   };
   const rows: string[] = [];
-  const add = (label: string, r: { delivered: number; p50: number; p95: number; p99: number }) => {
+  const add = (label: string, r: SwarmReport) => {
     console.error(`${label}: p50 ${r.p50} ms, p95 ${r.p95} ms over ${r.delivered}`);
     rows.push(`| ${label} | ${r.delivered} | ${r.p50} | ${r.p95} | ${r.p99} |`);
     return r;
   };
   const single = livecap(['serve', '--port', '0', '--history', ':memory:', '--media-dir', c.media, '--summarizer', 'none', ...sources]);
-  let alone;
+  let alone: SwarmReport;
   try {
     const url = await single.url();
     await new Promise((r) => setTimeout(r, 5_000));
@@ -351,7 +348,7 @@ async function latency(c: Context): Promise<void> {
     await single.exited;
   }
   const { start, stopAll } = starter(c);
-  let cluster;
+  let cluster: SwarmReport;
   try {
     const web = start('web', 'latweb', sources);
     const url = await web.url();

@@ -24,7 +24,7 @@ test('LIVECAP_ONNX_THREADS: a session starts that many threads; a wrong value is
     const path = join(dir, 'double.onnx');
     await writeFile(path, encodeModel(g));
     // The first session loads the library (its own threads), so it is opened before counting.
-    (await openSession(path, 'cpu')).release?.();
+    await (await openSession(path, 'cpu')).release?.();
     const added: Record<string, number> = {};
     for (const threads of ['1', '5']) {
       process.env.LIVECAP_ONNX_THREADS = threads;
