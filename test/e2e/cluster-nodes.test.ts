@@ -17,6 +17,7 @@ import { Rng } from '../../src/util/rng.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { ffmpegPidsWith, waitFor } from '../helpers/processes.js';
 import { visit } from '../helpers/ws-visit.js';
+import { readEvents } from '../helpers/sse-client.js';
 
 let redis: RedisServer;
 let media: string;
@@ -103,6 +104,21 @@ test('a stream added on one node runs once, is listed by both, and viewers movin
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'image/jpeg');
   }
+  // Subtitles of the same time range, search, and SSE resumed with Last-Event-ID on the other node.
+  const until = ha.body.captions.find((c: { seq: number }) => c.seq === upTo)?.ts ?? ha.body.captions.at(-1).ts;
+  const [va, vb] = await Promise.all([a, b].map(async (n) => (await fetch(`${n.url}/api/streams/fast/captions.vtt?from=0&to=${until}`)).text()));
+  assert.match(va, /^WEBVTT/);
+  assert.equal(va, vb, 'the same WebVTT from both nodes');
+  assert.ok((va.match(/-->/g) ?? []).length >= 3, 'cues for the captions');
+  const word = (ha.body.captions[0].text as string).split(' ').find((w) => w.length > 3)!;
+  const [sa, sb] = await Promise.all([a, b].map((n) => json(`${n.url}/api/search?q=${encodeURIComponent(word)}&stream=fast&to=${until}`)));
+  assert.ok(sa.body.results.length > 0, `'${word}' found`);
+  assert.deepEqual(sa.body.results.map((r: { seq: number }) => r.seq).sort(), sb.body.results.map((r: { seq: number }) => r.seq).sort(), 'search answers the same on both nodes');
+  const middle = ha.body.captions[1].seq as number;
+  const sse = await fetch(`${b.url}/api/streams/fast/events`, { headers: { 'last-event-id': String(middle) } });
+  const resumed = await readEvents(sse, (events) => events.filter((e) => e.id !== undefined).length >= 3);
+  const ids = resumed.filter((e) => e.id !== undefined).map((e) => Number(e.id));
+  assert.deepEqual(ids.slice(0, 3), [middle + 1, middle + 2, middle + 3], 'SSE on the other node resumes after Last-Event-ID');
 
   // Removed through b: it stops on whichever node ran it, and both stop listing it.
   assert.equal((await json(`${b.url}/api/streams/fast`, { method: 'DELETE' })).status, 204);
