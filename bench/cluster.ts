@@ -15,7 +15,7 @@
  * - memory: Redis memory per million events, captions alone and with their keyframe JPEGs,
  *   appended as a worker appends them.
  *
- *   livecap bench cluster [--parts throughput,fanout,latency,failover,memory] [--seconds 40] [--streams 6]
+ *   livecap bench cluster [--parts throughput,fanout,latency,failover,memory] [--seconds 40] [--streams 12]
  *                         [--viewers 1000] [--rate 50] [--kills 20]
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -48,7 +48,7 @@ import { makeTinyFlorence2 } from '../test/helpers/tiny-florence2.js';
 import { killWorkersInTurn } from '../test/helpers/worker-kills.js';
 import { machineLine, percentile } from './machine.js';
 
-const HELP = `usage: livecap bench cluster [--parts throughput,fanout,latency,failover,memory] [--seconds 40] [--streams 6]
+const HELP = `usage: livecap bench cluster [--parts throughput,fanout,latency,failover,memory] [--seconds 40] [--streams 12]
                              [--viewers 1000] [--rate 50] [--kills 20]
 
   livecap as several processes on one redis-server (started on a loopback port): captions per
@@ -88,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
     redis,
     media,
     seconds: numberFlag('seconds', values.seconds, 40),
-    streams: numberFlag('streams', values.streams, 6),
+    streams: numberFlag('streams', values.streams, 12),
     viewers: numberFlag('viewers', values.viewers, 1000),
     rate: numberFlag('rate', values.rate, 50),
     kills: numberFlag('kills', values.kills, 20),
@@ -164,8 +164,13 @@ async function throughput(c: Context): Promise<void> {
       // Added once every worker is up, so that each takes its share at once.
       await waitFor('every worker beating', async () => (await liveNodes(client, clusterKeys())).length === workers.length);
       for (const id of ids) {
-        const added = await fetch(`${urls[0]}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, url: 'busy.mp4' }) });
-        if (!added.ok) throw new Error(`cannot add ${id}: ${added.status} ${await added.text()}`);
+        for (;;) {
+          const added = await fetch(`${urls[0]}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, url: 'busy.mp4' }) });
+          if (added.ok) break;
+          // Streams created from one address are rate-limited: wait as told.
+          if (added.status !== 429) throw new Error(`cannot add ${id}: ${added.status} ${await added.text()}`);
+          await new Promise((r) => setTimeout(r, 1000 * Number(added.headers.get('retry-after') ?? 2)));
+        }
       }
       await waitFor(
         'every stream held, spread evenly',

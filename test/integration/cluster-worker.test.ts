@@ -194,19 +194,14 @@ test('a worker with more than its share gives streams up, one at a time, to a ne
   }
 });
 
+/** A web node's worker (it runs nothing), not started. */
+const webNode = (node: string) =>
+  new ClusterWorker(redis, keys, { node, role: 'web', capacity: 0, captioners: [], leaseMs: 1_000, tickMs: 200, rebalanceMs: 1_000, run: () => assert.fail('a web node runs nothing') });
+
 test('a node id is claimed: a second node under a live one’s id is refused, naming it; a dead node’s id is free once its heartbeat runs out', async () => {
   const first = worker('same');
   await waitFor('the first beats', async () => (await liveNodes(redis, keys)).some((n) => n.node === 'same'), 5_000);
-  const second = new ClusterWorker(redis, keys, {
-    node: 'same',
-    role: 'web',
-    capacity: 0,
-    captioners: [],
-    leaseMs: 1_000,
-    tickMs: 200,
-    rebalanceMs: 1_000,
-    run: () => assert.fail('a web node runs nothing'),
-  });
+  const second = webNode('same');
   await assert.rejects(second.claim(), /node id 'same' is in use: a live worker node beats under it \(last heartbeat \d+\.\d s ago\); give each node its own --node-id/);
   // The first dies: its timers stop and its heartbeat is left to run out.
   (first as unknown as { closed: boolean }).closed = true;
@@ -220,15 +215,6 @@ test('a node id is claimed: a second node under a live one’s id is refused, na
   await waitFor('it beats', async () => (await liveNodes(redis, keys)).some((n) => n.node === 'clean'), 5_000);
   await third.close();
   const started = Date.now();
-  await new ClusterWorker(redis, keys, {
-    node: 'clean',
-    role: 'web',
-    capacity: 0,
-    captioners: [],
-    leaseMs: 1_000,
-    tickMs: 200,
-    rebalanceMs: 1_000,
-    run: () => assert.fail('a web node runs nothing'),
-  }).claim();
+  await webNode('clean').claim();
   assert.ok(Date.now() - started < 200, 'at once');
 });
