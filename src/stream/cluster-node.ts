@@ -12,6 +12,7 @@ import { log } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
 import { EventLog } from '../cluster/event-log.js';
 import { clusterKeys } from '../cluster/keys.js';
+import { READER_DEFAULTS } from '../cluster/reader.js';
 import { CLUSTER_TIMING, type ClusterTiming, ClusterWorker, type NodeRole } from '../cluster/worker.js';
 import { ClusterStreamRunner } from './cluster-worker-streams.js';
 import { ClusterStreams } from './cluster-streams.js';
@@ -53,12 +54,20 @@ export interface ClusterNodeDeps {
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
+/** How long a connection to Redis may stay silent before it is taken for dead and made again. */
+const SILENT_LINK_MS = 10_000;
 
-async function connect(url: string, name: string) {
+/**
+ * A connection to Redis that reconnects with backoff. `silentMs`: a connection that has sent and
+ * received nothing for that long is dropped and made again. Each connection is busy at least
+ * every tick (the reader's blocking read answers every 2 s), so silence means a link that died
+ * without closing (a partition, a peer gone); TCP alone would notice only after minutes.
+ */
+async function connect(url: string, name: string, silentMs: number) {
   const client = createClient({
     url,
     name,
-    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000) },
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, socketTimeout: silentMs, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000) },
   });
   let said = false;
   client.on('error', (err: Error) => {
@@ -82,10 +91,11 @@ async function connect(url: string, name: string) {
 export async function startClusterNode(options: ClusterOptions, deps: ClusterNodeDeps, emit: (m: StreamMessage) => void): Promise<ClusterNode> {
   const timing = { ...CLUSTER_TIMING, ...options.timing };
   const keys = clusterKeys(options.prefix);
-  const main = await connect(options.url, `livecap-${options.nodeId}`);
+  const silentMs = Math.max(SILENT_LINK_MS, 3 * timing.tickMs);
+  const main = await connect(options.url, `livecap-${options.nodeId}`, silentMs);
   let reading: Awaited<ReturnType<typeof connect>> | undefined;
   try {
-    reading = await connect(options.url, `livecap-${options.nodeId}-reader`);
+    reading = await connect(options.url, `livecap-${options.nodeId}-reader`, READER_DEFAULTS.blockMs + silentMs);
     const streams = new ClusterStreams(main, reading, keys, { rules: deps.rules, store: deps.store, refreshMs: timing.tickMs }, emit);
     await streams.start();
     const events = new EventLog(main, keys);
