@@ -85,7 +85,7 @@ async function listed(url: string, id: string): Promise<void> {
 async function stopAll() {
   for (const p of processes) reap(p);
   await Promise.all(processes.splice(0).map((p) => p.exited));
-  await waitFor('no ffmpeg left', () => ffmpegPidsWith('clip.mp4').length === 0, 10_000);
+  await waitFor('no ffmpeg left', () => ffmpegPidsWith(media).length === 0, 10_000);
   await redis.flush();
 }
 

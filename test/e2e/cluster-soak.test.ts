@@ -61,5 +61,5 @@ test('20 worker kills in a row with viewers on two web nodes: every caption once
   const worst = Math.max(...rounds.map((r) => r.captionMs));
   console.log(`# captions again after each kill: ${rounds.map((r) => r.captionMs).join(', ')} ms (worst ${worst})`);
   assert.ok(worst <= 15_000, `every move within 15 s with a 2 s lease (worst ${worst} ms)`);
-  await waitFor('no ffmpeg left', () => ffmpegPidsWith('soakclip').length === 0, 10_000);
+  await waitFor('no ffmpeg left', () => ffmpegPidsWith(media).length === 0, 10_000);
 });
