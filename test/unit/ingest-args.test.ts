@@ -126,6 +126,9 @@ test('passwords never survive redaction', () => {
   // A user name without a password is often a token: hidden too.
   assert.equal(redactUrl('rtsp://token@cam/s'), 'rtsp://***@cam/s');
   assert.equal(redactUrl('http://cam/s'), 'http://cam/s');
+  // A cluster's Redis: the password hidden, the host and port that failed shown.
+  assert.equal(redactUrl('redis://user:s3cret@redis.lan:6380/2'), 'redis://user:***@redis.lan:6380/2');
+  assert.equal(redactUrl('rediss://:s3cret@10.0.0.9:6379'), 'rediss://:***@10.0.0.9:6379');
   assert.equal(redactText('[rtsp @ 0x1] method DESCRIBE failed for rtsp://admin:s3cret@cam/x: 401'), '[rtsp @ 0x1] method DESCRIBE failed for rtsp://***@cam/x: 401');
   assert.throws(
     () => parseSource('ftp://admin:s3cret@host/x'),
