@@ -176,6 +176,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       corsOrigins: settings.corsOrigins,
       allowedHosts: settings.allowedHosts,
       pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
+      rules: settings.rules,
       ...(settings.cluster && { cluster: settings.cluster }),
     });
     const chosen = (id: string) => {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { STREAM_ID } from '../core/stream-id.js';
 import { TASK_TOKEN } from '../models/captioner/spec.js';
 import { problemsOf, shown } from '../util/problems.js';
+import { RuleRequest } from '../stream/api-schemas.js';
 
 const string = () => z.string({ error: (iss) => `must be a string, got ${shown(iss.input)}` });
 const number = () => z.number({ error: (iss) => `must be a number, got ${shown(iss.input)}` });
@@ -63,6 +64,7 @@ export const ConfigFile = settings({
   modelTimeout: number(),
   dtype: string(),
   cluster: settings({ url: string(), role: string(), nodeId: string(), capacity: number(), leaseSeconds: number() }).partial(),
+  rules: z.array(RuleRequest, { error: (iss) => `must be a list of rules like [{"id": "red-car", "match": "red car"}], got ${shown(iss.input)}` }),
 }).partial();
 export type ConfigFile = z.infer<typeof ConfigFile>;
 

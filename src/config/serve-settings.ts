@@ -33,6 +33,8 @@ import { HISTORY_DEFAULTS } from '../store/history-options.js';
 import { OnnxCaptionerObject, readConfigFile } from './config-file.js';
 import { problemsOf } from '../util/problems.js';
 import { clusterTiming, type ClusterTiming } from '../cluster/worker.js';
+import { checkRule } from '../rules/rule-book.js';
+import type { RuleSpec } from '../rules/rule.js';
 
 /** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
 export type CaptionerSetting = string | OpenAiCaptionerSpec;
@@ -69,6 +71,8 @@ export interface ServeSettings {
   allowedHosts: string[];
   /** The most seconds one caption or summary may take before its model's worker is replaced. */
   modelTimeoutS: number;
+  /** Rules that raise alerts (rules/rule.ts), from the config file. */
+  rules: RuleSpec[];
   /** One node of a cluster on Redis (serve --cluster), or alone. */
   cluster?: { url: string; role: 'all' | 'worker' | 'web'; nodeId: string; capacity?: number; timing?: ClusterTiming };
 }
@@ -292,6 +296,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   });
   const mediaDir = flags['media-dir'] ?? f.mediaDir;
   const cluster = clusterSettings(p, flags, f.cluster);
+  const rules = ruleSettings(p, f.rules ?? [], fileName, cluster !== undefined);
 
   if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
@@ -314,8 +319,25 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     corsOrigins,
     allowedHosts,
     modelTimeoutS,
+    rules,
     ...(cluster && { cluster }),
   };
+}
+
+/** The file's rules, each checked as the API checks one (its values together), ids once each. */
+function ruleSettings(p: Problems, rules: RuleSpec[], fileName: string, clustered: boolean): RuleSpec[] {
+  if (rules.length && clustered) p.add(`${fileName} rules`, 'rules and alerts run on a single server for now, not with --cluster');
+  const seen = new Set<string>();
+  return rules.filter((rule, i) => {
+    if (seen.has(rule.id)) return p.add(`${fileName} rules.${i}`, `rule id '${rule.id}' is given more than once`) ?? false;
+    seen.add(rule.id);
+    try {
+      checkRule(rule);
+      return true;
+    } catch (err) {
+      return p.add(`${fileName} rules.${i}`, (err as Error).message) ?? false;
+    }
+  });
 }
 
 const ROLES = ['all', 'worker', 'web'] as const;

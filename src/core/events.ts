@@ -81,9 +81,28 @@ export interface SummaryMessage {
   text: string;
 }
 
+/** A rule matched a caption or summary (rules/): an alert, in the stream's history like the text it matched. */
+export interface AlertMessage {
+  type: 'alert';
+  stream: string;
+  seq: number;
+  /** When the alert was raised (ms since the epoch). */
+  ts: number;
+  /** The rule's id, and its name for people. */
+  rule: string;
+  name: string;
+  /** The text that matched. */
+  text: string;
+  /** The seq of the caption (or summary, see `on`) that matched. */
+  captionSeq: number;
+  on: 'caption' | 'summary';
+  /** The matching caption's keyframe, while that caption is kept. */
+  keyframeUrl?: string;
+}
+
 /** Events with a place in a stream's history carry a seq (one sequence per stream). */
-export type SequencedMessage = CaptionMessage | SummaryMessage;
-export type StreamMessage = CaptionMessage | SummaryMessage | StatusMessage;
+export type SequencedMessage = CaptionMessage | SummaryMessage | AlertMessage;
+export type StreamMessage = SequencedMessage | StatusMessage;
 
 /** The path of a caption's keyframe, relative to the server: GET it with the same token as the API. */
 export function keyframeUrl(stream: string, seq: number): string {

@@ -25,6 +25,7 @@
  *   streams      streams added over the API (id, URL as given, captioner), so they come back
  *                after a restart; the URL may hold a camera password, so the file is created
  *                readable by its owner only (0600) and saved URLs are only read to start streams
+ *   rules        rules added over the API (their JSON as sent), so they come back after a restart
  *   meta         a row written at every open: proof that the file is writable
  *
  * A seq is never reused. `append` records an event and its seq in one transaction. When that
@@ -46,6 +47,7 @@ import { prepareSearch, searchStored, SEARCH_DEFAULTS, type SearchHit, type Sear
 import { SearchThread } from './search-thread.js';
 import { keyframeUrl, type SequencedMessage } from '../core/events.js';
 import { HISTORY_DEFAULTS, type HistoryStoreOptions } from './history-options.js';
+import type { RuleSpec } from '../rules/rule.js';
 
 export { ftsQuery, SEARCH_DEFAULTS, type SearchHit, type SearchLimits, type SearchQuery } from './search.js';
 
@@ -97,7 +99,7 @@ export class HistoryStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly bumpSeq: Database.Statement;
-  private readonly writes: Record<'saveStream' | 'forgetStream' | 'probe', Database.Statement>;
+  private readonly writes: Record<'saveStream' | 'forgetStream' | 'saveRule' | 'forgetRule' | 'probe', Database.Statement>;
   /** Where searches run: a thread of their own for a file, this connection for a history in memory. */
   private readonly searchThread: SearchThread | undefined;
   private readonly searchSql: SearchStatements | undefined;
@@ -182,6 +184,7 @@ export class HistoryStore {
       END;
       CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, url TEXT NOT NULL, captioner TEXT, prompt TEXT, added INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS rules (id TEXT PRIMARY KEY, body TEXT NOT NULL, added INTEGER NOT NULL);
     `);
       // Files from before streams had prompts gain the column (empty for the streams already saved).
       const streamColumns = (db.prepare('PRAGMA table_info(streams)').all() as { name: string }[]).map((c) => c.name);
@@ -218,6 +221,8 @@ export class HistoryStore {
         'INSERT INTO streams (id, url, captioner, prompt, added) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, captioner = excluded.captioner, prompt = excluded.prompt, added = excluded.added',
       ),
       forgetStream: this.db.prepare('DELETE FROM streams WHERE id = ?'),
+      saveRule: this.db.prepare('INSERT INTO rules (id, body, added) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body'),
+      forgetRule: this.db.prepare('DELETE FROM rules WHERE id = ?'),
       probe: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'opened'"),
     };
     this.reads = {
@@ -236,7 +241,8 @@ export class HistoryStore {
     else this.searchThread = new SearchThread(options.path);
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     const write = (m: SequencedMessage, keyframe?: Uint8Array) => {
-      this.insert.run(m.stream, m.seq, m.type, m.ts, m.text, JSON.stringify(m));
+      // An alert repeats the text it matched: searching finds that caption, not the alert too.
+      this.insert.run(m.stream, m.seq, m.type, m.ts, m.type === 'alert' ? '' : m.text, JSON.stringify(m));
       if (keyframe) this.insertKeyframe.run(m.stream, m.seq, keyframe);
       this.bumpSeq.run(m.stream, m.seq);
     };
@@ -287,6 +293,21 @@ export class HistoryStore {
   savedStreams(): SavedStream[] {
     const rows = this.db.prepare('SELECT id, url, captioner, prompt FROM streams ORDER BY added, id').all() as { id: string; url: string; captioner: string | null; prompt: string | null }[];
     return rows.map((r) => ({ id: r.id, url: r.url, ...(r.captioner === null ? {} : { captioner: r.captioner }), ...(r.prompt === null ? {} : { prompt: r.prompt }) }));
+  }
+
+  /** Saves a rule added over the API (replacing one saved with its id), so it runs again after a restart. */
+  saveRule(rule: RuleSpec): void {
+    this.writes.saveRule.run(rule.id, JSON.stringify(rule), this.options.now());
+  }
+
+  /** Forgets a saved rule; false if none was saved under the id. */
+  forgetRule(id: string): boolean {
+    return this.writes.forgetRule.run(id).changes > 0;
+  }
+
+  /** The rules added over the API, oldest first, as they were sent. */
+  savedRules(): RuleSpec[] {
+    return (this.db.prepare('SELECT body FROM rules ORDER BY added, id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as RuleSpec);
   }
 
   /** Whether a small write succeeds now (for readiness): undefined if it does, else why not. */

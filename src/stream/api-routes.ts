@@ -15,6 +15,9 @@ import {
   Health,
   KeyframeParams,
   Readiness,
+  RuleInfo,
+  RuleParams,
+  RuleRequest,
   SearchQuery,
   StreamInfo,
   StreamParams,
@@ -159,7 +162,7 @@ export const eventsRoute = createRoute({
   summary: 'Server-sent events: history after Last-Event-ID, then live',
   request: { params: StreamParams, query: EventsQuery, headers: EventsHeaders },
   responses: {
-    200: text('text/event-stream', 'event stream; events caption, summary, status, gap, error'),
+    200: text('text/event-stream', 'event stream; events caption, summary, alert, status, gap, error'),
     400: error('Bad Last-Event-ID or since'),
     ...read,
     ...noStream,
@@ -170,7 +173,7 @@ export const eventsRoute = createRoute({
 export const searchRoute = createRoute({
   method: 'get',
   path: '/api/search',
-  summary: 'Captions and summaries containing every word, best first among the newest 2,000 matches',
+  summary: 'Captions and summaries containing every word, best first among the newest 2,000 matches (alerts are not searched: they repeat the caption they matched)',
   request: { query: SearchQuery },
   responses: {
     200: json(z.object({ q: z.string(), results: z.array(z.intersection(Event, z.object({ snippet: z.string() }))) })),
@@ -178,4 +181,60 @@ export const searchRoute = createRoute({
     ...read,
     429: { ...error('As many searches as the server runs at once are running'), headers: retryAfter },
   },
+});
+
+const ruleBody = { body: { required: true, content: { 'application/json': { schema: RuleRequest } } } } as const;
+const ruleWrite = {
+  400: error(
+    'A bad rule (every bad field is named: a regular expression that does not compile or could run away, hours that are not HH:MM, an unknown time zone…), or a body that is not a JSON object',
+  ),
+  ...write,
+  413: error('Body over 16 KiB'),
+  415: error('The body is not sent as Content-Type: application/json'),
+  503: error('The history store cannot save the rule'),
+} as const;
+const noRule = { 404: error('No such rule') } as const;
+
+export const listRulesRoute = createRoute({
+  method: 'get',
+  path: '/api/rules',
+  summary: "The rules that raise alerts: the config file's and those added over the API, with where each fires now",
+  responses: { 200: json(z.object({ rules: z.array(RuleInfo) })), ...read },
+});
+
+export const getRuleRoute = createRoute({
+  method: 'get',
+  path: '/api/rules/{id}',
+  summary: 'One rule',
+  request: { params: RuleParams },
+  responses: { 200: json(RuleInfo), ...read, ...noRule },
+});
+
+export const createRuleRoute = createRoute({
+  method: 'post',
+  path: '/api/rules',
+  summary: 'Add a rule (kept in the store: it runs again after a restart)',
+  request: ruleBody,
+  responses: { 201: json(RuleInfo, 'Added'), ...ruleWrite, 409: error('The id is in use, or the server runs its maximum of rules') },
+});
+
+export const putRuleRoute = createRoute({
+  method: 'put',
+  path: '/api/rules/{id}',
+  summary: 'Replace a rule added over the API, or add it under this id',
+  request: { params: RuleParams, ...ruleBody },
+  responses: {
+    200: json(RuleInfo, 'Replaced'),
+    201: json(RuleInfo, 'Added'),
+    ...ruleWrite,
+    409: error('The rule comes from the config file (change it there), or the server runs its maximum of rules'),
+  },
+});
+
+export const deleteRuleRoute = createRoute({
+  method: 'delete',
+  path: '/api/rules/{id}',
+  summary: 'Remove a rule added over the API',
+  request: { params: RuleParams },
+  responses: { 204: { description: 'Removed' }, ...write, ...noRule, 409: error('The rule comes from the config file (remove it there)'), 503: error('The history store cannot forget it') },
 });

@@ -7,7 +7,9 @@
  * a request with several bad fields hears of all of them at once (util/problems.ts).
  */
 import { z } from '@hono/zod-openapi';
-import type { CaptionMessage, SummaryMessage } from '../core/events.js';
+import type { AlertMessage, CaptionMessage, SummaryMessage } from '../core/events.js';
+import type { RuleInfo as RuleInfoType, RuleSpec } from '../rules/rule.js';
+import { MAX_RULE_REGEX } from '../rules/rule.js';
 import { MAX_PROMPT_LENGTH, PROMPT_CONTROL_CHARACTERS, STREAM_ID } from '../core/stream-id.js';
 import { shown } from '../util/problems.js';
 
@@ -103,6 +105,89 @@ export const SearchQuery = z.object({
   limit: count('limit', 50, 500, 'at most this many (default 50)'),
 });
 
+/** Words or phrases of a rule: a string or a list of them. */
+const phrases = (name: string) =>
+  z
+    .union([z.string(), z.array(z.string())], { error: (iss) => `${name} must be a word or phrase, or a list of them; got ${shown(iss.input)}` })
+    .refine((v) => (typeof v === 'string' ? [v] : v).every((p) => p.trim() !== '' && p.length <= 200), { error: `${name}: each phrase must be 1-200 characters` })
+    .refine((v) => typeof v === 'string' || (v.length >= 1 && v.length <= 100), { error: `${name} must list 1-100 phrases` })
+    .openapi({ description: 'a word or phrase, or a list of them (stemmed as search stems them)' });
+
+const RULE_ID_MESSAGE = (input: unknown) => `rule id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit; got ${shown(input)}`;
+
+/** A rule (rules/rule.ts): in the config file's `rules`, or sent to POST /api/rules and PUT /api/rules/:id. */
+export const RuleRequest = z
+  .strictObject(
+    {
+      id: z
+        .string({ error: (iss) => RULE_ID_MESSAGE(iss.input) })
+        .regex(STREAM_ID, { error: (iss) => RULE_ID_MESSAGE(iss.input) })
+        .openapi({ description: "1-64 letters, digits, '-' or '_'" }),
+      name: z
+        .string({ error: (iss) => `name must be a string; got ${shown(iss.input)}` })
+        .min(1, { error: 'name must not be empty' })
+        .max(100, { error: 'name must be at most 100 characters' })
+        .optional()
+        .openapi({ description: 'a name for people (Home Assistant shows it); the id when absent' }),
+      streams: z
+        .array(z.string().regex(STREAM_ID, { error: (iss) => `streams: ${shown(iss.input)} is not a stream id` }), { error: (iss) => `streams must be a list of stream ids; got ${shown(iss.input)}` })
+        .max(1000, { error: 'streams must list at most 1000 streams' })
+        .optional()
+        .openapi({ description: 'the streams it watches; every stream when absent' }),
+      match: phrases('match').optional(),
+      mode: z
+        .enum(['any', 'all'], { error: (iss) => `mode must be 'any' or 'all'; got ${shown(iss.input)}` })
+        .optional()
+        .openapi({ description: 'any (default): one phrase is enough; all: every one' }),
+      not: phrases('not').optional().openapi({ description: 'words or phrases that stop it: a text holding any never matches' }),
+      regex: z
+        .string({ error: (iss) => `regex must be a string; got ${shown(iss.input)}` })
+        .min(1, { error: 'regex must not be empty' })
+        .max(MAX_RULE_REGEX, { error: `regex must be at most ${MAX_RULE_REGEX} characters` })
+        .optional()
+        .openapi({ description: 'a regular expression (JavaScript, case-insensitive) the text must also match' }),
+      on: z
+        .array(z.enum(['caption', 'summary'], { error: (iss) => `on: ${shown(iss.input)} is neither 'caption' nor 'summary'` }), {
+          error: (iss) => `on must be a list of 'caption' and 'summary'; got ${shown(iss.input)}`,
+        })
+        .min(1, { error: "on must list 'caption', 'summary' or both" })
+        .optional()
+        .openapi({ description: 'what it reads: captions (default), summaries, or both' }),
+      cooldown: z
+        .number({ error: (iss) => `cooldown must be a number of seconds; got ${shown(iss.input)}` })
+        .min(0, { error: (iss) => `cooldown must be 0-86400 seconds; got ${shown(iss.input)}` })
+        .max(86_400, { error: (iss) => `cooldown must be 0-86400 seconds; got ${shown(iss.input)}` })
+        .optional()
+        .openapi({ description: 'seconds after an alert before it may raise another on the same stream (default 60)' }),
+      activeHours: z
+        .strictObject(
+          {
+            from: z.string({ error: 'activeHours.from must be a time of day as HH:MM' }),
+            to: z.string({ error: 'activeHours.to must be a time of day as HH:MM' }),
+            timezone: z.string({ error: 'activeHours.timezone must be an IANA time zone such as Europe/Berlin' }).optional(),
+          },
+          {
+            error: (iss) =>
+              iss.code === 'unrecognized_keys' ? `activeHours: unknown field ${iss.keys.join(', ')} (known: from, to, timezone)` : 'activeHours must be {"from": "HH:MM", "to": "HH:MM"}',
+          },
+        )
+        .optional()
+        .openapi({ description: "only between these times of day (to may be past midnight), in a time zone (default: the server's)" }),
+      enabled: z.boolean({ error: (iss) => `enabled must be true or false; got ${shown(iss.input)}` }).optional(),
+    },
+    {
+      error: (iss) =>
+        iss.code === 'unrecognized_keys'
+          ? `unknown field ${iss.keys.join(', ')} (known: id, name, streams, match, mode, not, regex, on, cooldown, activeHours, enabled)`
+          : iss.code === 'invalid_type'
+            ? 'a rule must be a JSON object like {"id": "red-car", "match": "red car"}'
+            : undefined,
+    },
+  )
+  .openapi('RuleRequest');
+
+export const RuleParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, description: 'the rule id' }) });
+
 // ---- answers ----
 
 export const ErrorBody = z.object({ error: z.string() }).openapi('Error');
@@ -144,14 +229,42 @@ export const Summary = z
   .object({ type: z.literal('summary'), stream: z.string(), seq: z.number().int(), ts: z.number().int(), from: z.number().int(), to: z.number().int(), text: z.string() })
   .openapi('Summary');
 
-export const Event = z.union([Caption, Summary]).openapi('Event');
+export const Alert = z
+  .object({
+    type: z.literal('alert'),
+    stream: z.string(),
+    seq: z.number().int(),
+    ts: z.number().int(),
+    rule: z.string().openapi({ description: "the rule's id" }),
+    name: z.string().openapi({ description: "the rule's name for people (its id when it has none)" }),
+    text: z.string().openapi({ description: 'the text that matched' }),
+    captionSeq: z.number().int().openapi({ description: 'the seq of the caption (or summary, see on) that matched' }),
+    on: z.enum(['caption', 'summary']),
+    keyframeUrl: z.string().optional().openapi({ description: "the matching caption's keyframe, while that caption is kept" }),
+  })
+  .openapi('Alert');
+
+export const Event = z.union([Caption, Summary, Alert]).openapi('Event');
 
 // The schemas above describe the messages of core/events.ts: the compiler holds them together.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const captionsAgree: Same<z.infer<typeof Caption>, CaptionMessage> = true;
 const summariesAgree: Same<z.infer<typeof Summary>, SummaryMessage> = true;
+const alertsAgree: Same<z.infer<typeof Alert>, AlertMessage> = true;
 void captionsAgree;
 void summariesAgree;
+void alertsAgree;
+
+export const RuleInfo = RuleRequest.extend({
+  source: z.enum(['config', 'api']).openapi({ description: 'config: from the config file (change it there); api: added over the API, kept in the store' }),
+  firing: z.array(z.string()).openapi({ description: 'the streams where it matches now (the latest text it read there matched)' }),
+  lastAlert: z.object({ stream: z.string(), seq: z.number().int(), ts: z.number().int() }).optional().openapi({ description: 'its last alert since the server started' }),
+}).openapi('Rule');
+
+const rulesAgree: Same<z.infer<typeof RuleRequest>, RuleSpec> = true;
+const ruleInfoAgrees: Same<z.infer<typeof RuleInfo>, RuleInfoType> = true;
+void rulesAgree;
+void ruleInfoAgrees;
 
 export const Readiness = z.object({
   ready: z.boolean(),

@@ -14,6 +14,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
 import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreError } from './streams.js';
+import { RuleConflictError, RuleInputError, RuleStoreError, type RuleSet } from '../rules/rule-set.js';
 import type { StreamDirectory } from './directory.js';
 import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
@@ -56,13 +57,30 @@ export interface AppOptions {
   search?: Partial<SearchLimits> & { maxConcurrent?: number };
   /** In a cluster: its nodes, as this node last read them (GET /api/cluster). */
   clusterView?: () => ClusterView;
+  /** The rules that raise alerts (/api/rules). */
+  rules: RuleSet;
+}
+
+/** A JSON body of at most 16 KiB; text that is not JSON gets an answer with an example (the schema then reads the same parse). */
+function jsonBody(example: string) {
+  return [
+    bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }),
+    createMiddleware(async (c, next) => {
+      try {
+        await c.req.json();
+      } catch {
+        throw new HTTPException(400, { message: `request body must be a JSON object like ${example}` });
+      }
+      await next();
+    }),
+  ];
 }
 
 export function createApp(
   streams: StreamDirectory,
   hub: Hub,
   bus: EventBus,
-  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView }: AppOptions,
+  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView, rules }: AppOptions,
 ): OpenAPIHono {
   // A request that does not fit its route's schema is a 400 naming every bad field.
   const app = new OpenAPIHono({
@@ -134,16 +152,7 @@ export function createApp(
           // Only a stream that was started counts: a refused request (a typo, a taken id) gives its turn back.
           if (c.res.status !== 201) creations.refund(client);
         },
-        bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'request body over 16 KiB' }, 413) }),
-        // Read here so that text that is not JSON gets this answer; the schema then reads the same parse.
-        async (c, next) => {
-          try {
-            await c.req.json();
-          } catch {
-            throw new HTTPException(400, { message: 'request body must be a JSON object like {"id": "cam1", "url": "rtsp://…"}' });
-          }
-          await next();
-        },
+        ...jsonBody('{"id": "cam1", "url": "rtsp://…"}'),
       ],
     },
     async (c) => {
@@ -250,6 +259,40 @@ export function createApp(
     } finally {
       searching--;
     }
+  });
+
+  // Rules: the config file's are shown, and changed only there; the API's are saved in the store.
+  const ruleAnswer = <T>(change: () => T): T => {
+    try {
+      return change();
+    } catch (err) {
+      if (err instanceof RuleInputError) throw new HTTPException(400, { message: err.message });
+      if (err instanceof RuleConflictError) throw new HTTPException(409, { message: err.message });
+      if (err instanceof RuleStoreError) throw new HTTPException(503, { message: err.message });
+      throw err;
+    }
+  };
+  app.openapi(routes.listRulesRoute, (c) => c.json({ rules: rules.list() }, 200));
+  app.openapi(routes.getRuleRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const info = rules.get(id);
+    if (!info) throw new HTTPException(404, { message: `no rule '${id}'` });
+    return c.json(info, 200);
+  });
+  app.openapi({ ...routes.createRuleRoute, middleware: jsonBody('{"id": "red-car", "match": "red car"}') }, (c) =>
+    c.json(
+      ruleAnswer(() => rules.create(c.req.valid('json'))),
+      201,
+    ),
+  );
+  app.openapi({ ...routes.putRuleRoute, middleware: jsonBody('{"id": "red-car", "match": "red car"}') }, (c) => {
+    const { info, created } = ruleAnswer(() => rules.replace(c.req.valid('param').id, c.req.valid('json')));
+    return created ? c.json(info, 201) : c.json(info, 200);
+  });
+  app.openapi(routes.deleteRuleRoute, (c) => {
+    const { id } = c.req.valid('param');
+    if (!ruleAnswer(() => rules.remove(id))) throw new HTTPException(404, { message: `no rule '${id}'` });
+    return c.body(null, 204);
   });
 
   const serveViewerFile = async (file: string) => {

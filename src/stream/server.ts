@@ -27,6 +27,8 @@ import { Thumbnailer } from '../media/thumbnails.js';
 import type { Frame } from '../core/frame.js';
 import type { Captioner } from '../core/caption.js';
 import type { HistoryStoreOptions } from '../store/history-options.js';
+import { RuleSet } from '../rules/rule-set.js';
+import type { RuleSpec } from '../rules/rule.js';
 
 export interface ServerOptions {
   /** The JPEG encoder for keyframe thumbnails, when the caller shares one (closed by its owner); else the server starts its own. */
@@ -62,6 +64,8 @@ export interface ServerOptions {
   allowedHosts?: readonly string[];
   /** Run as one node of a cluster on Redis instead of alone. */
   cluster?: ClusterOptions;
+  /** Rules from the config file that raise alerts (rules added over the API are kept in the history store). */
+  rules?: RuleSpec[];
 }
 
 export const DEFAULT_MAX_STREAMS = 64;
@@ -77,6 +81,8 @@ export interface RunningServer {
   hub: Hub;
   /** Where every stream event is published (the hub and SSE responses listen). */
   bus: EventBus;
+  /** The rules that raise alerts. */
+  rules: RuleSet;
   /** The HTTP routes (hono), for introspection. */
   app: OpenAPIHono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string, prompt?: string): void;
@@ -112,6 +118,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
   let manager: StreamManager | undefined;
   let cluster: ClusterNode | undefined;
+  // In a cluster, rules would have to run on every worker and live in Redis: not yet (the
+  // settings refuse rules with --cluster), so a cluster node's rule set stays empty and fixed.
+  const alertRules = new RuleSet(store, options.cluster ? 'rules and alerts run on a single server for now, not in a cluster' : undefined);
+  try {
+    alertRules.load(options.rules ?? []);
+  } catch (err) {
+    clearInterval(pruner);
+    store.close();
+    if (ownsThumbnails) await thumbnails.close();
+    throw err;
+  }
   if (options.cluster) {
     try {
       cluster = await startClusterNode(options.cluster, { choice, rules, pipeline, store, maxStreams, maxEvents: options.history?.maxEvents, maxAgeMs: options.history?.maxAgeMs }, (m) =>
@@ -124,7 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw err;
     }
   } else {
-    manager = new StreamManager(choice!, { rules, pipeline, store, maxStreams }, (m) => bus.publish(m));
+    manager = new StreamManager(choice!, { rules, pipeline, store, maxStreams, alerts: alertRules.book }, (m) => bus.publish(m));
   }
   const streams: StreamDirectory = cluster?.streams ?? manager!;
   hub = new Hub(
@@ -148,6 +165,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     replay: options.hub?.replay,
     replayBudgets: hub.addresses,
     search: options.search,
+    rules: alertRules,
     ...(cluster && { clusterView: () => cluster!.streams.view(cluster!.nodeId) }),
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
@@ -206,6 +224,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cluster,
     hub,
     bus,
+    rules: alertRules,
     app,
     addSource: (id, source, displayUrl, captioner, prompt) => {
       if (!manager) throw new Error('in a cluster, streams are added over the API or the config file of any node');

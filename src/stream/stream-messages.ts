@@ -1,8 +1,10 @@
 /**
- * A pipeline's caption or summary as the message viewers get, with its seq: one place, for the
- * single server (streams.ts) and for a cluster's workers (cluster-worker-streams.ts) alike.
+ * A pipeline's caption or summary as the message viewers get, with its seq, and the alerts rules
+ * raise for it: one place, for the single server (streams.ts) and for a cluster's workers
+ * (cluster-worker-streams.ts) alike.
  */
-import { keyframeUrl, type CaptionEvent, type CaptionMessage, type SequencedMessage, type SummaryEvent, type SummaryMessage } from '../core/events.js';
+import { keyframeUrl, type AlertMessage, type CaptionEvent, type CaptionMessage, type SequencedMessage, type SummaryEvent, type SummaryMessage } from '../core/events.js';
+import type { Fired } from '../rules/rule-book.js';
 
 const JPEG_DATA_URL = 'data:image/jpeg;base64,';
 
@@ -27,4 +29,20 @@ export function sequencedMessage(stream: string, seq: number, event: CaptionEven
     outOfDomain: event.outOfDomain,
   };
   return { message, jpeg };
+}
+
+/** The alert a rule raised for a caption or summary, with its own seq. */
+export function alertMessage(matched: CaptionMessage | SummaryMessage, seq: number, fired: Fired, now = Date.now()): AlertMessage {
+  return {
+    type: 'alert',
+    stream: matched.stream,
+    seq,
+    ts: now,
+    rule: fired.rule,
+    name: fired.name,
+    text: matched.text,
+    captionSeq: matched.seq,
+    on: matched.type,
+    ...(matched.type === 'caption' && matched.keyframeUrl !== undefined && { keyframeUrl: matched.keyframeUrl }),
+  };
 }

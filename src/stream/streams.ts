@@ -29,8 +29,9 @@ import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js'
 import { heartbeatPhase } from '../pipeline/scene-gate.js';
 import type { Captioner } from '../core/caption.js';
 import type { StreamState } from '../core/events.js';
-import type { SequencedMessage, StatusMessage, StreamMessage } from '../core/events.js';
-import { sequencedMessage } from './stream-messages.js';
+import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from '../core/events.js';
+import { alertMessage, sequencedMessage } from './stream-messages.js';
+import type { RuleBook } from '../rules/rule-book.js';
 import type { HistoryWriteStats, StreamDirectory, StreamInfo } from './directory.js';
 
 export type { HistoryWriteStats, StreamInfo } from './directory.js';
@@ -95,6 +96,8 @@ export interface StreamManagerOptions {
   store?: HistoryStore;
   /** The most streams `add` runs at once (default: no limit); trusted `addSource` streams count too. */
   maxStreams?: number;
+  /** Rules that raise alerts on captions and summaries (none when absent). */
+  alerts?: RuleBook;
 }
 
 export class StreamManager implements StreamDirectory {
@@ -174,6 +177,7 @@ export class StreamManager implements StreamDirectory {
           stream.state = event.state;
           stream.error = event.error;
           stream.note = event.note;
+          if (event.state !== 'live') this.options.alerts?.streamStopped(id);
           if (event.state === 'live') log.info('stream live', { stream: id });
           else log.warn(`stream ${event.state}`, { stream: id, error: event.error, retryInMs: event.retryInMs });
           this.emit({ stream: id, ...event } satisfies StatusMessage);
@@ -191,9 +195,11 @@ export class StreamManager implements StreamDirectory {
           // Sent live but not kept: its keyframe could not be stored either.
           if (recorded === 'not kept' && message.type === 'caption') message = { ...message, keyframeUrl: undefined };
           this.emit(message);
+          if (message.type !== 'alert') this.raiseAlerts(stream, message);
         }
       },
       error: (err: Error) => {
+        this.options.alerts?.streamStopped(id);
         if (err instanceof SourceFinished) {
           // A file played once: the stream is over, nothing failed.
           stream.state = 'stopped';
@@ -211,6 +217,23 @@ export class StreamManager implements StreamDirectory {
       },
     });
     return this.info(stream);
+  }
+
+  /** The alerts rules raise for a caption or summary: each one in history with its own seq, then sent, as any event. */
+  private raiseAlerts(stream: Running, matched: CaptionMessage | SummaryMessage): void {
+    const rules = this.options.alerts;
+    if (!rules) return;
+    const fired = rules.evaluate({ type: matched.type, stream: stream.id, text: matched.text, outOfDomain: matched.type === 'caption' ? matched.outOfDomain : undefined });
+    for (const rule of fired) {
+      const alert = alertMessage(matched, ++stream.seq, rule);
+      if (this.record(stream, alert) === 'held back') {
+        stream.seq--;
+        continue;
+      }
+      rules.alerted(rule.rule, stream.id, alert.seq, alert.ts);
+      log.info('alert', { stream: stream.id, rule: rule.rule, seq: alert.seq, text: alert.text });
+      this.emit(alert);
+    }
   }
 
   /** Writes an event (and a caption's keyframe) to history before it is sent; or says why not (see the header). */
@@ -301,6 +324,7 @@ export class StreamManager implements StreamDirectory {
     if (!stream) return false;
     this.streams.delete(id);
     stream.subscription?.unsubscribe();
+    this.options.alerts?.streamStopped(id);
     log.info('stream removed', { stream: id });
     this.emit({ type: 'status', stream: id, state: 'stopped' });
     return true;
