@@ -39,7 +39,8 @@ export class RuleSet {
   load(configured: readonly RuleSpec[]): void {
     for (const rule of configured) this.book.set(rule, 'config');
     if (this.fixed) return;
-    for (const saved of this.store.savedRules()) {
+    // Saved only after the same checks as now (save, below).
+    for (const saved of this.store.savedRules() as unknown as RuleSpec[]) {
       if (this.book.get(saved.id)) {
         log.warn('saved rule not loaded: the config file has a rule with its id', { rule: saved.id });
         continue;
@@ -100,7 +101,7 @@ export class RuleSet {
     const previous = this.book.get(spec.id);
     const info = this.book.set(spec, 'api');
     try {
-      this.store.saveRule(spec);
+      this.store.saveRule({ ...spec });
     } catch (err) {
       if (previous) this.book.set(strip(previous), previous.source);
       else this.book.delete(spec.id);

@@ -47,7 +47,6 @@ import { prepareSearch, searchStored, SEARCH_DEFAULTS, type SearchHit, type Sear
 import { SearchThread } from './search-thread.js';
 import { keyframeUrl, type SequencedMessage } from '../core/events.js';
 import { HISTORY_DEFAULTS, type HistoryStoreOptions } from './history-options.js';
-import type { RuleSpec } from '../rules/rule.js';
 
 export { ftsQuery, SEARCH_DEFAULTS, type SearchHit, type SearchLimits, type SearchQuery } from './search.js';
 
@@ -61,6 +60,12 @@ export interface SavedStream {
 }
 
 const FTS_TABLE = `CREATE VIRTUAL TABLE events_fts USING fts5 (text, content = 'events', content_rowid = 'id', tokenize = 'porter unicode61', prefix = '1 2 3')`;
+
+/** A rule added over the API, as saved: its JSON as sent (rules/rule.ts says what it holds). */
+export interface SavedRule {
+  id: string;
+  [field: string]: unknown;
+}
 
 /** An event as the store keeps it: its JSON is what viewers are sent, byte for byte. */
 export interface StoredEvent {
@@ -296,7 +301,7 @@ export class HistoryStore {
   }
 
   /** Saves a rule added over the API (replacing one saved with its id), so it runs again after a restart. */
-  saveRule(rule: RuleSpec): void {
+  saveRule(rule: SavedRule): void {
     this.writes.saveRule.run(rule.id, JSON.stringify(rule), this.options.now());
   }
 
@@ -306,8 +311,8 @@ export class HistoryStore {
   }
 
   /** The rules added over the API, oldest first, as they were sent. */
-  savedRules(): RuleSpec[] {
-    return (this.db.prepare('SELECT body FROM rules ORDER BY added, id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as RuleSpec);
+  savedRules(): SavedRule[] {
+    return (this.db.prepare('SELECT body FROM rules ORDER BY added, id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as SavedRule);
   }
 
   /** Whether a small write succeeds now (for readiness): undefined if it does, else why not. */

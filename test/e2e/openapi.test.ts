@@ -33,6 +33,7 @@ before(async () => {
     streamCreation: { perMinute: 1, burst: 2 },
     maxStreams: 2,
     pipeline: { output: { width: 160, height: 120, fps: 5 } },
+    rules: [{ id: 'configured', match: 'red car' }],
   });
   server.manager!.add('a', 'testsrc://smptebars');
   // A caption with its keyframe in the history of a stream that ran before (no waiting on 'a').
@@ -86,6 +87,7 @@ function ask(method: string, path: string, a: Ask): Promise<Answer> {
 }
 
 const stream = (id: string) => JSON.stringify({ id, url: 'testsrc://smptebars' });
+const rule = (id: string, match = 'person') => JSON.stringify({ id, match });
 const evilHost = { host: 'rebind.example:80' };
 
 // [method, documented path, real path, request, the answer it must get]. Order matters for
@@ -147,6 +149,33 @@ const CASES: [string, string, string, Ask, number][] = [
   ['GET', '/api/search', '/api/search', { token: 'viewer' }, 400],
   ['GET', '/api/search', '/api/search?q=red', {}, 401],
   ['GET', '/api/search', '/api/search?q=red', { token: 'viewer', ...evilHost }, 403],
+  ['POST', '/api/rules', '/api/rules', { token: 'admin', body: rule('door') }, 201],
+  ['POST', '/api/rules', '/api/rules', { token: 'admin', body: JSON.stringify({ id: 'bad', regex: '(a+)+' }) }, 400],
+  ['POST', '/api/rules', '/api/rules', { body: rule('r2') }, 401],
+  ['POST', '/api/rules', '/api/rules', { token: 'viewer', body: rule('r2') }, 403],
+  ['POST', '/api/rules', '/api/rules', { token: 'admin', body: rule('door') }, 409],
+  ['POST', '/api/rules', '/api/rules', { token: 'admin', body: JSON.stringify({ id: 'big', match: 'x'.repeat(20_000) }) }, 413],
+  ['POST', '/api/rules', '/api/rules', { token: 'admin', type: 'text/plain', body: rule('r2') }, 415],
+  ['GET', '/api/rules', '/api/rules', { token: 'viewer' }, 200],
+  ['GET', '/api/rules', '/api/rules', {}, 401],
+  ['GET', '/api/rules', '/api/rules', { token: 'viewer', ...evilHost }, 403],
+  ['GET', '/api/rules/{id}', '/api/rules/door', { token: 'viewer' }, 200],
+  ['GET', '/api/rules/{id}', '/api/rules/door', {}, 401],
+  ['GET', '/api/rules/{id}', '/api/rules/door', { token: 'viewer', ...evilHost }, 403],
+  ['GET', '/api/rules/{id}', '/api/rules/nope', { token: 'viewer' }, 404],
+  ['PUT', '/api/rules/{id}', '/api/rules/door', { token: 'admin', body: rule('door', 'dog') }, 200],
+  ['PUT', '/api/rules/{id}', '/api/rules/yard', { token: 'admin', body: rule('yard') }, 201],
+  ['PUT', '/api/rules/{id}', '/api/rules/yard', { token: 'admin', body: rule('other') }, 400],
+  ['PUT', '/api/rules/{id}', '/api/rules/yard', { body: rule('yard') }, 401],
+  ['PUT', '/api/rules/{id}', '/api/rules/yard', { token: 'viewer', body: rule('yard') }, 403],
+  ['PUT', '/api/rules/{id}', '/api/rules/configured', { token: 'admin', body: rule('configured') }, 409],
+  ['PUT', '/api/rules/{id}', '/api/rules/yard', { token: 'admin', body: JSON.stringify({ id: 'yard', match: 'x'.repeat(20_000) }) }, 413],
+  ['PUT', '/api/rules/{id}', '/api/rules/yard', { token: 'admin', type: 'text/plain', body: rule('yard') }, 415],
+  ['DELETE', '/api/rules/{id}', '/api/rules/yard', { token: 'admin' }, 204],
+  ['DELETE', '/api/rules/{id}', '/api/rules/door', {}, 401],
+  ['DELETE', '/api/rules/{id}', '/api/rules/door', { token: 'viewer' }, 403],
+  ['DELETE', '/api/rules/{id}', '/api/rules/yard', { token: 'admin' }, 404],
+  ['DELETE', '/api/rules/{id}', '/api/rules/configured', { token: 'admin' }, 409],
 ];
 
 // Answers that need a history store that cannot be written, or a server at one of its caps;
@@ -156,6 +185,9 @@ const SHOWN_ELSEWHERE: Record<string, string> = {
   'DELETE /api/streams/{id} 503': 'test/e2e/store-unavailable.test.ts',
   'GET /api/streams/{id}/events 503': 'test/e2e/replay-limits.test.ts (past the cap on SSE connections)',
   'GET /api/search 429': 'test/e2e/search-limits.test.ts (past the cap on concurrent searches)',
+  'POST /api/rules 503': 'test/e2e/store-unavailable.test.ts',
+  'PUT /api/rules/{id} 503': 'test/e2e/store-unavailable.test.ts',
+  'DELETE /api/rules/{id} 503': 'test/e2e/store-unavailable.test.ts',
 };
 
 test('each route answers exactly what /openapi.json documents for it', async () => {

@@ -25,12 +25,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   pipeline: ['core', 'util', 'media', 'ingest'],
   store: ['core', 'util'],
   cluster: ['core', 'util'],
-  stream: ['core', 'util', 'media', 'ingest', 'pipeline', 'store', 'cluster', 'paths.ts'],
-  config: ['core', 'util', 'ingest', 'models', 'store', 'cluster', 'stream', 'paths.ts'],
+  rules: ['core', 'util', 'store'],
+  notify: ['core', 'util', 'store', 'rules'],
+  stream: ['core', 'util', 'media', 'ingest', 'pipeline', 'store', 'cluster', 'rules', 'notify', 'paths.ts'],
+  config: ['core', 'util', 'ingest', 'models', 'store', 'cluster', 'rules', 'notify', 'stream', 'paths.ts'],
   synth: ['core', 'util', 'media'],
   plot: ['core', 'util', 'media'],
   train: ['core', 'util', 'media', 'ingest', 'models', 'pipeline', 'plot', 'synth'],
-  commands: ['core', 'util', 'media', 'ingest', 'models', 'pipeline', 'store', 'cluster', 'stream', 'config', 'synth', 'train', 'plot', 'paths.ts'],
+  commands: ['core', 'util', 'media', 'ingest', 'models', 'pipeline', 'store', 'cluster', 'rules', 'notify', 'stream', 'config', 'synth', 'train', 'plot', 'paths.ts'],
   'cli.ts': ['commands'],
 };
 
