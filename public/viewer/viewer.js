@@ -10,6 +10,7 @@ const keyframeEl = $('keyframe');
 const historyEl = $('history');
 
 const HISTORY_LIMIT = 100;
+const ALERT_LIMIT = 20;
 // The selected stream's captioner, as the server names it.
 let captionerName = '';
 let socket;
@@ -54,8 +55,7 @@ function showCaption(c, { live }) {
   currentEl.classList.toggle('unrecognised', Boolean(c.outOfDomain));
   metaEl.textContent = `${timeOf(c.frameTs)} · ${live ? `${c.latencyMs} ms after capture` : 'from history'}`;
   if (c.keyframeUrl) {
-    // An <img> cannot send a header: the token, when there is one, goes in the URL.
-    keyframeEl.src = token ? `${c.keyframeUrl}?token=${encodeURIComponent(token)}` : c.keyframeUrl;
+    keyframeEl.src = imageUrl(c.keyframeUrl);
     // Say what the image is; the caption beside it is already read from the live region.
     keyframeEl.alt = `Keyframe at ${timeOf(c.frameTs)} from stream ${c.stream}`;
     keyframeEl.hidden = false;
@@ -81,8 +81,41 @@ function showSummary(m) {
   $('summary-meta').textContent = `${timeOf(m.from)} – ${timeOf(m.to)}`;
 }
 
+/** The URL of a keyframe for an <img>, which cannot send a header: the token, when there is one, goes in the URL. */
+function imageUrl(url) {
+  return token ? `${url}?token=${encodeURIComponent(token)}` : url;
+}
+
+// An alert goes into the list; a live one is also put in the banner, which is read out at once.
+function showAlert(m, { live }) {
+  if ((lastSeq.get(m.stream) ?? 0) >= m.seq) return;
+  lastSeq.set(m.stream, m.seq);
+  if (m.stream !== selected) return;
+  const li = document.createElement('li');
+  const time = document.createElement('time');
+  time.dateTime = new Date(m.ts).toISOString();
+  time.textContent = timeOf(m.ts);
+  const img = document.createElement('img');
+  img.alt = '';
+  if (m.keyframeUrl) img.src = imageUrl(m.keyframeUrl);
+  const text = document.createElement('span');
+  const rule = document.createElement('strong');
+  rule.textContent = m.name;
+  text.append(rule, `: ${m.text}`);
+  li.append(time, img, text);
+  $('alerts').prepend(li);
+  while ($('alerts').children.length > ALERT_LIMIT) $('alerts').lastElementChild.remove();
+  if (live) {
+    const banner = $('alert-now');
+    banner.dataset.state = 'active';
+    banner.dataset.seq = m.seq;
+    banner.textContent = `Alert: ${m.name}: ${m.text} (${timeOf(m.ts)})`;
+  }
+}
+
 function showEvent(m, options) {
   if (m.type === 'summary') showSummary(m);
+  else if (m.type === 'alert') showAlert(m, options);
   else showCaption(m, options);
 }
 
@@ -91,6 +124,10 @@ function resetView() {
   $('summary').textContent = 'No summary yet.';
   $('summary-meta').textContent = '';
   historyEl.replaceChildren();
+  $('alerts').replaceChildren();
+  $('alert-now').dataset.state = 'none';
+  delete $('alert-now').dataset.seq;
+  $('alert-now').textContent = 'No alerts since the page opened.';
   delete currentEl.dataset.seq;
   currentEl.textContent = 'Waiting for the first caption…';
   metaEl.textContent = '';
@@ -214,6 +251,7 @@ function connect() {
         break;
       case 'caption':
       case 'summary':
+      case 'alert':
         showEvent(msg, { live: true });
         break;
       case 'status':

@@ -41,6 +41,7 @@ before(async () => {
     captioner,
     captionerName: 'embedded',
     pipeline: { output: { width: 160, height: 120, fps: 10 }, summary: { summarizer, windowMs: 4000, hopMs: 1000 } },
+    rules: [{ id: 'shape', name: 'Shape seen', match: ['circle', 'square', 'triangle', 'star', 'cross'], cooldown: 2 }],
   });
   server.addSource('demo', { kind: 'file', input: clip, loop: true }, 'demo');
   await mkdir(OUTPUT, { recursive: true });
@@ -112,14 +113,15 @@ test('the viewer loads, connects, and shows live captions from the demo stream i
   await page.close();
 });
 
-test('the page has no accessibility violations (axe-core) while captions, history, a summary and search results show', async () => {
+test('the page has no accessibility violations (axe-core) while captions, history, a summary, alerts and search results show', async () => {
   const { page, errors } = await openViewer('/?stream=demo');
   assert.deepEqual(await axeViolations(page), [], 'as the page loads');
   await firstCaption(page);
   await page.waitForSelector('#history li', { timeout: 40_000 });
   await page.waitForFunction(() => document.querySelector('#summary')?.hasAttribute('data-seq'), undefined, { timeout: 30_000 });
+  await page.waitForSelector('#alert-now[data-state="active"]', { timeout: 30_000 });
   await searchForCurrentCaption(page);
-  assert.deepEqual(await axeViolations(page), [], 'with captions, history, a summary and search results');
+  assert.deepEqual(await axeViolations(page), [], 'with captions, history, a summary, alerts and search results');
   await page.click('#pause-announcements');
   assert.deepEqual(await axeViolations(page), [], 'with announcements paused');
   await page.screenshot({ path: join(OUTPUT, 'viewer.png'), fullPage: true });
@@ -171,6 +173,31 @@ test('a pressed "Pause announcements" button silences the live captions, and sta
   await page.reload();
   assert.equal(await page.getAttribute('#pause-announcements', 'aria-pressed'), 'false');
   assert.deepEqual(await liveness(), ['polite', 'polite']);
+  await page.close();
+});
+
+test('an alert is shown apart from the captions and read out at once; recent alerts are listed, newest first', async () => {
+  const { page, errors } = await openViewer('/?stream=demo');
+  // The banner is an assertive live region on the page before any alert, so the first is read.
+  assert.equal(await page.getAttribute('#alert-now', 'role'), 'alert');
+  assert.equal(await page.evaluate(() => (document.querySelector('#alert-now') as HTMLElement).checkVisibility()), true);
+  await page.waitForSelector('#alert-now[data-state="active"]', { timeout: 30_000 });
+  const banner = (await page.textContent('#alert-now')) ?? '';
+  assert.match(banner, /^Alert: Shape seen: .*(circle|square|triangle|star|cross)/);
+  // What the banner says is an alert the server raised, on a caption it sent.
+  const seq = Number(await page.getAttribute('#alert-now', 'data-seq'));
+  const history = (await (await fetch(`${server.url}/api/streams/demo/captions?since=${seq - 1}&limit=1`)).json()) as { captions: { type: string; rule: string; text: string }[] };
+  assert.deepEqual([history.captions[0]?.type, history.captions[0]?.rule], ['alert', 'shape']);
+  assert.ok(banner.includes(history.captions[0]!.text));
+  await page.waitForFunction(() => document.querySelectorAll('#alerts li').length >= 2, undefined, { timeout: 30_000 });
+  const listed = await page.$$eval('#alerts li', (items) => items.map((li) => li.querySelector('time')?.getAttribute('datetime') ?? ''));
+  assert.deepEqual(listed, [...listed].sort().reverse(), 'newest first');
+  // Pausing the caption announcements leaves alerts announced.
+  await page.click('#pause-announcements');
+  assert.equal(await page.getAttribute('#alert-now', 'role'), 'alert');
+  assert.notEqual(await page.getAttribute('#alert-now', 'aria-live'), 'off');
+  await page.click('#pause-announcements');
+  assert.deepEqual(errors, []);
   await page.close();
 });
 
