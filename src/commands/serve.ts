@@ -177,6 +177,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       allowedHosts: settings.allowedHosts,
       pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
       rules: settings.rules,
+      webhooks: settings.webhooks,
       ...(settings.cluster && { cluster: settings.cluster }),
     });
     const chosen = (id: string) => {

@@ -64,6 +64,10 @@ export const ConfigFile = settings({
   modelTimeout: number(),
   dtype: string(),
   cluster: settings({ url: string(), role: string(), nodeId: string(), capacity: number(), leaseSeconds: number() }).partial(),
+  webhooks: z.array(
+    settings({ id: string(), url: string(), secret: string(), secretEnv: string(), events: strings(), streams: strings(), headers: z.record(z.string(), string()), timeout: number() }).partial(),
+    { error: (iss) => `must be a list of webhooks like [{"url": "https://…", "secretEnv": "NAME"}], got ${shown(iss.input)}` },
+  ),
   rules: z.array(RuleRequest, { error: (iss) => `must be a list of rules like [{"id": "red-car", "match": "red car"}], got ${shown(iss.input)}` }),
 }).partial();
 export type ConfigFile = z.infer<typeof ConfigFile>;

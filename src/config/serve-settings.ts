@@ -35,6 +35,8 @@ import { problemsOf } from '../util/problems.js';
 import { clusterTiming, type ClusterTiming } from '../cluster/worker.js';
 import { checkRule } from '../rules/rule-book.js';
 import type { RuleSpec } from '../rules/rule.js';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType, type WebhookSpec } from '../notify/webhooks.js';
+import type { ConfigFile } from './config-file.js';
 
 /** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
 export type CaptionerSetting = string | OpenAiCaptionerSpec;
@@ -73,6 +75,8 @@ export interface ServeSettings {
   modelTimeoutS: number;
   /** Rules that raise alerts (rules/rule.ts), from the config file. */
   rules: RuleSpec[];
+  /** Webhooks that get events, their secrets read (from the file or the environment). */
+  webhooks: WebhookSpec[];
   /** One node of a cluster on Redis (serve --cluster), or alone. */
   cluster?: { url: string; role: 'all' | 'worker' | 'web'; nodeId: string; capacity?: number; timing?: ClusterTiming };
 }
@@ -297,6 +301,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const mediaDir = flags['media-dir'] ?? f.mediaDir;
   const cluster = clusterSettings(p, flags, f.cluster);
   const rules = ruleSettings(p, f.rules ?? [], fileName, cluster !== undefined);
+  const webhooks = webhookSettings(p, f.webhooks ?? [], fileName, env, cluster !== undefined);
 
   if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
@@ -320,6 +325,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     allowedHosts,
     modelTimeoutS,
     rules,
+    webhooks,
     ...(cluster && { cluster }),
   };
 }
@@ -376,4 +382,52 @@ function clusterSettings(p: Problems, flags: ServeFlags, file: { url?: string; r
     ...(file.capacity !== undefined && { capacity: file.capacity }),
     ...(lease !== undefined && { timing: clusterTiming(lease * 1000) }),
   };
+}
+
+/**
+ * The file's webhooks: an http(s) URL, a secret (from the file, or from the environment with
+ * secretEnv, so the file can be shared), the events wanted (default: alerts), ids once each.
+ * Nothing here names a URL's path or a secret: a chat service's webhook URL holds its token.
+ */
+function webhookSettings(p: Problems, hooks: NonNullable<ConfigFile['webhooks']>, fileName: string, env: NodeJS.ProcessEnv, clustered: boolean): WebhookSpec[] {
+  if (hooks.length && clustered) p.add(`${fileName} webhooks`, 'webhooks run on a single server for now, not with --cluster');
+  const ids = new Set<string>();
+  return hooks.flatMap((hook, i): WebhookSpec[] => {
+    const where = `${fileName} webhooks.${i}`;
+    const before = p.list.length;
+    const id = hook.id ?? `webhook-${i + 1}`;
+    if (!STREAM_ID.test(id)) p.add(where, `id must be 1-64 letters, digits, '-' or '_'; got ${JSON.stringify(id)}`);
+    else if (ids.has(id)) p.add(where, `id '${id}' is given to more than one webhook`);
+    ids.add(id);
+    let url: URL | undefined;
+    try {
+      url = hook.url === undefined ? undefined : new URL(hook.url);
+    } catch {
+      // Said below.
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol)) p.add(where, 'url must be an http:// or https:// URL');
+    if (hook.secret !== undefined && hook.secretEnv !== undefined) p.add(where, 'give secret or secretEnv, not both');
+    const secret = hook.secret ?? (hook.secretEnv === undefined ? undefined : env[hook.secretEnv]);
+    if (secret === undefined)
+      p.add(
+        where,
+        hook.secretEnv === undefined
+          ? 'a secret is needed to sign deliveries: secret, or secretEnv naming an environment variable'
+          : `the environment variable ${hook.secretEnv} (secretEnv) is not set`,
+      );
+    else if (secret.length < 16) p.add(where, 'the secret must be at least 16 characters long');
+    const events = (hook.events ?? ['alert']) as WebhookEventType[];
+    const unknown = events.filter((e) => !WEBHOOK_EVENT_TYPES.includes(e));
+    if (unknown.length) p.add(where, `events must be among ${WEBHOOK_EVENT_TYPES.join(', ')}; got ${unknown.map((e) => JSON.stringify(e)).join(', ')}`);
+    if (events.length === 0) p.add(where, 'events must name at least one of ' + WEBHOOK_EVENT_TYPES.join(', '));
+    for (const stream of hook.streams ?? []) if (!STREAM_ID.test(stream)) p.add(where, `streams: ${JSON.stringify(stream)} is not a stream id`);
+    const timeout = hook.timeout ?? 10;
+    if (!(timeout > 0 && timeout <= 120)) p.add(where, `timeout must be above 0 and at most 120 seconds, got ${timeout}`);
+    for (const name of Object.keys(hook.headers ?? {})) {
+      if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) p.add(where, `headers: ${JSON.stringify(name)} is not a header name`);
+      else if (/^(content-type|webhook-|idempotency-key$|host$|content-length$)/i.test(name)) p.add(where, `headers: ${name} is set by livecap`);
+    }
+    if (p.list.length > before) return [];
+    return [{ id, url: url!.href, secret: secret!, events, ...(hook.streams && { streams: hook.streams }), ...(hook.headers && { headers: hook.headers }), timeoutMs: timeout * 1000 }];
+  });
 }

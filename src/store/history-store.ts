@@ -115,6 +115,8 @@ export class HistoryStore {
   private readonly appendManyTx: (ms: readonly SequencedMessage[]) => void;
   private readonly options: Required<Omit<HistoryStoreOptions, 'now'>> & { now: () => number };
   private closed = false;
+  /** Writes that go with every append, in its transaction (the webhook outbox). */
+  private readonly appendHooks = new Set<(m: SequencedMessage) => void>();
   /** Events kept, counted once at open and then kept in step (a count(*) scan is slow on big files). */
   private events = 0;
 
@@ -245,14 +247,16 @@ export class HistoryStore {
     if (options.path === ':memory:') this.searchSql = prepareSearch(this.db);
     else this.searchThread = new SearchThread(options.path);
     this.events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-    const write = (m: SequencedMessage, keyframe?: Uint8Array) => {
+    const write = (m: SequencedMessage, keyframe?: Uint8Array, live = true) => {
       // An alert repeats the text it matched: searching finds that caption, not the alert too.
       this.insert.run(m.stream, m.seq, m.type, m.ts, m.type === 'alert' ? '' : m.text, JSON.stringify(m));
       if (keyframe) this.insertKeyframe.run(m.stream, m.seq, keyframe);
       this.bumpSeq.run(m.stream, m.seq);
+      if (live) for (const hook of this.appendHooks) hook(m);
     };
     this.appendTx = this.db.transaction(write);
-    this.appendManyTx = this.db.transaction((ms: readonly SequencedMessage[]) => ms.forEach((m) => write(m)));
+    // An import of past events: nothing is delivered for them.
+    this.appendManyTx = this.db.transaction((ms: readonly SequencedMessage[]) => ms.forEach((m) => write(m, undefined, false)));
   }
 
   /**
@@ -263,6 +267,25 @@ export class HistoryStore {
     if (keyframe && m.type !== 'caption') throw new Error(`only captions have keyframes (got a ${m.type} event with one)`);
     this.appendTx(m, keyframe);
     this.events++;
+  }
+
+  /**
+   * Runs `write` inside every append's transaction: what it writes (on `connection`) is committed
+   * with the event or not at all, and a throw fails the append. Returns the function that stops it.
+   */
+  duringAppend(write: (m: SequencedMessage) => void): () => void {
+    this.appendHooks.add(write);
+    return () => this.appendHooks.delete(write);
+  }
+
+  /** The store's connection, for the tables kept beside the history in the same file (the webhook outbox). */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
+  /** Whether the history lives in memory only (nothing survives a restart). */
+  get inMemory(): boolean {
+    return this.options.path === ':memory:';
   }
 
   /** A caption's keyframe as JPEG bytes, while its event is kept. */

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
 import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreError } from './streams.js';
 import { RuleConflictError, RuleInputError, RuleStoreError, type RuleSet } from '../rules/rule-set.js';
+import type { Webhooks } from '../notify/webhooks.js';
 import type { StreamDirectory } from './directory.js';
 import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
@@ -59,6 +60,8 @@ export interface AppOptions {
   clusterView?: () => ClusterView;
   /** The rules that raise alerts (/api/rules). */
   rules: RuleSet;
+  /** Webhook deliveries, for /metrics. */
+  webhooks?: Webhooks;
 }
 
 /** A JSON body of at most 16 KiB; text that is not JSON gets an answer with an example (the schema then reads the same parse). */
@@ -80,7 +83,7 @@ export function createApp(
   streams: StreamDirectory,
   hub: Hub,
   bus: EventBus,
-  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView, rules }: AppOptions,
+  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView, rules, webhooks }: AppOptions,
 ): OpenAPIHono {
   // A request that does not fit its route's schema is a 400 naming every bad field.
   const app = new OpenAPIHono({
@@ -90,7 +93,7 @@ export function createApp(
   });
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const sse = new SseChannel(streams, bus, sseOptions, replay, replayBudgets);
-  const metrics = serverMetrics(streams, hub, bus, sse);
+  const metrics = serverMetrics(streams, hub, bus, sse, { rules, webhooks });
 
   // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
   const guard = (role: Role) =>

@@ -14,6 +14,9 @@
  *   livecap_streams_degraded                    streams whose history is not being written
  *   livecap_model_timeouts_total{model}         model calls that missed their deadline
  *   livecap_model_worker_restarts_total{model}  model workers replaced after a missed deadline
+ *   livecap_rules, livecap_alerts_total{stream,rule}
+ *   livecap_webhook_{deliveries,retries,dead_letters}_total{webhook}, livecap_webhook_outbox{webhook},
+ *   livecap_webhook_delivery_seconds{webhook}   histogram: event → delivered
  *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics, less the
  *   gauges it names `_total` (which `promtool check metrics` rejects); their per-type
  *   nodejs_active_{handles,requests,resources}{type} stay, and sum to the same numbers
@@ -28,6 +31,14 @@ import type { EventBus } from './event-bus.js';
 import type { SseChannel } from './sse.js';
 import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
 import { modelWorkerStats, type ModelWorkerStats } from '../util/worker-rpc.js';
+import type { Webhooks } from '../notify/webhooks.js';
+import type { RuleSet } from '../rules/rule-set.js';
+
+/** What the alerts and their deliveries report (none of them when absent). */
+export interface NotifySources {
+  rules?: RuleSet;
+  webhooks?: Webhooks;
+}
 
 const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
   ['frames', 'livecap_stream_frames_total', 'Frames taken from the source for analysis'],
@@ -38,7 +49,7 @@ const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
   ['stalls', 'livecap_stream_stalls_total', 'Times the source stopped sending frames'],
 ];
 
-export function serverMetrics(streams: StreamDirectory, hub: Hub, bus: EventBus, sse: SseChannel): Registry {
+export function serverMetrics(streams: StreamDirectory, hub: Hub, bus: EventBus, sse: SseChannel, notify: NotifySources = {}): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 10 });
   // prom-client's nodejs_active_{handles,requests,resources}_total are gauges: a `_total`
@@ -166,5 +177,60 @@ export function serverMetrics(streams: StreamDirectory, hub: Hub, bus: EventBus,
       },
     });
   }
+  notifyMetrics(register, bus, notify);
   return register;
+}
+
+/** Rules, alerts and webhook deliveries. */
+function notifyMetrics(register: Registry, bus: EventBus, { rules, webhooks }: NotifySources): void {
+  if (rules) {
+    new Gauge({
+      name: 'livecap_rules',
+      help: 'Rules that raise alerts (from the config file and the API)',
+      registers: [register],
+      collect() {
+        this.set(rules.list().length);
+      },
+    });
+    const alerts = new Counter({ name: 'livecap_alerts_total', help: 'Alerts raised', labelNames: ['stream', 'rule'], registers: [register] });
+    bus.subscribe((m) => {
+      if (m.type === 'alert') alerts.inc({ stream: m.stream, rule: m.rule });
+    });
+  }
+  if (!webhooks) return;
+  const perHook: ['delivered' | 'retries' | 'deadLetters', string, string][] = [
+    ['delivered', 'livecap_webhook_deliveries_total', 'Webhook deliveries made (answered 2xx)'],
+    ['retries', 'livecap_webhook_retries_total', 'Webhook attempts that failed and will be tried again'],
+    ['deadLetters', 'livecap_webhook_dead_letters_total', 'Webhook deliveries given up (kept a week in the outbox as dead letters)'],
+  ];
+  for (const [key, name, help] of perHook) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['webhook'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [hook, s] of webhooks.stats()) this.inc({ webhook: hook }, s[key]);
+      },
+    });
+  }
+  new Gauge({
+    name: 'livecap_webhook_outbox',
+    help: 'Webhook deliveries waiting in the outbox',
+    labelNames: ['webhook'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [hook, s] of webhooks.stats()) this.set({ webhook: hook }, s.pending);
+    },
+  });
+  const latency = new Histogram({
+    name: 'livecap_webhook_delivery_seconds',
+    help: 'From an event to its webhook delivery (retries included)',
+    labelNames: ['webhook'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300, 3600],
+    registers: [register],
+  });
+  webhooks.onDelivered((hook, seconds) => latency.observe({ webhook: hook }, seconds));
 }

@@ -28,6 +28,7 @@ import type { Frame } from '../core/frame.js';
 import type { Captioner } from '../core/caption.js';
 import type { HistoryStoreOptions } from '../store/history-options.js';
 import { RuleSet } from '../rules/rule-set.js';
+import { Webhooks, type WebhookSpec, type WebhookTiming } from '../notify/webhooks.js';
 import type { RuleSpec } from '../rules/rule.js';
 
 export interface ServerOptions {
@@ -66,6 +67,9 @@ export interface ServerOptions {
   cluster?: ClusterOptions;
   /** Rules from the config file that raise alerts (rules added over the API are kept in the history store). */
   rules?: RuleSpec[];
+  /** Webhooks that get events (notify/webhooks.ts), and their retry timing (tests shorten it). */
+  webhooks?: readonly WebhookSpec[];
+  webhookTiming?: Partial<WebhookTiming>;
 }
 
 export const DEFAULT_MAX_STREAMS = 64;
@@ -83,6 +87,8 @@ export interface RunningServer {
   bus: EventBus;
   /** The rules that raise alerts. */
   rules: RuleSet;
+  /** Webhook deliveries, when webhooks are configured. */
+  webhooks?: Webhooks;
   /** The HTTP routes (hono), for introspection. */
   app: OpenAPIHono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string, prompt?: string): void;
@@ -129,6 +135,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (ownsThumbnails) await thumbnails.close();
     throw err;
   }
+  // Before any stream runs: every event kept from now on has its deliveries queued with it.
+  const webhooks = options.webhooks?.length ? new Webhooks(store, options.webhooks, options.webhookTiming) : undefined;
+  if (webhooks) bus.subscribe((m) => m.type === 'status' && webhooks.status(m));
   if (options.cluster) {
     try {
       cluster = await startClusterNode(options.cluster, { choice, rules, pipeline, store, maxStreams, maxEvents: options.history?.maxEvents, maxAgeMs: options.history?.maxAgeMs }, (m) =>
@@ -136,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
     } catch (err) {
       clearInterval(pruner);
+      await webhooks?.close();
       store.close();
       if (ownsThumbnails) await thumbnails.close();
       throw err;
@@ -166,6 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     replayBudgets: hub.addresses,
     search: options.search,
     rules: alertRules,
+    webhooks,
     ...(cluster && { clusterView: () => cluster!.streams.view(cluster!.nodeId) }),
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
@@ -183,6 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.close();
     manager?.close();
     await cluster?.close();
+    await webhooks?.close();
     store.close();
     if (ownsThumbnails) await thumbnails.close();
     throw err;
@@ -225,6 +237,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hub,
     bus,
     rules: alertRules,
+    webhooks,
     app,
     addSource: (id, source, displayUrl, captioner, prompt) => {
       if (!manager) throw new Error('in a cluster, streams are added over the API or the config file of any node');
@@ -250,6 +263,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           server.closeAllConnections?.();
         });
         clearInterval(pruner);
+        await webhooks?.close();
         if (ownsThumbnails) await thumbnails.close();
         // Last: every event written so far is checkpointed into the database file.
         store.close();
