@@ -178,6 +178,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       pipeline: { output: { ...settings.analysis, fps: settings.fps }, summary },
       rules: settings.rules,
       webhooks: settings.webhooks,
+      ...(settings.mqtt && { mqtt: settings.mqtt }),
       ...(settings.cluster && { cluster: settings.cluster }),
     });
     const chosen = (id: string) => {

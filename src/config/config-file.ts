@@ -68,6 +68,22 @@ export const ConfigFile = settings({
     settings({ id: string(), url: string(), secret: string(), secretEnv: string(), events: strings(), streams: strings(), headers: z.record(z.string(), string()), timeout: number() }).partial(),
     { error: (iss) => `must be a list of webhooks like [{"url": "https://…", "secretEnv": "NAME"}], got ${shown(iss.input)}` },
   ),
+  mqtt: settings({
+    url: string(),
+    username: string(),
+    password: string(),
+    passwordEnv: string(),
+    clientId: string(),
+    topicPrefix: string(),
+    discovery: z.boolean({ error: (iss) => `must be true or false, got ${shown(iss.input)}` }),
+    discoveryPrefix: string(),
+    ca: string(),
+    cert: string(),
+    key: string(),
+    rejectUnauthorized: z.boolean({ error: (iss) => `must be true or false, got ${shown(iss.input)}` }),
+    maxBuffer: number(),
+    publicUrl: string(),
+  }).partial(),
   rules: z.array(RuleRequest, { error: (iss) => `must be a list of rules like [{"id": "red-car", "match": "red car"}], got ${shown(iss.input)}` }),
 }).partial();
 export type ConfigFile = z.infer<typeof ConfigFile>;

@@ -37,6 +37,8 @@ import { checkRule } from '../rules/rule-book.js';
 import type { RuleSpec } from '../rules/rule.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, type WebhookSpec } from '../notify/webhooks.js';
 import type { ConfigFile } from './config-file.js';
+import type { MqttSettings } from '../notify/mqtt-publisher.js';
+import { existsSync } from 'node:fs';
 
 /** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
 export type CaptionerSetting = string | OpenAiCaptionerSpec;
@@ -77,6 +79,8 @@ export interface ServeSettings {
   rules: RuleSpec[];
   /** Webhooks that get events, their secrets read (from the file or the environment). */
   webhooks: WebhookSpec[];
+  /** An MQTT broker to publish to, with Home Assistant discovery. */
+  mqtt?: MqttSettings;
   /** One node of a cluster on Redis (serve --cluster), or alone. */
   cluster?: { url: string; role: 'all' | 'worker' | 'web'; nodeId: string; capacity?: number; timing?: ClusterTiming };
 }
@@ -302,6 +306,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const cluster = clusterSettings(p, flags, f.cluster);
   const rules = ruleSettings(p, f.rules ?? [], fileName, cluster !== undefined);
   const webhooks = webhookSettings(p, f.webhooks ?? [], fileName, env, cluster !== undefined);
+  const mqtt = f.mqtt && mqttSettings(p, f.mqtt, fileName, env, cluster !== undefined);
 
   if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
@@ -326,6 +331,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     modelTimeoutS,
     rules,
     webhooks,
+    ...(mqtt && { mqtt }),
     ...(cluster && { cluster }),
   };
 }
@@ -430,4 +436,54 @@ function webhookSettings(p: Problems, hooks: NonNullable<ConfigFile['webhooks']>
     if (p.list.length > before) return [];
     return [{ id, url: url!.href, secret: secret!, events, ...(hook.streams && { streams: hook.streams }), ...(hook.headers && { headers: hook.headers }), timeoutMs: timeout * 1000 }];
   });
+}
+
+/** A topic level livecap may use: no wildcards, no empty levels. */
+const TOPIC_PREFIX = /^[^#+/\u0000]+(\/[^#+/\u0000]+)*$/;
+
+/** The MQTT broker: mqtt:// or mqtts://, a password from the file or the environment, TLS files that exist. */
+function mqttSettings(p: Problems, m: NonNullable<ConfigFile['mqtt']>, fileName: string, env: NodeJS.ProcessEnv, clustered: boolean): MqttSettings | undefined {
+  const where = `${fileName} mqtt`;
+  const before = p.list.length;
+  if (clustered) p.add(where, 'MQTT runs on a single server for now, not with --cluster');
+  let url: URL | undefined;
+  try {
+    url = m.url === undefined ? undefined : new URL(m.url);
+  } catch {
+    // Said below.
+  }
+  if (!url || !['mqtt:', 'mqtts:'].includes(url.protocol) || !url.hostname)
+    p.add(where, `url must be mqtt://HOST:1883 or mqtts://HOST:8883${m.url === undefined ? '' : `, got '${redactUrl(m.url)}'`}`);
+  if (m.password !== undefined && m.passwordEnv !== undefined) p.add(where, 'give password or passwordEnv, not both');
+  const password = m.password ?? (m.passwordEnv === undefined ? undefined : env[m.passwordEnv]);
+  if (m.passwordEnv !== undefined && password === undefined) p.add(where, `the environment variable ${m.passwordEnv} (passwordEnv) is not set`);
+  const topicPrefix = m.topicPrefix ?? 'livecap';
+  const discoveryPrefix = m.discoveryPrefix ?? 'homeassistant';
+  if (!TOPIC_PREFIX.test(topicPrefix)) p.add(where, `topicPrefix must be topic levels without + or #, got ${JSON.stringify(topicPrefix)}`);
+  if (!TOPIC_PREFIX.test(discoveryPrefix)) p.add(where, `discoveryPrefix must be topic levels without + or #, got ${JSON.stringify(discoveryPrefix)}`);
+  for (const file of ['ca', 'cert', 'key'] as const) if (m[file] !== undefined && !existsSync(m[file]!)) p.add(where, `${file}: no file ${m[file]}`);
+  const maxBuffer = m.maxBuffer ?? 1000;
+  if (!(Number.isInteger(maxBuffer) && maxBuffer >= 0 && maxBuffer <= 1_000_000)) p.add(where, `maxBuffer must be a whole number from 0 to 1000000, got ${maxBuffer}`);
+  let publicUrl: string | undefined;
+  if (m.publicUrl !== undefined) {
+    const origin = originOf(m.publicUrl);
+    if (!origin) p.add(where, `publicUrl must be the server's address as people reach it, like http://cams.lan:8080, got '${m.publicUrl}'`);
+    publicUrl = origin;
+  }
+  if (p.list.length > before) return undefined;
+  return {
+    url: url!.href,
+    ...(m.username !== undefined && { username: m.username }),
+    ...(password !== undefined && { password }),
+    ...(m.clientId !== undefined && { clientId: m.clientId }),
+    topicPrefix,
+    discovery: m.discovery ?? true,
+    discoveryPrefix,
+    ...(m.ca !== undefined && { ca: m.ca }),
+    ...(m.cert !== undefined && { cert: m.cert }),
+    ...(m.key !== undefined && { key: m.key }),
+    ...(m.rejectUnauthorized !== undefined && { rejectUnauthorized: m.rejectUnauthorized }),
+    maxBuffer,
+    ...(publicUrl && { publicUrl }),
+  };
 }

@@ -16,6 +16,7 @@ import { join, normalize, extname } from 'node:path';
 import { StreamConflictError, StreamInputError, StreamLimitError, StreamStoreError } from './streams.js';
 import { RuleConflictError, RuleInputError, RuleStoreError, type RuleSet } from '../rules/rule-set.js';
 import type { Webhooks } from '../notify/webhooks.js';
+import type { MqttPublisher } from '../notify/mqtt-publisher.js';
 import type { StreamDirectory } from './directory.js';
 import type { CrossSite } from './cross-site.js';
 import type { Hub } from './hub.js';
@@ -60,8 +61,9 @@ export interface AppOptions {
   clusterView?: () => ClusterView;
   /** The rules that raise alerts (/api/rules). */
   rules: RuleSet;
-  /** Webhook deliveries, for /metrics. */
+  /** Webhook deliveries and the MQTT publisher, for /metrics. */
   webhooks?: Webhooks;
+  mqtt?: MqttPublisher;
 }
 
 /** A JSON body of at most 16 KiB; text that is not JSON gets an answer with an example (the schema then reads the same parse). */
@@ -83,7 +85,7 @@ export function createApp(
   streams: StreamDirectory,
   hub: Hub,
   bus: EventBus,
-  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView, rules, webhooks }: AppOptions,
+  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView, rules, webhooks, mqtt }: AppOptions,
 ): OpenAPIHono {
   // A request that does not fit its route's schema is a 400 naming every bad field.
   const app = new OpenAPIHono({
@@ -93,7 +95,7 @@ export function createApp(
   });
   const creations = new RateLimiter(streamCreation ?? { perMinute: 10, burst: 10 });
   const sse = new SseChannel(streams, bus, sseOptions, replay, replayBudgets);
-  const metrics = serverMetrics(streams, hub, bus, sse, { rules, webhooks });
+  const metrics = serverMetrics(streams, hub, bus, sse, { rules, webhooks, mqtt });
 
   // Reading needs a viewer token, changing streams an admin token, when tokens are configured.
   const guard = (role: Role) =>

@@ -17,6 +17,7 @@
  *   livecap_rules, livecap_alerts_total{stream,rule}
  *   livecap_webhook_{deliveries,retries,dead_letters}_total{webhook}, livecap_webhook_outbox{webhook},
  *   livecap_webhook_delivery_seconds{webhook}   histogram: event → delivered
+ *   livecap_mqtt_{connected,buffered}, livecap_mqtt_{messages,dropped,reconnects}_total
  *   nodejs_eventloop_lag_seconds and the rest of prom-client's process metrics, less the
  *   gauges it names `_total` (which `promtool check metrics` rejects); their per-type
  *   nodejs_active_{handles,requests,resources}{type} stay, and sum to the same numbers
@@ -32,12 +33,14 @@ import type { SseChannel } from './sse.js';
 import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
 import { modelWorkerStats, type ModelWorkerStats } from '../util/worker-rpc.js';
 import type { Webhooks } from '../notify/webhooks.js';
+import type { MqttPublisher } from '../notify/mqtt-publisher.js';
 import type { RuleSet } from '../rules/rule-set.js';
 
 /** What the alerts and their deliveries report (none of them when absent). */
 export interface NotifySources {
   rules?: RuleSet;
   webhooks?: Webhooks;
+  mqtt?: MqttPublisher;
 }
 
 const STREAM_COUNTERS: [keyof PipelineCounters, string, string][] = [
@@ -182,7 +185,41 @@ export function serverMetrics(streams: StreamDirectory, hub: Hub, bus: EventBus,
 }
 
 /** Rules, alerts and webhook deliveries. */
-function notifyMetrics(register: Registry, bus: EventBus, { rules, webhooks }: NotifySources): void {
+function notifyMetrics(register: Registry, bus: EventBus, { rules, webhooks, mqtt }: NotifySources): void {
+  if (mqtt) {
+    new Gauge({
+      name: 'livecap_mqtt_connected',
+      help: '1 while connected to the MQTT broker',
+      registers: [register],
+      collect() {
+        this.set(mqtt.stats.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'livecap_mqtt_buffered',
+      help: 'MQTT messages waiting for the broker to come back',
+      registers: [register],
+      collect() {
+        this.set(mqtt.stats.buffered);
+      },
+    });
+    const mqttCounters: ['published' | 'dropped' | 'reconnects', string, string][] = [
+      ['published', 'livecap_mqtt_messages_total', 'MQTT messages published'],
+      ['dropped', 'livecap_mqtt_dropped_total', 'MQTT messages dropped because the buffer was full while the broker was away'],
+      ['reconnects', 'livecap_mqtt_reconnects_total', 'Attempts to connect to the MQTT broker again'],
+    ];
+    for (const [key, name, help] of mqttCounters) {
+      new Counter({
+        name,
+        help,
+        registers: [register],
+        collect() {
+          this.reset();
+          this.inc(mqtt.stats[key]);
+        },
+      });
+    }
+  }
   if (rules) {
     new Gauge({
       name: 'livecap_rules',

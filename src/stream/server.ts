@@ -29,6 +29,8 @@ import type { Captioner } from '../core/caption.js';
 import type { HistoryStoreOptions } from '../store/history-options.js';
 import { RuleSet } from '../rules/rule-set.js';
 import { Webhooks, type WebhookSpec, type WebhookTiming } from '../notify/webhooks.js';
+import { MqttPublisher, type MqttSettings } from '../notify/mqtt-publisher.js';
+import { LIVECAP_VERSION } from '../paths.js';
 import type { RuleSpec } from '../rules/rule.js';
 
 export interface ServerOptions {
@@ -70,6 +72,8 @@ export interface ServerOptions {
   /** Webhooks that get events (notify/webhooks.ts), and their retry timing (tests shorten it). */
   webhooks?: readonly WebhookSpec[];
   webhookTiming?: Partial<WebhookTiming>;
+  /** An MQTT broker to publish events to, with Home Assistant discovery (notify/mqtt-publisher.ts). */
+  mqtt?: MqttSettings;
 }
 
 export const DEFAULT_MAX_STREAMS = 64;
@@ -89,6 +93,8 @@ export interface RunningServer {
   rules: RuleSet;
   /** Webhook deliveries, when webhooks are configured. */
   webhooks?: Webhooks;
+  /** The MQTT publisher, when a broker is configured. */
+  mqtt?: MqttPublisher;
   /** The HTTP routes (hono), for introspection. */
   app: OpenAPIHono;
   addSource(id: string, source: Source, displayUrl: string, captioner?: string, prompt?: string): void;
@@ -154,6 +160,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     manager = new StreamManager(choice!, { rules, pipeline, store, maxStreams, alerts: alertRules.book }, (m) => bus.publish(m));
   }
   const streams: StreamDirectory = cluster?.streams ?? manager!;
+  const mqtt =
+    options.mqtt &&
+    new MqttPublisher(options.mqtt, {
+      streams: () => streams.list().map((s) => s.id),
+      rules: alertRules.book,
+      subscribe: (listener) => bus.subscribe(listener),
+      version: LIVECAP_VERSION,
+    });
   hub = new Hub(
     {
       ids: () => streams.list().map((s) => s.id),
@@ -177,6 +191,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     search: options.search,
     rules: alertRules,
     webhooks,
+    mqtt,
     ...(cluster && { clusterView: () => cluster!.streams.view(cluster!.nodeId) }),
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
@@ -195,6 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     manager?.close();
     await cluster?.close();
     await webhooks?.close();
+    await mqtt?.close();
     store.close();
     if (ownsThumbnails) await thumbnails.close();
     throw err;
@@ -238,6 +254,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     bus,
     rules: alertRules,
     webhooks,
+    mqtt,
     app,
     addSource: (id, source, displayUrl, captioner, prompt) => {
       if (!manager) throw new Error('in a cluster, streams are added over the API or the config file of any node');
@@ -264,6 +281,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
         clearInterval(pruner);
         await webhooks?.close();
+        await mqtt?.close();
         if (ownsThumbnails) await thumbnails.close();
         // Last: every event written so far is checkpointed into the database file.
         store.close();

@@ -18,9 +18,9 @@ export function schemeOf(text: string): string | undefined {
 }
 
 /** Schemes whose URLs name a host and may carry credentials. */
-const NETWORK_SCHEMES = new Set(['rtsp', 'rtsps', 'http', 'https', 'redis', 'rediss']);
+const NETWORK_SCHEMES = new Set(['rtsp', 'rtsps', 'http', 'https', 'redis', 'rediss', 'mqtt', 'mqtts']);
 
-/** Schemes livecap accepts (sources, and a cluster's Redis); others are shown only as their scheme. */
+/** Schemes livecap accepts (sources, a cluster's Redis, an MQTT broker); others are shown only as their scheme. */
 const KNOWN_SCHEMES = new Set([...NETWORK_SCHEMES, 'file', 'v4l2', 'testsrc']);
 
 /** Query parameter names (or name parts split at `_`, `-`, `.`) whose values are secrets. */
