@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, string> = {
   heartbeats: '../../bench/heartbeats.js',
   cluster: '../../bench/cluster.js',
   domain: '../../bench/domain.js',
+  alerts: '../../bench/alerts.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {
