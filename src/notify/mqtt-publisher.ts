@@ -175,7 +175,8 @@ export class MqttPublisher {
         const json = JSON.stringify({ ...m, keyframeUrl: this.absolute(m.keyframeUrl) });
         // Retained: a client that subscribes later gets the last caption at once.
         this.publishRetained(t.caption, json);
-        this.publishRetained(t.captionState, haState(m.outOfDomain ? `(scene not recognised by its captioner) ${m.text}` : m.text));
+        // A scene the captioner does not know has no caption worth showing (the text is in the attributes).
+        this.publishRetained(t.captionState, m.outOfDomain ? 'Scene not recognised by the captioner' : haState(m.text));
         return;
       }
       case 'summary':

@@ -4,7 +4,8 @@
  * stream and the rule appear under `homeassistant/` (each payload checked against Home
  * Assistant's documented schema), captions, statuses and alerts arrive under `livecap/<stream>/`
  * (QoS 1, the last caption retained, states within 255 characters), the rule's binary sensor
- * turns on. Then the broker restarts (forgetting everything): livecap reconnects and publishes
+ * turns on. Home Assistant restarting gets the configs again; a rule added over the API appears
+ * and, removed, goes. Then the broker restarts (forgetting everything): livecap reconnects and publishes
  * discovery and retained states again, having counted what its bounded buffer could not keep;
  * killed with SIGKILL, its last will says offline.
  */
@@ -88,6 +89,18 @@ test('one rule in the config file and a broker: the stream and the rule appear i
     const late = await broker.watch(['livecap/cam/caption']);
     await waitFor('the retained caption', () => late.messages.find((m) => m.retain), 5000);
     await late.client.endAsync();
+
+    // Home Assistant restarts: its birth message brings the configs again.
+    const mark = ha.messages.length;
+    await ha.client.publishAsync('homeassistant/status', 'online');
+    await waitFor('the configs sent again', () => ha.messages.slice(mark).some((m) => m.topic === sensor[0]), 10_000);
+    // A rule added over the API appears as a binary sensor; removed, its entity goes (an empty retained config).
+    const added = await fetch(`${url}/api/rules`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'zebra', name: 'Zebra', match: 'zebra' }) });
+    assert.equal(added.status, 201);
+    const zebra = await waitFor('the new rule discovered', () => ha.messages.find((m) => m.topic.includes('_rule_zebra/') && m.payload !== ''), 10_000);
+    assert.deepEqual(discoveryProblems(zebra.topic, JSON.parse(zebra.payload)), []);
+    assert.equal((await fetch(`${url}/api/rules/zebra`, { method: 'DELETE' })).status, 204);
+    await waitFor('the removed rule undiscovered', () => ha.messages.some((m) => m.topic === zebra.topic && m.payload === ''), 10_000);
 
     // The broker restarts and forgets everything (no persistence); alerts meanwhile go to the bounded buffer.
     await broker.stop();

@@ -3,7 +3,8 @@
  * Standard Webhooks reference library: alerts, captions and statuses arrive signed, in order,
  * each with its idempotency key; a receiver that is down, then answers 500, then comes back,
  * loses nothing and gets nothing twice but for retries of one key; deliveries a receiver keeps
- * refusing become dead letters; all of it in /metrics. Then the real process: killed with
+ * refusing become dead letters, and one that never answers times out without holding up the
+ * others; all of it in /metrics. Then the real process: killed with
  * SIGKILL while deliveries wait for a receiver that is down, started again, it delivers them.
  */
 import { test, before, after } from 'node:test';
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { startServer, type RunningServer } from '../../src/stream/server.js';
 import { videoScript, writeVideo } from '../../src/synth/video.js';
 import { acquireCaptioner, releaseCaptioner } from '../../src/models/worker/captioner-client.js';
@@ -42,6 +44,11 @@ test('signed deliveries survive a receiver that is down and then failing, in ord
   const receiver = await webhookReceiver(SECRET);
   // A path the receiver answers 404 for: refused every time.
   const refusing = receiver.url.replace('/hook', '/nope');
+  // And one that takes the connection and never answers: it must not hold up the others.
+  const held: Socket[] = [];
+  const silent = createServer((socket) => held.push(socket.on('error', () => undefined)));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
   let server: RunningServer | undefined;
   try {
     server = await startServer({
@@ -55,6 +62,7 @@ test('signed deliveries survive a receiver that is down and then failing, in ord
       webhooks: [
         { id: 'receiver', url: receiver.url, secret: SECRET, events: ['alert', 'caption', 'status'] },
         { id: 'refusing', url: refusing, secret: SECRET, events: ['alert'] },
+        { id: 'silent', url: silentUrl, secret: SECRET, events: ['alert', 'caption'], timeoutMs: 500 },
       ],
       webhookTiming: { firstRetryMs: 100, maxRetryMs: 1000, maxRefusals: 2 },
     });
@@ -106,6 +114,10 @@ test('signed deliveries survive a receiver that is down and then failing, in ord
     assert.equal(value('livecap_webhook_outbox', 'receiver'), 0);
     assert.equal(value('livecap_webhook_delivery_seconds_count', 'receiver'), receiver.deliveries.length);
 
+    const silentStats = server.webhooks!.stats().get('silent')!;
+    assert.equal(silentStats.delivered, 0);
+    assert.ok(silentStats.retries >= 2 && silentStats.pending > 0, `the silent receiver timed out and waits: ${JSON.stringify(silentStats)}`);
+
     // A delivery queued an hour ago (the receiver was down all that time) still goes.
     const outbox = new WebhookOutbox(server.streams.store.connection);
     outbox.add('receiver', targetOf(receiver.url), 'clip:old', JSON.stringify({ type: 'caption', data: { old: true } }), Date.now() - 3_600_000);
@@ -114,6 +126,8 @@ test('signed deliveries survive a receiver that is down and then failing, in ord
   } finally {
     await server?.close();
     await receiver.close();
+    for (const socket of held) socket.destroy();
+    silent.close();
   }
 });
 
