@@ -35,7 +35,7 @@ const MAX_DEAD = 10_000;
 const DEAD_KEPT_MS = 7 * 86_400_000;
 
 export class WebhookOutbox {
-  private readonly sql: Record<'insert' | 'due' | 'nextDue' | 'done' | 'retry' | 'bury' | 'pending' | 'dead' | 'dropOldest' | 'trimDead' | 'sweepDead', Database.Statement>;
+  private readonly sql: Record<'insert' | 'due' | 'nextDue' | 'done' | 'retry' | 'bury' | 'pending' | 'dead' | 'dropOldest' | 'trimDead' | 'sweepDead' | 'lastError' | 'deadList', Database.Statement>;
 
   constructor(private readonly db: Database.Database) {
     db.exec(`
@@ -69,6 +69,8 @@ export class WebhookOutbox {
       ),
       trimDead: db.prepare('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE hook = ? AND dead = 1 ORDER BY id DESC LIMIT -1 OFFSET ?)'),
       sweepDead: db.prepare('DELETE FROM outbox WHERE dead = 1 AND next_at < ?'),
+      lastError: db.prepare('SELECT last_error AS error FROM outbox WHERE hook = ? AND dead = 0 AND last_error IS NOT NULL ORDER BY id LIMIT 1'),
+      deadList: db.prepare('SELECT key, created, attempts, last_error AS error FROM outbox WHERE hook = ? AND dead = 1 ORDER BY id DESC LIMIT ?'),
     };
   }
 
@@ -107,6 +109,16 @@ export class WebhookOutbox {
 
   deadLetters(hook: string): number {
     return (this.sql.dead.get(hook) as { n: number }).n;
+  }
+
+  /** Why the oldest waiting delivery of a hook failed last, if it has failed. */
+  lastError(hook: string): string | undefined {
+    return (this.sql.lastError.get(hook) as { error: string } | undefined)?.error;
+  }
+
+  /** The newest dead letters of a hook. */
+  deadList(hook: string, limit: number): { key: string; created: number; attempts: number; error: string }[] {
+    return this.sql.deadList.all(hook, limit) as { key: string; created: number; attempts: number; error: string }[];
   }
 
   /** Keeps at most `max` deliveries waiting for a hook: the oldest beyond it are given up. Returns how many. */

@@ -65,6 +65,17 @@ export interface WebhookStats {
   pending: number;
 }
 
+export interface WebhookInfo extends WebhookStats {
+  id: string;
+  /** The URL's origin only: the rest may hold a secret. */
+  url: string;
+  events: WebhookEventType[];
+  streams?: string[];
+  /** Why the oldest waiting delivery failed last, while one waits. */
+  lastError?: string;
+  recentDeadLetters: { key: string; created: number; attempts: number; error: string }[];
+}
+
 /** The URL as logs and errors show it: its origin only. */
 const shownUrl = (url: string) => new URL(url).origin;
 
@@ -307,6 +318,23 @@ export class Webhooks {
       out.set(hook.spec.id, { ...hook.stats, pending });
     }
     return out;
+  }
+
+  /** Each hook as operators see it (GET /api/webhooks): its URL's origin only, its counts, why it waits, its newest dead letters. */
+  describe(): WebhookInfo[] {
+    const stats = this.stats();
+    return this.hooks.map((hook) => {
+      const id = hook.spec.id;
+      return {
+        id,
+        url: shownUrl(hook.spec.url),
+        events: [...hook.spec.events],
+        ...(hook.spec.streams && { streams: [...hook.spec.streams] }),
+        ...stats.get(id)!,
+        ...(this.outbox.lastError(id) !== undefined && { lastError: this.outbox.lastError(id) }),
+        recentDeadLetters: this.outbox.deadList(id, 20),
+      };
+    });
   }
 
   /** Stops delivering; what is waiting stays in the outbox for the next start. Safe to call twice. */

@@ -19,6 +19,7 @@ import {
   RuleParams,
   RuleRequest,
   SearchQuery,
+  WebhookInfo,
   StreamInfo,
   StreamParams,
   StreamRequest,
@@ -237,4 +238,11 @@ export const deleteRuleRoute = createRoute({
   summary: 'Remove a rule added over the API',
   request: { params: RuleParams },
   responses: { 204: { description: 'Removed' }, ...write, ...noRule, 409: error('The rule comes from the config file (remove it there)'), 503: error('The history store cannot forget it') },
+});
+
+export const webhooksRoute = createRoute({
+  method: 'get',
+  path: '/api/webhooks',
+  summary: 'The configured webhooks: deliveries made, retried, waiting and given up, and why they wait',
+  responses: { 200: json(z.object({ webhooks: z.array(WebhookInfo) })), ...read },
 });

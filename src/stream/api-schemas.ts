@@ -266,6 +266,21 @@ const ruleInfoAgrees: Same<z.infer<typeof RuleInfo>, RuleInfoType> = true;
 void rulesAgree;
 void ruleInfoAgrees;
 
+export const WebhookInfo = z
+  .object({
+    id: z.string(),
+    url: z.string().openapi({ description: "the URL's origin only (the rest may hold a secret)" }),
+    events: z.array(z.enum(['alert', 'caption', 'summary', 'status'])),
+    streams: z.array(z.string()).optional(),
+    delivered: z.number().int(),
+    retries: z.number().int().openapi({ description: 'failed attempts that will be tried again' }),
+    deadLetters: z.number().int().openapi({ description: 'deliveries given up since the server started' }),
+    pending: z.number().int().openapi({ description: 'deliveries waiting in the outbox' }),
+    lastError: z.string().optional().openapi({ description: 'why the oldest waiting delivery failed last' }),
+    recentDeadLetters: z.array(z.object({ key: z.string(), created: z.number().int(), attempts: z.number().int(), error: z.string() })).openapi({ description: 'the newest 20 given up, kept a week' }),
+  })
+  .openapi('Webhook');
+
 export const Readiness = z.object({
   ready: z.boolean(),
   checks: z.object({ models: z.string(), history: z.string() }),

@@ -300,6 +300,8 @@ export function createApp(
     return c.body(null, 204);
   });
 
+  app.openapi(routes.webhooksRoute, (c) => c.json({ webhooks: webhooks?.describe() ?? [] }, 200));
+
   const serveViewerFile = async (file: string) => {
     // normalize() and the prefix check keep requests inside public/viewer.
     const path = normalize(join(VIEWER_DIR, file));

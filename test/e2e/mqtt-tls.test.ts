@@ -21,7 +21,23 @@ let broker: Mosquitto;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livecap-mqtt-tls-'));
-  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ]);
   broker = await Mosquitto.start({ tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') }, users: { livecap: PASSWORD } });
 });
 after(async () => {
@@ -31,7 +47,16 @@ after(async () => {
 
 async function serve(name: string, mqtt: Record<string, unknown>, password: string) {
   const config = join(dir, `${name}.json`);
-  await writeFile(config, JSON.stringify({ port: 0, sources: { cam: 'testsrc://smptebars' }, history: { path: ':memory:' }, summarizer: 'none', mqtt: { url: broker.url, username: 'livecap', passwordEnv: 'MQTT_PASSWORD', ...mqtt } }));
+  await writeFile(
+    config,
+    JSON.stringify({
+      port: 0,
+      sources: { cam: 'testsrc://smptebars' },
+      history: { path: ':memory:' },
+      summarizer: 'none',
+      mqtt: { url: broker.url, username: 'livecap', passwordEnv: 'MQTT_PASSWORD', ...mqtt },
+    }),
+  );
   return livecap(['serve', '--config', config], { env: { MQTT_PASSWORD: password, LIVECAP_LOG: 'info' } });
 }
 

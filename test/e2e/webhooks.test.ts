@@ -114,6 +114,12 @@ test('signed deliveries survive a receiver that is down and then failing, in ord
     assert.equal(value('livecap_webhook_outbox', 'receiver'), 0);
     assert.equal(value('livecap_webhook_delivery_seconds_count', 'receiver'), receiver.deliveries.length);
 
+    // What an operator sees: the origin only, counts, why a hook waits, its dead letters.
+    const listed = ((await (await fetch(`${url}/api/webhooks`)).json()) as { webhooks: { id: string; url: string; lastError?: string; recentDeadLetters: { error: string }[] }[] }).webhooks;
+    const byId = new Map(listed.map((h) => [h.id, h]));
+    assert.equal(byId.get('receiver')!.url, new URL(receiver.url).origin);
+    assert.match(byId.get('silent')!.lastError ?? '', /no answer within 0.5 s/);
+    assert.match(byId.get('refusing')!.recentDeadLetters[0]?.error ?? '', /answered 404/);
     const silentStats = server.webhooks!.stats().get('silent')!;
     assert.equal(silentStats.delivered, 0);
     assert.ok(silentStats.retries >= 2 && silentStats.pending > 0, `the silent receiver timed out and waits: ${JSON.stringify(silentStats)}`);
