@@ -56,6 +56,8 @@ export class Mosquitto {
   async start(): Promise<void> {
     const conf = join(this.dir, 'mosquitto.conf');
     const lines = [`listener ${this.port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error'];
+    // Started as root, mosquitto would become user mosquitto, who cannot read this test's private folders.
+    if (process.getuid?.() === 0) lines.push('user root');
     if (this.options.users) {
       const passwords = join(this.dir, 'passwords');
       writeFileSync(passwords, '');
