@@ -180,6 +180,8 @@ export class RuleBook {
   private readonly cooldownFrom = new Map<string, number>();
   /** `${rule}\0${stream}` while the rule fires there. */
   private readonly firingNow = new Set<string>();
+  /** The same, per stream: the rules firing there (read at every event of the stream). */
+  private readonly firingOn = new Map<string, Set<string>>();
   private readonly listeners = new Set<(change: FiringChange) => void>();
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -226,7 +228,7 @@ export class RuleBook {
 
   /** The rules firing on a stream now. */
   firing(stream: string): string[] {
-    return [...this.rules.keys()].filter((id) => this.firingNow.has(`${id}\0${stream}`));
+    return [...this.rules.keys()].filter((id) => this.firingOn.get(stream)?.has(id));
   }
 
   /**
@@ -257,11 +259,10 @@ export class RuleBook {
     for (const word of present) for (const rule of this.index.get(word) ?? []) consider(rule);
     for (const rule of this.unindexed) consider(rule);
     // Rules not looked at do not match this text: those that fired here stop.
-    for (const key of [...this.firingNow]) {
-      const [ruleId, stream] = key.split('\0') as [string, string];
+    for (const ruleId of [...(this.firingOn.get(input.stream) ?? [])]) {
       const rule = this.rules.get(ruleId);
-      if (stream !== input.stream || !rule || looked.has(rule) || !rule.on.has(input.type)) continue;
-      this.setFiring(key, stream, ruleId, false);
+      if (!rule || looked.has(rule) || !rule.on.has(input.type)) continue;
+      this.setFiring(`${ruleId}\0${input.stream}`, input.stream, ruleId, false);
     }
     return fired;
   }
@@ -294,8 +295,16 @@ export class RuleBook {
 
   private setFiring(key: string, stream: string, rule: string, on: boolean): void {
     if (this.firingNow.has(key) === on) return;
-    if (on) this.firingNow.add(key);
-    else this.firingNow.delete(key);
+    const here = this.firingOn.get(stream) ?? new Set<string>();
+    if (on) {
+      this.firingNow.add(key);
+      here.add(rule);
+      this.firingOn.set(stream, here);
+    } else {
+      this.firingNow.delete(key);
+      here.delete(rule);
+      if (here.size === 0) this.firingOn.delete(stream);
+    }
     for (const listener of this.listeners) listener({ stream, rule, on });
   }
 
