@@ -9,8 +9,8 @@
  * to rules). bench/alerts.ts measures it with 1,000 rules.
  *
  * Regular expressions are the one part whose cost a rule's author controls: one with a
- * quantified group that holds a quantifier (`(a+)+`), the shape that takes exponential time, is
- * refused, and the text they run on is cut to its first 2,000 characters.
+ * repeated group that holds a quantifier or alternatives (`(a+)+`, `(a|aa)*`), the shapes that
+ * take exponential time, is refused, and the text they run on is cut to its first 2,000 characters.
  */
 import { terms } from './terms.js';
 import { MAX_RULE_REGEX, RULE_DEFAULTS, type RuleInfo, type RuleSpec, type RuleTarget } from './rule.js';
@@ -71,8 +71,9 @@ function holds(words: readonly string[], phrase: readonly string[]): boolean {
 }
 
 /**
- * Why a regular expression could take exponential time, or undefined: a group that holds an
- * unbounded quantifier and is itself repeated, as in `(a+)+` or `(\w*\s?)*`.
+ * Why a regular expression could take exponential time, or undefined: a repeated group that
+ * holds a quantifier or an alternation, as in `(a+)+`, `(\w*\s?)*` or `(a|a)*` (a backtracking
+ * engine tries every way of splitting the text among them).
  */
 export function runawayRegex(source: string): string | undefined {
   // For each open group: whether it holds a quantifier.
@@ -94,10 +95,11 @@ export function runawayRegex(source: string): string | undefined {
       const heldQuantifier = groups.pop() ?? false;
       const next = source[i + 1];
       const repeated = next === '*' || next === '+' || (next === '{' && /^\{\d*,\d*\}|^\{\d*[2-9]\d*\}/.test(source.slice(i + 1)));
-      if (heldQuantifier && repeated) return `a repeated group holds a quantifier (near '${source.slice(Math.max(0, i - 10), i + 2)}'), which can take exponential time; write it without nesting`;
+      if (heldQuantifier && repeated)
+        return `a repeated group holds a quantifier or alternatives (near '${source.slice(Math.max(0, i - 10), i + 2)}'), which can take exponential time; write it without nesting`;
       if (heldQuantifier && groups.length) groups[groups.length - 1] = true;
       if (repeated && groups.length) groups[groups.length - 1] = true;
-    } else if ((c === '*' || c === '+' || c === '{') && groups.length) groups[groups.length - 1] = true;
+    } else if ((c === '*' || c === '+' || c === '{' || c === '|') && groups.length) groups[groups.length - 1] = true;
   }
   return undefined;
 }
