@@ -103,6 +103,8 @@ export function readConfigFile(file: unknown, fileName: string): { config: Confi
     const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
     for (const path of keys) leaveOut(rest, path.map(String));
   }
+  // A list loses only its bad entries (a rule with a problem), so the others are still checked.
+  for (const [key, value] of Object.entries(rest)) if (Array.isArray(value)) rest[key] = value.filter((entry) => entry !== undefined);
   return { config: ConfigFile.parse(rest), problems: problemsOf(result.error, fileName) };
 }
 
@@ -110,6 +112,7 @@ function leaveOut(object: Record<string, unknown>, path: string[]): void {
   const [key, ...deeper] = path;
   if (key === undefined) return;
   const value = object[key];
-  if (deeper.length && typeof value === 'object' && value !== null && !Array.isArray(value)) leaveOut(value as Record<string, unknown>, deeper);
+  if (deeper.length && Array.isArray(value) && /^\d+$/.test(deeper[0]!)) value[Number(deeper[0])] = undefined;
+  else if (deeper.length && typeof value === 'object' && value !== null && !Array.isArray(value)) leaveOut(value as Record<string, unknown>, deeper);
   else delete object[key];
 }

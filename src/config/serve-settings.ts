@@ -340,14 +340,15 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
 function ruleSettings(p: Problems, rules: RuleSpec[], fileName: string, clustered: boolean): RuleSpec[] {
   if (rules.length && clustered) p.add(`${fileName} rules`, 'rules and alerts run on a single server for now, not with --cluster');
   const seen = new Set<string>();
-  return rules.filter((rule, i) => {
-    if (seen.has(rule.id)) return p.add(`${fileName} rules.${i}`, `rule id '${rule.id}' is given more than once`) ?? false;
+  // Named by id: a rule with a problem in its form was left out of the list already.
+  return rules.filter((rule) => {
+    if (seen.has(rule.id)) return p.add(`${fileName} rules`, `rule id '${rule.id}' is given more than once`) ?? false;
     seen.add(rule.id);
     try {
       checkRule(rule);
       return true;
     } catch (err) {
-      return p.add(`${fileName} rules.${i}`, (err as Error).message) ?? false;
+      return p.add(`${fileName} rules`, (err as Error).message) ?? false;
     }
   });
 }
@@ -399,9 +400,10 @@ function webhookSettings(p: Problems, hooks: NonNullable<ConfigFile['webhooks']>
   if (hooks.length && clustered) p.add(`${fileName} webhooks`, 'webhooks run on a single server for now, not with --cluster');
   const ids = new Set<string>();
   return hooks.flatMap((hook, i): WebhookSpec[] => {
-    const where = `${fileName} webhooks.${i}`;
-    const before = p.list.length;
     const id = hook.id ?? `webhook-${i + 1}`;
+    // Named by id (a webhook with a problem in its form was left out of the list already).
+    const where = `${fileName} webhook '${id}'`;
+    const before = p.list.length;
     if (!STREAM_ID.test(id)) p.add(where, `id must be 1-64 letters, digits, '-' or '_'; got ${JSON.stringify(id)}`);
     else if (ids.has(id)) p.add(where, `id '${id}' is given to more than one webhook`);
     ids.add(id);

@@ -197,3 +197,48 @@ test('cluster leaseSeconds: a shorter lease moves a dead worker’s streams soon
       new RegExp(`cluster leaseSeconds: must be a number of seconds from 1 to 300, got ${bad}`),
     );
 });
+
+test('rules, webhooks and MQTT: every problem named at once, a bad rule leaves the others checked, no secret echoed', () => {
+  const file = {
+    rules: [
+      { id: 'x y', match: [], colour: 1 },
+      { id: 'ok', match: 'person' },
+      { id: 'ok', match: 'dog' },
+      { id: 'loop', regex: '(a|b)+' },
+    ],
+    webhooks: [
+      { url: 'ftp://example.com/x?token=abc', secret: 'short', events: ['alerts'] },
+      { url: 'https://chat.example/api/webhooks/123/SECRETTOKEN', secretEnv: 'NOPE' },
+    ],
+    mqtt: { url: 'mqtt://user:hunter2@broker.lan:1883', topicPrefix: 'a/#', publicUrl: 'cams.lan' },
+  };
+  let message = '';
+  try {
+    resolveServeSettings({}, file, 'c.json', {});
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  for (const part of [
+    /c\.json rules\.0\.id: rule id must be/,
+    /c\.json rules\.0: unknown field colour/,
+    /rule id 'ok' is given more than once/,
+    /rule 'loop': regex: a repeated group holds a quantifier or alternatives/,
+    /webhook 'webhook-1': url must be an http/,
+    /webhook 'webhook-1': the secret must be at least 16 characters/,
+    /webhook 'webhook-1': events must be among alert, caption, summary, status; got "alerts"/,
+    /webhook 'webhook-2': the environment variable NOPE \(secretEnv\) is not set/,
+    /mqtt: topicPrefix must be topic levels/,
+    /mqtt: publicUrl must be/,
+  ])
+    assert.match(message, part);
+  assert.doesNotMatch(message, /SECRETTOKEN|hunter2|token=abc/);
+  // And a good set reads: the secret from the environment, defaults filled in.
+  const good = resolveServeSettings({}, { rules: [{ id: 'p', match: 'person' }], webhooks: [{ url: 'https://hooks.example/x', secretEnv: 'S' }], mqtt: { url: 'mqtt://broker.lan' } }, 'c.json', {
+    S: 'a secret of sixteen+',
+  });
+  assert.deepEqual(good.webhooks, [{ id: 'webhook-1', url: 'https://hooks.example/x', secret: 'a secret of sixteen+', events: ['alert'], timeoutMs: 10_000 }]);
+  assert.equal(good.mqtt?.topicPrefix, 'livecap');
+  assert.equal(good.mqtt?.discoveryPrefix, 'homeassistant');
+  assert.equal(good.rules.length, 1);
+  assert.throws(() => resolveServeSettings({ cluster: 'redis://127.0.0.1:6379' }, { rules: [{ id: 'p', match: 'x' }] }, 'c.json', {}), /rules and alerts run on a single server for now/);
+});
