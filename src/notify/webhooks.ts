@@ -49,7 +49,7 @@ export interface WebhookTiming {
   giveUpMs: number;
   /** Times a receiver may refuse one delivery (4xx) before it is given up. */
   maxRefusals: number;
-  /** Deliveries kept waiting per hook at most; beyond it the oldest are given up. */
+  /** Deliveries kept waiting per hook at most (checked every 100 queued); beyond it the oldest are given up. */
   maxPending: number;
 }
 
@@ -96,6 +96,8 @@ class Hook {
   private wakeUp: (() => void) | undefined;
   private closed = false;
   private inFlight: AbortController | undefined;
+  /** Deliveries queued since the outbox's size was last checked (counting is not free on a big outbox). */
+  private sinceCapped = 0;
   readonly done: Promise<void>;
 
   constructor(
@@ -119,7 +121,8 @@ class Hook {
   /** Queues a delivery (in the caller's transaction, when there is one). */
   queue(key: string, m: StreamMessage, now: number): void {
     const body = JSON.stringify({ type: m.type, timestamp: new Date(now).toISOString(), data: m });
-    if (this.outbox.add(this.spec.id, this.target, key, body, now)) {
+    if (this.outbox.add(this.spec.id, this.target, key, body, now) && ++this.sinceCapped >= 100) {
+      this.sinceCapped = 0;
       const dropped = this.outbox.cap(this.spec.id, this.timing.maxPending);
       if (dropped) {
         this.stats.deadLetters += dropped;
