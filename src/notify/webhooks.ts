@@ -53,7 +53,7 @@ export interface WebhookTiming {
   maxPending: number;
 }
 
-export const WEBHOOK_TIMING: WebhookTiming = { firstRetryMs: 1000, maxRetryMs: 300_000, giveUpMs: 86_400_000, maxRefusals: 8, maxPending: 100_000 };
+export const WEBHOOK_TIMING: WebhookTiming = { firstRetryMs: 1000, maxRetryMs: 300_000, giveUpMs: 86_400_000, maxRefusals: 8, maxPending: 1_000_000 };
 
 export interface WebhookStats {
   delivered: number;
