@@ -6,12 +6,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Mosquitto } from '../helpers/mosquitto.js';
+import { selfSignedCertificate } from '../helpers/certificates.js';
 import { waitFor } from '../helpers/processes.js';
 import { livecap, reap, metricValue } from '../helpers/livecap-process.js';
 
@@ -21,23 +20,7 @@ let broker: Mosquitto;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livecap-mqtt-tls-'));
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ]);
+  await selfSignedCertificate(join(dir, 'key.pem'), join(dir, 'cert.pem'));
   broker = await Mosquitto.start({ tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') }, users: { livecap: PASSWORD } });
 });
 after(async () => {

@@ -1,12 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:https';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { selfSignedCertificate } from '../helpers/certificates.js';
 import type { AddressInfo } from 'node:net';
 import { videoScript, writeVideo } from '../../src/synth/video.js';
 import type { RunningServer } from '../../src/stream/server.js';
@@ -26,40 +25,8 @@ let close: () => Promise<void>;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'livecap-tls-'));
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ]);
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=other.example',
-    '-addext',
-    'subjectAltName=DNS:other.example',
-    '-keyout',
-    join(dir, 'other-key.pem'),
-    '-out',
-    join(dir, 'other.pem'),
-  ]);
+  await selfSignedCertificate(join(dir, 'key.pem'), join(dir, 'cert.pem'));
+  await selfSignedCertificate(join(dir, 'other-key.pem'), join(dir, 'other.pem'), 'other.example');
   await writeFile(join(dir, 'trusted.pem'), Buffer.concat([await readFile(join(dir, 'cert.pem')), await readFile(join(dir, 'other.pem'))]));
   await writeVideo(videoScript(23, { duration: 8, width: 160, height: 120, fps: 10 }), join(dir, 'clip.mp4'));
   const clip = await readFile(join(dir, 'clip.mp4'));
