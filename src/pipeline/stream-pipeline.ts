@@ -58,6 +58,8 @@ export interface PipelineOptions {
   prompt?: string;
   /** Video captions over a rolling window; none when absent. */
   summary?: SummaryOptions;
+  /** Hears of every frame analysed, as it arrives (the latest is the stream's snapshot); must be cheap. */
+  onFrame?: (frame: RawFrame) => void;
 }
 
 /** The stream of a source: ffmpeg supervised (ingest/supervised-source.ts), then `captionStream`. */
@@ -92,8 +94,9 @@ export function captionStream(
     // times (a clock read at subscription added a rounding that could move a frame across the
     // minimum scene length).
     let origin: number | undefined;
+    const onFrame = options.onFrame;
     const frameSteps = (frames: Observable<RawFrame>): Observable<Step> =>
-      frames.pipe(
+      (onFrame ? frames.pipe(tap(onFrame)) : frames).pipe(
         alongside(
           (): Step => ({ type: 'frame' }),
           (each) =>

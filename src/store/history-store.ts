@@ -288,6 +288,13 @@ export class HistoryStore {
     return this.options.path === ':memory:';
   }
 
+  /** The newest caption of a stream whose keyframe is kept (its seq and capture time), if any. */
+  latestKeyframe(stream: string): { seq: number; frameTs: number } | undefined {
+    return this.db
+      .prepare("SELECT seq, json_extract(body, '$.frameTs') AS frameTs FROM events WHERE stream = ? AND type = 'caption' AND json_extract(body, '$.keyframeUrl') IS NOT NULL ORDER BY seq DESC LIMIT 1")
+      .get(stream) as { seq: number; frameTs: number } | undefined;
+  }
+
   /** A caption's keyframe as JPEG bytes, while its event is kept. */
   keyframe(stream: string, seq: number): Buffer | undefined {
     return (this.reads.keyframe.get(stream, seq) as { jpeg: Buffer } | undefined)?.jpeg;

@@ -246,3 +246,20 @@ export const webhooksRoute = createRoute({
   summary: 'The configured webhooks: deliveries made, retried, waiting and given up, and why they wait',
   responses: { 200: json(z.object({ webhooks: z.array(WebhookInfo) })), ...read },
 });
+
+export const snapshotRoute = createRoute({
+  method: 'get',
+  path: '/api/streams/{id}/snapshot.jpg',
+  summary: "The stream's latest analysed frame as a JPEG, for dashboards (where the stream runs on another node: its latest keyframe); X-Frame-Time says when it was captured",
+  request: { params: StreamParams },
+  responses: {
+    200: {
+      description: 'JPEG',
+      content: { 'image/jpeg': { schema: z.string().openapi({ format: 'binary' }) } },
+      headers: z.object({ 'X-Frame-Time': z.string().openapi({ description: 'capture time, ms since the epoch', type: 'integer' }) }),
+    },
+    304: { description: 'Not modified (If-None-Match): no newer frame' },
+    ...read,
+    404: error('No such stream, or no frame analysed yet'),
+  },
+});

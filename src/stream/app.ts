@@ -32,6 +32,7 @@ import { problemsOf } from '../util/problems.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { log } from '../util/log.js';
+import type { Frame } from '../core/frame.js';
 
 const VIEWER_DIR = join(PROJECT_ROOT, 'public', 'viewer');
 const TYPES: Record<string, string> = {
@@ -61,6 +62,8 @@ export interface AppOptions {
   clusterView?: () => ClusterView;
   /** The rules that raise alerts (/api/rules). */
   rules: RuleSet;
+  /** Encodes a snapshot (a frame) as JPEG, off the event loop. */
+  encodeSnapshot?: (frame: Frame) => Promise<Buffer>;
   /** Webhook deliveries and the MQTT publisher, for /metrics. */
   webhooks?: Webhooks;
   mqtt?: MqttPublisher;
@@ -85,7 +88,7 @@ export function createApp(
   streams: StreamDirectory,
   hub: Hub,
   bus: EventBus,
-  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView, rules, webhooks, mqtt }: AppOptions,
+  { auth, onStreamsChanged, streamCreation, crossSite, sse: sseOptions, replay, replayBudgets, search: searchOptions = {}, clusterView, rules, webhooks, mqtt, encodeSnapshot }: AppOptions,
 ): OpenAPIHono {
   // A request that does not fit its route's schema is a 400 naming every bad field.
   const app = new OpenAPIHono({
@@ -238,6 +241,30 @@ export function createApp(
     if (!jpeg) throw new HTTPException(404, { message: `stream '${id}' has no keyframe for seq ${seq} (not a caption, made while history could not be written, or past retention)` });
     if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
     return c.body(new Uint8Array(jpeg), 200, { ...headers, 'content-type': 'image/jpeg' });
+  });
+
+  // A dashboard's picture of the stream: the last frame analysed here, or, where the stream runs
+  // on another node, its latest keyframe. Never cached by the browser; the ETag saves a resend.
+  app.openapi(routes.snapshotRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
+    let jpeg: Buffer | undefined;
+    let frameTime: number | undefined;
+    const frame = streams.latestFrame?.(id);
+    if (frame && encodeSnapshot) {
+      frameTime = frame.capturedAt;
+      if (c.req.header('if-none-match') === `"${frameTime}"`) return c.body(null, 304, { etag: `"${frameTime}"`, 'cache-control': 'no-cache' });
+      jpeg = await encodeSnapshot(frame);
+    } else {
+      const latest = streams.store.latestKeyframe(id);
+      if (latest) {
+        frameTime = latest.frameTs;
+        if (c.req.header('if-none-match') === `"${frameTime}"`) return c.body(null, 304, { etag: `"${frameTime}"`, 'cache-control': 'no-cache' });
+        jpeg = await streams.keyframe(id, latest.seq);
+      }
+    }
+    if (!jpeg || frameTime === undefined) throw new HTTPException(404, { message: `stream '${id}' has no frame analysed yet` });
+    return c.body(new Uint8Array(jpeg), 200, { 'content-type': 'image/jpeg', 'cache-control': 'no-cache', etag: `"${frameTime}"`, 'x-frame-time': String(frameTime) });
   });
 
   app.openapi(routes.eventsRoute, (c) => {

@@ -11,6 +11,7 @@ import type { PendingReplay, ReplayLimits } from './replay.js';
 import type { Source } from '../ingest/source.js';
 import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
 import type { StreamState } from '../core/events.js';
+import type { RawFrame } from '../ingest/ffmpeg-frames.js';
 
 export interface StreamDirectory {
   /** The history this node reads from: its own (single server) or its copy of the cluster's. */
@@ -29,6 +30,8 @@ export interface StreamDirectory {
   degraded(): { stream: string; reason: string }[];
   /** A caption's keyframe JPEG while the caption is kept. */
   keyframe(id: string, seq: number): Buffer | undefined | Promise<Buffer | undefined>;
+  /** The last frame analysed of a stream this node runs (its snapshot); absent where streams run elsewhere. */
+  latestFrame?(id: string): RawFrame | undefined;
 }
 
 export interface StreamInfo {

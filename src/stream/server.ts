@@ -31,6 +31,7 @@ import { RuleSet } from '../rules/rule-set.js';
 import { Webhooks, type WebhookSpec, type WebhookTiming } from '../notify/webhooks.js';
 import { MqttPublisher, type MqttSettings } from '../notify/mqtt-publisher.js';
 import { LIVECAP_VERSION } from '../paths.js';
+import { jpegOf } from './stream-messages.js';
 import type { RuleSpec } from '../rules/rule.js';
 
 export interface ServerOptions {
@@ -192,6 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rules: alertRules,
     webhooks,
     mqtt,
+    encodeSnapshot: async (frame) => jpegOf(await thumbnails.dataUrl(frame, 85))!,
     ...(cluster && { clusterView: () => cluster!.streams.view(cluster!.nodeId) }),
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });

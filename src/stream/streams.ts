@@ -28,6 +28,7 @@ import { HistoryStore } from '../store/history-store.js';
 import { startReplay, type PendingReplay, type ReplayLimits } from './replay.js';
 import { heartbeatPhase } from '../pipeline/scene-gate.js';
 import type { Captioner } from '../core/caption.js';
+import type { RawFrame } from '../ingest/ffmpeg-frames.js';
 import type { StreamState } from '../core/events.js';
 import type { CaptionMessage, SequencedMessage, StatusMessage, StreamMessage, SummaryMessage } from '../core/events.js';
 import { alertMessage, sequencedMessage } from './stream-messages.js';
@@ -87,6 +88,8 @@ interface Running {
   degraded?: string;
   saved?: boolean;
   subscription?: Subscription;
+  /** The last frame the pipeline analysed: the stream's snapshot. */
+  latestFrame?: RawFrame;
 }
 
 export interface StreamManagerOptions {
@@ -171,7 +174,10 @@ export class StreamManager implements StreamDirectory {
     // Each stream's heartbeat keyframes in a phase of their own, so streams started together
     // do not all ask the captioner at once.
     const gate = { heartbeatPhase: heartbeatPhase(this.added++), ...this.options.pipeline.gate };
-    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id, captionerName: name, prompt }, stream.counters).subscribe({
+    const onFrame = (frame: RawFrame) => {
+      stream.latestFrame = frame;
+    };
+    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id, captionerName: name, prompt, onFrame }, stream.counters).subscribe({
       next: (event) => {
         if (event.type === 'status') {
           stream.state = event.state;
@@ -358,6 +364,10 @@ export class StreamManager implements StreamDirectory {
 
   keyframe(id: string, seq: number): Buffer | undefined {
     return this.store.keyframe(id, seq);
+  }
+
+  latestFrame(id: string): RawFrame | undefined {
+    return this.streams.get(id)?.latestFrame;
   }
 
   /** The current status of a stream as a message, for a new subscriber. */

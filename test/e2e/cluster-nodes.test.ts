@@ -103,6 +103,11 @@ test('a stream added on one node runs once, is listed by both, and viewers movin
     const res = await fetch(`${n.url}${first.keyframeUrl}`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'image/jpeg');
+    // A snapshot from either node: the frame itself where the stream runs, its latest keyframe elsewhere.
+    const snapshot = await fetch(`${n.url}/api/streams/fast/snapshot.jpg`);
+    assert.equal(snapshot.status, 200, `${n.url}: ${await snapshot.clone().text()}`);
+    assert.equal(snapshot.headers.get('content-type'), 'image/jpeg');
+    assert.ok(Number(snapshot.headers.get('x-frame-time')) >= first.frameTs);
   }
   // Subtitles of the same time range, search, and SSE resumed with Last-Event-ID on the other node.
   const until = ha.body.captions.find((c: { seq: number }) => c.seq === upTo)?.ts ?? ha.body.captions.at(-1).ts;

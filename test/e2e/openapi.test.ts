@@ -36,6 +36,8 @@ before(async () => {
     rules: [{ id: 'configured', match: 'red car' }],
   });
   server.manager!.add('a', 'testsrc://smptebars');
+  // A frame of 'a' for its snapshot.
+  for (let i = 0; i < 400 && !server.manager!.latestFrame('a'); i++) await new Promise((r) => setTimeout(r, 50));
   // A caption with its keyframe in the history of a stream that ran before (no waiting on 'a').
   const now = Date.now();
   server.streams.store.append(
@@ -149,6 +151,10 @@ const CASES: [string, string, string, Ask, number][] = [
   ['GET', '/api/search', '/api/search', { token: 'viewer' }, 400],
   ['GET', '/api/search', '/api/search?q=red', {}, 401],
   ['GET', '/api/search', '/api/search?q=red', { token: 'viewer', ...evilHost }, 403],
+  ['GET', '/api/streams/{id}/snapshot.jpg', '/api/streams/a/snapshot.jpg', { token: 'viewer' }, 200],
+  ['GET', '/api/streams/{id}/snapshot.jpg', '/api/streams/a/snapshot.jpg', {}, 401],
+  ['GET', '/api/streams/{id}/snapshot.jpg', '/api/streams/a/snapshot.jpg', { token: 'viewer', ...evilHost }, 403],
+  ['GET', '/api/streams/{id}/snapshot.jpg', '/api/streams/nope/snapshot.jpg', { token: 'viewer' }, 404],
   ['GET', '/api/webhooks', '/api/webhooks', { token: 'viewer' }, 200],
   ['GET', '/api/webhooks', '/api/webhooks', {}, 401],
   ['GET', '/api/webhooks', '/api/webhooks', { token: 'viewer', ...evilHost }, 403],
@@ -189,6 +195,7 @@ const SHOWN_ELSEWHERE: Record<string, string> = {
   'GET /api/streams/{id}/events 503': 'test/e2e/replay-limits.test.ts (past the cap on SSE connections)',
   'GET /api/search 429': 'test/e2e/search-limits.test.ts (past the cap on concurrent searches)',
   'POST /api/rules 503': 'test/e2e/store-unavailable.test.ts',
+  'GET /api/streams/{id}/snapshot.jpg 304': 'test/e2e/snapshot.test.ts (a frame asked for again before a newer one came)',
   'PUT /api/rules/{id} 503': 'test/e2e/store-unavailable.test.ts',
   'DELETE /api/rules/{id} 503': 'test/e2e/store-unavailable.test.ts',
 };
