@@ -1,5 +1,8 @@
 // livecap viewer: pick a stream, see its captions live. Plain ES module, no build step.
 // Reconnects by itself and resumes from the last caption it saw (subscribe `since`).
+import { setupDisplay } from './display.js';
+
+const display = setupDisplay();
 
 const $ = (id) => document.getElementById(id);
 const picker = $('stream');
@@ -51,7 +54,10 @@ function showCaption(c, { live }) {
   // A caption of a scene the captioner was never trained on means nothing: say that instead,
   // and only when it changes, so a screen reader is not told the same thing at every keyframe.
   const text = c.outOfDomain ? notRecognised() : c.text;
-  if (currentEl.textContent !== text) currentEl.textContent = text;
+  if (currentEl.textContent !== text) {
+    currentEl.textContent = text;
+    if (live) display.readAloud?.say(text);
+  }
   currentEl.classList.toggle('unrecognised', Boolean(c.outOfDomain));
   metaEl.textContent = `${timeOf(c.frameTs)} · ${live ? `${c.latencyMs} ms after capture` : 'from history'}`;
   if (c.keyframeUrl) {
@@ -110,6 +116,7 @@ function showAlert(m, { live }) {
     banner.dataset.state = 'active';
     banner.dataset.seq = m.seq;
     banner.textContent = `Alert: ${m.name}: ${m.text} (${timeOf(m.ts)})`;
+    display.readAloud?.say(`Alert: ${m.name}. ${m.text}`, { urgent: true });
   }
 }
 
@@ -173,6 +180,7 @@ function fillPicker(streams) {
 
 function linkSubtitles(id) {
   const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  $('wall-link').href = `/viewer/wall.html${q}`;
   $('vtt').href = `/api/streams/${encodeURIComponent(id)}/captions.vtt${q}`;
   $('srt').href = `/api/streams/${encodeURIComponent(id)}/captions.srt${q}`;
 }

@@ -235,6 +235,91 @@ test('the first Tab reaches a skip link that takes keyboard focus to the current
   await page.close();
 });
 
+test('display settings (caption size, contrast, position, dark theme) are kept in the browser and stay accessible', async () => {
+  const { page, errors } = await openViewer('/?stream=demo');
+  await firstCaption(page);
+  const fontSize = () => page.evaluate(() => Number.parseFloat(getComputedStyle(document.querySelector('#current')!).fontSize));
+  const normal = await fontSize();
+  await page.click('.display-settings summary');
+  await page.selectOption('#display-size', 'x-large');
+  await page.selectOption('#display-contrast', 'high');
+  await page.selectOption('#display-position', 'above');
+  await page.selectOption('#display-theme', 'dark');
+  assert.ok((await fontSize()) > normal * 1.5, 'extra large captions');
+  await page.reload();
+  await firstCaption(page);
+  assert.deepEqual(await page.evaluate(() => ({ ...document.documentElement.dataset })), { captionSize: 'x-large', contrast: 'high', captionPosition: 'above', theme: 'dark' }, 'kept across a reload');
+  const look = await page.evaluate(() => {
+    const current = getComputedStyle(document.querySelector('#current')!);
+    return { body: getComputedStyle(document.body).backgroundColor, color: current.color, background: current.backgroundColor };
+  });
+  assert.equal(look.body, 'rgb(18, 18, 18)', 'dark page');
+  assert.deepEqual([look.color, look.background], ['rgb(255, 255, 255)', 'rgb(0, 0, 0)'], 'white on black captions');
+  const order = await page.evaluate(() => {
+    const caption = document.querySelector('#current')!.getBoundingClientRect();
+    const picture = document.querySelector('#keyframe')!.getBoundingClientRect();
+    return caption.left < picture.left || caption.top < picture.top;
+  });
+  assert.ok(order, 'the caption comes before the picture');
+  await page.click('.display-settings summary');
+  assert.deepEqual(await axeViolations(page), [], 'dark, high contrast, extra large');
+  await page.screenshot({ path: join(OUTPUT, 'viewer-dark.png'), fullPage: true });
+  await page.evaluate(() => localStorage.clear());
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('"Read aloud" speaks new captions and alerts with the browser\'s speech, and stays on after a reload', async () => {
+  const page = await browser.newPage();
+  // What the page asks the browser to say (headless Chromium has no voice to say it with).
+  await page.addInitScript(() => {
+    (window as any).spoken = [];
+    speechSynthesis.speak = (u: SpeechSynthesisUtterance) => (window as any).spoken.push(u.text);
+  });
+  await page.goto(`${server.url}/?stream=demo`);
+  await firstCaption(page);
+  assert.equal(await page.getAttribute('#read-aloud', 'aria-pressed'), 'false');
+  assert.deepEqual(await page.evaluate(() => (window as any).spoken), [], 'silent until asked');
+  await page.click('#read-aloud');
+  assert.equal(await page.getAttribute('#read-aloud', 'aria-pressed'), 'true');
+  await page.waitForFunction(() => (window as any).spoken.length >= 2, undefined, { timeout: 40_000 });
+  const spoken = (await page.evaluate(() => (window as any).spoken)) as string[];
+  const said = spoken.filter((t) => !t.startsWith('Alert:'));
+  assert.ok(said.length > 0 && said.every((t) => SHAPE.test(t) || /not recognised/.test(t)), JSON.stringify(spoken));
+  await page.reload();
+  assert.equal(await page.getAttribute('#read-aloud', 'aria-pressed'), 'true', 'kept');
+  await page.evaluate(() => localStorage.clear());
+  await page.close();
+});
+
+test('the wall shows every stream with its latest picture and caption, alerts marked, accessible at 320 px too', async () => {
+  for (const viewport of [
+    { width: 1000, height: 700 },
+    { width: 320, height: 640 },
+  ]) {
+    const { page, errors, failed } = await openViewer('/viewer/wall.html', viewport);
+    await page.waitForSelector('.tile h2 a', { timeout: 10_000 });
+    assert.equal(await page.textContent('.tile h2 a'), 'demo');
+    assert.equal(await page.getAttribute('.tile h2 a', 'href'), '/?stream=demo');
+    await page.waitForFunction(() => (document.querySelector('.tile img') as HTMLImageElement).naturalWidth === 160, undefined, { timeout: 15_000 });
+    await page.waitForFunction((pattern) => new RegExp(pattern).test(document.querySelector('.tile-caption')?.textContent ?? ''), SHAPE.source, { timeout: 40_000 });
+    await page.waitForSelector('#alert-now[data-state="active"]', { timeout: 40_000 });
+    assert.match((await page.textContent('#alert-now')) ?? '', /^Alert on demo: Shape seen: /);
+    assert.equal(await page.getAttribute('.tile', 'data-alert'), 'on');
+    const width = await page.evaluate(() => document.scrollingElement!.scrollWidth);
+    assert.ok(width <= viewport.width, `${width} px wide at ${viewport.width}`);
+    assert.deepEqual(await axeViolations(page), [], `the wall at ${viewport.width} px`);
+    if (viewport.width === 1000) await page.screenshot({ path: join(OUTPUT, 'wall.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+    // Snapshots asked for before the first frame may 404; nothing else fails.
+    assert.deepEqual(
+      failed.filter((f) => !/snapshot\.jpg/.test(f)),
+      [],
+    );
+    await page.close();
+  }
+});
+
 test('the page reflows at 320 CSS pixels: no sideways scrolling, the search button fully on screen', async () => {
   const { page, errors } = await openViewer('/?stream=demo', { width: 320, height: 640 });
   await firstCaption(page);
