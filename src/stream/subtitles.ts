@@ -42,9 +42,10 @@ function clock(ms: number, separator: '.' | ','): string {
 /** WebVTT text must not contain '&', '<' or '-->' raw. */
 const escapeVtt = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function toWebVtt(list: readonly Cue[], title?: string): string {
+/** WebVTT text of cues; `headers` go right under the WEBVTT line (an HLS segment's X-TIMESTAMP-MAP). */
+export function toWebVtt(list: readonly Cue[], title?: string, headers: readonly string[] = []): string {
   const head = title ? `WEBVTT - ${title.replace(/[\r\n]|-->/g, ' ')}` : 'WEBVTT';
-  return [head, '', ...list.flatMap((c) => [`${clock(c.start, '.')} --> ${clock(c.end, '.')}`, escapeVtt(c.text), ''])].join('\n');
+  return [head, ...headers, '', ...list.flatMap((c) => [`${clock(c.start, '.')} --> ${clock(c.end, '.')}`, escapeVtt(c.text), ''])].join('\n');
 }
 
 export function toSrt(list: readonly Cue[]): string {
