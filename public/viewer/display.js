@@ -9,6 +9,30 @@ const CHOICES = {
   position: ['below', 'above'],
   theme: ['system', 'light', 'dark'],
 };
+/** Each setting's label and its choices' names, for the form. */
+const LABELS = {
+  size: ['Caption size', ['Normal', 'Large', 'Extra large']],
+  contrast: ['Caption contrast', ['Default', 'High: white on black']],
+  position: ['Caption position', ['Beside or below the picture', 'Above the picture']],
+  theme: ['Theme', ['As the system', 'Light', 'Dark']],
+};
+
+/** The settings form inside <details class="display-settings" data-settings="size contrast …">: a labelled select each. */
+function buildForm(details) {
+  const grid = document.createElement('div');
+  grid.className = 'settings-grid';
+  for (const name of details.dataset.settings.split(' ')) {
+    const [text, names] = LABELS[name];
+    const label = document.createElement('label');
+    label.htmlFor = `display-${name}`;
+    label.textContent = text;
+    const select = document.createElement('select');
+    select.id = `display-${name}`;
+    CHOICES[name].forEach((value, i) => select.append(new Option(names[i], value)));
+    grid.append(label, select);
+  }
+  details.append(grid);
+}
 
 export function loadSettings() {
   let stored = {};
@@ -80,6 +104,8 @@ export class ReadAloud {
 export function setupDisplay() {
   const settings = loadSettings();
   applySettings(settings);
+  const details = document.querySelector('.display-settings');
+  if (details) buildForm(details);
   for (const name of Object.keys(CHOICES)) {
     const select = document.getElementById(`display-${name}`);
     if (!select) continue;

@@ -328,13 +328,14 @@ export class Webhooks {
     const stats = this.stats();
     return this.hooks.map((hook) => {
       const id = hook.spec.id;
+      const lastError = this.outbox.lastError(id);
       return {
         id,
         url: shownUrl(hook.spec.url),
         events: [...hook.spec.events],
         ...(hook.spec.streams && { streams: [...hook.spec.streams] }),
         ...stats.get(id)!,
-        ...(this.outbox.lastError(id) !== undefined && { lastError: this.outbox.lastError(id) }),
+        ...(lastError !== undefined && { lastError }),
         recentDeadLetters: this.outbox.deadList(id, 20),
       };
     });

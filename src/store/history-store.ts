@@ -109,7 +109,7 @@ export class HistoryStore {
   private readonly searchThread: SearchThread | undefined;
   private readonly searchSql: SearchStatements | undefined;
   /** The reads a subscribe or a page makes, prepared once. */
-  private readonly reads: Record<'lastSeq' | 'keyframe' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes', Database.Statement>;
+  private readonly reads: Record<'lastSeq' | 'keyframe' | 'firstSeq' | 'since' | 'newest' | 'between' | 'captionTimes' | 'latestKeyframe', Database.Statement>;
   private readonly insertKeyframe: Database.Statement;
   private readonly appendTx: (m: SequencedMessage, keyframe?: Uint8Array) => void;
   private readonly appendManyTx: (ms: readonly SequencedMessage[]) => void;
@@ -239,6 +239,9 @@ export class HistoryStore {
       since: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?'),
       newest: this.db.prepare('SELECT seq, type, body FROM events WHERE stream = ? AND seq > ? AND seq <= ? ORDER BY seq DESC LIMIT ?'),
       between: this.db.prepare('SELECT body FROM events WHERE stream = ? AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?'),
+      latestKeyframe: this.db.prepare(
+        "SELECT seq, json_extract(body, '$.frameTs') AS frameTs FROM events WHERE stream = ? AND type = 'caption' AND json_extract(body, '$.keyframeUrl') IS NOT NULL ORDER BY seq DESC LIMIT 1",
+      ),
       // Only what subtitles need, without parsing the bodies.
       captionTimes: this.db.prepare(
         "SELECT json_extract(body, '$.frameTs') AS frameTs, text, json_extract(body, '$.outOfDomain') AS outOfDomain FROM events WHERE stream = ? AND type = 'caption' AND ts >= ? AND ts <= ? ORDER BY seq LIMIT ?",
@@ -290,9 +293,7 @@ export class HistoryStore {
 
   /** The newest caption of a stream whose keyframe is kept (its seq and capture time), if any. */
   latestKeyframe(stream: string): { seq: number; frameTs: number } | undefined {
-    return this.db
-      .prepare("SELECT seq, json_extract(body, '$.frameTs') AS frameTs FROM events WHERE stream = ? AND type = 'caption' AND json_extract(body, '$.keyframeUrl') IS NOT NULL ORDER BY seq DESC LIMIT 1")
-      .get(stream) as { seq: number; frameTs: number } | undefined;
+    return this.reads.latestKeyframe.get(stream) as { seq: number; frameTs: number } | undefined;
   }
 
   /** A caption's keyframe as JPEG bytes, while its event is kept. */
