@@ -1,6 +1,7 @@
 // livecap viewer: pick a stream, see its captions live. Plain ES module, no build step.
 // Reconnects by itself and resumes from the last caption it saw (subscribe `since`).
 import { setupDisplay } from './display.js';
+import { LivePlayer } from './live-video.js';
 
 const display = setupDisplay();
 
@@ -28,6 +29,32 @@ function setStatus(state, text) {
 
 function timeOf(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+// Live video: on unless the viewer turned it off (kept in the browser); the keyframe shows while it is off or fails.
+const LIVE_KEY = 'livecap.liveVideo';
+const liveToggle = $('live-video-toggle');
+const liveVideoEl = $('live-video');
+const liveStateEl = $('live-video-state');
+let player;
+
+function liveVideoWanted() {
+  try {
+    return localStorage.getItem(LIVE_KEY) !== 'off';
+  } catch {
+    return true;
+  }
+}
+
+function onLiveState(state, detail) {
+  liveVideoEl.hidden = state === 'off' || state === 'failed';
+  keyframeEl.classList.toggle('behind-video', !liveVideoEl.hidden);
+  liveStateEl.textContent = state === 'starting' ? 'Starting live video…' : state === 'failed' ? `Live video unavailable${detail ? ` (${detail})` : ''}; showing keyframes.` : '';
+}
+
+function playLive(id) {
+  if (liveVideoWanted()) player.play(id);
+  else player.stop();
 }
 
 function showCaption(c, { live }) {
@@ -230,6 +257,7 @@ async function select(id, ws) {
   linkSubtitles(id);
   if (old && old !== id && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'unsubscribe', streams: [old] }));
   resetView();
+  if (old !== id || !player.stream) playLive(id);
   await loadHistory(id);
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'subscribe', streams: [id], since: { [id]: lastSeq.get(id) ?? 0 } }));
   const url = new URL(location.href);
@@ -314,6 +342,23 @@ function storedPause() {
 
 setAnnouncementsPaused(storedPause());
 pauseButton.addEventListener('click', () => setAnnouncementsPaused(pauseButton.getAttribute('aria-pressed') !== 'true'));
+
+player = new LivePlayer(liveVideoEl, { token, onState: onLiveState });
+liveToggle.setAttribute('aria-pressed', String(liveVideoWanted()));
+liveToggle.addEventListener('click', () => {
+  const on = liveToggle.getAttribute('aria-pressed') !== 'true';
+  liveToggle.setAttribute('aria-pressed', String(on));
+  try {
+    localStorage.setItem(LIVE_KEY, on ? 'on' : 'off');
+  } catch {
+    // Storage can be off: the toggle still works for this page.
+  }
+  playLive(on ? selected : '');
+});
+// Captions above the picture: the display setting moves the video's subtitles too.
+const placeCaptions = () => player.setCaptionsAbove(document.documentElement.dataset.captionPosition === 'above');
+new MutationObserver(placeCaptions).observe(document.documentElement, { attributes: true, attributeFilter: ['data-caption-position'] });
+placeCaptions();
 
 picker.addEventListener('change', () => select(picker.value, socket));
 $('search-form').addEventListener('submit', (event) => {

@@ -106,6 +106,11 @@ function inputArgs(source: Source, options: ArgOptions): string[] {
   }
 }
 
+/** ffmpeg opening the source as ffmpegArgs does, to describe its streams (on stderr) and stop. */
+export function probeArgs(source: Source, options: ArgOptions = INGEST_DEFAULTS): string[] {
+  return ['-hide_banner', '-nostdin', ...inputArgs(source, options), '-t', '0', '-f', 'null', '-'];
+}
+
 export function ffmpegArgs(source: Source, output: OutputSpec, options: ArgOptions = INGEST_DEFAULTS): string[] {
   return [
     '-hide_banner',

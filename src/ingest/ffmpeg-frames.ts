@@ -34,6 +34,8 @@ export interface ProcessOptions {
   ffmpegPath?: string;
   /** Kill ffmpeg when its resident memory passes this many bytes (Linux; 0: no limit). Default 1 GiB. */
   maxMemoryBytes?: number;
+  /** Told, when the process is stopped by unsubscribing, when it has gone (a device it held is free again). */
+  onStop?: (exited: Promise<void>) => void;
 }
 
 export const DEFAULT_MAX_MEMORY_BYTES = 1 << 30;
@@ -117,7 +119,8 @@ export function ffmpegFrames(args: readonly string[], output: OutputSpec, option
     return () => {
       clearInterval(memoryWatch);
       stopping = true;
-      void stopProcess(child, options.graceMs ?? 2000);
+      const exited = stopProcess(child, options.graceMs ?? 2000);
+      options.onStop?.(exited);
     };
   });
 }

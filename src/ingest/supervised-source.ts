@@ -14,7 +14,7 @@
  * A file played once (`?loop=false`) is the one source meant to end: at its end the frames
  * fail with SourceFinished, which is not retried, and the stream stops.
  */
-import { type Observable, catchError, concat, concatWith, defer, from, mergeMap, of, repeat, switchMap, timer, timeout, throwError } from 'rxjs';
+import { type Observable, catchError, concat, concatWith, defer, distinctUntilChanged, from, mergeMap, of, repeat, switchMap, timer, timeout, throwError } from 'rxjs';
 import { checkCertificate } from './tls-check.js';
 import { probeHttpSource } from './hls-check.js';
 import { ffmpegArgs, type ArgOptions, type OutputSpec, INGEST_DEFAULTS } from './ffmpeg-args.js';
@@ -34,6 +34,12 @@ export interface SupervisorOptions extends ArgOptions, ProcessOptions {
   backoffMaxMs: number;
   /** Live this long and the backoff starts from the beginning again. */
   healthyAfterMs: number;
+  /**
+   * More outputs for ffmpeg (ffmpeg arguments after the frames' own): live video while someone
+   * watches. A new value restarts ffmpeg with them at once, as a planned change, not a failure:
+   * no status, no backoff; the next process starts once the last has gone (a webcam is free).
+   */
+  extraOutputs?: Observable<readonly string[]>;
 }
 
 export const SUPERVISOR_DEFAULTS: SupervisorOptions = {
@@ -107,8 +113,25 @@ export function supervisedSource(source: Source, output: OutputSpec, options: Pa
   // ffmpeg's messages may quote the URL in forms redactText does not recognise.
   const secrets = urlSecrets(source.input);
   const probe = source.kind === 'http' ? () => probeHttpSource(source.input, { timeoutMs: o.readTimeoutMs, tlsVerify: source.tlsVerify, caFile: o.caFile }) : undefined;
+  const ended = () => (source.kind === 'file' && source.loop === false ? new SourceFinished() : new IngestError('ended', 'the source ended'));
   return defer(() => {
     const backoff = new Backoff(o);
+    // When the last ffmpeg stopped on purpose has exited: the next waits for it.
+    let previousGone: Promise<void> = Promise.resolve();
+    const run = (args: readonly string[]) =>
+      from(previousGone).pipe(
+        switchMap(() =>
+          ffmpegFrames(args, output, {
+            ...o,
+            onStop: (exited) => {
+              previousGone = exited;
+              o.onStop?.(exited);
+            },
+          }),
+        ),
+        // A live source that ends is a failure too: cameras do not end.
+        concatWith(throwError(ended)),
+      );
     let live = false;
     // What the HLS playlist listed when the source stalled; set until it lists something else.
     let stalledListing: string | undefined;
@@ -117,7 +140,13 @@ export function supervisedSource(source: Source, output: OutputSpec, options: Pa
     let waitFor: Observable<unknown> = of(0);
     const attemptOnce = defer(() => {
       live = false;
-      const frames = (arrivalTimestamps?: boolean) => ffmpegFrames(ffmpegArgs(source, output, { ...o, arrivalTimestamps }), output, o);
+      const frames = (arrivalTimestamps?: boolean) => {
+        const args = ffmpegArgs(source, output, { ...o, arrivalTimestamps });
+        return (o.extraOutputs ?? of([])).pipe(
+          distinctUntilChanged((a, b) => a.join('\0') === b.join('\0')),
+          switchMap((extra) => run([...args, ...extra])),
+        );
+      };
       const tls = rtspsTarget(source);
       // ffmpeg cannot verify RTSPS itself (tls-check.ts): check the certificate before each connect.
       if (tls) return from(checkCertificate(tls.host, tls.port, { caFile: o.caFile, timeoutMs: o.readTimeoutMs })).pipe(switchMap(() => frames()));
@@ -145,8 +174,6 @@ export function supervisedSource(source: Source, output: OutputSpec, options: Pa
         live = true;
         return [{ type: 'status', report: { state: 'live' } }, event];
       }),
-      // A live source that ends is a failure too: cameras do not end.
-      concatWith(throwError(() => (source.kind === 'file' && source.loop === false ? new SourceFinished() : new IngestError('ended', 'the source ended')))),
       // A failed attempt ends with its status; `repeat` starts the next one after the wait.
       catchError((err: unknown) => {
         if (err instanceof SourceFinished) return throwError(() => err);

@@ -14,6 +14,8 @@ import {
   EventsQuery,
   Health,
   KeyframeParams,
+  LiveCueParams,
+  LiveParams,
   Readiness,
   RuleInfo,
   RuleParams,
@@ -245,6 +247,31 @@ export const webhooksRoute = createRoute({
   path: '/api/webhooks',
   summary: 'The configured webhooks: deliveries made, retried, waiting and given up, and why they wait',
   responses: { 200: json(z.object({ webhooks: z.array(WebhookInfo) })), ...read },
+});
+
+const liveUnavailable = { 501: error('Live video is served by a single server, not a cluster node'), 503: error('Live video could not start, or has stopped; the reason is given') } as const;
+
+export const liveRoute = createRoute({
+  method: 'get',
+  path: '/api/streams/{id}/live/{file}',
+  summary:
+    "Live video as HLS while someone watches: index.m3u8 is the multivariant playlist (an H.264 variant, a captions and a descriptions subtitle rendition); it starts the stream's live video and waits for its first segment",
+  request: { params: LiveParams },
+  responses: {
+    200: { description: 'A playlist or an MPEG-TS segment', content: { 'application/vnd.apple.mpegurl': { schema: z.string() }, 'video/mp2t': { schema: z.string().openapi({ format: 'binary' }) } } },
+    400: error('Not a live video file'),
+    ...read,
+    404: error('No such stream, or a segment no longer kept'),
+    ...liveUnavailable,
+  },
+});
+
+export const liveCueRoute = createRoute({
+  method: 'get',
+  path: '/api/streams/{id}/live/{track}/{file}',
+  summary: 'A WebVTT segment of live video: the captions (or summaries) over one video segment, mapped to its PTS (X-TIMESTAMP-MAP)',
+  request: { params: LiveCueParams },
+  responses: { 200: text('text/vtt', 'WebVTT'), 400: error('Not N.vtt'), ...read, 404: error('No such stream, or a segment not in the live playlist'), ...liveUnavailable },
 });
 
 export const snapshotRoute = createRoute({

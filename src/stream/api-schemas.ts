@@ -51,6 +51,24 @@ export type StreamRequest = z.infer<typeof StreamRequest>;
 
 export const StreamParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, description: 'the stream id' }) });
 
+/** Live video's files: the playlists and the video segments. */
+export const LiveParams = StreamParams.extend({
+  file: z
+    .string()
+    .regex(/^(?:(?:index|video|captions|descriptions)\.m3u8|v\d{1,12}\.ts)$/, {
+      error: (iss) => `live video has index.m3u8, video.m3u8, captions.m3u8, descriptions.m3u8 and vN.ts, not '${iss.input}'`,
+    })
+    .openapi({ param: { name: 'file', in: 'path' }, description: 'index.m3u8 (the multivariant playlist), video.m3u8, captions.m3u8, descriptions.m3u8, or a video segment vN.ts' }),
+});
+
+export const LiveCueParams = StreamParams.extend({
+  track: z.enum(['captions', 'descriptions']).openapi({ param: { name: 'track', in: 'path' }, description: 'captions, or descriptions (summaries)' }),
+  file: z
+    .string()
+    .regex(/^\d{1,12}\.vtt$/, { error: (iss) => `a subtitle segment is asked for as N.vtt (its video segment's sequence number), got '${iss.input}'` })
+    .openapi({ param: { name: 'file', in: 'path' }, description: "N.vtt, where N is its video segment's media sequence number" }),
+});
+
 export const KeyframeParams = StreamParams.extend({
   file: z
     .string()

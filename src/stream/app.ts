@@ -30,6 +30,8 @@ import * as routes from './api-routes.js';
 import type { ClusterView } from './api-schemas.js';
 import { problemsOf } from '../util/problems.js';
 import { cues, toSrt, toWebVtt } from './subtitles.js';
+import { LiveVideoError } from './live-video.js';
+import { createRequire } from 'node:module';
 import { PROJECT_ROOT } from '../paths.js';
 import { log } from '../util/log.js';
 import type { Frame } from '../core/frame.js';
@@ -243,6 +245,47 @@ export function createApp(
     return c.body(new Uint8Array(jpeg), 200, { ...headers, 'content-type': 'image/jpeg' });
   });
 
+  // Live video (live-video.ts): playlists and segments, each request a sign someone watches.
+  const liveVideo = (c: Context, id: string) => {
+    if (!streams.has(id)) throw new HTTPException(404, { message: `no stream '${id}'` });
+    if (!streams.liveVideo) throw new HTTPException(501, { message: 'live video is served by a single server for now; this cluster node does not run streams' });
+    const live = streams.liveVideo(id);
+    if (!live) throw new HTTPException(404, { message: `no stream '${id}'` });
+    // Players do not carry a query onto the URIs a playlist lists: the token is written on each.
+    const token = new URL(c.req.url).searchParams.get('token');
+    return { live, query: token === null ? '' : `?token=${encodeURIComponent(token)}` };
+  };
+  const answerLive = async (work: () => Promise<Response>) => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof LiveVideoError) throw new HTTPException(err.status, { message: err.message });
+      throw err;
+    }
+  };
+  const playlistHeaders = { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': 'no-cache' };
+  app.openapi(routes.liveRoute, (c) =>
+    answerLive(async () => {
+      const { id, file } = c.req.valid('param');
+      const { live, query } = liveVideo(c, id);
+      if (file.endsWith('.ts')) return c.body(new Uint8Array(await live.segment(file)), 200, { 'content-type': 'video/mp2t', 'cache-control': 'private, max-age=60' });
+      const text =
+        file === 'index.m3u8'
+          ? await live.index(query)
+          : file === 'video.m3u8'
+            ? await live.videoPlaylist(query)
+            : await live.subtitlePlaylist(file === 'captions.m3u8' ? 'captions' : 'descriptions', query);
+      return c.body(text, 200, playlistHeaders);
+    }),
+  );
+  app.openapi(routes.liveCueRoute, (c) =>
+    answerLive(async () => {
+      const { id, track, file } = c.req.valid('param');
+      const { live } = liveVideo(c, id);
+      return c.body(await live.vtt(track, Number(file.slice(0, -'.vtt'.length))), 200, { 'content-type': 'text/vtt; charset=utf-8', 'cache-control': 'private, max-age=60' });
+    }),
+  );
+
   // A dashboard's picture of the stream: the last frame analysed here, or, where the stream runs
   // on another node, its latest keyframe. Never cached by the browser; the ETag saves a resend.
   app.openapi(routes.snapshotRoute, async (c) => {
@@ -341,6 +384,12 @@ export function createApp(
   };
   app.get('/', () => serveViewerFile('index.html'));
   app.get('/viewer/:file', (c) => serveViewerFile(c.req.param('file')));
+  // The HLS player the viewer plays live video with, from the installed package (no CDN).
+  let hlsPlayer: Buffer | undefined;
+  app.get('/viewer/vendor/hls.min.js', async () => {
+    hlsPlayer ??= await readFile(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
+    return new Response(new Uint8Array(hlsPlayer), { headers: { 'content-type': TYPES['.js']!, 'cache-control': 'public, max-age=86400' } });
+  });
   // Browsers and feed readers ask for /favicon.ico whatever the page links: answer with the icon.
   app.get('/favicon.ico', () => serveViewerFile('favicon.svg'));
 

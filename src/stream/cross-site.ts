@@ -152,7 +152,7 @@ function isJson(contentType: string | undefined): boolean {
 export function securityHeaders(host: string | undefined): Record<string, string> {
   const sameHost = host !== undefined && hostName(host) ? ` ws://${host} wss://${host}` : '';
   return {
-    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'${sameHost}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'${sameHost}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',

@@ -13,6 +13,8 @@ import type { PipelineCounters } from '../pipeline/stream-pipeline.js';
 import type { StreamState } from '../core/events.js';
 import type { RawFrame } from '../ingest/ffmpeg-frames.js';
 
+import type { LiveVideo } from './live-video.js';
+
 export interface StreamDirectory {
   /** The history this node reads from: its own (single server) or its copy of the cluster's. */
   readonly store: HistoryStore;
@@ -32,6 +34,8 @@ export interface StreamDirectory {
   keyframe(id: string, seq: number): Buffer | undefined | Promise<Buffer | undefined>;
   /** The last frame analysed of a stream this node runs (its snapshot); absent where streams run elsewhere. */
   latestFrame?(id: string): RawFrame | undefined;
+  /** A stream's live video (HLS while watched); absent where streams run elsewhere. */
+  liveVideo?(id: string): LiveVideo | undefined;
 }
 
 export interface StreamInfo {

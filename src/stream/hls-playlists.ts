@@ -1,17 +1,19 @@
 /**
  * The text of live HLS for a stream (RFC 8216): the multivariant playlist (the video variant
- * and two subtitle renditions: captions, and summaries as a "describes video" track), the
- * subtitle playlists, which follow the video playlist ffmpeg writes segment for segment, and
- * their WebVTT segments.
+ * and two subtitle renditions: captions, and summaries as a "describes video" track), the video
+ * playlist and the subtitle playlists, which follow the video playlist ffmpeg writes segment for
+ * segment (discontinuities included), and their WebVTT segments.
  *
- * Timing: every WebVTT segment maps the same moment, the stream's origin (a wall-clock time and
- * the video PTS at it, from a video segment's EXT-X-PROGRAM-DATE-TIME and first PTS), to LOCAL
- * 00:00:00.000 in its X-TIMESTAMP-MAP, so cue times are one continuous timeline from the
- * origin: a cue that spans two segments is the same cue in both, and players keep one of it.
+ * Timing: a WebVTT segment's X-TIMESTAMP-MAP maps its video segment's first PTS to that
+ * segment's wall-clock time (EXT-X-PROGRAM-DATE-TIME, which ffmpeg advances exactly as the PTS),
+ * counted from a fixed `base`; cue times count from the same base. So every segment, across
+ * discontinuities and PTS wraps, puts a cue at the video frame captured at the cue's time. A cue
+ * is cut to the segment it is listed in: a caption that spans segments is a piece in each, and
+ * a piece never changes once its segment is served.
  * URIs are relative; a token given in the query is carried onto each (players do not carry it).
  */
 import type { Cue } from './subtitles.js';
-import { toWebVtt } from './subtitles.js';
+import { toWebVtt, vttTimestamp } from './subtitles.js';
 
 export interface VideoSegment {
   sequence: number;
@@ -19,54 +21,85 @@ export interface VideoSegment {
   /** Its EXT-X-PROGRAM-DATE-TIME, ms since the epoch. */
   wallMs: number;
   uri: string;
+  /** An EXT-X-DISCONTINUITY precedes it (ffmpeg was restarted). */
+  discontinuity: boolean;
 }
 
 export interface VideoPlaylist {
   targetDuration: number;
   mediaSequence: number;
+  /** EXT-X-DISCONTINUITY-SEQUENCE (ffmpeg leaves it out: 0). */
+  discontinuitySequence: number;
   segments: VideoSegment[];
+  /** ffmpeg wrote EXT-X-ENDLIST: its process stopped. */
+  ended: boolean;
 }
 
 /** The segments of the media playlist ffmpeg writes (each with its EXTINF and PROGRAM-DATE-TIME). */
 export function parseVideoPlaylist(text: string): VideoPlaylist {
   const targetDuration = Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(text)?.[1] ?? 1);
   const mediaSequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
+  const discontinuitySequence = Number(/#EXT-X-DISCONTINUITY-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
   const segments: VideoSegment[] = [];
   let seconds: number | undefined;
   let wallMs: number | undefined;
+  let discontinuity = false;
   for (const line of text.split('\n').map((l) => l.trim())) {
     if (line.startsWith('#EXTINF:')) seconds = Number.parseFloat(line.slice(8));
     else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) wallMs = Date.parse(line.slice(25).replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+    else if (line === '#EXT-X-DISCONTINUITY') discontinuity = true;
     else if (line && !line.startsWith('#') && seconds !== undefined && wallMs !== undefined) {
-      segments.push({ sequence: mediaSequence + segments.length, seconds, wallMs, uri: line });
+      segments.push({ sequence: mediaSequence + segments.length, seconds, wallMs, uri: line, discontinuity });
       seconds = undefined;
       wallMs = undefined;
+      discontinuity = false;
     }
   }
-  return { targetDuration, mediaSequence, segments };
+  return { targetDuration, mediaSequence, discontinuitySequence, segments, ended: /^#EXT-X-ENDLIST/m.test(text) };
+}
+
+/** A live media playlist of the segments (never ended: the stream goes on), each at `uriOf(segment)`. */
+function mediaPlaylist(video: VideoPlaylist, segments: readonly VideoSegment[], uriOf: (s: VideoSegment) => string): string {
+  const first = segments[0];
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:6',
+    `#EXT-X-TARGETDURATION:${video.targetDuration}`,
+    `#EXT-X-MEDIA-SEQUENCE:${first?.sequence ?? video.mediaSequence}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${video.discontinuitySequence}`,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+  ];
+  for (const s of segments) {
+    if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    lines.push(`#EXTINF:${s.seconds.toFixed(3)},`, `#EXT-X-PROGRAM-DATE-TIME:${new Date(s.wallMs).toISOString()}`, uriOf(s));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The video playlist as served: ffmpeg's, without an end while the stream goes on, the token on each segment. */
+export function videoPlaylist(video: VideoPlaylist, query = ''): string {
+  return mediaPlaylist(video, video.segments, (s) => `${s.uri}${query}`);
 }
 
 export type SubtitleTrack = 'captions' | 'descriptions';
 
-/** A subtitle playlist with a WebVTT segment for each video segment (`<track>/<sequence>.vtt`). */
+/** A subtitle playlist with a WebVTT segment (`<track>/<sequence>.vtt`) for each video segment. */
 export function subtitlePlaylist(video: VideoPlaylist, track: SubtitleTrack, query = ''): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', `#EXT-X-TARGETDURATION:${video.targetDuration}`, `#EXT-X-MEDIA-SEQUENCE:${video.mediaSequence}`];
-  for (const s of video.segments) lines.push(`#EXTINF:${s.seconds.toFixed(3)},`, `#EXT-X-PROGRAM-DATE-TIME:${new Date(s.wallMs).toISOString()}`, `${track}/${s.sequence}.vtt${query}`);
-  return `${lines.join('\n')}\n`;
+  return mediaPlaylist(video, video.segments, (s) => `${track}/${s.sequence}.vtt${query}`);
 }
 
 /** PTS wrap at 33 bits. */
 const PTS_WRAP = 2 ** 33;
 
 /**
- * A WebVTT segment: the cues (times in ms after `origin.wallMs`) that overlap the segment's
- * span, on the origin's timeline.
+ * A WebVTT segment: the pieces of the cues (times in ms after `base`) inside the segment's span,
+ * its X-TIMESTAMP-MAP tying its first video PTS to its time after `base`.
  */
-export function vttSegment(all: readonly Cue[], segment: Pick<VideoSegment, 'wallMs' | 'seconds'>, origin: { wallMs: number; pts: number }): string {
-  const from = segment.wallMs - origin.wallMs;
+export function vttSegment(all: readonly Cue[], segment: Pick<VideoSegment, 'wallMs' | 'seconds'> & { pts: number }, base: number): string {
+  const from = segment.wallMs - base;
   const to = from + segment.seconds * 1000;
-  const inside = all.filter((c) => c.end > from && c.start < to);
-  return toWebVtt(inside, undefined, [`X-TIMESTAMP-MAP=MPEGTS:${((origin.pts % PTS_WRAP) + PTS_WRAP) % PTS_WRAP},LOCAL:00:00:00.000`]);
+  const pieces = all.filter((c) => c.end > from && c.start < to).map((c) => ({ start: Math.max(c.start, from), end: Math.min(c.end, to), text: c.text }));
+  return toWebVtt(pieces, undefined, [`X-TIMESTAMP-MAP=MPEGTS:${((segment.pts % PTS_WRAP) + PTS_WRAP) % PTS_WRAP},LOCAL:${vttTimestamp(Math.max(0, from))}`]);
 }
 
 export interface VariantInfo {

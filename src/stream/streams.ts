@@ -19,7 +19,7 @@
  * `restore` after a restart; `forget` removes one for good. Streams from the command line or
  * the config file are not saved: the config says what runs.
  */
-import type { Subscription } from 'rxjs';
+import { BehaviorSubject, type Subscription } from 'rxjs';
 import { parseSource, type Source, type SourceRules } from '../ingest/source.js';
 import { SourceFinished } from '../ingest/supervised-source.js';
 import { streamPipeline, newCounters, type PipelineCounters, type PipelineOptions } from '../pipeline/stream-pipeline.js';
@@ -38,6 +38,9 @@ import type { HistoryWriteStats, StreamDirectory, StreamInfo } from './directory
 export type { HistoryWriteStats, StreamInfo } from './directory.js';
 import type { StreamRequest } from './api-schemas.js';
 import { redactUrl } from '../util/redact.js';
+import { probeVideo } from '../ingest/probe-video.js';
+import { SUPERVISOR_DEFAULTS } from '../ingest/supervised-source.js';
+import { LIVE_VIDEO_DEFAULTS, LiveVideo, type LiveVideoOptions } from './live-video.js';
 
 export class StreamConflictError extends Error {
   override name = 'StreamConflictError';
@@ -90,6 +93,9 @@ interface Running {
   subscription?: Subscription;
   /** The last frame the pipeline analysed: the stream's snapshot. */
   latestFrame?: RawFrame;
+  /** ffmpeg's outputs besides the frames: live video's while someone watches. */
+  outputs: BehaviorSubject<readonly string[]>;
+  live?: LiveVideo;
 }
 
 export interface StreamManagerOptions {
@@ -101,6 +107,8 @@ export interface StreamManagerOptions {
   maxStreams?: number;
   /** Rules that raise alerts on captions and summaries (none when absent). */
   alerts?: RuleBook;
+  /** Live video (HLS) of watched streams; the defaults when absent. */
+  liveVideo?: LiveVideoOptions;
 }
 
 export class StreamManager implements StreamDirectory {
@@ -168,7 +176,17 @@ export class StreamManager implements StreamDirectory {
     const { name, captioner } = this.captionerFor(captionerName);
     const promptProblem = this.promptProblem(prompt, name, captioner);
     if (promptProblem) throw new StreamInputError(promptProblem);
-    const stream: Running = { id, url: displayUrl, source, state: 'connecting', seq: this.store.lastSeq(id), counters: newCounters(), captioner: name, ...(prompt !== undefined && { prompt }) };
+    const stream: Running = {
+      id,
+      url: displayUrl,
+      source,
+      state: 'connecting',
+      seq: this.store.lastSeq(id),
+      counters: newCounters(),
+      captioner: name,
+      outputs: new BehaviorSubject<readonly string[]>([]),
+      ...(prompt !== undefined && { prompt }),
+    };
     this.streams.set(id, stream);
     log.info('stream added', { stream: id, url: displayUrl, captioner: name });
     // Each stream's heartbeat keyframes in a phase of their own, so streams started together
@@ -177,13 +195,15 @@ export class StreamManager implements StreamDirectory {
     const onFrame = (frame: RawFrame) => {
       stream.latestFrame = frame;
     };
-    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, gate, streamId: id, captionerName: name, prompt, onFrame }, stream.counters).subscribe({
+    const supervisor = { ...this.options.pipeline.supervisor, extraOutputs: stream.outputs };
+    stream.subscription = streamPipeline(source, captioner, { ...this.options.pipeline, supervisor, gate, streamId: id, captionerName: name, prompt, onFrame }, stream.counters).subscribe({
       next: (event) => {
         if (event.type === 'status') {
           stream.state = event.state;
           stream.error = event.error;
           stream.note = event.note;
           if (event.state !== 'live') this.options.alerts?.streamStopped(id);
+          if (event.state === 'reconnecting') stream.live?.sourceFailed(event.error ?? 'ffmpeg stopped');
           if (event.state === 'live') log.info('stream live', { stream: id });
           else log.warn(`stream ${event.state}`, { stream: id, error: event.error, retryInMs: event.retryInMs });
           this.emit({ stream: id, ...event } satisfies StatusMessage);
@@ -330,6 +350,7 @@ export class StreamManager implements StreamDirectory {
     if (!stream) return false;
     this.streams.delete(id);
     stream.subscription?.unsubscribe();
+    void stream.live?.close();
     this.options.alerts?.streamStopped(id);
     log.info('stream removed', { stream: id });
     this.emit({ type: 'status', stream: id, state: 'stopped' });
@@ -368,6 +389,23 @@ export class StreamManager implements StreamDirectory {
 
   latestFrame(id: string): RawFrame | undefined {
     return this.streams.get(id)?.latestFrame;
+  }
+
+  /** A stream's live video, made while someone watches (live-video.ts); undefined if there is no such stream. */
+  liveVideo(id: string): LiveVideo | undefined {
+    const stream = this.streams.get(id);
+    if (!stream || this.closed) return undefined;
+    stream.live ??= new LiveVideo(
+      {
+        stream: id,
+        setOutputs: (args) => stream.outputs.next(args),
+        probe: () => probeVideo(stream.source, { ...SUPERVISOR_DEFAULTS, ...this.options.pipeline.supervisor }),
+        captions: (from, to) => this.store.captionTimes(id, from, to, 2000),
+        summaries: (from, to) => this.store.between(id, from, to, 2000).filter((m): m is SummaryMessage & { seq: number } => m.type === 'summary'),
+      },
+      this.options.liveVideo ?? LIVE_VIDEO_DEFAULTS,
+    );
+    return stream.live;
   }
 
   /** The current status of a stream as a message, for a new subscriber. */

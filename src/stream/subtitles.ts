@@ -39,6 +39,9 @@ function clock(ms: number, separator: '.' | ','): string {
   return `${pad(h)}:${pad(m)}:${pad(s)}${separator}${pad(t % 1000, 3)}`;
 }
 
+/** A WebVTT timestamp (hh:mm:ss.ttt) of a time in ms. */
+export const vttTimestamp = (ms: number) => clock(ms, '.');
+
 /** WebVTT text must not contain '&', '<' or '-->' raw. */
 const escapeVtt = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
