@@ -83,9 +83,15 @@ export function videoPlaylist(video: VideoPlaylist, query = ''): string {
 
 export type SubtitleTrack = 'captions' | 'descriptions';
 
-/** A subtitle playlist with a WebVTT segment (`<track>/<sequence>.vtt`) for each video segment. */
-export function subtitlePlaylist(video: VideoPlaylist, track: SubtitleTrack, query = ''): string {
-  return mediaPlaylist(video, video.segments, (s) => `${track}/${s.sequence}.vtt${query}`);
+/**
+ * A subtitle playlist with a WebVTT segment (`<track>/<sequence>.vtt`) for each video segment
+ * that ended at least `holdMs` before `now`: its captions have been made by then, and a player
+ * (or ffmpeg, which reads live WebVTT only up to what is listed) gets each segment at once.
+ */
+export function subtitlePlaylist(video: VideoPlaylist, track: SubtitleTrack, query = '', now = Infinity, holdMs = 0): string {
+  // Held back segments are the newest: the first listed, and its discontinuity sequence, stay.
+  const ready = video.segments.filter((s) => s.wallMs + s.seconds * 1000 + holdMs <= now);
+  return mediaPlaylist(video, ready, (s) => `${track}/${s.sequence}.vtt${query}`);
 }
 
 /** PTS wrap at 33 bits. */

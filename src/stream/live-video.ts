@@ -11,9 +11,9 @@
  * the segments are deleted.
  *
  * Subtitles follow the video playlist (stream/hls-playlists.ts): captions and summaries from
- * the stream's history, cut per segment. A subtitle segment asked for before its captions have
- * had `captionHoldMs` to be made is answered once they have (players fetch ahead of what they
- * show, so nobody waits for it).
+ * the stream's history, cut per segment, each segment listed once its captions have had
+ * `captionHoldMs` to be made (players fetch ahead of what they show, so the picture does not
+ * wait for it).
  */
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ export interface LiveVideoOptions {
   idleSeconds: number;
   /** How long a first request waits for the first segment. */
   startTimeoutMs: number;
-  /** A subtitle segment is answered no sooner than this long after its video segment ends: time for its captions to be made. */
+  /** A subtitle segment is listed (and answered) no sooner than this long after its video segment ends: time for its captions to be made. */
   captionHoldMs: number;
   hls: Omit<HlsOutputSpec, 'dir' | 'copy'>;
   /** Where each watched stream's segments are written (a folder of its own inside). */
@@ -230,7 +230,7 @@ export class LiveVideo {
   /** A subtitle playlist (`captions.m3u8`, `descriptions.m3u8`). */
   async subtitlePlaylist(track: SubtitleTrack, query: string): Promise<string> {
     await this.watch();
-    return subtitlePlaylist(await this.playlist(), track, query);
+    return subtitlePlaylist(await this.playlist(), track, query, Date.now(), this.options.captionHoldMs);
   }
 
   /** A video segment (`vN.ts`). */
@@ -251,7 +251,7 @@ export class LiveVideo {
     if (!segment) throw new LiveVideoError(`segment ${sequence} of stream '${this.host.stream}' is not in its live playlist`, 404);
     const pts = await this.ptsOf(segment.sequence, segment.uri);
     if (pts === undefined) throw new LiveVideoError(`segment ${sequence} of stream '${this.host.stream}' is no longer kept`, 404);
-    // Captions come a moment after their frames: answer once the segment's have had time to be made.
+    // Listed only once ready (subtitlePlaylist); a player that asks sooner gets it once it is.
     const ready = segment.wallMs + segment.seconds * 1000 + this.options.captionHoldMs - Date.now();
     if (ready > 0) await new Promise((resolve) => setTimeout(resolve, ready));
     // Cues reaching into the segment began at most a cue's length before it; the one after it ends them.

@@ -34,6 +34,8 @@ import { LIVECAP_VERSION } from '../paths.js';
 import { jpegOf } from './stream-messages.js';
 import type { RuleSpec } from '../rules/rule.js';
 
+import { LIVE_VIDEO_DEFAULTS, type LiveVideoOptions } from './live-video.js';
+
 export interface ServerOptions {
   /** The JPEG encoder for keyframe thumbnails, when the caller shares one (closed by its owner); else the server starts its own. */
   thumbnails?: Thumbnailer;
@@ -75,6 +77,8 @@ export interface ServerOptions {
   webhookTiming?: Partial<WebhookTiming>;
   /** An MQTT broker to publish events to, with Home Assistant discovery (notify/mqtt-publisher.ts). */
   mqtt?: MqttSettings;
+  /** Live video (HLS while watched): when it stops, segment length, encoding (stream/live-video.ts). */
+  liveVideo?: Partial<Omit<LiveVideoOptions, 'hls'>> & { hls?: Partial<LiveVideoOptions['hls']> };
 }
 
 export const DEFAULT_MAX_STREAMS = 64;
@@ -158,7 +162,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw err;
     }
   } else {
-    manager = new StreamManager(choice!, { rules, pipeline, store, maxStreams, alerts: alertRules.book }, (m) => bus.publish(m));
+    const liveVideo = { ...LIVE_VIDEO_DEFAULTS, ...options.liveVideo, hls: { ...LIVE_VIDEO_DEFAULTS.hls, ...options.liveVideo?.hls } };
+    manager = new StreamManager(choice!, { rules, pipeline, store, maxStreams, alerts: alertRules.book, liveVideo }, (m) => bus.publish(m));
   }
   const streams: StreamDirectory = cluster?.streams ?? manager!;
   const mqtt =
