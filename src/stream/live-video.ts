@@ -50,6 +50,8 @@ export interface LiveVideoHost {
   captions(from: number, to: number): { frameTs: number; text: string; outOfDomain?: boolean }[];
   /** Summaries made in [from, to], oldest first. */
   summaries(from: number, to: number): { ts: number; text: string }[];
+  /** Why the stream shows no video now (connecting, reconnecting: its error), or undefined while it is live. */
+  notLive(): string | undefined;
 }
 
 /** Live video cannot be served now; `status` is the HTTP answer (503 with a reason). */
@@ -94,6 +96,13 @@ export class LiveVideo {
   async watch(): Promise<void> {
     if (this.closed) throw new LiveVideoError(`stream '${this.host.stream}' has stopped`, 404);
     this.lastRequest = Date.now();
+    if (!this.starting) {
+      // Starting restarts the stream's ffmpeg: not for a stream with no video, nor again at once after a failure.
+      const notLive = this.host.notLive();
+      if (notLive) throw new LiveVideoError(`stream '${this.host.stream}' has no live video now: ${notLive}`, 503);
+      const failure = this.recentFailure();
+      if (failure) throw new LiveVideoError(`live video of stream '${this.host.stream}': ${failure}; trying again a minute after`, 503);
+    }
     this.starting ??= this.start();
     await this.starting;
   }

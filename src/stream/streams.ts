@@ -402,6 +402,7 @@ export class StreamManager implements StreamDirectory {
         probe: () => probeVideo(stream.source, { ...SUPERVISOR_DEFAULTS, ...this.options.pipeline.supervisor }),
         captions: (from, to) => this.store.captionTimes(id, from, to, 2000),
         summaries: (from, to) => this.store.between(id, from, to, 2000).filter((m): m is SummaryMessage & { seq: number } => m.type === 'summary'),
+        notLive: () => (stream.state === 'live' ? undefined : `it is ${stream.state}${stream.error ? ` (${stream.error})` : ''}`),
       },
       this.options.liveVideo ?? LIVE_VIDEO_DEFAULTS,
     );

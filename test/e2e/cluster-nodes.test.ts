@@ -108,6 +108,12 @@ test('a stream added on one node runs once, is listed by both, and viewers movin
     assert.equal(snapshot.status, 200, `${n.url}: ${await snapshot.clone().text()}`);
     assert.equal(snapshot.headers.get('content-type'), 'image/jpeg');
     assert.ok(Number(snapshot.headers.get('x-frame-time')) >= first.frameTs);
+    // Live video is a single server's for now: a cluster node says so.
+    for (const file of ['index.m3u8', 'captions/0.vtt']) {
+      const live = await fetch(`${n.url}/api/streams/fast/live/${file}`);
+      assert.equal(live.status, 501);
+      assert.match(((await live.json()) as { error: string }).error, /single server/);
+    }
   }
   // Subtitles of the same time range, search, and SSE resumed with Last-Event-ID on the other node.
   const until = ha.body.captions.find((c: { seq: number }) => c.seq === upTo)?.ts ?? ha.body.captions.at(-1).ts;

@@ -51,11 +51,14 @@ before(async () => {
     captionerName: 'embedded',
     pipeline: { output: { width: 160, height: 120, fps: 10 } },
     auth: { viewerTokens: [TOKEN] },
-    liveVideo: { idleSeconds: 3, dir: segmentsRoot },
+    liveVideo: { idleSeconds: 3, startTimeoutMs: 4000, dir: segmentsRoot },
   });
   server.addSource('shapes', { kind: 'file', input: clip, loop: true }, 'shapes');
   server.addSource('pattern', { kind: 'testsrc', input: 'testsrc2', pattern: 'testsrc2' }, 'testsrc://testsrc2');
+  // A camera that is not there: never live.
+  server.addSource('absent', { kind: 'rtsp', input: 'rtsp://127.0.0.1:9/absent', transport: 'tcp' }, 'rtsp://127.0.0.1:9/absent');
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  await waitFor('both streams live', () => ['shapes', 'pattern'].every((id) => server.streams.get(id)?.state === 'live'));
 });
 
 after(async () => {
@@ -204,6 +207,15 @@ test('a test pattern (not H.264) is encoded; bad names are refused', async () =>
   assert.equal((await fetch(live('pattern', '..%2F..%2Fetc%2Fpasswd'))).status, 400);
   assert.equal((await fetch(live('pattern', 'v999999.ts'))).status, 404);
   assert.equal((await fetch(live('nowhere', 'index.m3u8'))).status, 404);
+});
+
+test('a stream with no video: 503 naming why, at once, and its ffmpeg left alone', async () => {
+  for (const file of ['index.m3u8', 'video.m3u8', 'captions/0.vtt']) {
+    const res = await fetch(live('absent', file));
+    assert.equal(res.status, 503);
+    assert.match(((await res.json()) as { error: string }).error, /stream 'absent' has no live video now: it is (connecting|reconnecting)/);
+  }
+  assert.equal(ffmpegPidsWith('127.0.0.1:9/absent').filter((pid) => ffmpegPidsWith('video.m3u8').includes(pid)).length, 0);
 });
 
 test('once nobody asks, no ffmpeg makes HLS, analysis carries on without a reconnect, and the segments are gone', async () => {
