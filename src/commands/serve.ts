@@ -179,6 +179,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       rules: settings.rules,
       webhooks: settings.webhooks,
       ...(settings.mqtt && { mqtt: settings.mqtt }),
+      liveVideo: settings.liveVideo,
       ...(settings.cluster && { cluster: settings.cluster }),
     });
     const chosen = (id: string) => {

@@ -38,6 +38,7 @@ import type { RuleSpec } from '../rules/rule.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, type WebhookSpec } from '../notify/webhooks.js';
 import type { ConfigFile } from './config-file.js';
 import type { MqttSettings } from '../notify/mqtt-publisher.js';
+import { LIVE_VIDEO_DEFAULTS } from '../stream/live-video.js';
 import { existsSync } from 'node:fs';
 
 /** A captioner spec string (a model folder, onnx:DIR) or a vision-language model server. */
@@ -81,6 +82,8 @@ export interface ServeSettings {
   webhooks: WebhookSpec[];
   /** An MQTT broker to publish to, with Home Assistant discovery. */
   mqtt?: MqttSettings;
+  /** Live video (HLS while watched): when it stops, its segments, its encoding. */
+  liveVideo: LiveVideoSettings;
   /** One node of a cluster on Redis (serve --cluster), or alone. */
   cluster?: { url: string; role: 'all' | 'worker' | 'web'; nodeId: string; capacity?: number; timing?: ClusterTiming };
 }
@@ -307,6 +310,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
   const rules = ruleSettings(p, f.rules ?? [], fileName, cluster !== undefined);
   const webhooks = webhookSettings(p, f.webhooks ?? [], fileName, env, cluster !== undefined);
   const mqtt = f.mqtt && mqttSettings(p, f.mqtt, fileName, env, cluster !== undefined);
+  const liveVideo = liveVideoSettings(p, f.liveVideo ?? {}, fileName);
 
   if (p.list.length) throw new UsageError(`livecap serve: ${p.list.length === 1 ? 'a setting is' : `${p.list.length} settings are`} wrong:\n  - ${p.list.join('\n  - ')}`);
   return {
@@ -332,7 +336,33 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
     rules,
     webhooks,
     ...(mqtt && { mqtt }),
+    liveVideo,
     ...(cluster && { cluster }),
+  };
+}
+
+export interface LiveVideoSettings {
+  idleSeconds: number;
+  captionHoldMs: number;
+  hls: { segmentSeconds: number; maxHeight: number; bitrateKbps: number };
+}
+
+/** Live video's settings, each within what makes sense (a segment of 1-10 s, at most 2160 lines…). */
+function liveVideoSettings(p: Problems, v: NonNullable<ConfigFile['liveVideo']>, fileName: string): LiveVideoSettings {
+  const where = `${fileName} liveVideo`;
+  const d = LIVE_VIDEO_DEFAULTS;
+  const within = (name: string, value: number, min: number, max: number, whole = false) => {
+    if (!(value >= min && value <= max) || (whole && !Number.isInteger(value))) p.add(`${where} ${name}`, `must be ${whole ? 'a whole number ' : ''}from ${min} to ${max}, got ${value}`);
+    return value;
+  };
+  return {
+    idleSeconds: within('idleSeconds', v.idleSeconds ?? d.idleSeconds, 2, 3600),
+    captionHoldMs: within('captionHoldSeconds', v.captionHoldSeconds ?? d.captionHoldMs / 1000, 0, 30) * 1000,
+    hls: {
+      segmentSeconds: within('segmentSeconds', v.segmentSeconds ?? d.hls.segmentSeconds, 1, 10, true),
+      maxHeight: within('maxHeight', v.maxHeight ?? d.hls.maxHeight, 120, 2160, true),
+      bitrateKbps: within('bitrateKbps', v.bitrateKbps ?? d.hls.bitrateKbps, 100, 20_000, true),
+    },
   };
 }
 
