@@ -31,7 +31,7 @@ function timeOf(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
-// Live video: on unless the viewer turned it off (kept in the browser); the keyframe shows while it is off or fails.
+// Live video: on unless the viewer turned it off (kept in the browser).
 const LIVE_KEY = 'livecap.liveVideo';
 const liveToggle = $('live-video-toggle');
 const liveVideoEl = $('live-video');
@@ -48,7 +48,6 @@ function liveVideoWanted() {
 
 function onLiveState(state, detail) {
   liveVideoEl.hidden = state === 'off' || state === 'failed';
-  keyframeEl.classList.toggle('behind-video', !liveVideoEl.hidden);
   liveStateEl.textContent = state === 'starting' ? 'Starting live video…' : state === 'failed' ? `Live video unavailable${detail ? ` (${detail})` : ''}; showing keyframes.` : '';
 }
 

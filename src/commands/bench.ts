@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, string> = {
   cluster: '../../bench/cluster.js',
   domain: '../../bench/domain.js',
   alerts: '../../bench/alerts.js',
+  'live-video': '../../bench/live-video.js',
 };
 
 export async function benchCommand(args: string[]): Promise<number> {

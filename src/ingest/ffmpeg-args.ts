@@ -60,7 +60,8 @@ export function looksLikeMjpeg(input: string): boolean {
   }
 }
 
-function inputArgs(source: Source, options: ArgOptions): string[] {
+/** The arguments that open a source (before -i and with it), whitelists and timeouts included. */
+export function inputArgs(source: Source, options: ArgOptions): string[] {
   const micros = String(Math.round(options.readTimeoutMs * 1000));
   switch (source.kind) {
     case 'rtsp':

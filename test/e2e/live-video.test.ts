@@ -177,6 +177,28 @@ test('Chromium plays the stream in the viewer, its captions track receiving the 
   }
 });
 
+test('the viewer\'s "Live video" button turns the video off and on, kept after a reload', async () => {
+  const page = await browser.newPage({ viewport: { width: 320, height: 700 } });
+  try {
+    await page.goto(`${server.url}/?stream=shapes&token=${TOKEN}`);
+    await page.waitForFunction(() => (document.getElementById('live-video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
+    // Nothing wider than a 320 px screen.
+    assert.ok((await page.evaluate(() => document.getElementById('live-video')!.getBoundingClientRect().right)) <= 320);
+    await page.focus('#live-video-toggle');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getAttribute('#live-video-toggle', 'aria-pressed'), 'false');
+    assert.equal(await page.isVisible('#live-video'), false);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#current')?.hasAttribute('data-seq'), undefined, { timeout: 30_000 });
+    assert.equal(await page.getAttribute('#live-video-toggle', 'aria-pressed'), 'false');
+    assert.equal(await page.isVisible('#live-video'), false);
+    await page.click('#live-video-toggle');
+    await page.waitForFunction(() => (document.getElementById('live-video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
+  } finally {
+    await page.close();
+  }
+});
+
 test('behind tokens: refused without one, and every playlist URI carries it', async () => {
   assert.equal((await fetch(live('shapes', 'index.m3u8', null))).status, 401);
   assert.equal((await fetch(live('shapes', 'index.m3u8', 'wrong'))).status, 401);

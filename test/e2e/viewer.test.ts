@@ -374,8 +374,9 @@ test('the page runs under a strict Content-Security-Policy: no inline script, st
 });
 
 async function strictPolicyCheck(page: Page) {
-  // The policy a deployment may send; added here to the page's own answer.
-  const policy = "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
+  // The policy a deployment may send; added here to the page's own answer. Live video plays
+  // through Media Source Extensions, whose media URLs are blob: URLs.
+  const policy = "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
   await page.route(server.url + '/?stream=demo', async (route) => {
     const res = await route.fetch();
     await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': policy } });
