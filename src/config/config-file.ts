@@ -84,7 +84,7 @@ export const ConfigFile = settings({
     maxBuffer: number(),
     publicUrl: string(),
   }).partial(),
-  liveVideo: settings({ idleSeconds: number(), segmentSeconds: number(), maxHeight: number(), bitrateKbps: number(), captionHoldSeconds: number() }).partial(),
+  liveVideo: settings({ idleSeconds: number(), segmentSeconds: number(), maxHeight: number(), bitrateKbps: number(), captionHoldSeconds: number(), maxStreams: number() }).partial(),
   rules: z.array(RuleRequest, { error: (iss) => `must be a list of rules like [{"id": "red-car", "match": "red car"}], got ${shown(iss.input)}` }),
 }).partial();
 export type ConfigFile = z.infer<typeof ConfigFile>;

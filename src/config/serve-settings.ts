@@ -343,6 +343,7 @@ export function resolveServeSettings(flags: ServeFlags, file: unknown = {}, file
 
 export interface LiveVideoSettings {
   idleSeconds: number;
+  maxStreams: number;
   captionHoldMs: number;
   hls: { segmentSeconds: number; maxHeight: number; bitrateKbps: number };
 }
@@ -357,6 +358,7 @@ function liveVideoSettings(p: Problems, v: NonNullable<ConfigFile['liveVideo']>,
   };
   return {
     idleSeconds: within('idleSeconds', v.idleSeconds ?? d.idleSeconds, 2, 3600),
+    maxStreams: within('maxStreams', v.maxStreams ?? d.maxStreams, 0, 1000, true),
     captionHoldMs: within('captionHoldSeconds', v.captionHoldSeconds ?? d.captionHoldMs / 1000, 0, 30) * 1000,
     hls: {
       segmentSeconds: within('segmentSeconds', v.segmentSeconds ?? d.hls.segmentSeconds, 1, 10, true),

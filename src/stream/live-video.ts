@@ -35,9 +35,11 @@ export interface LiveVideoOptions {
   hls: Omit<HlsOutputSpec, 'dir' | 'copy'>;
   /** Where each watched stream's segments are written (a folder of its own inside). */
   dir: string;
+  /** At most this many streams make live video at once (each is an ffmpeg output, an encode for non-H.264 sources). */
+  maxStreams: number;
 }
 
-export const LIVE_VIDEO_DEFAULTS: LiveVideoOptions = { idleSeconds: 20, startTimeoutMs: 20_000, captionHoldMs: 2000, hls: HLS_DEFAULTS, dir: tmpdir() };
+export const LIVE_VIDEO_DEFAULTS: LiveVideoOptions = { idleSeconds: 20, startTimeoutMs: 20_000, captionHoldMs: 2000, hls: HLS_DEFAULTS, dir: tmpdir(), maxStreams: 16 };
 
 /** What live video needs from its stream. */
 export interface LiveVideoHost {
@@ -52,6 +54,8 @@ export interface LiveVideoHost {
   summaries(from: number, to: number): { ts: number; text: string }[];
   /** Why the stream shows no video now (connecting, reconnecting: its error), or undefined while it is live. */
   notLive(): string | undefined;
+  /** Whether another stream's live video may start now (the server's limit), or why not. */
+  refusal(): string | undefined;
 }
 
 /** Live video cannot be served now; `status` is the HTTP answer (503 with a reason). */
@@ -100,6 +104,8 @@ export class LiveVideo {
       // Starting restarts the stream's ffmpeg: not for a stream with no video, nor again at once after a failure.
       const notLive = this.host.notLive();
       if (notLive) throw new LiveVideoError(`stream '${this.host.stream}' has no live video now: ${notLive}`, 503);
+      const refusal = this.host.refusal();
+      if (refusal) throw new LiveVideoError(`live video of stream '${this.host.stream}' cannot start: ${refusal}`, 503);
       const failure = this.recentFailure();
       if (failure) throw new LiveVideoError(`live video of stream '${this.host.stream}': ${failure}; trying again a minute after`, 503);
     }
@@ -125,12 +131,8 @@ export class LiveVideo {
         if (Date.now() - this.lastRequest > this.options.idleSeconds * 1000) void this.stop('nobody watches');
       }, 1000);
       this.idleTimer.unref();
-      log.info('live video started', {
-        stream: this.host.stream,
-        video: this.copy ? 'copied' : 'encoded',
-        source: this.video && `${this.video.codec} ${this.video.pixelFormat} ${this.video.width}x${this.video.height}`,
-      });
-      const deadline = Date.now() + this.options.startTimeoutMs;
+      const started = Date.now();
+      const deadline = started + this.options.startTimeoutMs;
       while ((await this.playlist()).segments.length === 0) {
         if (this.dir !== dir) throw new LiveVideoError(`live video of stream '${this.host.stream}' stopped while starting`, 503);
         if (Date.now() > deadline) {
@@ -141,14 +143,16 @@ export class LiveVideo {
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      const source = this.video && `${this.video.codec} ${this.video.pixelFormat} ${this.video.width}x${this.video.height}`;
+      log.info('live video started', { stream: this.host.stream, video: this.copy ? 'copied' : 'encoded', source, firstSegmentMs: Date.now() - started });
     } catch (err) {
       this.starting = undefined;
       throw err;
     }
   }
 
-  /** Back to analysis alone; the segments are deleted once ffmpeg has let go of them. */
-  async stop(why: string): Promise<void> {
+  /** Back to analysis alone; the segments are deleted once ffmpeg has let go of them (`now`: at once). */
+  async stop(why: string, now = false): Promise<void> {
     const dir = this.dir;
     clearInterval(this.idleTimer);
     this.dir = undefined;
@@ -157,14 +161,14 @@ export class LiveVideo {
     this.host.setOutputs([]);
     log.info('live video stopped', { stream: this.host.stream, why });
     // ffmpeg writes its last playlist as it stops; give it a moment before the folder goes.
-    await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+    if (!now) await new Promise((resolve) => setTimeout(resolve, 1000).unref());
     await rm(dir, { recursive: true, force: true });
   }
 
   /** The stream is gone: stop for good. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.stop('the stream stopped');
+    await this.stop('the stream stopped', true);
   }
 
   /**

@@ -403,6 +403,11 @@ export class StreamManager implements StreamDirectory {
         captions: (from, to) => this.store.captionTimes(id, from, to, 2000),
         summaries: (from, to) => this.store.between(id, from, to, 2000).filter((m): m is SummaryMessage & { seq: number } => m.type === 'summary'),
         notLive: () => (stream.state === 'live' ? undefined : `it is ${stream.state}${stream.error ? ` (${stream.error})` : ''}`),
+        refusal: () => {
+          const max = (this.options.liveVideo ?? LIVE_VIDEO_DEFAULTS).maxStreams;
+          const running = [...this.streams.values()].filter((s) => s.live?.running).length;
+          return running >= max ? `live video already runs for ${running} streams, the most at once (liveVideo.maxStreams); try again once one is no longer watched` : undefined;
+        },
       },
       this.options.liveVideo ?? LIVE_VIDEO_DEFAULTS,
     );

@@ -51,14 +51,15 @@ before(async () => {
     captionerName: 'embedded',
     pipeline: { output: { width: 160, height: 120, fps: 10 } },
     auth: { viewerTokens: [TOKEN] },
-    liveVideo: { idleSeconds: 3, startTimeoutMs: 4000, dir: segmentsRoot },
+    liveVideo: { idleSeconds: 3, startTimeoutMs: 4000, dir: segmentsRoot, maxStreams: 2 },
   });
   server.addSource('shapes', { kind: 'file', input: clip, loop: true }, 'shapes');
   server.addSource('pattern', { kind: 'testsrc', input: 'testsrc2', pattern: 'testsrc2' }, 'testsrc://testsrc2');
+  server.addSource('third', { kind: 'testsrc', input: 'smptebars', pattern: 'smptebars' }, 'testsrc://smptebars');
   // A camera that is not there: never live.
   server.addSource('absent', { kind: 'rtsp', input: 'rtsp://127.0.0.1:9/absent', transport: 'tcp' }, 'rtsp://127.0.0.1:9/absent');
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  await waitFor('both streams live', () => ['shapes', 'pattern'].every((id) => server.streams.get(id)?.state === 'live'));
+  await waitFor('the streams live', () => ['shapes', 'pattern', 'third'].every((id) => server.streams.get(id)?.state === 'live'));
 });
 
 after(async () => {
@@ -244,21 +245,25 @@ test('once nobody asks, no ffmpeg makes HLS, analysis carries on without a recon
   const unsubscribe = server.bus.subscribe((m) => {
     if (m.type === 'status') statuses.push(m);
   });
-  await get(live('shapes', 'index.m3u8'));
-  await get(live('pattern', 'index.m3u8'));
+  await Promise.all([get(live('shapes', 'index.m3u8')), get(live('pattern', 'index.m3u8'))]);
   assert.ok(hlsRunning() >= 2, 'both streams make live video');
+  // Two at once is this server's most: a third is refused, saying why.
+  const third = await fetch(live('third', 'index.m3u8'));
+  assert.equal(third.status, 503);
+  assert.match(((await third.json()) as { error: string }).error, /live video already runs for 2 streams, the most at once \(liveVideo\.maxStreams\)/);
   assert.ok(readdirSync(segmentsRoot).length >= 2);
   const framesOf = async (stream: string) => ((await (await get(`${server.url}/api/streams/${stream}?token=${TOKEN}`)).json()) as { counters: { frames: number; reconnects: number } }).counters;
   const before = await framesOf('pattern');
   await waitFor('no ffmpeg making HLS', () => hlsRunning() === 0, 15_000);
   await waitFor('the segments deleted', () => readdirSync(segmentsRoot).length === 0, 5000);
   // Each stream's own ffmpeg still runs, and its frames are still analysed.
-  assert.equal(ffmpegPidsWith('rawvideo').length, 2);
+  assert.equal(ffmpegPidsWith('shapes.mp4').length, 1);
+  assert.equal(ffmpegPidsWith('testsrc2').length, 1);
   await waitFor('frames after live video stopped', async () => (await framesOf('pattern')).frames > before.frames + 10, 15_000);
   assert.equal((await framesOf('pattern')).reconnects, before.reconnects);
   unsubscribe();
   assert.deepEqual(
-    statuses.filter((s) => s.state !== 'live'),
+    statuses.filter((s) => s.stream !== 'absent' && s.state !== 'live'),
     [],
     'starting and stopping live video is not a reconnect',
   );

@@ -244,20 +244,22 @@ test('rules, webhooks and MQTT: every problem named at once, a bad rule leaves t
 });
 
 test('live video settings: defaults, values from the file, and each wrong one named', () => {
-  assert.deepEqual(resolveServeSettings({}, {}, 'c.json', {}).liveVideo, { idleSeconds: 20, captionHoldMs: 2000, hls: { segmentSeconds: 1, maxHeight: 480, bitrateKbps: 600 } });
-  assert.deepEqual(resolveServeSettings({}, { liveVideo: { idleSeconds: 60, segmentSeconds: 2, maxHeight: 720, bitrateKbps: 1500, captionHoldSeconds: 4 } }, 'c.json', {}).liveVideo, {
+  assert.deepEqual(resolveServeSettings({}, {}, 'c.json', {}).liveVideo, { idleSeconds: 20, maxStreams: 16, captionHoldMs: 2000, hls: { segmentSeconds: 1, maxHeight: 480, bitrateKbps: 600 } });
+  assert.deepEqual(resolveServeSettings({}, { liveVideo: { idleSeconds: 60, segmentSeconds: 2, maxHeight: 720, bitrateKbps: 1500, captionHoldSeconds: 4, maxStreams: 0 } }, 'c.json', {}).liveVideo, {
     idleSeconds: 60,
+    maxStreams: 0,
     captionHoldMs: 4000,
     hls: { segmentSeconds: 2, maxHeight: 720, bitrateKbps: 1500 },
   });
   let message = '';
   try {
-    resolveServeSettings({}, { liveVideo: { idleSeconds: 0, segmentSeconds: 1.5, maxHeight: 10_000, bitrateKbps: 5, captionHoldSeconds: -1 } }, 'c.json', {});
+    resolveServeSettings({}, { liveVideo: { maxStreams: -1, idleSeconds: 0, segmentSeconds: 1.5, maxHeight: 10_000, bitrateKbps: 5, captionHoldSeconds: -1 } }, 'c.json', {});
   } catch (err) {
     message = (err as Error).message;
   }
   for (const part of [
     /c\.json liveVideo idleSeconds: must be from 2 to 3600, got 0/,
+    /c\.json liveVideo maxStreams: must be a whole number from 0 to 1000, got -1/,
     /c\.json liveVideo segmentSeconds: must be a whole number from 1 to 10, got 1\.5/,
     /c\.json liveVideo maxHeight: must be a whole number from 120 to 2160, got 10000/,
     /c\.json liveVideo bitrateKbps: must be a whole number from 100 to 20000, got 5/,
