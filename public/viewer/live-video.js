@@ -42,8 +42,9 @@ export class LivePlayer {
       });
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (data.fatal) {
+          this.#teardown();
+          this.stream = '';
           this.onState('failed', data.response?.code ? `the server answered ${data.response.code}` : data.details);
-          this.stop();
         }
       });
       hls.loadSource(url);
@@ -59,6 +60,12 @@ export class LivePlayer {
   }
 
   stop() {
+    this.#teardown();
+    if (this.stream) this.onState('off');
+    this.stream = '';
+  }
+
+  #teardown() {
     this.hls?.destroy();
     this.hls = undefined;
     if (this.video.getAttribute('src')) {
@@ -66,8 +73,6 @@ export class LivePlayer {
       this.video.load();
     }
     this.video.onplaying = null;
-    if (this.stream) this.onState('off');
-    this.stream = '';
   }
 
   /** Captions above the picture (true) or at the bottom, as the display settings say. */

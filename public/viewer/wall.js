@@ -1,7 +1,9 @@
-// The wall: every stream's latest picture (its snapshot, refreshed every 2 s) and latest caption,
-// alerts marked on their stream and read out once in the banner. For someone watching many
-// cameras at a glance; each tile opens the stream's own page.
+// The wall: every stream's latest picture (its snapshot, refreshed every 2 s) or, with "Live
+// video" pressed, its live video with captions; its latest caption, alerts marked on their stream
+// and read out once in the banner. For someone watching many cameras at a glance; each tile opens
+// the stream's own page.
 import { setupDisplay } from './display.js';
+import { LivePlayer } from './live-video.js';
 
 const $ = (id) => document.getElementById(id);
 const display = setupDisplay();
@@ -27,22 +29,64 @@ function tileFor(id) {
   heading.append(link, state);
   const img = document.createElement('img');
   img.alt = `Latest picture of stream ${id}`;
+  const video = document.createElement('video');
+  video.muted = true;
+  video.playsInline = true;
+  video.hidden = true;
+  const videoState = document.createElement('p');
+  videoState.className = 'live-video-state';
   const caption = document.createElement('p');
   caption.className = 'tile-caption';
   caption.textContent = 'No caption yet';
   const alert = document.createElement('p');
   alert.className = 'tile-alert';
   alert.hidden = true;
-  li.append(heading, img, caption, alert);
+  li.append(heading, video, img, videoState, caption, alert);
   $('tiles').append(li);
-  tile = { li, img, caption, alert, state, loaded: false };
+  tile = { li, img, video, caption, alert, state, loaded: false };
+  // The picture stays until the video plays, and comes back if it fails (the server's limit, say).
+  tile.player = new LivePlayer(video, {
+    token,
+    onState: (s, detail) => {
+      video.hidden = s !== 'playing';
+      img.hidden = s === 'playing';
+      videoState.textContent = s === 'failed' ? `Live video unavailable${detail ? ` (${detail})` : ''}` : '';
+    },
+  });
+  if (liveVideoOn()) tile.player.play(id);
   tiles.set(id, tile);
   return tile;
 }
 
+// "Live video": off by default (each watched stream is an ffmpeg output on the server), kept in the browser.
+const LIVE_KEY = 'livecap.wallLiveVideo';
+const liveToggle = $('live-video-toggle');
+function liveVideoOn() {
+  try {
+    return localStorage.getItem(LIVE_KEY) === 'on';
+  } catch {
+    return false;
+  }
+}
+liveToggle.setAttribute('aria-pressed', String(liveVideoOn()));
+liveToggle.addEventListener('click', () => {
+  const on = liveToggle.getAttribute('aria-pressed') !== 'true';
+  liveToggle.setAttribute('aria-pressed', String(on));
+  try {
+    localStorage.setItem(LIVE_KEY, on ? 'on' : 'off');
+  } catch {
+    // Storage can be off: the toggle still works for this page.
+  }
+  for (const [id, tile] of tiles) {
+    if (on) tile.player.play(id);
+    else tile.player.stop();
+  }
+});
+
 function setStreams(ids) {
   for (const [id, tile] of tiles) {
     if (!ids.includes(id)) {
+      tile.player.stop();
       tile.li.remove();
       tiles.delete(id);
     }
@@ -55,6 +99,7 @@ function setStreams(ids) {
 function refreshSnapshots() {
   if (document.hidden) return;
   for (const [id, tile] of tiles) {
+    if (!tile.video.hidden) continue;
     const url = `/api/streams/${encodeURIComponent(id)}/snapshot.jpg?t=${Date.now()}${token ? `&token=${encodeURIComponent(token)}` : ''}`;
     const next = new Image();
     next.onload = () => {

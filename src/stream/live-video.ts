@@ -91,9 +91,9 @@ export class LiveVideo {
     private readonly options: LiveVideoOptions = LIVE_VIDEO_DEFAULTS,
   ) {}
 
-  /** Whether ffmpeg makes live video now. */
+  /** Whether live video is running or starting (what the server's limit counts). */
   get running(): boolean {
-    return this.dir !== undefined;
+    return this.dir !== undefined || this.starting !== undefined;
   }
 
   /** A request for live video: starts it if it is not running, and waits for its first segment. */

@@ -25,6 +25,7 @@ import { parseVideoPlaylist } from '../../src/stream/hls-playlists.js';
 import { NOT_RECOGNISED_CUE } from '../../src/stream/subtitles.js';
 import type { CaptionMessage, StatusMessage } from '../../src/core/events.js';
 import { ffmpegPidsWith, waitFor } from '../helpers/processes.js';
+import { axeViolations } from '../helpers/axe.js';
 
 const run = promisify(execFile);
 const TOKEN = 'viewer-secret-4711';
@@ -195,6 +196,51 @@ test('the viewer\'s "Live video" button turns the video off and on, kept after a
     assert.equal(await page.isVisible('#live-video'), false);
     await page.click('#live-video-toggle');
     await page.waitForFunction(() => (document.getElementById('live-video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
+  } finally {
+    await page.close();
+  }
+});
+
+test("the wall plays every stream it may as live video with captions; past the server's limit a tile keeps its picture and says why", async () => {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  try {
+    await page.goto(`${server.url}/viewer/wall.html?token=${TOKEN}`);
+    await page.waitForSelector('.tile');
+    assert.equal(await page.getAttribute('#live-video-toggle', 'aria-pressed'), 'false', 'off until asked for');
+    await page.click('#live-video-toggle');
+    // Two streams at once is this server's limit (liveVideo.maxStreams); 'absent' has no video.
+    const state = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('.tile')].map((t) => ({
+          name: t.querySelector('h2 a')!.textContent,
+          playing: !(t.querySelector('video') as HTMLVideoElement).hidden && (t.querySelector('video') as HTMLVideoElement).currentTime > 0.5,
+          note: t.querySelector('.live-video-state')!.textContent ?? '',
+          picture: !(t.querySelector('img') as HTMLImageElement).hidden,
+        })),
+      );
+    const seenAll = await waitFor(
+      'two tiles playing, two saying why not',
+      async () => {
+        const all = await state();
+        return all.filter((t) => t.playing).length === 2 && all.filter((t) => t.note).length === 2 && all;
+      },
+      45_000,
+    ).catch(async (err: Error) => assert.fail(`${err.message}: ${JSON.stringify(await state())}`));
+    const seen = seenAll;
+    for (const t of seen.filter((t) => !t.playing)) {
+      assert.match(t.note, /Live video unavailable \(the server answered 503\)/);
+      assert.equal(t.picture, true, `${t.name} keeps its picture`);
+    }
+    assert.ok(seen.some((t) => t.name === 'absent' && !t.playing));
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('.tile video')].some((v) => [...(v as HTMLVideoElement).textTracks].some((t) => t.mode === 'showing' && (t.cues?.length ?? 0) > 0)),
+      undefined,
+      { timeout: 30_000 },
+    );
+    assert.deepEqual(await axeViolations(page), [], 'the wall with live video');
+    assert.deepEqual(errors, []);
   } finally {
     await page.close();
   }
