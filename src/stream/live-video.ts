@@ -162,7 +162,10 @@ export class LiveVideo {
     log.info('live video stopped', { stream: this.host.stream, why });
     // ffmpeg writes its last playlist as it stops; give it a moment before the folder goes.
     if (!now) await new Promise((resolve) => setTimeout(resolve, 1000).unref());
-    await rm(dir, { recursive: true, force: true });
+    // ffmpeg may still write a file while it exits: try again (ENOTEMPTY), and never throw from here.
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch((err: Error) =>
+      log.warn('live video: could not delete its segments', { stream: this.host.stream, dir, error: err.message }),
+    );
   }
 
   /** The stream is gone: stop for good. */

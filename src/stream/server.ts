@@ -214,7 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clearInterval(pruner);
     hub.close();
     wss.close();
-    manager?.close();
+    await manager?.close();
     await cluster?.close();
     await webhooks?.close();
     await mqtt?.close();
@@ -278,7 +278,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     close: () =>
       (closing ??= (async () => {
-        manager?.close();
+        await manager?.close();
         await cluster?.close();
         hub!.close();
         wss.close();

@@ -114,6 +114,8 @@ export interface StreamManagerOptions {
 export class StreamManager implements StreamDirectory {
   private readonly streams = new Map<string, Running>();
   private closed = false;
+  /** Live video of removed streams, still deleting its segments. */
+  private readonly closing = new Set<Promise<void>>();
   /** Streams started so far, for their heartbeat phases. */
   private added = 0;
   readonly store: HistoryStore;
@@ -350,7 +352,11 @@ export class StreamManager implements StreamDirectory {
     if (!stream) return false;
     this.streams.delete(id);
     stream.subscription?.unsubscribe();
-    void stream.live?.close();
+    if (stream.live) {
+      const closing = stream.live.close();
+      this.closing.add(closing);
+      void closing.finally(() => this.closing.delete(closing));
+    }
     this.options.alerts?.streamStopped(id);
     log.info('stream removed', { stream: id });
     this.emit({ type: 'status', stream: id, state: 'stopped' });
@@ -439,11 +445,13 @@ export class StreamManager implements StreamDirectory {
     };
   }
 
-  /** Stops every stream. Safe to call twice. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const id of [...this.streams.keys()]) this.remove(id);
-    if (this.ownsStore) this.store.close();
+  /** Stops every stream; resolves once their live video folders are gone. Safe to call twice. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const id of [...this.streams.keys()]) this.remove(id);
+      if (this.ownsStore) this.store.close();
+    }
+    await Promise.all(this.closing);
   }
 }

@@ -173,6 +173,18 @@ test('Chromium plays the stream in the viewer, its captions track receiving the 
       'a recognised caption among the cues',
     );
     assert.equal(await page.locator('#live-video').isVisible(), true);
+    // "Captions above the picture" moves the video's captions to its top line, and back.
+    const lines = () =>
+      page.evaluate(() => {
+        const captions = [...(document.getElementById('live-video') as HTMLVideoElement).textTracks].find((t) => t.label === 'Captions')!;
+        return [...captions.cues!].map((c) => String((c as VTTCue).line));
+      });
+    await page.click('.display-settings summary');
+    await page.selectOption('#display-position', 'above');
+    const above = await lines();
+    assert.ok(above.length > 0 && above.every((l) => l === '0'), `cue lines ${above}`);
+    await page.selectOption('#display-position', 'below');
+    assert.ok((await lines()).every((l) => l === 'auto'));
     assert.deepEqual(errors, []);
   } finally {
     await page.close();
