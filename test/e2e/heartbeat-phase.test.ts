@@ -71,6 +71,6 @@ test('streams added to a server get their heartbeats in different phases', { tim
       assert.ok(offset >= expected - 0.01 && offset < expected + 1, `stream ${i}: first heartbeat ${offset.toFixed(2)} s after the start, expected ${expected.toFixed(2)} s`);
     });
   } finally {
-    manager.close();
+    await manager.close();
   }
 });

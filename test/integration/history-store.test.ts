@@ -107,6 +107,6 @@ test('replay gives every event after since, or a gap first where history no long
   assert.deepEqual(seqs(spent), [{ from: 4, to: 5 }, [6, 7, 8]], 'a connection allowance smaller than the replay cuts it, after a gap');
   assert.equal(spent.refused, true, 'and says the allowance did it');
   assert.equal((await replay(4, 2)).refused, undefined, 'the per-replay cap is not a refusal');
-  streams.close();
+  await streams.close();
   store.close();
 });
