@@ -94,3 +94,30 @@ export class LivePlayer {
     if ('line' in cue) cue.line = this.captionsAbove ? 0 : 'auto';
   }
 }
+
+/**
+ * A "Live video" toggle button (aria-pressed), its choice kept in the browser under `key`;
+ * `onChange(on)` hears each press. Returns whether it is on now.
+ */
+export function liveVideoToggle(button, key, defaultOn, onChange) {
+  const stored = () => {
+    try {
+      const value = localStorage.getItem(key);
+      return value === null ? defaultOn : value === 'on';
+    } catch {
+      return defaultOn;
+    }
+  };
+  button.setAttribute('aria-pressed', String(stored()));
+  button.addEventListener('click', () => {
+    const on = button.getAttribute('aria-pressed') !== 'true';
+    button.setAttribute('aria-pressed', String(on));
+    try {
+      localStorage.setItem(key, on ? 'on' : 'off');
+    } catch {
+      // Storage can be off: the toggle still works for this page.
+    }
+    onChange(on);
+  });
+  return () => button.getAttribute('aria-pressed') === 'true';
+}

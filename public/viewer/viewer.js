@@ -1,7 +1,7 @@
 // livecap viewer: pick a stream, see its captions live. Plain ES module, no build step.
 // Reconnects by itself and resumes from the last caption it saw (subscribe `since`).
 import { setupDisplay } from './display.js';
-import { LivePlayer } from './live-video.js';
+import { LivePlayer, liveVideoToggle } from './live-video.js';
 
 const display = setupDisplay();
 
@@ -32,19 +32,10 @@ function timeOf(ms) {
 }
 
 // Live video: on unless the viewer turned it off (kept in the browser).
-const LIVE_KEY = 'livecap.liveVideo';
-const liveToggle = $('live-video-toggle');
 const liveVideoEl = $('live-video');
 const liveStateEl = $('live-video-state');
 let player;
-
-function liveVideoWanted() {
-  try {
-    return localStorage.getItem(LIVE_KEY) !== 'off';
-  } catch {
-    return true;
-  }
-}
+let liveVideoWanted = () => true;
 
 function onLiveState(state, detail) {
   liveVideoEl.hidden = state === 'off' || state === 'failed';
@@ -343,17 +334,7 @@ setAnnouncementsPaused(storedPause());
 pauseButton.addEventListener('click', () => setAnnouncementsPaused(pauseButton.getAttribute('aria-pressed') !== 'true'));
 
 player = new LivePlayer(liveVideoEl, { token, onState: onLiveState });
-liveToggle.setAttribute('aria-pressed', String(liveVideoWanted()));
-liveToggle.addEventListener('click', () => {
-  const on = liveToggle.getAttribute('aria-pressed') !== 'true';
-  liveToggle.setAttribute('aria-pressed', String(on));
-  try {
-    localStorage.setItem(LIVE_KEY, on ? 'on' : 'off');
-  } catch {
-    // Storage can be off: the toggle still works for this page.
-  }
-  playLive(on ? selected : '');
-});
+liveVideoWanted = liveVideoToggle($('live-video-toggle'), 'livecap.liveVideo', true, (on) => playLive(on ? selected : ''));
 // Captions above the picture: the display setting moves the video's subtitles too.
 const placeCaptions = () => player.setCaptionsAbove(document.documentElement.dataset.captionPosition === 'above');
 new MutationObserver(placeCaptions).observe(document.documentElement, { attributes: true, attributeFilter: ['data-caption-position'] });

@@ -3,7 +3,7 @@
 // and read out once in the banner. For someone watching many cameras at a glance; each tile opens
 // the stream's own page.
 import { setupDisplay } from './display.js';
-import { LivePlayer } from './live-video.js';
+import { LivePlayer, liveVideoToggle } from './live-video.js';
 
 const $ = (id) => document.getElementById(id);
 const display = setupDisplay();
@@ -59,24 +59,7 @@ function tileFor(id) {
 }
 
 // "Live video": off by default (each watched stream is an ffmpeg output on the server), kept in the browser.
-const LIVE_KEY = 'livecap.wallLiveVideo';
-const liveToggle = $('live-video-toggle');
-function liveVideoOn() {
-  try {
-    return localStorage.getItem(LIVE_KEY) === 'on';
-  } catch {
-    return false;
-  }
-}
-liveToggle.setAttribute('aria-pressed', String(liveVideoOn()));
-liveToggle.addEventListener('click', () => {
-  const on = liveToggle.getAttribute('aria-pressed') !== 'true';
-  liveToggle.setAttribute('aria-pressed', String(on));
-  try {
-    localStorage.setItem(LIVE_KEY, on ? 'on' : 'off');
-  } catch {
-    // Storage can be off: the toggle still works for this page.
-  }
+const liveVideoOn = liveVideoToggle($('live-video-toggle'), 'livecap.wallLiveVideo', false, (on) => {
   for (const [id, tile] of tiles) {
     if (on) tile.player.play(id);
     else tile.player.stop();
