@@ -83,6 +83,25 @@ export interface SceneGateOptions {
   maxBlendResidual: number;
   maxSmallBlendResidual: number;
   /**
+   * Least share of the change (0..1) that a gradual transition's frames in between hold as
+   * in-between values (see `inBetween`): something sliding into view looks like a blend in a
+   * coarse thumbnail, but covers the picture pixel by pixel rather than fading it.
+   */
+  minInBetween: number;
+  /**
+   * A dissolve filmed by a moving camera is no clean blend of its ends (each end has moved on),
+   * but its frames in between still hold in-between values: a window of several frames that
+   * changed the picture by at least `movingChange` and holds at least `movingInBetween` is a
+   * transition whatever its blend residual.
+   */
+  movingInBetween: number;
+  movingChange: number;
+  /**
+   * A second cut within the minimum scene length is the same fade when a frame between the two is
+   * darker (or brighter) than both by more than this (0..1 of the luma range).
+   */
+  fadeDip: number;
+  /**
    * A transition the frame-to-frame test cannot see (a dissolve while the camera moves): the
    * colours of the picture change by at least `colourShift` (0..1) within `colourSpanSec`, and
    * stay changed for `colourHoldSec` after the middle of the change.
@@ -121,6 +140,10 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   gradualSpread: 0.15,
   maxBlendResidual: 0.15,
   maxSmallBlendResidual: 0.03,
+  minInBetween: 0.15,
+  movingInBetween: 0.25,
+  movingChange: 0.1,
+  fadeDip: 0.05,
   colourShift: 0.85,
   colourSpanSec: 1.6,
   colourHoldSec: 0.4,
@@ -151,28 +174,35 @@ const THUMB_H = 12;
 const BINS = 4;
 
 const FINE_LEVELS = 8;
+const SMALL_W = 40;
+const SMALL_H = 30;
 
 export interface Signature {
   thumb: Float32Array;
+  /** A 40×30 RGB picture (box averages): fine enough to tell a pixel that fades from one that is covered. */
+  small: Float32Array;
   hist: Float32Array;
   /** A finer 8×8×8 RGB histogram: the picture's colour content, wherever it is in the frame. */
   colours: Float32Array;
   luma: number;
 }
 
-/** Downscaled thumbnail (box average) and a normalised 4×4×4 RGB histogram of a frame. */
+/** Downscaled pictures (box averages, 16×12 and 40×30) and normalised RGB histograms of a frame. */
 export function signature(frame: GateFrame): Signature {
   const { width, height, data } = frame;
   const thumb = new Float32Array(THUMB_W * THUMB_H * 3);
   const counts = new Float32Array(THUMB_W * THUMB_H);
   const hist = new Float32Array(BINS * BINS * BINS);
   const colours = new Float32Array(FINE_LEVELS ** 3);
+  const small = new Float32Array(SMALL_W * SMALL_H * 3);
+  const smallCounts = new Float32Array(SMALL_W * SMALL_H);
   let luma = 0;
   // Sample every other pixel in each direction: enough for a signature, and half the work.
   const step = width * height > 20000 ? 2 : 1;
   let samples = 0;
   for (let y = 0; y < height; y += step) {
     const ty = Math.min(THUMB_H - 1, Math.floor((y * THUMB_H) / height));
+    const sy = Math.min(SMALL_H - 1, Math.floor((y * SMALL_H) / height));
     for (let x = 0; x < width; x += step) {
       const tx = Math.min(THUMB_W - 1, Math.floor((x * THUMB_W) / width));
       const i = (y * width + x) * 3;
@@ -184,21 +214,32 @@ export function signature(frame: GateFrame): Signature {
       thumb[t * 3 + 1] += g;
       thumb[t * 3 + 2] += b;
       counts[t]++;
+      const s = sy * SMALL_W + Math.min(SMALL_W - 1, Math.floor((x * SMALL_W) / width));
+      small[s * 3] += r;
+      small[s * 3 + 1] += g;
+      small[s * 3 + 2] += b;
+      smallCounts[s]++;
       hist[((r >> 6) * BINS + (g >> 6)) * BINS + (b >> 6)]++;
       colours[((r >> 5) * FINE_LEVELS + (g >> 5)) * FINE_LEVELS + (b >> 5)]++;
       luma += 0.299 * r + 0.587 * g + 0.114 * b;
       samples++;
     }
   }
-  for (let t = 0; t < counts.length; t++) {
-    const c = counts[t] || 1;
-    thumb[t * 3] /= c;
-    thumb[t * 3 + 1] /= c;
-    thumb[t * 3 + 2] /= c;
-  }
+  averageCells(thumb, counts);
+  averageCells(small, smallCounts);
   for (let k = 0; k < hist.length; k++) hist[k] /= samples;
   for (let k = 0; k < colours.length; k++) colours[k] /= samples;
-  return { thumb, hist, colours, luma: luma / samples / 255 };
+  return { thumb, small, hist, colours, luma: luma / samples / 255 };
+}
+
+/** Turns sums of RGB samples per cell into their means. */
+function averageCells(rgb: Float32Array, counts: Float32Array): void {
+  for (let t = 0; t < counts.length; t++) {
+    const c = counts[t] || 1;
+    rgb[t * 3] /= c;
+    rgb[t * 3 + 1] /= c;
+    rgb[t * 3 + 2] /= c;
+  }
 }
 
 /** Change between two signatures, 0 (same) to 1 (nothing alike). */
@@ -271,6 +312,40 @@ export function blendResidual(frames: readonly Signature[]): number {
   if (m > Math.min(frames[0].luma, frames[n - 1].luma) - 0.03 && m < Math.max(frames[0].luma, frames[n - 1].luma) + 0.03) return one.sum / inner;
   const two = leg(0, one.at).sum + leg(one.at, n - 1).sum;
   return Math.min(one.sum, two) / inner;
+}
+
+/** Least change (sum of RGB levels) between a run's ends for a cell of the 40×30 picture to count in `inBetween`. */
+const IN_BETWEEN_CHANGE = 60;
+
+/**
+ * How much of the change between a run's ends its frames in between hold as in-between values,
+ * 0 (every changed pixel is either as before or as after) to 1: for each cell of the 40×30
+ * picture that changed between the ends, the distance from the middle frame to the nearer end,
+ * as a share of the change; the mean over the changed cells, for the frame in between that holds
+ * the most. The middle of a dissolve or a fade is half way (0.5) wherever the camera looks; an
+ * object that slides or swings into view covers one cell after another (near 0).
+ */
+export function inBetween(frames: readonly Signature[]): number {
+  const n = frames.length;
+  if (n < 3) return 0;
+  const a = frames[0].small;
+  const b = frames[n - 1].small;
+  let most = 0;
+  for (let f = 1; f < n - 1; f++) {
+    const m = frames[f].small;
+    let sum = 0;
+    let cells = 0;
+    for (let k = 0; k < a.length; k += 3) {
+      const ab = Math.abs(b[k] - a[k]) + Math.abs(b[k + 1] - a[k + 1]) + Math.abs(b[k + 2] - a[k + 2]);
+      if (ab < IN_BETWEEN_CHANGE) continue;
+      const ma = Math.abs(m[k] - a[k]) + Math.abs(m[k + 1] - a[k + 1]) + Math.abs(m[k + 2] - a[k + 2]);
+      const mb = Math.abs(m[k] - b[k]) + Math.abs(m[k + 1] - b[k + 1]) + Math.abs(m[k + 2] - b[k + 2]);
+      sum += Math.min(1, Math.min(ma, mb) / ab);
+      cells++;
+    }
+    if (cells > 0) most = Math.max(most, sum / cells);
+  }
+  return most;
 }
 
 /** A flat black or white picture: the middle of a fade (a dark scene is not one). */
@@ -460,13 +535,14 @@ export class SceneGate {
         const end = frames[frames.length - 1];
         const settled = change(before, end);
         const strong = settled >= o.strongChange;
+        const several = frames.length >= o.minTransitionFrames + 1;
         const isTransition =
           t.quiet >= 2 && // a camera that keeps moving never settles
           t.drifted &&
           settled >= o.cutFloor &&
-          (strong || frames.length >= o.minTransitionFrames + 1) &&
+          (strong || several) &&
           spread(before, end) >= o.gradualSpread &&
-          blendResidual(frames) <= (strong ? o.maxBlendResidual : o.maxSmallBlendResidual);
+          this.blends(frames, strong, several && settled >= o.movingChange);
         if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
           const cutAt = (t.start + pts) / 2;
           this.lastCut = { at: cutAt, score: settled, before };
@@ -494,6 +570,20 @@ export class SceneGate {
     // Only ordinary frames set the motion level: a cut must not raise the bar for the next one.
     this.history.push({ pts, score });
     return this.heartbeat(pts, score);
+  }
+
+  /**
+   * Whether a window's frames go from its first to its last as a transition does: a clean blend
+   * of the two (looser for a large change), or, for a large enough change over several frames,
+   * in-between values everywhere as under a moving camera; and never by covering the picture
+   * piece by piece.
+   */
+  private blends(frames: readonly Signature[], strong: boolean, mayMove: boolean): boolean {
+    const o = this.options;
+    const between = inBetween(frames);
+    if (between < o.minInBetween) return false;
+    if (blendResidual(frames) <= (strong ? o.maxBlendResidual : o.maxSmallBlendResidual)) return true;
+    return mayMove && between >= o.movingInBetween;
   }
 
   /** The motion level: mean and standard deviation of the ordinary changes in the `historySec` before `pts`. */
@@ -524,7 +614,12 @@ export class SceneGate {
     // Two steps of one transition come close together and are alike; a real cut after a
     // doubtful one comes once the doubtful scene has been seen for a moment, and is far larger.
     if (score < 3 * last.score || pts - last.at < 0.3 * o.minSceneSec) return false;
-    return !last.before || change(last.before, sig) >= o.cutFloor;
+    if (!last.before) return true;
+    if (change(last.before, sig) < o.cutFloor) return false;
+    // Both jumps of one fade (into black, out of it) are not two scenes.
+    const low = Math.min(last.before.luma, sig.luma) - o.fadeDip;
+    const high = Math.max(last.before.luma, sig.luma) + o.fadeDip;
+    return !this.recent.some((r) => r.pts > last.at && r.pts < pts && (r.sig.luma < low || r.sig.luma > high));
   }
 
   /** A window that was not a transition was motion: its changes join the motion level. */

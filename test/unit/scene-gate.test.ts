@@ -189,3 +189,51 @@ test('in a still picture, one small shape swapped for another is a cut', () => {
     ['cut@3.0'],
   );
 });
+
+test('a dissolve between two views of one backdrop while the camera moves is found by its in-between values', () => {
+  // Sky into sky and grass into grass: the colours barely change, the camera's own changes hide
+  // the dissolve's steps, and the moving views are no clean blend of the two ends; but half way
+  // through, every changed pixel holds a value between its old and its new one.
+  for (const [seed, backdrop] of [
+    [7, 'sky'],
+    [46, 'grass'],
+  ] as const) {
+    const script = cameraVideo(seed, { duration: 12, transitions: { cut: 0, fade: 0, dissolve: 1 } });
+    const [dissolve] = script.transitions;
+    assert.equal(script.scenes[0].scene.background, backdrop);
+    assert.equal(script.scenes[1].scene.background, backdrop);
+    const cuts = runScript(script, script.scenes[1].end - 0.5);
+    assert.deepEqual(
+      cuts.map((c) => c.reason),
+      ['gradual'],
+      `seed ${seed}`,
+    );
+    assert.ok(Math.abs(cuts[0].cutAt - dissolve.at) <= dissolve.duration / 2 + 0.35, `seed ${seed}: at ${cuts[0].cutAt.toFixed(2)} s, the dissolve at ${dissolve.at.toFixed(2)} s`);
+  }
+});
+
+test('a large object swinging into view while the camera moves is not a transition', () => {
+  // In a 16×12 thumbnail an object that slides in fills its cells little by little, as a
+  // dissolve would; pixel by pixel it covers the backdrop at once, and holds no in-between values.
+  for (const seed of [3, 42]) {
+    const script = cameraVideo(seed, { duration: 12, transitions: { cut: 0, fade: 0.5, dissolve: 0.5 } });
+    const [first] = script.transitions;
+    assert.deepEqual(
+      runScript(script, first.at - first.duration / 2).map((c) => `${c.reason}@${c.cutAt.toFixed(1)}`),
+      [],
+      `seed ${seed}`,
+    );
+  }
+});
+
+test('the step into a fade and the jump out of its black middle are one scene change', () => {
+  // The first dimming step stands alone, so it is a cut; the fade then goes through black to the
+  // next scene within the minimum scene length, a far larger jump, which must not count again.
+  const [a, b] = [picture(21), picture(22)];
+  const dim = (p: Uint8Array, f: number) => p.map((v) => Math.round(v * f));
+  const fade = [dim(a, 0.92), dim(a, 0.91), dim(a, 0.9), dim(a, 0.89), dim(b, 0.05), dim(b, 0.9)];
+  assert.deepEqual(
+    run([...still(a, 3), ...fade, ...still(b, 3)]).map((c) => `${c.reason}@${c.cutAt.toFixed(1)}`),
+    ['cut@3.0'],
+  );
+});
