@@ -200,11 +200,12 @@ export function signature(frame: GateFrame): Signature {
   // Sample every other pixel in each direction: enough for a signature, and half the work.
   const step = width * height > 20000 ? 2 : 1;
   let samples = 0;
+  const columns = cellColumns(width);
   for (let y = 0; y < height; y += step) {
     const ty = Math.min(THUMB_H - 1, Math.floor((y * THUMB_H) / height));
     const sy = Math.min(SMALL_H - 1, Math.floor((y * SMALL_H) / height));
     for (let x = 0; x < width; x += step) {
-      const tx = Math.min(THUMB_W - 1, Math.floor((x * THUMB_W) / width));
+      const tx = columns.thumb[x];
       const i = (y * width + x) * 3;
       const r = data[i];
       const g = data[i + 1];
@@ -214,7 +215,7 @@ export function signature(frame: GateFrame): Signature {
       thumb[t * 3 + 1] += g;
       thumb[t * 3 + 2] += b;
       counts[t]++;
-      const s = sy * SMALL_W + Math.min(SMALL_W - 1, Math.floor((x * SMALL_W) / width));
+      const s = sy * SMALL_W + columns.small[x];
       small[s * 3] += r;
       small[s * 3 + 1] += g;
       small[s * 3 + 2] += b;
@@ -230,6 +231,22 @@ export function signature(frame: GateFrame): Signature {
   for (let k = 0; k < hist.length; k++) hist[k] /= samples;
   for (let k = 0; k < colours.length; k++) colours[k] /= samples;
   return { thumb, small, hist, colours, luma: luma / samples / 255 };
+}
+
+let columnCache: { width: number; thumb: Uint8Array; small: Uint8Array } | undefined;
+
+/** The thumbnail's and the 40×30 picture's column for each pixel column of a frame `width` wide (kept for the last width). */
+function cellColumns(width: number): { thumb: Uint8Array; small: Uint8Array } {
+  if (columnCache?.width !== width) {
+    const thumb = new Uint8Array(width);
+    const small = new Uint8Array(width);
+    for (let x = 0; x < width; x++) {
+      thumb[x] = Math.min(THUMB_W - 1, Math.floor((x * THUMB_W) / width));
+      small[x] = Math.min(SMALL_W - 1, Math.floor((x * SMALL_W) / width));
+    }
+    columnCache = { width, thumb, small };
+  }
+  return columnCache;
 }
 
 /** Turns sums of RGB samples per cell into their means. */
