@@ -102,6 +102,14 @@ export interface SceneGateOptions {
    */
   fadeDip: number;
   /**
+   * A fade through black (or white) between two pictures that are nearly alike (a new object or
+   * two on the same backdrop) needs only `stillCutFloor` of change between its ends, across
+   * `stillCutSpread` of the picture, when its
+   * darkest frame's luma is at most this share of the darker end's (or its brightest frame is as
+   * near white, measured from white).
+   */
+  fadeDepth: number;
+  /**
    * A transition the frame-to-frame test cannot see (a dissolve while the camera moves): the
    * colours of the picture change by at least `colourShift` (0..1) within `colourSpanSec`, and
    * stay changed for `colourHoldSec` after the middle of the change.
@@ -144,6 +152,7 @@ export const SCENE_DEFAULTS: SceneGateOptions = {
   movingInBetween: 0.25,
   movingChange: 0.1,
   fadeDip: 0.05,
+  fadeDepth: 0.3,
   colourShift: 0.85,
   colourSpanSec: 1.6,
   colourHoldSec: 0.4,
@@ -553,12 +562,14 @@ export class SceneGate {
         const settled = change(before, end);
         const strong = settled >= o.strongChange;
         const several = frames.length >= o.minTransitionFrames + 1;
+        // Through black or white, alike pictures need only as much change as a cut in a still picture.
+        const blankMiddle = this.throughBlank(frames);
         const isTransition =
           t.quiet >= 2 && // a camera that keeps moving never settles
           t.drifted &&
-          settled >= o.cutFloor &&
+          settled >= (blankMiddle ? o.stillCutFloor : o.cutFloor) &&
           (strong || several) &&
-          spread(before, end) >= o.gradualSpread &&
+          spread(before, end) >= (blankMiddle ? o.stillCutSpread : o.gradualSpread) &&
           this.blends(frames, strong, several && settled >= o.movingChange);
         if (isTransition && pts - this.lastCut.at >= o.minSceneSec) {
           const cutAt = (t.start + pts) / 2;
@@ -601,6 +612,14 @@ export class SceneGate {
     if (between < o.minInBetween) return false;
     if (blendResidual(frames) <= (strong ? o.maxBlendResidual : o.maxSmallBlendResidual)) return true;
     return mayMove && between >= o.movingInBetween;
+  }
+
+  /** Whether a window's pictures go most of the way to black or to white between its ends (a fade, even between alike pictures). */
+  private throughBlank(frames: readonly Signature[]): boolean {
+    const depth = this.options.fadeDepth;
+    const ends = [frames[0].luma, frames[frames.length - 1].luma];
+    const lumas = frames.map((f) => f.luma);
+    return Math.min(...lumas) <= depth * Math.min(...ends) || 1 - Math.max(...lumas) <= depth * (1 - Math.max(...ends));
   }
 
   /** The motion level: mean and standard deviation of the ordinary changes in the `historySec` before `pts`. */

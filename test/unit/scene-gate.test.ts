@@ -237,3 +237,24 @@ test('the step into a fade and the jump out of its black middle are one scene ch
     ['cut@3.0'],
   );
 });
+
+test('a fade through black between two nearly alike pictures is a scene change', () => {
+  // Three small objects appear on the same view: the ends differ in too little of the picture
+  // for a dissolve, but the fade takes the whole picture most of the way to black and back.
+  const a = picture(30);
+  const b = a.slice();
+  for (const [x, y] of [
+    [30, 30],
+    [70, 50],
+    [110, 70],
+  ])
+    for (let py = y; py < y + 20; py++) for (let px = x; px < x + 20; px++) b.set([240, 240, 40], (py * W + px) * 3);
+  const dim = (p: Uint8Array, f: number) => p.map((v) => Math.round(v * f));
+  const fade = [dim(a, 0.8), dim(a, 0.45), dim(a, 0.15), dim(b, 0.2), dim(b, 0.5), dim(b, 0.85)];
+  const cuts = run([...still(a, 3), ...fade, ...still(b, 3)]);
+  assert.deepEqual(
+    cuts.map((c) => c.reason),
+    ['gradual'],
+  );
+  assert.ok(Math.abs(cuts[0].cutAt - 3.3) <= 0.35, `at ${cuts[0].cutAt.toFixed(2)} s`);
+});
