@@ -3,8 +3,8 @@ import type { KeyframeReason } from '../core/events.js';
  * The scene-change gate: decides, frame by frame, where a new scene starts, so that only
  * those frames (keyframes) are captioned.
  *
- * Each frame is reduced to a tiny signature: a 16×12 RGB thumbnail, a 64-bin colour
- * histogram and a 512-bin one. The change between consecutive frames is the mean of the histogram distance and
+ * Each frame is reduced to a tiny signature: a 16×12 RGB thumbnail, a 40×30 one, a 64-bin
+ * colour histogram and a 512-bin one. The change between consecutive frames is the mean of the histogram distance and
  * the thumbnail's mean absolute difference (both 0..1).
  *
  *  - Hard cut: a change that stands out from the recent level of motion (above
@@ -20,6 +20,12 @@ import type { KeyframeReason } from '../core/events.js';
  *    over several frames, and the frames in between are a blend of the two ends (one blend, or
  *    two through black or white). Pans, zooms and moving things are not blends, and a camera
  *    that keeps moving never settles. The cut time is the middle of the transition.
+ *  - Pixel by pixel, the middle of a dissolve or a fade holds values between the old picture's
+ *    and the new one's; something sliding into view covers the picture instead, which a coarse
+ *    thumbnail cannot tell from a blend. So a transition's frames must hold in-between values,
+ *    and a large change over several frames that holds them is a transition even when the
+ *    camera moved too much for a clean blend. A fade that goes most of the way to black or white
+ *    is a transition even between nearly alike pictures (a new object on the same view).
  *  - A transition under a moving camera (a dissolve while the view pans and objects sweep) may
  *    change each step no more than the camera does, so no window of steps stands out. It shows
  *    in the picture's colours instead, which a moving camera moves around but keeps: within a
@@ -28,7 +34,8 @@ import type { KeyframeReason } from '../core/events.js';
  *  - A window that was not a transition counts as motion, raising the motion level; a cut
  *    starts a new scene with a new motion level.
  *  - A minimum scene length stops one transition from firing twice, but a doubtful cut never
- *    hides a clearly stronger one. A heartbeat emits a keyframe when a scene has lasted
+ *    hides a clearly stronger one (unless the picture went dark or bright between the two: the
+ *    step into a fade and the jump out of it). A heartbeat emits a keyframe when a scene has lasted
  *    `maxGapSec` without one, so a static view is re-captioned; each stream's heartbeats keep
  *    their own phase in that period.
  */
