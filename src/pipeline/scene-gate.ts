@@ -4,8 +4,8 @@ import type { KeyframeReason } from '../core/events.js';
  * those frames (keyframes) are captioned.
  *
  * Each frame is reduced to a tiny signature: a 16×12 RGB thumbnail, a 40×30 one, a 64-bin
- * colour histogram and a 512-bin one. The change between consecutive frames is the mean of the histogram distance and
- * the thumbnail's mean absolute difference (both 0..1).
+ * colour histogram and a 512-bin one. The change between consecutive frames is the mean of the
+ * histogram distance and the thumbnail's mean absolute difference (both 0..1).
  *
  *  - Hard cut: a change that stands out from the recent level of motion (above
  *    mean + k·std of the last few seconds, and above an absolute floor), across more than a
@@ -111,9 +111,8 @@ export interface SceneGateOptions {
   /**
    * A fade through black (or white) between two pictures that are nearly alike (a new object or
    * two on the same backdrop) needs only `stillCutFloor` of change between its ends, across
-   * `stillCutSpread` of the picture, when its
-   * darkest frame's luma is at most this share of the darker end's (or its brightest frame is as
-   * near white, measured from white).
+   * `stillCutSpread` of the picture, when its darkest frame's luma is at most this share of the
+   * darker end's (or its brightest frame is as near white, measured from white).
    */
   fadeDepth: number;
   /**
