@@ -3,7 +3,7 @@ import type { KeyframeReason } from '../core/events.js';
  * The scene-change gate: decides, frame by frame, where a new scene starts, so that only
  * those frames (keyframes) are captioned.
  *
- * Each frame is reduced to a tiny signature: a 16×12 RGB thumbnail, a 40×30 one, a 64-bin
+ * Each frame is reduced to a tiny signature: a 16×12 RGB thumbnail, a 32×24 one, a 64-bin
  * colour histogram and a 512-bin one. The change between consecutive frames is the mean of the
  * histogram distance and the thumbnail's mean absolute difference (both 0..1).
  *
@@ -189,12 +189,13 @@ const THUMB_H = 12;
 const BINS = 4;
 
 const FINE_LEVELS = 8;
-const SMALL_W = 40;
-const SMALL_H = 30;
+/** The finer picture: twice the thumbnail each way. */
+const SMALL_W = THUMB_W * 2;
+const SMALL_H = THUMB_H * 2;
 
 export interface Signature {
   thumb: Float32Array;
-  /** A 40×30 RGB picture (box averages): fine enough to tell a pixel that fades from one that is covered. */
+  /** A 32×24 RGB picture (box averages): fine enough to tell a pixel that fades from one that is covered. */
   small: Float32Array;
   hist: Float32Array;
   /** A finer 8×8×8 RGB histogram: the picture's colour content, wherever it is in the frame. */
@@ -202,11 +203,9 @@ export interface Signature {
   luma: number;
 }
 
-/** Downscaled pictures (box averages, 16×12 and 40×30) and normalised RGB histograms of a frame. */
+/** Downscaled pictures (box averages, 32×24 and 16×12) and normalised RGB histograms of a frame. */
 export function signature(frame: GateFrame): Signature {
   const { width, height, data } = frame;
-  const thumb = new Float32Array(THUMB_W * THUMB_H * 3);
-  const counts = new Float32Array(THUMB_W * THUMB_H);
   const hist = new Float32Array(BINS * BINS * BINS);
   const colours = new Float32Array(FINE_LEVELS ** 3);
   const small = new Float32Array(SMALL_W * SMALL_H * 3);
@@ -215,22 +214,15 @@ export function signature(frame: GateFrame): Signature {
   // Sample every other pixel in each direction: enough for a signature, and half the work.
   const step = width * height > 20000 ? 2 : 1;
   let samples = 0;
-  const columns = cellColumns(width);
+  const columns = smallColumns(width);
   for (let y = 0; y < height; y += step) {
-    const ty = Math.min(THUMB_H - 1, Math.floor((y * THUMB_H) / height));
-    const sy = Math.min(SMALL_H - 1, Math.floor((y * SMALL_H) / height));
+    const row = Math.min(SMALL_H - 1, Math.floor((y * SMALL_H) / height)) * SMALL_W;
     for (let x = 0; x < width; x += step) {
-      const tx = columns.thumb[x];
       const i = (y * width + x) * 3;
       const r = data[i];
       const g = data[i + 1];
       const b = data[i + 2];
-      const t = ty * THUMB_W + tx;
-      thumb[t * 3] += r;
-      thumb[t * 3 + 1] += g;
-      thumb[t * 3 + 2] += b;
-      counts[t]++;
-      const s = sy * SMALL_W + columns.small[x];
+      const s = row + columns[x];
       small[s * 3] += r;
       small[s * 3 + 1] += g;
       small[s * 3 + 2] += b;
@@ -241,6 +233,19 @@ export function signature(frame: GateFrame): Signature {
       samples++;
     }
   }
+  // Each thumbnail cell is exactly two by two cells of the finer picture (⌊⌊2u⌋/2⌋ = ⌊u⌋), so its
+  // sums are theirs.
+  const thumb = new Float32Array(THUMB_W * THUMB_H * 3);
+  const counts = new Float32Array(THUMB_W * THUMB_H);
+  for (let sy = 0; sy < SMALL_H; sy++)
+    for (let sx = 0; sx < SMALL_W; sx++) {
+      const s = sy * SMALL_W + sx;
+      const t = (sy >> 1) * THUMB_W + (sx >> 1);
+      thumb[t * 3] += small[s * 3];
+      thumb[t * 3 + 1] += small[s * 3 + 1];
+      thumb[t * 3 + 2] += small[s * 3 + 2];
+      counts[t] += smallCounts[s];
+    }
   averageCells(thumb, counts);
   averageCells(small, smallCounts);
   for (let k = 0; k < hist.length; k++) hist[k] /= samples;
@@ -248,20 +253,16 @@ export function signature(frame: GateFrame): Signature {
   return { thumb, small, hist, colours, luma: luma / samples / 255 };
 }
 
-let columnCache: { width: number; thumb: Uint8Array; small: Uint8Array } | undefined;
+let columnCache: { width: number; columns: Uint8Array } | undefined;
 
-/** The thumbnail's and the 40×30 picture's column for each pixel column of a frame `width` wide (kept for the last width). */
-function cellColumns(width: number): { thumb: Uint8Array; small: Uint8Array } {
+/** The 32×24 picture's column for each pixel column of a frame `width` wide (kept for the last width). */
+function smallColumns(width: number): Uint8Array {
   if (columnCache?.width !== width) {
-    const thumb = new Uint8Array(width);
-    const small = new Uint8Array(width);
-    for (let x = 0; x < width; x++) {
-      thumb[x] = Math.min(THUMB_W - 1, Math.floor((x * THUMB_W) / width));
-      small[x] = Math.min(SMALL_W - 1, Math.floor((x * SMALL_W) / width));
-    }
-    columnCache = { width, thumb, small };
+    const columns = new Uint8Array(width);
+    for (let x = 0; x < width; x++) columns[x] = Math.min(SMALL_W - 1, Math.floor((x * SMALL_W) / width));
+    columnCache = { width, columns };
   }
-  return columnCache;
+  return columnCache.columns;
 }
 
 /** Turns sums of RGB samples per cell into their means. */
@@ -346,12 +347,12 @@ export function blendResidual(frames: readonly Signature[]): number {
   return Math.min(one.sum, two) / inner;
 }
 
-/** Least change (sum of RGB levels) between a run's ends for a cell of the 40×30 picture to count in `inBetween`. */
+/** Least change (sum of RGB levels) between a run's ends for a cell of the 32×24 picture to count in `inBetween`. */
 const IN_BETWEEN_CHANGE = 60;
 
 /**
  * How much of the change between a run's ends its frames in between hold as in-between values,
- * 0 (every changed pixel is either as before or as after) to 1: for each cell of the 40×30
+ * 0 (every changed pixel is either as before or as after) to 1: for each cell of the 32×24
  * picture that changed between the ends, the distance from the middle frame to the nearer end,
  * as a share of the change; the mean over the changed cells, for the frame in between that holds
  * the most. The middle of a dissolve or a fade is half way (0.5) wherever the camera looks; an
