@@ -291,13 +291,17 @@ export function colourShift(a: Signature, b: Signature): number {
   return d / 2;
 }
 
+/** How far one RGB cell (at index `k`, its red) lies from the same cell of another picture: the sum over its channels. */
+function cellDistance(p: Float32Array, q: Float32Array, k: number): number {
+  return Math.abs(p[k] - q[k]) + Math.abs(p[k + 1] - q[k + 1]) + Math.abs(p[k + 2] - q[k + 2]);
+}
+
 /** Share of thumbnail cells whose colour moved by more than `level` (0..255) between two signatures. */
 export function spread(a: Signature, b: Signature, level = 8): number {
   let changed = 0;
   const cells = a.thumb.length / 3;
   for (let t = 0; t < cells; t++) {
-    const d = Math.abs(a.thumb[t * 3] - b.thumb[t * 3]) + Math.abs(a.thumb[t * 3 + 1] - b.thumb[t * 3 + 1]) + Math.abs(a.thumb[t * 3 + 2] - b.thumb[t * 3 + 2]);
-    if (d > level * 3) changed++;
+    if (cellDistance(a.thumb, b.thumb, t * 3) > level * 3) changed++;
   }
   return changed / cells;
 }
@@ -363,20 +367,19 @@ export function inBetween(frames: readonly Signature[]): number {
   if (n < 3) return 0;
   const a = frames[0].small;
   const b = frames[n - 1].small;
+  // The cells that changed between the ends, and by how much: the same for every frame between.
+  const changed: { k: number; ab: number }[] = [];
+  for (let k = 0; k < a.length; k += 3) {
+    const ab = cellDistance(a, b, k);
+    if (ab >= IN_BETWEEN_CHANGE) changed.push({ k, ab });
+  }
+  if (changed.length === 0) return 0;
   let most = 0;
   for (let f = 1; f < n - 1; f++) {
     const m = frames[f].small;
     let sum = 0;
-    let cells = 0;
-    for (let k = 0; k < a.length; k += 3) {
-      const ab = Math.abs(b[k] - a[k]) + Math.abs(b[k + 1] - a[k + 1]) + Math.abs(b[k + 2] - a[k + 2]);
-      if (ab < IN_BETWEEN_CHANGE) continue;
-      const ma = Math.abs(m[k] - a[k]) + Math.abs(m[k + 1] - a[k + 1]) + Math.abs(m[k + 2] - a[k + 2]);
-      const mb = Math.abs(m[k] - b[k]) + Math.abs(m[k + 1] - b[k + 1]) + Math.abs(m[k + 2] - b[k + 2]);
-      sum += Math.min(1, Math.min(ma, mb) / ab);
-      cells++;
-    }
-    if (cells > 0) most = Math.max(most, sum / cells);
+    for (const { k, ab } of changed) sum += Math.min(1, Math.min(cellDistance(m, a, k), cellDistance(m, b, k)) / ab);
+    most = Math.max(most, sum / changed.length);
   }
   return most;
 }
